@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs a command (the test suite) with the single-node broker, PostgreSQL and the topics in place.
+# What this script starts, it stops again afterwards; what was already running stays running.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+started=()
+if ! deploy/kafka/kafkactl status single >/dev/null 2>&1; then started+=(kafka); fi
+if ! deploy/postgres/pgctl status >/dev/null 2>&1; then started+=(postgres); fi
+
+cleanup() {
+  local status=$?
+  for part in "${started[@]}"; do
+    case $part in
+      kafka) deploy/kafka/kafkactl stop single ;;
+      postgres) deploy/postgres/pgctl stop ;;
+    esac
+  done
+  exit "$status"
+}
+trap cleanup EXIT
+
+deploy/kafka/kafkactl start single
+deploy/postgres/pgctl start
+.venv/bin/socialsvc-topics >/dev/null
+
+export SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS=${SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}
+export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgresql+psycopg://socialsvc:socialsvc@127.0.0.1:${PG_PORT:-55432}/socialsvc_test}
+"$@"

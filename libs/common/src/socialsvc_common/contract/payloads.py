@@ -1,0 +1,175 @@
+"""Payloads of the platform's events: facts in the past tense, one model per event family.
+
+Within a major version only optional fields may be added; consumers ignore fields they do not know.
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Payload(BaseModel):
+    """Base of every event payload: immutable, tolerant of fields added by newer producers."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class Language(StrEnum):
+    AZ = "az"
+    RU = "ru"
+    EN = "en"
+
+
+class ServiceRequested(StrEnum):
+    HOME_CARE = "home_care"
+    RESIDENTIAL = "residential"
+    NGO_PROJECT = "ngo_project"
+    ANY = "any"
+
+
+class ProvisionType(StrEnum):
+    HOME_CARE = "home_care"
+    RESIDENTIAL = "residential"
+    NGO_PROJECT = "ngo_project"
+
+
+class DailyActivity(StrEnum):
+    WASHING = "washing"
+    DRESSING = "dressing"
+    EATING = "eating"
+    MOVING_ABOUT = "moving_about"
+    TOILET = "toilet"
+    HOUSEWORK = "housework"
+    SHOPPING = "shopping"
+    MEDICATION = "medication"
+
+
+class Channel(StrEnum):
+    SMS = "sms"
+    EMAIL = "email"
+    EGOV_INBOX = "egov_inbox"
+
+
+Fin = Annotated[str, Field(pattern=r"^[0-9A-Z]{7}$", description="Personal identification number")]
+MobilePhone = Annotated[str, Field(pattern=r"^\+994\d{9}$", description="+994, operator, 7 digits")]
+
+
+class Applicant(Payload):
+    fin: Fin
+    first_name: str = Field(min_length=1, max_length=100)
+    last_name: str = Field(min_length=1, max_length=100)
+    patronymic: str | None = Field(default=None, max_length=100)
+    birth_date: date
+    mobile_phone: MobilePhone
+    email: str | None = Field(default=None, max_length=254)
+    language: Language = Language.AZ
+    district: str = Field(min_length=1, max_length=100)
+
+
+class Circumstances(Payload):
+    lives_alone: bool = False
+    household_size: int = Field(default=1, ge=1, le=30)
+    monthly_household_income_azn: Decimal = Field(default=Decimal(0), ge=0, max_digits=12)
+    disability_group: int | None = Field(default=None, ge=1, le=3)
+    child_with_disability: bool = False
+    trafficking_victim: bool = False
+    domestic_violence_victim: bool = False
+    released_from_prison: bool = False
+    children_institution_graduate: bool = False
+    activities_needing_help: list[DailyActivity] = Field(default_factory=list)
+
+
+class ApplicationReceived(Payload):
+    application_id: UUID
+    submitted_at: datetime
+    channel: str = Field(description="web, egov or social_worker")
+    service_requested: ServiceRequested
+    applicant: Applicant
+    circumstances: Circumstances
+
+
+class Outcome(StrEnum):
+    ELIGIBLE = "eligible"
+    INELIGIBLE = "ineligible"
+    NEEDS_INFORMATION = "needs_information"
+
+
+class RuleResult(Payload):
+    rule: str
+    passed: bool
+    facts: dict[str, Any] = Field(default_factory=dict)
+    threshold: Any = None
+    reason: str | None = Field(default=None, description="message key explaining a failure")
+
+
+class DecisionMade(Payload):
+    application_id: UUID
+    decided_at: datetime
+    outcome: Outcome
+    rule_set_version: str
+    need_level: int | None = None
+    priority_score: float | None = None
+    provision_types: list[ProvisionType] = Field(default_factory=list)
+    rules: list[RuleResult] = Field(default_factory=list)
+    missing: list[str] = Field(default_factory=list)
+
+
+class PlacementMade(Payload):
+    application_id: UUID
+    placement_id: UUID
+    provider_id: str
+    provider_name: str
+    provision_type: ProvisionType
+    district: str
+    placed_at: datetime
+
+
+class PlacementWaitlisted(Payload):
+    application_id: UUID
+    provision_type: ProvisionType
+    district: str
+    priority_score: float
+    waitlisted_at: datetime
+
+
+class PlacementReleased(Payload):
+    application_id: UUID
+    placement_id: UUID
+    provider_id: str
+    reason: str
+    released_at: datetime
+
+
+class NotificationDelivered(Payload):
+    application_id: UUID
+    notification_id: UUID
+    channel: Channel
+    delivered_at: datetime
+    segments: int | None = None
+
+
+class NotificationFailed(Payload):
+    application_id: UUID
+    notification_id: UUID
+    channel: Channel
+    failed_at: datetime
+    reason: str
+    final: bool = False
+
+
+class DeadLetter(Payload):
+    """Provenance of a record a consumer could not process; the original value travels unchanged."""
+
+    consumer: str
+    original_topic: str
+    original_partition: int
+    original_offset: int
+    error_class: str
+    error_message: str
+    failed_at: datetime
+    attempts: int = 1
+    original_value: str = Field(description="the original record value, UTF-8 (or base64)")

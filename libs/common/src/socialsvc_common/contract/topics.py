@@ -1,0 +1,123 @@
+"""The topic registry: every topic of the platform, declared once.
+
+Topics are created from this registry by `socialsvc-topics` (make topics); clients
+never create them.
+Names follow `<owner>.<entity>.<event>.v<major>`. The key of every event topic is the application
+id, so all events of one application stay ordered on one partition.
+"""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from socialsvc_common.contract import payloads as p
+
+DAY_MS = 24 * 60 * 60 * 1000
+
+
+class CleanupPolicy(StrEnum):
+    DELETE = "delete"
+    COMPACT = "compact"
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """One Kafka topic and what travels on it."""
+
+    name: str
+    payload: type[BaseModel]
+    description: str
+    partitions: int = 6
+    retention_ms: int = 30 * DAY_MS
+    cleanup_policy: CleanupPolicy = CleanupPolicy.DELETE
+    key: str = "application id"
+    extra_config: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def owner(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    @property
+    def major_version(self) -> int:
+        return int(self.name.rsplit(".v", 1)[1])
+
+    def config(self) -> dict[str, str]:
+        """The topic-level Kafka configuration this registry entry asks for."""
+        return {
+            "cleanup.policy": self.cleanup_policy.value,
+            "retention.ms": str(self.retention_ms),
+            **self.extra_config,
+        }
+
+
+APPLICATION_RECEIVED = Topic(
+    "intake.application.received.v1",
+    p.ApplicationReceived,
+    "An application was accepted by intake (new, or with added facts).",
+)
+DECISION_MADE = Topic(
+    "eligibility.decision.made.v1",
+    p.DecisionMade,
+    "Eligibility decided an application: eligible, ineligible or needs information.",
+)
+PLACEMENT_MADE = Topic(
+    "assignment.placement.made.v1",
+    p.PlacementMade,
+    "A person was placed with a provider.",
+)
+PLACEMENT_WAITLISTED = Topic(
+    "assignment.placement.waitlisted.v1",
+    p.PlacementWaitlisted,
+    "No place was free; the person waits by priority.",
+)
+PLACEMENT_RELEASED = Topic(
+    "assignment.placement.released.v1",
+    p.PlacementReleased,
+    "A place was released and can go to the next person.",
+)
+NOTIFICATION_DELIVERED = Topic(
+    "notifications.message.delivered.v1",
+    p.NotificationDelivered,
+    "A message reached the citizen through a channel.",
+)
+NOTIFICATION_FAILED = Topic(
+    "notifications.message.failed.v1",
+    p.NotificationFailed,
+    "A message could not be delivered through a channel.",
+)
+
+
+def dead_letter_topic(consumer: str) -> Topic:
+    """The dead-letter topic of one consuming service."""
+    return Topic(
+        f"{consumer}.record.deadlettered.v1",
+        p.DeadLetter,
+        f"Records the {consumer} service could not process, with the reason; replayable.",
+        partitions=3,
+        retention_ms=90 * DAY_MS,
+        key="original key",
+    )
+
+
+CONSUMERS = ("intake", "eligibility", "assignment", "notifications")
+DEAD_LETTERS = {consumer: dead_letter_topic(consumer) for consumer in CONSUMERS}
+
+REGISTRY: tuple[Topic, ...] = (
+    APPLICATION_RECEIVED,
+    DECISION_MADE,
+    PLACEMENT_MADE,
+    PLACEMENT_WAITLISTED,
+    PLACEMENT_RELEASED,
+    NOTIFICATION_DELIVERED,
+    NOTIFICATION_FAILED,
+    *DEAD_LETTERS.values(),
+)
+
+
+def by_name(name: str) -> Topic:
+    """The registry entry of a topic name; KeyError names the unknown topic."""
+    for topic in REGISTRY:
+        if topic.name == name:
+            return topic
+    raise KeyError(f"topic {name!r} is not in the registry")

@@ -1,0 +1,98 @@
+"""The database engine and sessions of a service: SQLite by default, PostgreSQL by URL.
+
+Every service owns its database. Sessions are async (SQLModel's AsyncSession over SQLAlchemy), so a
+consumer or an HTTP handler never blocks the event loop on the database.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import DateTime, Dialect, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and read back time-zone aware on every backend.
+
+    SQLite keeps no zone, so without this a row would come back naive there and aware on PostgreSQL.
+    Naive datetimes are refused: their meaning depends on the machine that wrote them.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} refused: give it a time zone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def normalise_url(url: str) -> str:
+    """Maps a plain postgresql:// URL to the psycopg 3 driver; other URLs pass unchanged."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+    # WAL lets readers run beside the single writer; a busy timeout instead of "database is locked".
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+    """An async engine for a service database URL (sqlite+aiosqlite:// or postgresql+psycopg://)."""
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(parsed, echo=echo)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(
+        parsed,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded rows usable after commit."""
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def transaction(
+    sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """One unit of work: commits when the block ends, rolls back when it raises."""
+    async with sessions() as session, session.begin():
+        yield session
+
+
+async def create_tables(engine: AsyncEngine, metadata: Any = None) -> None:
+    """Creates the tables of `metadata` (all SQLModel tables by default) that do not exist yet."""
+    target = metadata if metadata is not None else SQLModel.metadata
+    async with engine.begin() as connection:
+        await connection.run_sync(target.create_all)

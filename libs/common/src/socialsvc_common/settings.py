@@ -1,0 +1,99 @@
+"""Settings shared by every service: one pydantic-settings class per service, one env prefix each.
+
+A service subclasses `ServiceSettings` and sets its prefix, e.g. `INTAKE_`::
+
+    class IntakeSettings(ServiceSettings):
+        model_config = service_config("INTAKE_")
+
+Every value is validated at start-up; a bad value stops the process with the field that is wrong.
+"""
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEVELOPMENT_PASSWORD = "socialsvc"  # noqa: S105 - the local cluster's password, refused in production
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+def service_config(env_prefix: str) -> SettingsConfigDict:
+    """Settings config of a service: its env prefix, a local `.env` if present, immutable."""
+    return SettingsConfigDict(
+        env_prefix=env_prefix,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+
+BootstrapServer = Annotated[str, Field(pattern=r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$")]
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs: where Kafka and its database are, and how to log."""
+
+    model_config = service_config("SOCIALSVC_")
+
+    environment: Environment = Environment.DEVELOPMENT
+    kafka_bootstrap_servers: Annotated[list[BootstrapServer], NoDecode] = Field(
+        default=["127.0.0.1:9092"], min_length=1
+    )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="sqlite+aiosqlite:///path or postgresql+psycopg://user:pw@host/db; "
+        "by default an SQLite file of the service's own under var/data/",
+    )
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    log_json: bool | None = Field(
+        default=None, description="JSON lines; by default JSON unless stderr is a terminal"
+    )
+    shutdown_grace_seconds: float = Field(default=15.0, gt=0, le=300)
+
+    @field_validator("kafka_bootstrap_servers", mode="before")
+    @classmethod
+    def _split_servers(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def service_name(self) -> str:
+        """The service these settings belong to, from its env prefix (INTAKE_ -> intake)."""
+        return str(self.model_config.get("env_prefix", "")).rstrip("_").lower()
+
+    @property
+    def database(self) -> str:
+        """The database URL in clear, for the engine only (never log it)."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite+aiosqlite:///var/data/{self.service_name}.db"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        scheme = value.get_secret_value().split("://", 1)[0]
+        if scheme not in {"sqlite+aiosqlite", "postgresql+psycopg", "postgresql"}:
+            raise ValueError(
+                f"unsupported database scheme {scheme!r}: use sqlite+aiosqlite:// or postgresql+psycopg://"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _no_development_secrets_in_production(self) -> "ServiceSettings":
+        if self.environment is Environment.PRODUCTION:
+            url = self.database
+            if url.startswith("sqlite"):
+                raise ValueError("production needs PostgreSQL, not SQLite")
+            if f":{DEVELOPMENT_PASSWORD}@" in url:
+                raise ValueError("production must not use the development database password")
+        return self

@@ -1,0 +1,4 @@
+from intake.app import build_app
+from socialsvc_common.service import run
+
+run(build_app())

@@ -1,0 +1,46 @@
+"""Shared fixtures: where the real broker and database are, and unique names for each test."""
+
+import os
+import socket
+import uuid
+from collections.abc import Callable
+
+import pytest
+
+BOOTSTRAP = os.environ.get("SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+DATABASE_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+psycopg://socialsvc:socialsvc@127.0.0.1:55432/socialsvc_test"
+)
+
+
+def _reachable(address: str) -> bool:
+    host, port = address.rsplit(":", 1)
+    try:
+        with socket.create_connection((host, int(port)), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def bootstrap() -> str:
+    """The real Kafka broker; integration tests fail (not skip) without it."""
+    first = BOOTSTRAP.split(",")[0]
+    if not _reachable(first):
+        pytest.fail(f"Kafka is not reachable at {first}: run the tests with 'make test'")
+    return BOOTSTRAP
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The real PostgreSQL test database."""
+    if not _reachable("127.0.0.1:" + DATABASE_URL.rsplit(":", 1)[1].split("/", 1)[0]):
+        pytest.fail(f"PostgreSQL is not reachable for {DATABASE_URL}: run 'make test'")
+    return DATABASE_URL
+
+
+@pytest.fixture
+def unique() -> Callable[[str], str]:
+    """Names no other test (or earlier run) uses, so tests can share one broker and database."""
+    token = uuid.uuid4().hex[:10]
+    return lambda prefix: f"{prefix}-{token}"

@@ -1,0 +1,81 @@
+"""The session helper round-trips rows on both supported databases: PostgreSQL and SQLite."""
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Column, Numeric
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import Field, SQLModel, select
+
+from socialsvc_common.db import (
+    UtcDateTime,
+    create_tables,
+    make_engine,
+    session_factory,
+    transaction,
+)
+
+pytestmark = pytest.mark.integration
+BAKU = ZoneInfo("Asia/Baku")
+
+
+class RoundTrip(SQLModel, table=True):
+    __tablename__ = "test_round_trip"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    district: str
+    income_azn: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    received_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'nested' / 'service.db'}"
+    made = make_engine(url)
+    await create_tables(made, RoundTrip.metadata)
+    yield made
+    await made.dispose()
+
+
+async def test_a_row_round_trips(engine: AsyncEngine) -> None:
+    sessions = session_factory(engine)
+    row = RoundTrip(
+        district="Xətai",
+        income_azn=Decimal("345.67"),
+        received_at=datetime(2026, 11, 22, 12, 30, tzinfo=BAKU),
+    )
+    async with transaction(sessions) as session:
+        session.add(row)
+    async with sessions() as session:
+        loaded = (await session.exec(select(RoundTrip).where(RoundTrip.id == row.id))).one()
+    assert (loaded.district, loaded.income_azn) == ("Xətai", Decimal("345.67"))
+    assert loaded.received_at == row.received_at
+    assert loaded.received_at.tzinfo is UTC
+
+
+async def test_a_failed_unit_of_work_leaves_nothing_behind(engine: AsyncEngine) -> None:
+    sessions = session_factory(engine)
+    row_id = uuid.uuid4()
+
+    async def store_then_fail() -> None:
+        async with transaction(sessions) as session:
+            session.add(
+                RoundTrip(
+                    id=row_id, district="Şəki", income_azn=Decimal(1), received_at=datetime.now(UTC)
+                )
+            )
+            await session.flush()
+            raise RuntimeError("publish failed")
+
+    with pytest.raises(RuntimeError, match="publish failed"):
+        await store_then_fail()
+    async with sessions() as session:
+        assert (await session.exec(select(RoundTrip).where(RoundTrip.id == row_id))).first() is None
