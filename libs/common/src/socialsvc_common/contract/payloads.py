@@ -48,6 +48,20 @@ class DailyActivity(StrEnum):
     MEDICATION = "medication"
 
 
+class TargetGroup(StrEnum):
+    """Who is served (DOMAIN.md): the groups rules, providers and statistics speak of."""
+
+    ELDERLY = "elderly"
+    ELDERLY_ALONE = "elderly_alone"
+    DISABILITY = "disability"
+    CHILD_WITH_DISABILITY = "child_with_disability"
+    TRAFFICKING_VICTIM = "trafficking_victim"
+    DOMESTIC_VIOLENCE_VICTIM = "domestic_violence_victim"
+    RELEASED_FROM_PRISON = "released_from_prison"
+    INSTITUTION_GRADUATE = "institution_graduate"
+    LOW_INCOME_FAMILY = "low_income_family"
+
+
 class Channel(StrEnum):
     SMS = "sms"
     EMAIL = "email"
@@ -111,6 +125,8 @@ class DecisionMade(Payload):
     decided_at: datetime
     outcome: Outcome
     rule_set_version: str
+    district: str
+    groups: list[TargetGroup] = Field(default_factory=list)
     need_level: int | None = None
     priority_score: float | None = None
     provision_types: list[ProvisionType] = Field(default_factory=list)
@@ -162,7 +178,8 @@ class NotificationFailed(Payload):
 
 
 class DeadLetter(Payload):
-    """Provenance of a record a consumer could not process; the original value travels unchanged."""
+    """Why a consumer gave up on a record. It travels as `dlq_*` headers beside the original key,
+    value and headers, which are left unchanged so the record can be replayed as it was."""
 
     consumer: str
     original_topic: str
@@ -172,4 +189,3 @@ class DeadLetter(Payload):
     error_message: str
     failed_at: datetime
     attempts: int = 1
-    original_value: str = Field(description="the original record value, UTF-8 (or base64)")
