@@ -87,7 +87,9 @@ class Applicant(Payload):
 class Circumstances(Payload):
     lives_alone: bool = False
     household_size: int = Field(default=1, ge=1, le=30)
-    monthly_household_income_azn: Decimal = Field(default=Decimal(0), ge=0, max_digits=12)
+    monthly_household_income_azn: Decimal | None = Field(
+        default=None, ge=0, max_digits=12, description="None: not stated yet"
+    )
     disability_group: int | None = Field(default=None, ge=1, le=3)
     child_with_disability: bool = False
     trafficking_victim: bool = False
