@@ -40,7 +40,7 @@ async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
     else:
         url = f"sqlite+aiosqlite:///{tmp_path / 'nested' / 'service.db'}"
     made = make_engine(url)
-    await create_tables(made, RoundTrip.metadata)
+    await create_tables(made, RoundTrip)
     yield made
     await made.dispose()
 

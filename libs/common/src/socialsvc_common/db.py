@@ -91,8 +91,8 @@ async def transaction(
         yield session
 
 
-async def create_tables(engine: AsyncEngine, metadata: Any = None) -> None:
-    """Creates the tables of `metadata` (all SQLModel tables by default) that do not exist yet."""
-    target = metadata if metadata is not None else SQLModel.metadata
+async def create_tables(engine: AsyncEngine, *models: type[SQLModel]) -> None:
+    """Creates the tables of these models that do not exist yet (each service lists its own)."""
+    tables = [model.__table__ for model in models]  # type: ignore[attr-defined]
     async with engine.begin() as connection:
-        await connection.run_sync(target.create_all)
+        await connection.run_sync(SQLModel.metadata.create_all, tables=tables)

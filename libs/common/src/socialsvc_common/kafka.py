@@ -14,10 +14,11 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from aiokafka import ConsumerRecord
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.kafka.subscriber.usecase import LogicSubscriber
+from faststream.message import StreamMessage
 
 from socialsvc_common.contract.topics import Topic
 from socialsvc_common.settings import ServiceSettings
@@ -57,6 +58,46 @@ def make_broker(
     )
 
 
+def make_producer(settings: ServiceSettings, *, client_id: str) -> AIOKafkaProducer:
+    """A plain aiokafka producer with the same safe settings, for the outbox relay and dead letters.
+
+    It sends raw bytes with CloudEvents headers, which FastStream's publish API would re-encode.
+    """
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=f"{client_id}-relay",
+        enable_idempotence=True,
+        acks="all",
+        request_timeout_ms=PRODUCER_REQUEST_TIMEOUT_MS,
+        linger_ms=PRODUCER_LINGER_MS,
+    )
+
+
+class Producer:
+    """A `make_producer` producer created on `start()`: aiokafka needs a running event loop, and a
+    service is wired before its loop runs."""
+
+    def __init__(self, settings: ServiceSettings, *, client_id: str) -> None:
+        self._settings = settings
+        self._client_id = client_id
+        self._producer: AIOKafkaProducer | None = None
+
+    @property
+    def client(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise RuntimeError("the producer is not started")
+        return self._producer
+
+    async def start(self) -> None:
+        self._producer = make_producer(self._settings, client_id=self._client_id)
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+
 def subscriber(
     broker: KafkaBroker,
     *topics: Topic,
@@ -82,6 +123,13 @@ def subscriber(
     settings.update(options)
     created: LogicSubscriber[Any] = broker.subscriber(*(t.name for t in topics), **settings)
     return created
+
+
+async def keep_raw(message: StreamMessage[Any]) -> bytes:
+    """A FastStream decoder that leaves the value alone: the consumer runtime validates it itself,
+    so a malformed record reaches the dead-letter path instead of failing inside FastStream."""
+    body: bytes = message.body
+    return body
 
 
 def record_of(message: KafkaMessage) -> "ConsumerRecord[bytes, bytes]":

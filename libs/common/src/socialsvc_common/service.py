@@ -1,90 +1,167 @@
-"""The process shell every service shares: logging, the FastStream app, signals, start-up checks.
+"""The shell every service shares: database, producer, outbox relay, consumer, broker and HTTP.
 
-A service's composition root builds its broker and subscribers, then hands them to `make_app`;
-`run` drives the app until SIGINT or SIGTERM, draining in-flight messages within the grace period.
+Every service has the same shape: `build_runtime` wires the parts, the service registers its event
+handlers on `runtime.consumer` and its routes on a FastAPI app whose lifespan is `runtime.lifespan`,
+and `serve` runs it under uvicorn until SIGINT/SIGTERM. Shutdown stops consuming first (in-flight
+records finish), then the relay, then the producer and the database.
 """
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
+import uvicorn
 from aiokafka.admin import AIOKafkaAdminClient
-from faststream import FastStream
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker, KafkaMessage
-from faststream.kafka.subscriber.usecase import LogicSubscriber
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from socialsvc_common.contract.topics import Topic
-from socialsvc_common.kafka import make_broker, record_of, subscriber
+from socialsvc_common.consumer import EventConsumer
+from socialsvc_common.contract.topics import DEAD_LETTERS
+from socialsvc_common.db import create_tables, make_engine, session_factory
+from socialsvc_common.inbox import InboxRow
+from socialsvc_common.kafka import Producer, keep_raw, make_broker, record_of, subscriber
 from socialsvc_common.logs import configure_logging
+from socialsvc_common.outbox import OutboxRelay, OutboxRow
 from socialsvc_common.settings import ServiceSettings
 
 
 class MissingTopicsError(RuntimeError):
-    """A subscribed topic does not exist; topics come from the registry (`make topics`)."""
+    """A topic the service uses does not exist; topics come from the registry (`make topics`)."""
 
 
-def _subscribers(broker: KafkaBroker) -> list[LogicSubscriber[Any]]:
-    return [sub for sub in broker.subscribers if isinstance(sub, LogicSubscriber)]
+@dataclass
+class Runtime:
+    """The wired parts of one service process."""
+
+    name: str
+    settings: ServiceSettings
+    logger: structlog.stdlib.BoundLogger
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    producer: Producer
+    relay: OutboxRelay
+    consumer: EventConsumer
+    broker: KafkaBroker
+    tables: Sequence[type[SQLModel]] = ()
+    on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    _tasks: list["asyncio.Task[Any]"] = field(default_factory=list)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _: Any = None) -> AsyncIterator[None]:
+        """Starts the parts in dependency order and stops them in reverse."""
+        await self._check_topics()
+        await create_tables(self.engine, OutboxRow, InboxRow, *self.tables)
+        for step in self.on_start:
+            await step()
+        await self.producer.start()
+        self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-relay"))
+        self._tasks += [asyncio.create_task(work()) for work in self.background]
+        if self.consumer.topics:
+            self._subscribe()
+        await self.broker.start()
+        for topic in self.consumer.topics:
+            self.logger.info("subscribed", topics=[topic.name], group_id=self.group_id)
+        self.logger.info("started", service=self.name)
+        try:
+            yield
+        finally:
+            await self.broker.stop()
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            for step in self.on_stop:
+                await step()
+            await self.producer.stop()
+            await self.engine.dispose()
+            self.logger.info("stopped", service=self.name)
+
+    @property
+    def group_id(self) -> str:
+        return self.settings.kafka_group_id or self.name
+
+    def _subscribe(self) -> None:
+        @subscriber(self.broker, *self.consumer.topics, group_id=self.group_id, decoder=keep_raw)
+        async def on_record(message: KafkaMessage) -> None:
+            await self.consumer.process(record_of(message))
+
+    async def _check_topics(self) -> None:
+        wanted = {t.name for t in self.consumer.topics} | {DEAD_LETTERS[self.name].name}
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap_servers)
+        await admin.start()
+        try:
+            missing = sorted(wanted - set(await admin.list_topics()))
+        finally:
+            await admin.close()
+        if missing:
+            raise MissingTopicsError(
+                f"topics missing: {', '.join(missing)}; run 'make topics' first"
+            )
+
+    async def ready(self) -> dict[str, bool]:
+        """Whether the database and the broker answer now."""
+        checks = {"database": False, "broker": False}
+        with contextlib.suppress(Exception):
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            checks["database"] = True
+        with contextlib.suppress(Exception):
+            checks["broker"] = await self.broker.ping(timeout=2.0)
+        return checks
 
 
-async def check_topics_exist(settings: ServiceSettings, broker: KafkaBroker) -> None:
-    """Fails start-up with the missing topic names instead of consuming from nothing."""
-    wanted = {name for sub in _subscribers(broker) for name in sub.topic_names}
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        present = set(await admin.list_topics())
-    finally:
-        await admin.close()
-    missing = sorted(wanted - present)
-    if missing:
-        raise MissingTopicsError(
-            f"topics missing on the broker: {', '.join(missing)}; run 'make topics' first"
-        )
+def build_runtime(
+    name: str, settings: ServiceSettings, tables: Sequence[type[SQLModel]] = ()
+) -> Runtime:
+    """Wires a service: logging, database, producer, outbox relay, consumer and broker."""
+    logger = configure_logging(name, level=settings.log_level, json=settings.log_json)
+    engine = make_engine(settings.database)
+    sessions = session_factory(engine)
+    producer = Producer(settings, client_id=name)
+    relay = OutboxRelay(sessions, producer)
+    consumer = EventConsumer(name, sessions, producer, DEAD_LETTERS[name], relay=relay)
+    broker = make_broker(settings, client_id=name)
+    return Runtime(
+        name, settings, logger, engine, sessions, producer, relay, consumer, broker, tables
+    )
 
 
-def make_app(
-    name: str, settings: ServiceSettings, broker: KafkaBroker, logger: structlog.stdlib.BoundLogger
-) -> FastStream:
-    """A FastStream app that checks its topics before start and says what it subscribed to."""
-    app = FastStream(broker, logger=logger)
+def health_router(runtime: Runtime) -> APIRouter:
+    """GET /health: 200 when the database and broker answer, 503 naming what does not."""
+    router = APIRouter()
 
-    @app.on_startup
-    async def _topics_exist() -> None:
-        await check_topics_exist(settings, broker)
+    @router.get("/health", tags=["operations"])
+    async def health() -> JSONResponse:
+        checks = await runtime.ready()
+        status = 200 if all(checks.values()) else 503
+        return JSONResponse({"service": runtime.name, "ready": status == 200, **checks}, status)
 
-    @app.after_startup
-    async def _announce() -> None:
-        for sub in _subscribers(broker):
-            logger.info("subscribed", topics=sorted(sub.topic_names), group_id=sub.group_id)
-        logger.info("started", service=name)
+    return router
 
-    @app.after_shutdown
-    async def _farewell() -> None:
-        logger.info("stopped", service=name)
 
+def service_app(runtime: Runtime, *, title: str, **fastapi_options: Any) -> FastAPI:
+    """The FastAPI app of a service with its lifespan and /health."""
+    app = FastAPI(title=title, lifespan=runtime.lifespan, **fastapi_options)
+    app.include_router(health_router(runtime))
     return app
 
 
-def listening_app(name: str, settings: ServiceSettings, *topics: Topic) -> FastStream:
-    """A service that consumes its input topics in its own group and logs where each record was.
-
-    The first stage of every service: it proves the process, the broker and the group work before
-    the service has business logic. It logs no payload, so no personal data.
-    """
-    logger = configure_logging(name, level=settings.log_level, json=settings.log_json)
-    broker = make_broker(settings, client_id=name)
-
-    @subscriber(broker, *topics, group_id=name)
-    async def on_record(message: KafkaMessage) -> None:
-        record = record_of(message)
-        logger.info(
-            "record received", topic=record.topic, partition=record.partition, offset=record.offset
-        )
-
-    return make_app(name, settings, broker, logger)
-
-
-def run(app: FastStream) -> None:
-    """Runs the app in this process until SIGINT/SIGTERM."""
-    asyncio.run(app.run())
+def serve(app: FastAPI, settings: ServiceSettings) -> None:
+    """Runs the app on 127.0.0.1 (by default) until SIGINT/SIGTERM, with our logging."""
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+    )

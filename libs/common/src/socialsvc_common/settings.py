@@ -51,6 +51,11 @@ class ServiceSettings(BaseSettings):
         description="sqlite+aiosqlite:///path or postgresql+psycopg://user:pw@host/db; "
         "by default an SQLite file of the service's own under var/data/",
     )
+    kafka_group_id: str | None = Field(
+        default=None, description="consumer group; by default the service's name"
+    )
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     log_json: bool | None = Field(
         default=None, description="JSON lines; by default JSON unless stderr is a terminal"

@@ -1,4 +1,5 @@
-from assignment.app import build_app
-from socialsvc_common.service import run
+from assignment.app import AssignmentSettings, build_app
+from socialsvc_common.service import serve
 
-run(build_app())
+settings = AssignmentSettings()
+serve(build_app(settings), settings)

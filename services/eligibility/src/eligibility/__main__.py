@@ -1,4 +1,5 @@
-from eligibility.app import build_app
-from socialsvc_common.service import run
+from eligibility.app import EligibilitySettings, build_app
+from socialsvc_common.service import serve
 
-run(build_app())
+settings = EligibilitySettings()
+serve(build_app(settings), settings)

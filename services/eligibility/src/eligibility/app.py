@@ -1,21 +1,76 @@
-"""Composition root of eligibility: its settings and the app that runs it."""
+"""Composition root of eligibility: settings, rule sets, the decision handler, HTTP."""
 
-from faststream import FastStream
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
+from fastapi import FastAPI
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from eligibility.rules import decide
+from eligibility.ruleset import RuleSet, default_rule_sets, rule_set_for
+from eligibility.store import TABLES, DecisionRow
 from socialsvc_common.contract import topics
-from socialsvc_common.service import listening_app
+from socialsvc_common.contract.envelope import Envelope, Event, new_event
+from socialsvc_common.contract.payloads import ApplicationReceived, DecisionMade
+from socialsvc_common.service import Runtime, build_runtime, service_app
 from socialsvc_common.settings import ServiceSettings, service_config
 
 NAME = "eligibility"
+# Rule sets take effect on calendar days in Azerbaijan.
+BAKU = ZoneInfo("Asia/Baku")
 
 
 class EligibilitySettings(ServiceSettings):
     model_config = service_config("ELIGIBILITY_")
 
+    http_port: int = 8001
 
-def build_app(settings: EligibilitySettings | None = None) -> FastStream:
-    return listening_app(
-        NAME,
-        settings or EligibilitySettings(),
-        topics.APPLICATION_RECEIVED,
+
+def register_handlers(runtime: Runtime, rule_sets: list[RuleSet]) -> None:
+    @runtime.consumer.handle(topics.APPLICATION_RECEIVED)
+    async def on_application_received(
+        session: AsyncSession, envelope: Envelope, application: ApplicationReceived
+    ) -> list[Event]:
+        submitted_on = application.submitted_at.astimezone(BAKU).date()
+        decision = decide(application, rule_set_for(rule_sets, submitted_on), today=submitted_on)
+        now = datetime.now(UTC)
+        made = DecisionMade(
+            application_id=application.application_id,
+            decided_at=now,
+            district=application.applicant.district,
+            **decision.model_dump(),
+        )
+        event = new_event(
+            topics.DECISION_MADE,
+            made,
+            producer=NAME,
+            application_id=made.application_id,
+            cause=envelope,
+        )
+        row = DecisionRow(
+            application_id=made.application_id,
+            event_id=event.envelope.event_id,
+            outcome=made.outcome.value,
+            rule_set_version=made.rule_set_version,
+            district=made.district,
+            decided_on=submitted_on,
+            decided_at=now,
+            facts=application.model_dump(
+                mode="json", include={"service_requested", "circumstances"}
+            )
+            | {"birth_date": application.applicant.birth_date.isoformat()},
+            decision=made.model_dump(mode="json"),
+        )
+        # A new application.received for the same application (added facts) decides it again;
+        # the new decision supersedes the old one.
+        await session.merge(row)
+        return [event]
+
+
+def build_app(settings: EligibilitySettings | None = None) -> FastAPI:
+    rule_sets = default_rule_sets()
+    runtime = build_runtime(NAME, settings or EligibilitySettings(), TABLES)
+    register_handlers(runtime, rule_sets)
+    return service_app(
+        runtime, title="Eligibility", description="Decides applications by versioned rules."
     )

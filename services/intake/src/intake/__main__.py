@@ -1,4 +1,5 @@
-from intake.app import build_app
-from socialsvc_common.service import run
+from intake.app import IntakeSettings, build_app
+from socialsvc_common.service import serve
 
-run(build_app())
+settings = IntakeSettings()
+serve(build_app(settings), settings)

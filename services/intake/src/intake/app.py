@@ -1,26 +1,65 @@
-"""Composition root of intake: its settings and the app that runs it."""
+"""Composition root of intake: settings, runtime, event handlers and the HTTP API."""
 
-from faststream import FastStream
+import uuid
 
+from fastapi import FastAPI
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from intake.api import applications_router
+from intake.applications import NAME, DuplicateApplication, record_event, submit
+from intake.store import TABLES
+from socialsvc_common.consumer import Rejected
 from socialsvc_common.contract import topics
-from socialsvc_common.service import listening_app
+from socialsvc_common.contract.envelope import Envelope, Event
+from socialsvc_common.contract.payloads import ApplicationForm
+from socialsvc_common.problems import install_problem_handlers
+from socialsvc_common.service import Runtime, build_runtime, service_app
 from socialsvc_common.settings import ServiceSettings, service_config
 
-NAME = "intake"
+JOURNEY_TOPICS = (
+    topics.DECISION_MADE,
+    topics.PLACEMENT_MADE,
+    topics.PLACEMENT_WAITLISTED,
+    topics.PLACEMENT_RELEASED,
+    topics.NOTIFICATION_DELIVERED,
+    topics.NOTIFICATION_FAILED,
+)
+EGOV_NAMESPACE = uuid.UUID("5f0e4c1a-8f55-4a39-9d0b-2b7c8f6f0e11")
 
 
 class IntakeSettings(ServiceSettings):
     model_config = service_config("INTAKE_")
 
 
-def build_app(settings: IntakeSettings | None = None) -> FastStream:
-    return listening_app(
-        NAME,
-        settings or IntakeSettings(),
-        topics.DECISION_MADE,
-        topics.NOTIFICATION_DELIVERED,
-        topics.NOTIFICATION_FAILED,
-        topics.PLACEMENT_MADE,
-        topics.PLACEMENT_RELEASED,
-        topics.PLACEMENT_WAITLISTED,
+def register_handlers(runtime: Runtime) -> None:
+    for topic in JOURNEY_TOPICS:
+        runtime.consumer.handle(topic)(record_event)
+
+    @runtime.consumer.handle(topics.EGOV_APPLICATION_SUBMITTED)
+    async def on_egov_submission(
+        session: AsyncSession, envelope: Envelope, form: ApplicationForm
+    ) -> list[Event]:
+        try:
+            submission = await submit(
+                session,
+                form,
+                channel="egov",
+                idempotency_key=f"egov:{envelope.event_id}",
+                application_id=uuid.uuid5(EGOV_NAMESPACE, str(envelope.event_id)),
+            )
+        except DuplicateApplication as duplicate:
+            raise Rejected(duplicate.detail) from duplicate
+        return submission.events
+
+
+def build_app(settings: IntakeSettings | None = None) -> FastAPI:
+    runtime = build_runtime(NAME, settings or IntakeSettings(), TABLES)
+    register_handlers(runtime)
+    app = service_app(
+        runtime,
+        title="Intake",
+        description="Takes social-service applications in and keeps each one's journey.",
     )
+    install_problem_handlers(app)
+    app.include_router(applications_router(runtime))
+    return app

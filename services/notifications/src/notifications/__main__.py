@@ -1,4 +1,5 @@
-from notifications.app import build_app
-from socialsvc_common.service import run
+from notifications.app import NotificationsSettings, build_app
+from socialsvc_common.service import serve
 
-run(build_app())
+settings = NotificationsSettings()
+serve(build_app(settings), settings)

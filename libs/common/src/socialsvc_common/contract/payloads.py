@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Payload(BaseModel):
@@ -70,6 +70,8 @@ class Channel(StrEnum):
 
 Fin = Annotated[str, Field(pattern=r"^[0-9A-Z]{7}$", description="Personal identification number")]
 MobilePhone = Annotated[str, Field(pattern=r"^\+994\d{9}$", description="+994, operator, 7 digits")]
+Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+OLDEST_AGE_YEARS = 130
 
 
 class Applicant(Payload):
@@ -79,9 +81,19 @@ class Applicant(Payload):
     patronymic: str | None = Field(default=None, max_length=100)
     birth_date: date
     mobile_phone: MobilePhone
-    email: str | None = Field(default=None, max_length=254)
+    email: Email | None = None
     language: Language = Language.AZ
     district: str = Field(min_length=1, max_length=100)
+
+    @field_validator("birth_date")
+    @classmethod
+    def _plausible_birth_date(cls, value: date) -> date:
+        today = date.today()
+        if value > today:
+            raise ValueError("birth date is in the future")
+        if value.year < today.year - OLDEST_AGE_YEARS:
+            raise ValueError(f"birth date is more than {OLDEST_AGE_YEARS} years ago")
+        return value
 
 
 class Circumstances(Payload):
@@ -97,6 +109,22 @@ class Circumstances(Payload):
     released_from_prison: bool = False
     children_institution_graduate: bool = False
     activities_needing_help: list[DailyActivity] = Field(default_factory=list)
+
+
+class ApplicationForm(Payload):
+    """What a citizen or social worker submits, over HTTP or through the e-government topic."""
+
+    service_requested: ServiceRequested
+    applicant: Applicant
+    circumstances: Circumstances = Field(default_factory=Circumstances)
+    consent_to_processing: bool = Field(description="consent to the processing of personal data")
+
+    @field_validator("consent_to_processing")
+    @classmethod
+    def _consent_given(cls, value: bool) -> bool:
+        if not value:
+            raise ValueError("consent to processing is required to handle the application")
+        return value
 
 
 class ApplicationReceived(Payload):

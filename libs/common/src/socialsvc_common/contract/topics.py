@@ -51,6 +51,12 @@ class Topic:
         }
 
 
+EGOV_APPLICATION_SUBMITTED = Topic(
+    "egov.application.submitted.v1",
+    p.ApplicationForm,
+    "Applications from the e-government form channel; intake treats them like HTTP submissions. "
+    "The CloudEvents id is the submission's idempotency key.",
+)
 APPLICATION_RECEIVED = Topic(
     "intake.application.received.v1",
     p.ApplicationReceived,
@@ -104,6 +110,7 @@ CONSUMERS = ("intake", "eligibility", "assignment", "notifications")
 DEAD_LETTERS = {consumer: dead_letter_topic(consumer) for consumer in CONSUMERS}
 
 REGISTRY: tuple[Topic, ...] = (
+    EGOV_APPLICATION_SUBMITTED,
     APPLICATION_RECEIVED,
     DECISION_MADE,
     PLACEMENT_MADE,

@@ -1,0 +1,215 @@
+"""Consuming events safely: parse, deduplicate, apply with the outgoing events in one transaction.
+
+For every record:
+- headers and payload that cannot be parsed or validated go to the dead-letter topic at once;
+- a repeat of an event already applied (inbox) is skipped;
+- otherwise the handler runs inside one transaction with the inbox row and the outbox rows;
+- an infrastructure failure (database or network down) is retried with capped backoff for as long
+  as it lasts: nothing could be processed meanwhile, and dead-lettering would empty the partition;
+- any other failure is retried a bounded number of times, then dead-lettered;
+- `Rejected` (a domain refusal) is dead-lettered at once.
+The handler returns only after the commit (or the dead-letter publish), and only then does the
+offset advance. If the dead-letter publish itself fails the error propagates and the record is
+redelivered.
+"""
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from aiokafka import ConsumerRecord
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from socialsvc_common import inbox
+from socialsvc_common.contract.envelope import Envelope, Event, InvalidEnvelope
+from socialsvc_common.contract.payloads import DeadLetter
+from socialsvc_common.contract.topics import Topic
+from socialsvc_common.db import transaction
+from socialsvc_common.kafka import Producer
+from socialsvc_common.logs import redact_text
+from socialsvc_common.outbox import OutboxRelay, add_events
+
+Handler = Callable[[AsyncSession, Envelope, Any], Awaitable[Sequence[Event]]]
+INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    ConnectionError,
+    TimeoutError,
+    OSError,
+)
+DLQ_PREFIX = "dlq_"
+MAX_ERROR_MESSAGE = 1000
+
+
+class Rejected(Exception):
+    """The event can never be applied as it is; it is dead-lettered with this reason."""
+
+
+class InvalidRecord(Exception):
+    """The record's headers or payload do not match the contract."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    attempts: int = 3
+    base_delay: float = 0.2
+    max_delay: float = 5.0
+    infrastructure_max_delay: float = 30.0
+
+    def delay(self, attempt: int, *, cap: float) -> float:
+        # Full jitter: replicas that failed together do not retry together.
+        return random.uniform(0, min(cap, self.base_delay * 2**attempt))  # noqa: S311
+
+
+class EventConsumer:
+    """Applies the records of one consumer group through registered handlers."""
+
+    def __init__(
+        self,
+        name: str,
+        sessions: async_sessionmaker[AsyncSession],
+        producer: Producer,
+        dead_letter_topic: Topic,
+        *,
+        relay: OutboxRelay | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        self.name = name
+        self._sessions = sessions
+        self._producer = producer
+        self._dead_letters = dead_letter_topic
+        self._relay = relay
+        self._policy = policy or RetryPolicy()
+        self._handlers: dict[str, tuple[Topic, Handler]] = {}
+        self._log = structlog.get_logger(name)
+
+    @property
+    def topics(self) -> list[Topic]:
+        return [topic for topic, _ in self._handlers.values()]
+
+    def handle(self, topic: Topic) -> Callable[[Handler], Handler]:
+        """Registers the handler of one topic: `async (session, envelope, payload) -> [events]`."""
+
+        def register(handler: Handler) -> Handler:
+            self._handlers[topic.name] = (topic, handler)
+            return handler
+
+        return register
+
+    async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        where = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
+        with structlog.contextvars.bound_contextvars(**where):
+            try:
+                topic, handler = self._handlers[record.topic]
+                envelope, payload = parse(record, topic)
+            except (InvalidRecord, KeyError) as error:
+                await self._dead_letter(record, error, attempts=1)
+                return
+            with structlog.contextvars.bound_contextvars(
+                event_id=str(envelope.event_id), application_id=str(envelope.application_id)
+            ):
+                await self._apply_with_retries(record, envelope, payload, handler)
+
+    async def _apply_with_retries(
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        envelope: Envelope,
+        payload: BaseModel,
+        handler: Handler,
+    ) -> None:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await self._apply(envelope, payload, handler)
+                return
+            except Rejected as error:
+                await self._dead_letter(record, error, attempts=attempt)
+                return
+            except INFRASTRUCTURE_ERRORS as error:
+                delay = self._policy.delay(attempt, cap=self._policy.infrastructure_max_delay)
+                self._log.warning(
+                    "infrastructure unavailable; retrying", error=repr(error), retry_in=delay
+                )
+            except Exception as error:
+                if attempt >= self._policy.attempts:
+                    self._log.error("giving up on event", error=repr(error), attempts=attempt)
+                    await self._dead_letter(record, error, attempts=attempt)
+                    return
+                delay = self._policy.delay(attempt, cap=self._policy.max_delay)
+                self._log.warning("event failed; retrying", error=repr(error), retry_in=delay)
+            await asyncio.sleep(delay)
+
+    async def _apply(self, envelope: Envelope, payload: BaseModel, handler: Handler) -> None:
+        async with transaction(self._sessions) as session:
+            if not await inbox.claim(session, self.name, envelope.event_id):
+                self._log.info("duplicate event skipped")
+                return
+            add_events(session, await handler(session, envelope, payload))
+        if self._relay is not None:
+            self._relay.wake()
+
+    async def _dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], error: BaseException, *, attempts: int
+    ) -> None:
+        letter = DeadLetter(
+            consumer=self.name,
+            original_topic=record.topic,
+            original_partition=record.partition,
+            original_offset=record.offset,
+            error_class=type(error).__name__,
+            error_message=redact_text(str(error))[:MAX_ERROR_MESSAGE],
+            failed_at=datetime.now(UTC),
+            attempts=attempts,
+        )
+        await self._producer.client.send_and_wait(
+            self._dead_letters.name,
+            value=record.value,
+            key=record.key,
+            headers=[*record.headers, *dead_letter_headers(letter)],
+        )
+        self._log.warning(
+            "record dead-lettered", error_class=letter.error_class, reason=letter.error_message
+        )
+
+
+def parse(record: ConsumerRecord[bytes, bytes], topic: Topic) -> tuple[Envelope, BaseModel]:
+    """The envelope and validated payload of a record, or InvalidRecord saying what is wrong."""
+    try:
+        envelope = Envelope.from_headers(record.headers)
+    except InvalidEnvelope as error:
+        raise InvalidRecord(str(error)) from error
+    if record.value is None:
+        raise InvalidRecord("the record has no value")
+    try:
+        payload = topic.payload.model_validate_json(record.value)
+    except ValidationError as error:
+        fields = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in error.errors()
+        )
+        raise InvalidRecord(f"payload does not match {topic.payload.__name__}: {fields}") from error
+    return envelope, payload
+
+
+def dead_letter_headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
+    """The `dlq_*` headers that say where a dead letter came from and why it failed."""
+    return [
+        (
+            DLQ_PREFIX + key,
+            str(value.isoformat() if isinstance(value, datetime) else value).encode(),
+        )
+        for key, value in letter.model_dump().items()
+    ]
+
+
+def read_dead_letter(headers: Sequence[tuple[str, bytes]]) -> DeadLetter:
+    """The provenance of a dead-lettered record, from its `dlq_*` headers."""
+    found = {k.removeprefix(DLQ_PREFIX): v.decode() for k, v in headers if k.startswith(DLQ_PREFIX)}
+    return DeadLetter.model_validate(found)

@@ -1,0 +1,39 @@
+"""The inbox: every consumed event is recorded by (consumer, event id) with its effect.
+
+`claim` runs inside the transaction that applies the event. A redelivered event finds its row and
+is skipped; two replicas racing for the same event serialise on the primary key, and the loser
+skips. Either way the effect happens once.
+"""
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+from sqlalchemy import Column
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Field, SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from socialsvc_common.db import UtcDateTime
+
+
+class InboxRow(SQLModel, table=True):
+    __tablename__ = "inbox"
+
+    consumer: str = Field(primary_key=True, max_length=100)
+    event_id: UUID = Field(primary_key=True)
+    processed_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+async def claim(session: AsyncSession, consumer: str, event_id: UUID) -> bool:
+    """True the first time `consumer` sees `event_id` (in this transaction); False for a repeat."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(InboxRow)
+        .values(consumer=consumer, event_id=event_id, processed_at=datetime.now(UTC))
+        .on_conflict_do_nothing()
+        .returning(InboxRow.__table__.c.event_id)  # type: ignore[attr-defined]
+    )
+    # RETURNING, not rowcount: drivers disagree on rowcount for INSERT .. ON CONFLICT.
+    return (await session.exec(statement)).first() is not None

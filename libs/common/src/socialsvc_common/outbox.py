@@ -1,0 +1,158 @@
+"""The transactional outbox: events are rows written with the state change, published by a relay.
+
+A service never writes its database and then publishes (a dual write). It adds its outgoing events
+to the same transaction as the change (`add_events`); the `OutboxRelay` publishes unsent rows in id
+order and marks them sent. A crash between publish and mark republishes the rows: consumers drop the
+repeat by event id (the inbox), so the effect is exactly once.
+
+On PostgreSQL one relay per database publishes at a time (a transaction-level advisory lock), so
+replicas of a service cannot reorder the events of one application.
+"""
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from uuid import UUID
+
+import structlog
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, Text, func, text, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import Field, SQLModel, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from socialsvc_common.contract.envelope import Event
+from socialsvc_common.db import UtcDateTime, transaction
+from socialsvc_common.kafka import Producer
+
+# Any constant works: every service has a database of its own.
+RELAY_LOCK_KEY = 7_160_021
+
+
+class OutboxRow(SQLModel, table=True):
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index(
+            "ix_outbox_unsent",
+            "id",
+            postgresql_where=text("sent_at IS NULL"),
+            sqlite_where=text("sent_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    )
+    event_id: UUID = Field(unique=True)
+    topic: str
+    key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    headers: str = Field(sa_column=Column(Text, nullable=False))
+    value: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+
+
+def add_events(session: AsyncSession, events: Iterable[Event]) -> None:
+    """Adds events to the caller's transaction; they are published only if it commits."""
+    now = datetime.now(UTC)
+    for event in events:
+        session.add(
+            OutboxRow(
+                event_id=event.envelope.event_id,
+                topic=event.topic.name,
+                key=event.key,
+                headers=json.dumps([[k, v.decode()] for k, v in event.envelope.to_headers()]),
+                value=event.value(),
+                created_at=now,
+            )
+        )
+
+
+async def oldest_unsent_age(session: AsyncSession) -> float:
+    """Seconds since the oldest unsent row was written (0 when none waits)."""
+    query = select(func.min(OutboxRow.created_at)).where(OutboxRow.sent_at.is_(None))  # type: ignore[union-attr]
+    oldest = (await session.exec(query)).first()
+    return 0.0 if oldest is None else (datetime.now(UTC) - oldest).total_seconds()
+
+
+class OutboxRelay:
+    """Publishes unsent outbox rows in order; `wake()` after a commit makes it look at once."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        producer: Producer,
+        *,
+        batch_size: int = 500,
+        idle_seconds: float = 0.5,
+        max_backoff_seconds: float = 10.0,
+    ) -> None:
+        self._sessions = sessions
+        self._producer = producer
+        self._batch_size = batch_size
+        self._idle = idle_seconds
+        self._max_backoff = max_backoff_seconds
+        self._wake = asyncio.Event()
+        self._log = structlog.get_logger("outbox")
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Relays until cancelled; broker or database trouble backs off and tries again."""
+        failures = 0
+        while True:
+            try:
+                published = await self.relay_once()
+                failures = 0
+            except Exception as error:
+                failures += 1
+                delay = min(self._max_backoff, 0.2 * 2**failures)
+                self._log.warning("outbox relay failed", error=repr(error), retry_in=delay)
+                await asyncio.sleep(delay)
+                continue
+            if published < self._batch_size:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._idle)
+                self._wake.clear()
+
+    async def relay_once(self) -> int:
+        """Publishes one batch of unsent rows and marks them sent; returns how many."""
+        async with transaction(self._sessions) as session:
+            if not await self._lead(session):
+                return 0
+            query = (
+                select(OutboxRow)
+                .where(OutboxRow.sent_at.is_(None))  # type: ignore[union-attr]
+                .order_by(OutboxRow.id)  # type: ignore[arg-type]
+                .limit(self._batch_size)
+            )
+            rows = (await session.exec(query)).all()
+            if not rows:
+                return 0
+            deliveries = [
+                await self._producer.client.send(
+                    row.topic,
+                    value=row.value,
+                    key=row.key,
+                    headers=[(k, v.encode()) for k, v in json.loads(row.headers)],
+                )
+                for row in rows
+            ]
+            await asyncio.gather(*deliveries)
+            await session.exec(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_([row.id for row in rows]))  # type: ignore[union-attr]
+                .values(sent_at=datetime.now(UTC))
+            )
+        return len(rows)
+
+    @staticmethod
+    async def _lead(session: AsyncSession) -> bool:
+        bind = session.bind
+        if bind is None or bind.dialect.name != "postgresql":
+            return True
+        got = await session.exec(select(func.pg_try_advisory_xact_lock(RELAY_LOCK_KEY)))
+        return bool(got.first())

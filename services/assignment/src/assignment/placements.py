@@ -1,0 +1,190 @@
+"""Placing people and releasing places: assignment's use cases over the locked capacity ledger."""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from assignment.geography import Geography
+from assignment.matching import (
+    ProviderCapacity,
+    WaitlistEntry,
+    choose_provider,
+    fits,
+    waitlist_provision,
+)
+from assignment.registry import Provider
+from assignment.store import (
+    LedgerRow,
+    PlacementRow,
+    WaitlistRow,
+    is_known,
+    lock_candidates,
+    lock_ledger,
+    waiting_for,
+)
+from socialsvc_common.contract import topics
+from socialsvc_common.contract.envelope import Envelope, Event, new_event
+from socialsvc_common.contract.payloads import (
+    DecisionMade,
+    Outcome,
+    PlacementMade,
+    PlacementReleased,
+    PlacementWaitlisted,
+)
+from socialsvc_common.problems import Problem
+
+NAME = "assignment"
+BAKU = ZoneInfo("Asia/Baku")
+
+
+def today() -> date:
+    return datetime.now(BAKU).date()
+
+
+@dataclass(frozen=True)
+class Registry:
+    """The providers by id and the geography they are matched in."""
+
+    providers: dict[str, Provider]
+    geography: Geography
+
+
+def _placement(
+    session: AsyncSession,
+    ledger: LedgerRow,
+    provider: Provider,
+    application_id: UUID,
+    cause: Envelope | None,
+) -> Event:
+    ledger.used += 1
+    session.add(ledger)
+    now = datetime.now(UTC)
+    row = PlacementRow(
+        id=uuid4(),
+        application_id=application_id,
+        provider_id=provider.id,
+        provision_type=provider.provision_type.value,
+        placed_at=now,
+    )
+    session.add(row)
+    made = PlacementMade(
+        application_id=application_id,
+        placement_id=row.id,
+        provider_id=provider.id,
+        provider_name=provider.name,
+        provision_type=provider.provision_type,
+        district=provider.districts[0],
+        placed_at=now,
+    )
+    return new_event(
+        topics.PLACEMENT_MADE, made, producer=NAME, application_id=application_id, cause=cause
+    )
+
+
+async def place(
+    session: AsyncSession, registry: Registry, envelope: Envelope, decision: DecisionMade
+) -> list[Event]:
+    """Places an eligible person with the best provider that has room, or waitlists them."""
+    if decision.outcome is not Outcome.ELIGIBLE or not decision.provision_types:
+        return []
+    if await is_known(session, decision.application_id):
+        return []
+    ledgers = {row.provider_id: row for row in await lock_candidates(session, decision)}
+    candidates = [
+        ProviderCapacity(registry.providers[pid], row.used)
+        for pid, row in ledgers.items()
+        if pid in registry.providers
+    ]
+    choice = choose_provider(decision, candidates, registry.geography, today())
+    if choice is not None:
+        return [
+            _placement(
+                session,
+                ledgers[choice.provider.id],
+                choice.provider,
+                decision.application_id,
+                envelope,
+            )
+        ]
+    entry = WaitlistEntry.from_decision(decision)
+    session.add(
+        WaitlistRow(
+            application_id=decision.application_id,
+            provision_type=entry.provision_type.value,
+            priority_score=entry.priority_score,
+            decided_at=decision.decided_at,
+            decision=decision.model_dump(mode="json"),
+        )
+    )
+    waitlisted = PlacementWaitlisted(
+        application_id=decision.application_id,
+        provision_type=waitlist_provision(decision),
+        district=decision.district,
+        priority_score=entry.priority_score,
+        waitlisted_at=datetime.now(UTC),
+    )
+    return [
+        new_event(
+            topics.PLACEMENT_WAITLISTED,
+            waitlisted,
+            producer=NAME,
+            application_id=decision.application_id,
+            cause=envelope,
+        )
+    ]
+
+
+async def release(
+    session: AsyncSession, registry: Registry, placement_id: UUID, reason: str
+) -> list[Event]:
+    """Ends a placement, frees its place and promotes the first waiting person who fits there."""
+    placement = await session.get(PlacementRow, placement_id, with_for_update=True)
+    if placement is None:
+        raise Problem(404, "not-found", "No such placement", f"no placement {placement_id}")
+    if not placement.active:
+        raise Problem(
+            409, "already-released", "Placement already released", f"placement {placement_id} ended"
+        )
+    ledger = await lock_ledger(session, placement.provider_id)
+    if ledger is None:
+        raise Problem(
+            409,
+            "unknown-provider",
+            "Unknown provider",
+            f"provider {placement.provider_id} is not in the ledger",
+        )
+    now = datetime.now(UTC)
+    placement.active, placement.released_at, placement.release_reason = False, now, reason
+    ledger.used -= 1
+    session.add_all([placement, ledger])
+    released = PlacementReleased(
+        application_id=placement.application_id,
+        placement_id=placement.id,
+        provider_id=placement.provider_id,
+        reason=reason,
+        released_at=now,
+    )
+    events = [
+        new_event(
+            topics.PLACEMENT_RELEASED,
+            released,
+            producer=NAME,
+            application_id=placement.application_id,
+        )
+    ]
+    provider = registry.providers.get(placement.provider_id)
+    if provider is None or ledger.used >= ledger.capacity:
+        return events
+    for waiting in await waiting_for(session, provider.provision_type.value):
+        entry = WaitlistEntry.from_decision(DecisionMade.model_validate(waiting.decision))
+        if fits(entry, provider, registry.geography, today()):
+            waiting.waiting = False
+            session.add(waiting)
+            events.append(
+                _placement(session, ledger, provider, waiting.application_id, events[0].envelope)
+            )
+            break
+    return events

@@ -1,0 +1,31 @@
+"""Eligibility's table: the current decision of each application, with the facts it was made on.
+
+The facts are kept (without names, FIN or contacts) so that a later rule set can be simulated on
+real history; the decision is kept whole so it can be explained.
+"""
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+from socialsvc_common.db import UtcDateTime
+
+
+class DecisionRow(SQLModel, table=True):
+    __tablename__ = "decisions"
+
+    application_id: UUID = Field(primary_key=True)
+    event_id: UUID
+    outcome: str = Field(index=True)
+    rule_set_version: str
+    district: str
+    decided_on: date
+    decided_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    facts: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    decision: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+TABLES = (DecisionRow,)

@@ -1,0 +1,102 @@
+"""Intake's HTTP API: submit an application, read its status and journey."""
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Response
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
+
+from intake.applications import Submission, submit
+from intake.store import ApplicationRow, journey_of
+from socialsvc_common.contract.payloads import ApplicationForm
+from socialsvc_common.db import transaction
+from socialsvc_common.outbox import add_events
+from socialsvc_common.problems import Problem
+from socialsvc_common.service import Runtime
+
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+
+
+class Accepted(BaseModel):
+    application_id: UUID
+    status: str
+    status_url: str
+
+
+class JourneyStep(BaseModel):
+    type: str
+    time: datetime
+    event_id: UUID
+    summary: dict[str, Any]
+
+
+class ApplicationStatus(BaseModel):
+    application_id: UUID
+    status: str
+    service_requested: str
+    channel: str
+    submitted_at: datetime
+    updated_at: datetime
+    journey: list[JourneyStep]
+
+
+def status_url(application_id: UUID) -> str:
+    return f"/applications/{application_id}"
+
+
+def applications_router(runtime: Runtime) -> APIRouter:
+    router = APIRouter(prefix="/applications", tags=["applications"])
+
+    async def store(form: ApplicationForm, key: str | None) -> Submission:
+        async with transaction(runtime.sessions) as session:
+            submission = await submit(session, form, channel="web", idempotency_key=key)
+            add_events(session, submission.events)
+        return submission
+
+    @router.post(
+        "",
+        status_code=202,
+        responses={409: PROBLEM, 422: PROBLEM},
+        summary="Submit an application; answered once it is stored with its event",
+    )
+    async def create(
+        form: ApplicationForm,
+        response: Response,
+        idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+    ) -> Accepted:
+        try:
+            submission = await store(form, idempotency_key)
+        except IntegrityError:
+            # A concurrent request with the same key or person won the race: answer as it did.
+            submission = await store(form, idempotency_key)
+        if submission.created:
+            runtime.relay.wake()
+        row = submission.application
+        response.headers["Location"] = status_url(row.id)
+        return Accepted(application_id=row.id, status=row.status, status_url=status_url(row.id))
+
+    @router.get("/{application_id}", responses={404: PROBLEM}, summary="Status and journey")
+    async def read(application_id: UUID) -> ApplicationStatus:
+        async with runtime.sessions() as session:
+            row = await session.get(ApplicationRow, application_id)
+            if row is None:
+                raise Problem(
+                    404, "not-found", "No such application", f"no application {application_id}"
+                )
+            journey = await journey_of(session, application_id)
+        return ApplicationStatus(
+            application_id=row.id,
+            status=row.status,
+            service_requested=row.service_requested,
+            channel=row.channel,
+            submitted_at=row.submitted_at,
+            updated_at=row.updated_at,
+            journey=[
+                JourneyStep(type=e.type, time=e.time, event_id=e.event_id, summary=e.summary)
+                for e in journey
+            ],
+        )
+
+    return router

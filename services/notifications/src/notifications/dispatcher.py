@@ -1,0 +1,141 @@
+"""Sends pending messages through the gateways and records each delivery with its event.
+
+Each message is sent with its own id as the idempotency key, inside the transaction that records
+the outcome. A crash between the gateway's answer and the commit leaves the message pending; the
+next attempt uses the same key and the gateway answers as before, so the citizen gets one message.
+"""
+
+import asyncio
+import random
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from notifications.channels import (
+    EmailGateway,
+    PermanentDeliveryError,
+    SmsGateway,
+    TransientDeliveryError,
+)
+from notifications.sms import segments
+from notifications.store import FAILED, SENT, ContactRow, NotificationRow, due
+from notifications.templates import MessageContext, MessageKind, application_ref, render
+from socialsvc_common.contract import payloads as p
+from socialsvc_common.contract import topics
+from socialsvc_common.contract.envelope import Event, new_event
+from socialsvc_common.db import transaction
+from socialsvc_common.outbox import OutboxRelay, add_events
+
+NAME = "notifications"
+MAX_BACKOFF_SECONDS = 300.0
+
+
+def backoff(attempts: int, retry_after: float | None) -> timedelta:
+    # Exponential with full jitter, never sooner than the gateway asked.
+    delay = random.uniform(0, min(MAX_BACKOFF_SECONDS, 0.5 * 2**attempts))  # noqa: S311
+    return timedelta(seconds=max(delay, retry_after or 0.0))
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        relay: OutboxRelay,
+        sms: SmsGateway,
+        email: EmailGateway,
+        *,
+        batch_size: int = 50,
+        idle_seconds: float = 0.2,
+    ) -> None:
+        self._sessions = sessions
+        self._relay = relay
+        self._sms = sms
+        self._email = email
+        self._batch_size = batch_size
+        self._idle = idle_seconds
+        self._log = structlog.get_logger("dispatcher")
+
+    async def run(self) -> None:
+        while True:
+            try:
+                sent = await self.dispatch_once()
+            except Exception as error:  # the dispatcher must outlive any outage
+                self._log.warning("dispatch failed", error=repr(error))
+                sent = 0
+            if sent == 0:
+                await asyncio.sleep(self._idle)
+
+    async def dispatch_once(self) -> int:
+        now = datetime.now(UTC)
+        async with transaction(self._sessions) as session:
+            batch = await due(session, now, self._batch_size)
+            events: list[Event] = []
+            for row, contact in batch:
+                events += await self._deliver(row, contact, now)
+                session.add(row)
+            add_events(session, events)
+        if events:
+            self._relay.wake()
+        return len(batch)
+
+    async def _deliver(
+        self, row: NotificationRow, contact: ContactRow, now: datetime
+    ) -> list[Event]:
+        context = MessageContext(application_ref=application_ref(row.application_id), **row.context)
+        message = render(MessageKind(row.kind), p.Language(contact.language), context)
+        channel = p.Channel(row.channel or (p.Channel.EMAIL if contact.email else p.Channel.SMS))
+        row.channel, row.attempts = channel.value, row.attempts + 1
+        try:
+            if channel is p.Channel.EMAIL and contact.email:
+                receipt = await self._email.send(
+                    contact.email, message.subject, message.body, str(row.id)
+                )
+            else:
+                receipt = await self._sms.send(contact.mobile_phone, message.sms, str(row.id))
+                row.segments = segments(message.sms)
+        except TransientDeliveryError as error:
+            row.next_attempt_at = now + backoff(row.attempts, error.retry_after)
+            row.last_error = str(error)
+            return []
+        except PermanentDeliveryError as error:
+            row.last_error = str(error)
+            return self._failed(row, channel, now)
+        row.status, row.sent_at, row.gateway_message_id = SENT, now, receipt.message_id
+        delivered = p.NotificationDelivered(
+            application_id=row.application_id,
+            notification_id=row.id,
+            channel=channel,
+            delivered_at=now,
+            segments=row.segments,
+        )
+        return [
+            new_event(
+                topics.NOTIFICATION_DELIVERED,
+                delivered,
+                producer=NAME,
+                application_id=row.application_id,
+            )
+        ]
+
+    def _failed(self, row: NotificationRow, channel: p.Channel, now: datetime) -> list[Event]:
+        # E-mail refused for good: fall back to SMS at once; SMS refused for good: give up.
+        final = channel is not p.Channel.EMAIL
+        if final:
+            row.status = FAILED
+        else:
+            row.channel, row.next_attempt_at = p.Channel.SMS.value, now
+        failed = p.NotificationFailed(
+            application_id=row.application_id,
+            notification_id=row.id,
+            channel=channel,
+            failed_at=now,
+            reason=row.last_error or "refused",
+            final=final,
+        )
+        return [
+            new_event(
+                topics.NOTIFICATION_FAILED, failed, producer=NAME, application_id=row.application_id
+            )
+        ]

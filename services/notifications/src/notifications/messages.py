@@ -1,0 +1,72 @@
+"""Which events become which messages: one message per event, whatever the redeliveries."""
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from pydantic import BaseModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from notifications.store import ContactRow, NotificationRow
+from notifications.templates import MessageKind
+from socialsvc_common.contract import payloads as p
+from socialsvc_common.contract.envelope import Envelope, Event
+
+
+def notification_id(event_id: UUID) -> UUID:
+    """The message's id, derived from the event: also the gateways' idempotency key."""
+    return uuid5(NAMESPACE_URL, f"socialsvc:notification:{event_id}")
+
+
+def message_for(payload: BaseModel) -> tuple[MessageKind, dict[str, Any]] | None:
+    """The kind of message an event calls for and what it may mention (no personal data)."""
+    match payload:
+        case p.ApplicationReceived():
+            return MessageKind.RECEIVED, {}
+        case p.DecisionMade():
+            kind = MessageKind(f"decision_{payload.outcome.value}")
+            return kind, {
+                "provision_types": [t.value for t in payload.provision_types],
+                "reasons": [r.reason for r in payload.rules if not r.passed and r.reason],
+                "missing": list(payload.missing),
+            }
+        case p.PlacementMade():
+            return MessageKind.PLACEMENT_MADE, payload.model_dump(
+                mode="json", include={"provider_name", "provision_type", "district"}
+            )
+        case p.PlacementWaitlisted():
+            return MessageKind.PLACEMENT_WAITLISTED, payload.model_dump(
+                mode="json", include={"provision_type", "district"}
+            )
+    return None
+
+
+async def on_event(session: AsyncSession, envelope: Envelope, payload: BaseModel) -> list[Event]:
+    """Stores the citizen's contact (from the application) and the message this event calls for;
+    the dispatcher sends it. Nothing is published here: delivery events follow the delivery."""
+    if isinstance(payload, p.ApplicationReceived):
+        applicant = payload.applicant
+        await session.merge(
+            ContactRow(
+                application_id=payload.application_id,
+                mobile_phone=applicant.mobile_phone,
+                email=applicant.email,
+                language=applicant.language.value,
+            )
+        )
+    message = message_for(payload)
+    if message is not None:
+        kind, context = message
+        now = datetime.now(UTC)
+        session.add(
+            NotificationRow(
+                id=notification_id(envelope.event_id),
+                application_id=envelope.application_id,
+                event_id=envelope.event_id,
+                kind=kind.value,
+                context=context,
+                occurred_at=envelope.time,
+                next_attempt_at=now,
+            )
+        )
+    return []

@@ -1,0 +1,84 @@
+"""A local SMTP server (aiosmtpd) that keeps every mail as a JSON line instead of delivering it.
+
+A mail whose Message-ID it has already stored is accepted and not stored again: EmailGateway
+derives the Message-ID from the idempotency key, so this is how a resend shows up as one letter.
+"""
+
+import json
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+from typing import Any
+
+import structlog
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+log = structlog.get_logger("notifications.sinks.smtp")
+
+LOOPBACK = "127.0.0.1"
+
+
+class MailSink:
+    """aiosmtpd handler: parses each mail and appends it to `store_path` once per Message-ID."""
+
+    def __init__(self, store_path: Path) -> None:
+        self.store_path = store_path
+        self.seen: set[str] = set()
+        if store_path.exists():
+            for line in store_path.read_text(encoding="utf-8").splitlines():
+                if line.strip() and (known := json.loads(line).get("message_id")):
+                    self.seen.add(known)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        mail = BytesParser(policy=policy.default).parsebytes(raw)
+        message_id = str(mail.get("Message-ID", "")).strip()
+        if message_id and message_id in self.seen:
+            log.info("mail repeat ignored", message_id=message_id)
+            return "250 OK (already received)"
+        # Written synchronously on purpose: with no await between the check above and the append,
+        # two deliveries of one Message-ID cannot both be stored. This loop serves nobody else.
+        self._append(_record(mail, message_id, envelope))
+        if message_id:
+            self.seen.add(message_id)
+        log.info("mail stored", message_id=message_id)
+        return "250 OK"
+
+    def _append(self, record: dict[str, Any]) -> None:
+        self.store_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.store_path.open("a", encoding="utf-8") as file:
+            file.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _record(mail: EmailMessage, message_id: str, envelope: Envelope) -> dict[str, Any]:
+    part = mail.get_body(preferencelist=("plain",))
+    body = part.get_content() if isinstance(part, EmailMessage) else ""
+    return {
+        "message_id": message_id,
+        "from": envelope.mail_from,
+        "to": list(envelope.rcpt_tos),
+        "subject": str(mail.get("Subject", "")),
+        "body": body,
+        "received_at": datetime.now(UTC).isoformat(),
+    }
+
+
+def start_smtp_sink(store_path: Path, port: int) -> Controller:
+    """Starts the SMTP sink on 127.0.0.1:`port` in its own thread; returns once it answers."""
+    controller = Controller(
+        MailSink(store_path),
+        hostname=LOOPBACK,
+        port=port,
+        # Named explicitly: the default looks up this host's FQDN, which can stall without DNS.
+        server_hostname="localhost",
+    )
+    controller.start()
+    return controller
+
+
+def stop_smtp_sink(controller: Controller) -> None:
+    """Stops the server and its thread."""
+    controller.stop()

@@ -1,0 +1,73 @@
+"""Notifications' tables: how to reach each citizen (personal data, kept only here) and every
+message with its delivery state."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from socialsvc_common.db import UtcDateTime
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+
+class ContactRow(SQLModel, table=True):
+    __tablename__ = "contacts"
+
+    application_id: UUID = Field(primary_key=True)
+    mobile_phone: str
+    email: str | None = None
+    language: str
+
+
+class NotificationRow(SQLModel, table=True):
+    __tablename__ = "notifications"
+
+    id: UUID = Field(primary_key=True)
+    application_id: UUID = Field(index=True)
+    event_id: UUID
+    kind: str
+    context: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(default=PENDING, index=True)
+    channel: str | None = None
+    attempts: int = 0
+    segments: int | None = None
+    gateway_message_id: str | None = None
+    last_error: str | None = None
+    occurred_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    next_attempt_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+
+
+TABLES = (ContactRow, NotificationRow)
+
+
+async def due(
+    session: AsyncSession, now: datetime, limit: int
+) -> list[tuple[NotificationRow, ContactRow]]:
+    """Pending messages whose time has come and whose citizen we can reach, oldest first, locked.
+
+    A message waits while an earlier one to the same citizen is still pending, so messages arrive
+    in the order things happened."""
+    earlier = NotificationRow.__table__.alias("earlier")  # type: ignore[attr-defined]
+    query = (
+        select(NotificationRow, ContactRow)
+        .join(ContactRow, col(ContactRow.application_id) == col(NotificationRow.application_id))
+        .where(NotificationRow.status == PENDING, col(NotificationRow.next_attempt_at) <= now)
+        .where(
+            ~select(earlier.c.id)
+            .where(
+                earlier.c.application_id == NotificationRow.application_id,
+                earlier.c.status == PENDING,
+                earlier.c.occurred_at < NotificationRow.occurred_at,
+            )
+            .exists()
+        )
+        .order_by(col(NotificationRow.occurred_at))
+        .limit(limit)
+        .with_for_update(of=NotificationRow, skip_locked=True)
+    )
+    return [(row, contact) for row, contact in (await session.exec(query)).all()]

@@ -1,0 +1,180 @@
+"""What a template file must hold, and loading it: kinds, placeholders, required sentences.
+
+The texts are policy, so they live in `templates/<language>.toml`, not in code. `load_templates`
+refuses a file that lacks a kind, a part or a sentence, or that uses a placeholder its kind does not
+know, naming the file and key: a bad template fails a test or the start-up, never a citizen's
+message.
+"""
+
+import string
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType
+
+from socialsvc_common.contract.payloads import Language, ProvisionType
+
+TEMPLATE_DIR = Path(__file__).with_name("templates")
+
+
+class MessageKind(StrEnum):
+    RECEIVED = "received"
+    DECISION_ELIGIBLE = "decision_eligible"
+    DECISION_INELIGIBLE = "decision_ineligible"
+    DECISION_NEEDS_INFORMATION = "decision_needs_information"
+    PLACEMENT_MADE = "placement_made"
+    PLACEMENT_WAITLISTED = "placement_waitlisted"
+
+
+PARTS = ("sms", "subject", "body")
+
+# What each kind must say in its SMS and body (the subject may use any of them but the lists);
+# a placeholder outside its kind's set is a typo or a value the service does not supply.
+PLACEHOLDERS: Mapping[MessageKind, frozenset[str]] = MappingProxyType(
+    {
+        MessageKind.RECEIVED: frozenset({"application_ref"}),
+        MessageKind.DECISION_ELIGIBLE: frozenset({"application_ref", "provision_types"}),
+        MessageKind.DECISION_INELIGIBLE: frozenset({"application_ref", "reasons"}),
+        MessageKind.DECISION_NEEDS_INFORMATION: frozenset({"application_ref", "missing"}),
+        MessageKind.PLACEMENT_MADE: frozenset(
+            {"application_ref", "provider_name", "provision_type", "district"}
+        ),
+        MessageKind.PLACEMENT_WAITLISTED: frozenset(
+            {"application_ref", "provision_type", "district"}
+        ),
+    }
+)
+# Lists become several sentences, which do not fit a one-line subject.
+LIST_PLACEHOLDERS = frozenset({"reasons", "missing"})
+
+# Keys the eligibility service produces (eligibility/reasons.py: Reason, MissingFact); every
+# language must explain each of them. An unknown key still renders, as the generic fallback.
+REASON_KEYS = (
+    "no_target_group",
+    "income_above_need_criterion",
+    "income_not_stated",
+    "no_dependency",
+    "group_not_served",
+    "not_living_alone",
+    "need_level_below_threshold",
+    "no_need_for_requested_service",
+    "no_need_for_any_service",
+    "information_missing",
+)
+MISSING_KEYS = ("monthly_household_income_azn", "activities_needing_help", "disability_group")
+_FALLBACK_KEYS = ("reason", "missing", "provision_type")
+
+
+class TemplateError(ValueError):
+    """A template file is unreadable, incomplete, or uses a placeholder its message kind lacks."""
+
+
+@dataclass(frozen=True)
+class LanguageTemplates:
+    greeting: str
+    closing: str
+    provision_types: Mapping[str, str]
+    reasons: Mapping[str, str]
+    missing: Mapping[str, str]
+    fallbacks: Mapping[str, str]
+    messages: Mapping[MessageKind, Mapping[str, str]]
+
+
+Templates = Mapping[Language, LanguageTemplates]
+
+
+def load_templates(directory: Path = TEMPLATE_DIR) -> Templates:
+    """Every language's templates from `<directory>/<language>.toml`, validated."""
+    return MappingProxyType({lang: _load_language(directory / f"{lang}.toml") for lang in Language})
+
+
+def _load_language(path: Path) -> LanguageTemplates:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TemplateError(f"{path}: cannot be read ({exc.strerror})") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise TemplateError(f"{path.name}: not valid UTF-8 TOML: {exc}") from exc
+    file = path.name
+    letter = _strings(data.get("letter"), "letter", file, ("greeting", "closing"))
+    return LanguageTemplates(
+        greeting=letter["greeting"],
+        closing=letter["closing"],
+        provision_types=_strings(
+            data.get("provision_types"), "provision_types", file, tuple(ProvisionType)
+        ),
+        reasons=_strings(data.get("reasons"), "reasons", file, REASON_KEYS),
+        missing=_strings(data.get("missing"), "missing", file, MISSING_KEYS),
+        fallbacks=_strings(data.get("fallbacks"), "fallbacks", file, _FALLBACK_KEYS),
+        messages=_messages(data.get("messages"), file),
+    )
+
+
+def _strings(value: object, key: str, file: str, required: Iterable[str]) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise TemplateError(f"{file}: [{key}] is missing or is not a table")
+    texts: dict[str, str] = {}
+    for name, text in value.items():
+        if not isinstance(text, str) or not text.strip():
+            raise TemplateError(f"{file}: {key}.{name} must be a non-empty text")
+        texts[name] = text.strip()
+    absent = [f"{key}.{name}" for name in required if name not in texts]
+    if absent:
+        raise TemplateError(f"{file}: missing {', '.join(absent)}")
+    return texts
+
+
+def _messages(value: object, file: str) -> Mapping[MessageKind, Mapping[str, str]]:
+    if not isinstance(value, dict):
+        raise TemplateError(f"{file}: [messages] is missing or is not a table")
+    unknown = sorted(set(value) - set(MessageKind))
+    if unknown:
+        raise TemplateError(
+            f"{file}: messages.{unknown[0]} is not a message kind; kinds: {', '.join(MessageKind)}"
+        )
+    messages: dict[MessageKind, Mapping[str, str]] = {}
+    for kind in MessageKind:
+        key = f"messages.{kind}"
+        texts = _strings(value.get(kind), key, file, PARTS)
+        extra = sorted(set(texts) - set(PARTS))
+        if extra:
+            parts = ", ".join(PARTS)
+            raise TemplateError(f"{file}: {key}.{extra[0]} is not a part; parts: {parts}")
+        _check_placeholders(kind, texts, f"{file}: {key}")
+        messages[kind] = MappingProxyType(texts)
+    return MappingProxyType(messages)
+
+
+def _check_placeholders(kind: MessageKind, texts: Mapping[str, str], where: str) -> None:
+    allowed = PLACEHOLDERS[kind]
+    for part in PARTS:
+        used = _placeholders(texts[part], f"{where}.{part}")
+        permitted = allowed - LIST_PLACEHOLDERS if part == "subject" else allowed
+        refused = used - permitted
+        if refused:
+            raise TemplateError(
+                f"{where}.{part}: placeholder {{{sorted(refused)[0]}}} is not allowed here; "
+                f"allowed: {', '.join(sorted(permitted))}"
+            )
+        absent = allowed - used
+        if part != "subject" and absent:
+            raise TemplateError(f"{where}.{part}: lacks placeholder {{{sorted(absent)[0]}}}")
+    if "\n" in texts["subject"]:
+        raise TemplateError(f"{where}.subject: must be a single line")
+
+
+def _placeholders(text: str, where: str) -> set[str]:
+    try:
+        fields = list(string.Formatter().parse(text))
+    except ValueError as exc:  # an unmatched brace
+        raise TemplateError(f"{where}: {exc}; write a literal brace as {{{{ or }}}}") from exc
+    names: set[str] = set()
+    for _, name, spec, conversion in fields:
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            raise TemplateError(f"{where}: placeholder {{{name}}} must be a plain name")
+        names.add(name)
+    return names

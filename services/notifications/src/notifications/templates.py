@@ -1,0 +1,130 @@
+"""Messages in the citizen's language, rendered by pure functions from the template catalogue.
+
+`render` never raises on a missing value (it leaves the gap empty): the catalogue was checked when
+it was loaded, so a bad template fails a test or the start-up, never a citizen's message.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from uuid import UUID
+
+from notifications.template_catalogue import (
+    MISSING_KEYS,
+    PLACEHOLDERS,
+    REASON_KEYS,
+    TEMPLATE_DIR,
+    LanguageTemplates,
+    MessageKind,
+    TemplateError,
+    Templates,
+    load_templates,
+)
+from socialsvc_common.contract.payloads import Language
+
+__all__ = [
+    "MISSING_KEYS",
+    "PLACEHOLDERS",
+    "REASON_KEYS",
+    "TEMPLATE_DIR",
+    "MessageContext",
+    "MessageKind",
+    "RenderedMessage",
+    "TemplateError",
+    "Templates",
+    "application_ref",
+    "default_templates",
+    "load_templates",
+    "render",
+]
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    sms: str
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
+class MessageContext:
+    """The values a message may mention. Keys (provision types, reasons, missing facts) are
+    translated by the templates; application_ref is a short reference, never a FIN."""
+
+    application_ref: str
+    provider_name: str = ""
+    provision_type: str | None = None
+    provision_types: Sequence[str] = ()
+    district: str = ""
+    reasons: Sequence[str] = ()
+    missing: Sequence[str] = ()
+
+
+def application_ref(application_id: UUID) -> str:
+    """A short reference a citizen can read out on the phone, e.g. '1A2B-3C4D'.
+
+    Two groups of four never look like a FIN (seven characters), so logs leave it readable."""
+    head = application_id.hex[:8].upper()
+    return f"{head[:4]}-{head[4:]}"
+
+
+@cache
+def default_templates() -> Templates:
+    """The templates shipped with the service, read once."""
+    return load_templates()
+
+
+def render(
+    kind: MessageKind,
+    language: Language,
+    context: MessageContext,
+    templates: Templates | None = None,
+) -> RenderedMessage:
+    """The SMS, e-mail subject and e-mail body of one message, in the citizen's language."""
+    catalogue = templates if templates is not None else default_templates()
+    # The contract validates the language; Azerbaijani is the default should one slip through.
+    pack = catalogue.get(language) or catalogue[Language.AZ]
+    texts = pack.messages[MessageKind(kind)]
+    body = _fill(texts["body"], _values(pack, context, listed=True))
+    return RenderedMessage(
+        sms=_fill(texts["sms"], _values(pack, context, listed=False)),
+        subject=_fill(texts["subject"], _values(pack, context, listed=False)),
+        body=f"{pack.greeting}\n\n{body}\n\n{pack.closing}\n",
+    )
+
+
+class _Lenient(dict[str, str]):
+    # A value nobody supplied renders as nothing rather than failing a citizen's message.
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    return text.format_map(_Lenient(values))
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    # Two unknown keys both fall back to the same sentence; say it once.
+    return list(dict.fromkeys(items))
+
+
+def _values(pack: LanguageTemplates, context: MessageContext, *, listed: bool) -> dict[str, str]:
+    def sentences(keys: Sequence[str], table: Mapping[str, str], fallback: str) -> str:
+        generic = pack.fallbacks[fallback]
+        found = _unique(table.get(key, generic) for key in keys) or [generic]
+        return "\n".join(f"- {s}" for s in found) if listed else " ".join(found)
+
+    def provision(key: str | None) -> str:
+        generic = pack.fallbacks["provision_type"]
+        return pack.provision_types.get(key, generic) if key else generic
+
+    names = _unique(provision(key) for key in context.provision_types) or [provision(None)]
+    return {
+        "application_ref": context.application_ref,
+        "provider_name": context.provider_name,
+        "district": context.district,
+        "provision_type": provision(context.provision_type),
+        "provision_types": ", ".join(names),
+        "reasons": sentences(context.reasons, pack.reasons, "reason"),
+        "missing": sentences(context.missing, pack.missing, "missing"),
+    }

@@ -1,0 +1,198 @@
+"""The whole platform as processes: the four services and the local sinks, on the real broker and
+PostgreSQL, each run with fresh databases and fresh consumer groups that start at the topics' end
+(so earlier runs' events are not replayed into this one)."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from socialsvc_common.contract import topics
+
+SERVICES = ("intake", "eligibility", "assignment", "notifications")
+INPUTS = {
+    "intake": [
+        t.name for t in topics.REGISTRY if t.owner != "intake" and "deadletter" not in t.name
+    ],
+    "eligibility": [topics.APPLICATION_RECEIVED.name],
+    "assignment": [topics.DECISION_MADE.name],
+    "notifications": [
+        topics.APPLICATION_RECEIVED.name,
+        topics.DECISION_MADE.name,
+        topics.PLACEMENT_MADE.name,
+        topics.PLACEMENT_WAITLISTED.name,
+    ],
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def log_lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
+
+
+def wait_for_log(path: Path, match: dict[str, Any], timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in log_lines(path):
+            if all(line.get(key) == value for key, value in match.items()):
+                return line
+        time.sleep(0.2)
+    raise AssertionError(f"no line {match} in {path}:\n{path.read_text()[-4000:]}")
+
+
+@dataclass
+class Platform:
+    urls: dict[str, str]
+    logs: dict[str, Path]
+    processes: dict[str, subprocess.Popen[bytes]]
+    groups: dict[str, str]
+    sinks: Path
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def sink_lines(self, name: str) -> list[dict[str, Any]]:
+        path = self.sinks / name
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+    def stop(self) -> dict[str, int]:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        return {name: process.wait(timeout=60) for name, process in self.processes.items()}
+
+
+async def partitions_of(bootstrap: str, names: list[str]) -> list[TopicPartition]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(names)
+    finally:
+        await admin.close()
+    missing = [t["topic"] for t in described if t["error_code"]]
+    if missing:
+        raise AssertionError(f"topics {missing} missing: run the tests with make test")
+    return [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
+
+
+async def start_groups_at_end(bootstrap: str, groups: dict[str, str]) -> None:
+    """Commits each new group's offsets at the current end of its topics."""
+    for service, group in groups.items():
+        partitions = await partitions_of(bootstrap, INPUTS[service])
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+        )
+        await consumer.start()
+        try:
+            consumer.assign(partitions)
+            await consumer.seek_to_end(*partitions)
+            await consumer.commit({tp: await consumer.position(tp) for tp in partitions})
+        finally:
+            await consumer.stop()
+
+
+def databases(postgres_url: str, token: str) -> tuple[dict[str, str], Callable[[], None]]:
+    admin = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    base = admin.rsplit("/", 1)[0]
+    names = {service: f"e2e_{token}_{service}" for service in SERVICES}
+    with psycopg.connect(admin, autocommit=True) as connection:
+        for name in names.values():
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            for name in names.values():
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return {
+        s: f"{base.replace('postgresql://', 'postgresql+psycopg://')}/{n}" for s, n in names.items()
+    }, drop
+
+
+@pytest.fixture
+async def platform(
+    bootstrap: str, postgres_url: str, tmp_path: Path, unique: Callable[[str], str]
+) -> AsyncIterator[Platform]:
+    token = unique("p").split("-")[1]
+    urls, drop = databases(postgres_url, token)
+    groups = {service: f"{service}-e2e-{token}" for service in SERVICES}
+    await start_groups_at_end(bootstrap, groups)
+    sms_port, smtp_port = free_port(), free_port()
+    ports = {service: free_port() for service in SERVICES}
+    sinks = tmp_path / "sinks"
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    logs: dict[str, Path] = {}
+
+    def launch(name: str, args: list[str], env: dict[str, str]) -> None:
+        logs[name] = tmp_path / f"{name}.log"
+        with logs[name].open("wb") as out:
+            processes[name] = subprocess.Popen(
+                [sys.executable, "-m", *args], stdout=out, stderr=out, env={**os.environ, **env}
+            )
+
+    launch(
+        "sinks",
+        [
+            "notifications.sinks",
+            "--sms-port",
+            str(sms_port),
+            "--smtp-port",
+            str(smtp_port),
+            "--store-dir",
+            str(sinks),
+        ],
+        {},
+    )
+    for service in SERVICES:
+        prefix = service.upper() + "_"
+        env = {
+            prefix + "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            prefix + "DATABASE_URL": urls[service],
+            prefix + "KAFKA_GROUP_ID": groups[service],
+            prefix + "HTTP_PORT": str(ports[service]),
+            prefix + "LOG_JSON": "true",
+        }
+        if service == "notifications":
+            env |= {
+                "NOTIFICATIONS_SMS_GATEWAY_URL": f"http://127.0.0.1:{sms_port}",
+                "NOTIFICATIONS_SMTP_PORT": str(smtp_port),
+            }
+        launch(service, [service], env)
+    running = Platform(
+        urls={s: f"http://127.0.0.1:{p}" for s, p in ports.items()},
+        logs=logs,
+        processes=processes,
+        groups=groups,
+        sinks=sinks,
+        extra={"sms": f"http://127.0.0.1:{sms_port}"},
+    )
+    try:
+        for name in processes:
+            wait_for_log(logs[name], {"event": "started"})
+        async with httpx.AsyncClient() as client:
+            for url in running.urls.values():
+                assert (await client.get(url + "/health")).status_code == 200
+        yield running
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        drop()

@@ -1,0 +1,148 @@
+"""Inbox, outbox and dead letters together, on the real broker and PostgreSQL.
+
+A consumer applies events into a table and emits one event per applied event through the outbox.
+Fed a good event, a malformed record, a record without envelope, another good event and a repeat of
+the first, it must apply each good event once, emit once each, and dead-letter the two bad records
+with their provenance, without stopping at them.
+"""
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from faststream.kafka import KafkaMessage
+from sqlmodel import Field, SQLModel, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from socialsvc_common.admin import ensure_topics
+from socialsvc_common.consumer import EventConsumer, read_dead_letter
+from socialsvc_common.contract import payloads as p
+from socialsvc_common.contract.envelope import Envelope, Event, new_event
+from socialsvc_common.contract.topics import Topic
+from socialsvc_common.db import create_tables, make_engine, session_factory
+from socialsvc_common.inbox import InboxRow
+from socialsvc_common.kafka import Producer, keep_raw, make_broker, record_of, subscriber
+from socialsvc_common.outbox import OutboxRelay, OutboxRow
+from socialsvc_common.settings import ServiceSettings
+
+pytestmark = pytest.mark.integration
+
+
+class Applied(SQLModel, table=True):
+    __tablename__ = "test_applied"
+
+    event_id: UUID = Field(primary_key=True)
+    consumer: str
+
+
+def released(application_id: UUID) -> p.PlacementReleased:
+    return p.PlacementReleased(
+        application_id=application_id,
+        placement_id=uuid4(),
+        provider_id="hc-xetai",
+        reason="moved",
+        released_at=datetime.now(UTC),
+    )
+
+
+async def read_all(
+    bootstrap: str, topic: str, count: int, seconds: float = 30
+) -> list[tuple[bytes, dict[str, bytes]]]:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    found: list[tuple[bytes, dict[str, bytes]]] = []
+    try:
+        deadline = asyncio.get_running_loop().time() + seconds
+        while len(found) < count and asyncio.get_running_loop().time() < deadline:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                found += [(r.value, dict(r.headers)) for r in records]
+        # Anything beyond `count` would be a duplicate: give it a moment to show up.
+        for records in (await consumer.getmany(timeout_ms=1500)).values():
+            found += [(r.value, dict(r.headers)) for r in records]
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def test_good_events_once_bad_records_dead_lettered_nothing_blocked(
+    bootstrap: str, postgres_url: str, unique: Callable[[str], str]
+) -> None:
+    name = unique("runtime")
+    source = Topic(f"test.{name}.in.v1", p.PlacementReleased, "in", partitions=1)
+    output = Topic(f"test.{name}.out.v1", p.PlacementReleased, "out", partitions=1)
+    dead = Topic(f"test.{name}.dead.v1", p.DeadLetter, "dead", partitions=1)
+    await ensure_topics([bootstrap], [source, output, dead])
+    settings = ServiceSettings(kafka_bootstrap_servers=bootstrap)
+    engine = make_engine(postgres_url)
+    await create_tables(engine, Applied, InboxRow, OutboxRow)
+    sessions = session_factory(engine)
+    producer = Producer(settings, client_id=name)
+    relay = OutboxRelay(sessions, producer, idle_seconds=0.1)
+    consumer = EventConsumer(name, sessions, producer, dead, relay=relay)
+
+    @consumer.handle(source)
+    async def apply(
+        session: AsyncSession, envelope: Envelope, payload: p.PlacementReleased
+    ) -> list[Event]:
+        session.add(Applied(event_id=envelope.event_id, consumer=name))
+        return [
+            new_event(
+                output,
+                payload,
+                producer=name,
+                application_id=payload.application_id,
+                cause=envelope,
+            )
+        ]
+
+    broker = make_broker(settings, client_id=name)
+
+    @subscriber(broker, source, group_id=name, decoder=keep_raw)
+    async def on_record(message: KafkaMessage) -> None:
+        await consumer.process(record_of(message))
+
+    first = new_event(source, released(uuid4()), producer="test", application_id=uuid4())
+    second = new_event(source, released(uuid4()), producer="test", application_id=uuid4())
+    raw = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await raw.start()
+    for value, headers in [
+        (first.value(), first.envelope.to_headers()),
+        (b"{not json", second.envelope.to_headers()),
+        (second.value(), []),
+        (second.value(), second.envelope.to_headers()),
+        (first.value(), first.envelope.to_headers()),
+    ]:
+        await raw.send_and_wait(source.name, value, key=b"k", headers=headers)
+    await raw.stop()
+
+    await producer.start()
+    relay_task = asyncio.create_task(relay.run())
+    await broker.start()
+    try:
+        emitted = await read_all(bootstrap, output.name, 2)
+        dead_letters = await read_all(bootstrap, dead.name, 2)
+    finally:
+        await broker.stop()
+        relay_task.cancel()
+        await producer.stop()
+
+    async with sessions() as session:
+        applied = (await session.exec(select(Applied).where(Applied.consumer == name))).all()
+    await engine.dispose()
+    assert sorted(row.event_id for row in applied) == sorted(
+        [first.envelope.event_id, second.envelope.event_id]
+    )
+    causes = [Envelope.from_headers(list(headers.items())).causation_id for _, headers in emitted]
+    assert causes == [first.envelope.event_id, second.envelope.event_id]
+    letters = [read_dead_letter(list(headers.items())) for _, headers in dead_letters]
+    assert [(letter.original_offset, letter.error_class) for letter in letters] == [
+        (1, "InvalidRecord"),
+        (2, "InvalidRecord"),
+    ]
+    assert "Invalid JSON" in letters[0].error_message
+    assert "missing CloudEvents headers" in letters[1].error_message
+    assert [value for value, _ in dead_letters] == [b"{not json", second.value()]
+    assert all(x.original_topic == source.name and x.consumer == name for x in letters)

@@ -1,0 +1,255 @@
+"""The channel adapters against the real local sinks: an HTTP SMS gateway (uvicorn) and an SMTP
+server (aiosmtpd), started in this process on free ports of 127.0.0.1. No Kafka, no database."""
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+import uvicorn
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from notifications.channels import (
+    EmailGateway,
+    PermanentDeliveryError,
+    SmsGateway,
+    TransientDeliveryError,
+)
+from notifications.sinks import create_sms_gateway, start_smtp_sink, stop_smtp_sink
+from notifications.templates import MessageContext, MessageKind, render
+from socialsvc_common.contract.payloads import Language
+
+pytestmark = pytest.mark.integration
+
+LOCAL = "127.0.0.1"
+PHONE = "+994501234567"
+SENDER = "bildiris@sosial.example.az"
+
+
+@dataclass
+class Sink:
+    url: str
+    port: int
+    store: Path
+
+    def lines(self) -> list[dict[str, Any]]:
+        if not self.store.exists():
+            return []
+        return [json.loads(line) for line in self.store.read_text(encoding="utf-8").splitlines()]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((LOCAL, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+async def sms_sink(tmp_path: Path) -> AsyncIterator[Sink]:
+    sock = socket.socket()
+    sock.bind((LOCAL, 0))  # bound here and handed over: no race for the port
+    config = uvicorn.Config(
+        create_sms_gateway(tmp_path / "sms.jsonl"), log_config=None, lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            await task
+        await asyncio.sleep(0.01)
+    port = sock.getsockname()[1]
+    yield Sink(f"http://{LOCAL}:{port}", port, tmp_path / "sms.jsonl")
+    server.should_exit = True
+    await task
+    sock.close()
+
+
+@pytest.fixture
+async def smtp_sink(tmp_path: Path) -> AsyncIterator[Sink]:
+    port = free_port()
+    controller = await asyncio.to_thread(start_smtp_sink, tmp_path / "mail.jsonl", port)
+    yield Sink(f"smtp://{LOCAL}:{port}", port, tmp_path / "mail.jsonl")
+    await asyncio.to_thread(stop_smtp_sink, controller)
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient() as http:
+        yield http
+
+
+async def test_sms_is_stored_once_per_idempotency_key(
+    sms_sink: Sink, client: httpx.AsyncClient
+) -> None:
+    gateway = SmsGateway(sms_sink.url, client)
+    key = f"notification-{uuid4()}-sms"
+    text = "Hörmətli vətəndaş, müraciətiniz qəbul edildi."
+    first = await gateway.send(PHONE, text, key)
+    again = await gateway.send(PHONE, text, key)
+    assert again == first
+    assert first.status == "accepted"
+    [line] = sms_sink.lines()
+    assert (line["key"], line["to"], line["text"], line["segments"]) == (key, PHONE, text, 1)
+    assert line["message_id"] == first.message_id
+    assert "received_at" in line
+    listed = (await client.get(f"{sms_sink.url}/messages")).json()
+    assert [m["message_id"] for m in listed] == [first.message_id]
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (503, TransientDeliveryError),
+        (500, TransientDeliveryError),
+        (429, TransientDeliveryError),
+        (408, TransientDeliveryError),
+        (400, PermanentDeliveryError),
+        (403, PermanentDeliveryError),
+    ],
+)
+async def test_gateway_failures_are_classified(
+    sms_sink: Sink, client: httpx.AsyncClient, status: int, error: type[Exception]
+) -> None:
+    await client.post(f"{sms_sink.url}/control", json={"fail_next": 1, "fail_status": status})
+    gateway = SmsGateway(sms_sink.url, client)
+    key = f"notification-{uuid4()}-sms"
+    with pytest.raises(error, match=str(status)):
+        await gateway.send(PHONE, "Salam", key)
+    assert sms_sink.lines() == []
+    # The failure was not remembered against the key: the retry goes through, once.
+    await gateway.send(PHONE, "Salam", key)
+    assert len(sms_sink.lines()) == 1
+
+
+async def test_a_slow_gateway_times_out_as_transient(
+    sms_sink: Sink, client: httpx.AsyncClient
+) -> None:
+    await client.post(f"{sms_sink.url}/control", json={"delay_ms": 500})
+    gateway = SmsGateway(sms_sink.url, client, timeout=httpx.Timeout(0.1))
+    with pytest.raises(TransientDeliveryError, match="Timeout"):
+        await gateway.send(PHONE, "Salam", f"notification-{uuid4()}-sms")
+
+
+async def test_an_unreachable_gateway_is_transient(client: httpx.AsyncClient) -> None:
+    gateway = SmsGateway(f"http://{LOCAL}:{free_port()}", client)
+    with pytest.raises(TransientDeliveryError, match="ConnectError"):
+        await gateway.send(PHONE, "Salam", f"notification-{uuid4()}-sms")
+
+
+async def test_a_key_reused_for_another_text_is_refused(
+    sms_sink: Sink, client: httpx.AsyncClient
+) -> None:
+    gateway = SmsGateway(sms_sink.url, client)
+    key = f"notification-{uuid4()}-sms"
+    await gateway.send(PHONE, "Salam", key)
+    with pytest.raises(PermanentDeliveryError, match="422"):
+        await gateway.send(PHONE, "Sağ olun", key)
+
+
+async def test_the_sink_requires_an_idempotency_key(
+    sms_sink: Sink, client: httpx.AsyncClient
+) -> None:
+    response = await client.post(f"{sms_sink.url}/messages", json={"to": PHONE, "text": "Salam"})
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 400
+    invalid = await client.post(
+        f"{sms_sink.url}/messages", json={"to": "12", "text": ""}, headers={"Idempotency-Key": "k"}
+    )
+    assert invalid.status_code == 422
+    assert {e["field"] for e in invalid.json()["errors"]} == {"body.to", "body.text"}
+
+
+async def test_email_in_azerbaijani_is_stored_once_per_key(smtp_sink: Sink) -> None:
+    gateway = EmailGateway(LOCAL, smtp_sink.port, SENDER, local_hostname="localhost")
+    context = MessageContext(application_ref="1A2B-3C4D", reasons=["income_above_need_criterion"])
+    message = render(MessageKind.DECISION_INELIGIBLE, Language.AZ, context)
+    key = f"notification-{uuid4()}-email"
+    receipt = await gateway.send("vetendas@example.az", message.subject, message.body, key)
+    again = await gateway.send("vetendas@example.az", message.subject, message.body, key)
+    assert again.message_id == receipt.message_id
+    [mail] = smtp_sink.lines()
+    assert mail["message_id"] == receipt.message_id
+    assert mail["to"] == ["vetendas@example.az"]
+    assert mail["subject"] == message.subject
+    assert mail["subject"].startswith("Müraciətinizə")  # decoded, not RFC 2047 words
+    assert mail["body"].strip() == message.body.strip()
+    assert "Ailənizin gəliri ehtiyac meyar" in mail["body"]
+    await gateway.send("vetendas@example.az", message.subject, message.body, f"{key}-other")
+    assert len(smtp_sink.lines()) == 2
+
+
+class Refusing:
+    """An SMTP handler that answers DATA with a fixed reply."""
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        return self.reply
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [("550 5.7.1 Refused", PermanentDeliveryError), ("451 4.3.0 Later", TransientDeliveryError)],
+)
+async def test_smtp_replies_are_classified(reply: str, error: type[Exception]) -> None:
+    port = free_port()
+    controller = Controller(Refusing(reply), hostname=LOCAL, port=port, server_hostname="localhost")
+    await asyncio.to_thread(controller.start)
+    try:
+        gateway = EmailGateway(LOCAL, port, SENDER, local_hostname="localhost")
+        with pytest.raises(error, match=reply[:3]):
+            await gateway.send("vetendas@example.az", "Salam", "Salam", str(uuid4()))
+    finally:
+        await asyncio.to_thread(controller.stop)
+
+
+async def test_an_unreachable_mail_relay_is_transient() -> None:
+    gateway = EmailGateway(LOCAL, free_port(), SENDER, timeout=2, local_hostname="localhost")
+    with pytest.raises(TransientDeliveryError):
+        await gateway.send("vetendas@example.az", "Salam", "Salam", str(uuid4()))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+async def test_the_sinks_process_serves_and_stops_cleanly(
+    tmp_path: Path, client: httpx.AsyncClient, signum: signal.Signals
+) -> None:
+    sms_port, smtp_port = free_port(), free_port()
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "notifications.sinks", "--sms-port", str(sms_port)),
+        *("--smtp-port", str(smtp_port), "--store-dir", str(tmp_path)),
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stderr is not None
+    log = b""
+    while b'"event": "started"' not in log:
+        line = await asyncio.wait_for(process.stderr.readline(), timeout=20)
+        assert line, log.decode()
+        log += line
+    sms = SmsGateway(f"http://{LOCAL}:{sms_port}", client)
+    await sms.send(PHONE, "Salam", str(uuid4()))
+    await EmailGateway(LOCAL, smtp_port, SENDER, local_hostname="localhost").send(
+        "vetendas@example.az", "Salam", "Salam", str(uuid4())
+    )
+    process.send_signal(signum)
+    rest = await asyncio.wait_for(process.stderr.read(), timeout=20)
+    assert await process.wait() == 0
+    log += rest
+    assert b'"event": "stopped"' in log
+    assert PHONE.encode() not in log  # nobody's number in the logs
+    assert b"vetendas@example.az" not in log
+    assert len((tmp_path / "sms.jsonl").read_text().splitlines()) == 1
+    assert len((tmp_path / "mail.jsonl").read_text().splitlines()) == 1
