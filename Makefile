@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 KAFKA := deploy/kafka/kafkactl
 PG := deploy/postgres/pgctl
 
-.PHONY: help install run test test-unit test-integration lint format infra infra-stop topics \
+.PHONY: help install run test test-unit test-integration lint format infra infra-stop topics schemas \
 	kafka-jars kafka-start kafka-stop kafka-status kafka-wipe \
 	cluster-start cluster-stop cluster-status cluster-wipe \
 	pg-start pg-stop pg-status pg-wipe
@@ -56,6 +56,9 @@ infra-stop: kafka-stop pg-stop ## stop the single-node broker and PostgreSQL
 
 topics: install ## create or update every topic of the registry on the running broker
 	$(VENV)/bin/socialsvc-topics
+
+schemas: install ## regenerate the committed JSON Schemas of the payloads (refuses breaking changes)
+	$(PY) -m socialsvc_common.contract.schemas
 
 kafka-jars: ## fetch the pinned Kafka jars from Maven Central
 	@$(KAFKA) jars

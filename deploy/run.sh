@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# `make run`: the whole platform on this machine. Starts the broker (if it is not running), creates the
-# topics, starts the four services, and on Ctrl-C stops the services and whatever it started itself.
+# `make run`: the whole platform on this machine. Starts the broker (unless it runs), creates the
+# topics, starts the local SMS and e-mail sinks and the four services, submits the demo applications
+# and prints their journeys. Ctrl-C stops the processes and the broker if this script started it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-services=(intake eligibility assignment notifications)
+processes=(sinks intake eligibility assignment notifications)
 logs=var/log
-mkdir -p "$logs" var/data
+mkdir -p "$logs" var/data var/sinks
 
 kafka_started=no
 if ! deploy/kafka/kafkactl status single >/dev/null 2>&1; then kafka_started=yes; fi
@@ -28,12 +29,14 @@ stop_all() {
 }
 trap stop_all INT TERM EXIT
 
-for name in "${services[@]}"; do
-  .venv/bin/python -m "$name" >"$logs/$name.log" 2>&1 &
+for name in "${processes[@]}"; do
+  module=$name
+  [ "$name" = sinks ] && module=notifications.sinks
+  .venv/bin/python -m "$module" >"$logs/$name.log" 2>&1 &
   pids[$name]=$!
 done
 
-for name in "${services[@]}"; do
+for name in "${processes[@]}"; do
   waited=0
   until grep -q '"event": "started"' "$logs/$name.log" 2>/dev/null; do
     if ! kill -0 "${pids[$name]}" 2>/dev/null; then
@@ -47,8 +50,14 @@ for name in "${services[@]}"; do
   done
   echo "run: $name running (pid ${pids[$name]}), log: $logs/$name.log"
 done
-echo "run: the platform is up; Kafka on 127.0.0.1:9092. Ctrl-C stops everything."
+
+echo "run: Kafka 127.0.0.1:9092; intake http://127.0.0.1:8000/docs (eligibility :8001,"
+echo "run: assignment :8002, notifications :8003); SMS sink :8090 and SMTP sink :8025 write"
+echo "run: what citizens receive to var/sinks/sms.jsonl and var/sinks/mail.jsonl."
+.venv/bin/python deploy/demo/demo.py || echo "run: the demo did not finish; the platform keeps running" >&2
+echo "run: the platform keeps running. Ctrl-C stops everything."
+
 status=0
 wait -n || status=$?
-echo "run: a service stopped (exit status $status); stopping the rest. Logs: $logs/" >&2
+echo "run: a process stopped (exit status $status); stopping the rest. Logs: $logs/" >&2
 stop_all

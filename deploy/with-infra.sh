@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
-# Runs a command (the test suite) with the single-node broker, PostgreSQL and the topics in place.
+# Runs a command (the test suite) with the test broker (127.0.0.1:9192, apart from the one `make run`
+# uses, so test records never reach the demo), PostgreSQL and the topics in place.
 # What this script starts, it stops again afterwards; what was already running stays running.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 started=()
-if ! deploy/kafka/kafkactl status single >/dev/null 2>&1; then started+=(kafka); fi
+if ! deploy/kafka/kafkactl status test >/dev/null 2>&1; then started+=(kafka); fi
 if ! deploy/postgres/pgctl status >/dev/null 2>&1; then started+=(postgres); fi
 
 cleanup() {
   local status=$?
   for part in "${started[@]}"; do
     case $part in
-      kafka) deploy/kafka/kafkactl stop single ;;
+      kafka) deploy/kafka/kafkactl stop test ;;
       postgres) deploy/postgres/pgctl stop ;;
     esac
   done
@@ -21,10 +22,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-deploy/kafka/kafkactl start single
+deploy/kafka/kafkactl start test
 deploy/postgres/pgctl start
+export SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9192
 .venv/bin/socialsvc-topics >/dev/null
 
-export SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS=${SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}
 export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgresql+psycopg://socialsvc:socialsvc@127.0.0.1:${PG_PORT:-55432}/socialsvc_test}
 "$@"

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-BOOTSTRAP = os.environ.get("SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+BOOTSTRAP = os.environ.get("SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9192")
 DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://socialsvc:socialsvc@127.0.0.1:55432/socialsvc_test"
 )

@@ -21,18 +21,18 @@ def kafkactl(var: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_a_port_in_use_stops_the_start_with_the_port_named(bootstrap: str, tmp_path: Path) -> None:
-    # The test broker holds 127.0.0.1:9092; a second single node with its own data must not start.
-    result = kafkactl(tmp_path, "start", "single")
+    # The test broker holds 127.0.0.1:9192; a second one with its own data must not start.
+    result = kafkactl(tmp_path, "start", "test")
     assert result.returncode == 1
-    assert "port 127.0.0.1:9092 is in use" in result.stderr
-    assert not (tmp_path / "kafka" / "single" / "node-1.pid").exists()
+    assert "port 127.0.0.1:9192 is in use" in result.stderr
+    assert not (tmp_path / "kafka" / "test" / "node-1.pid").exists()
 
 
 def test_a_stale_pid_file_is_removed_with_a_message(bootstrap: str, tmp_path: Path) -> None:
-    pid_file = tmp_path / "kafka" / "single" / "node-1.pid"
+    pid_file = tmp_path / "kafka" / "test" / "node-1.pid"
     pid_file.parent.mkdir(parents=True)
     pid_file.write_text("999999\n")
-    result = kafkactl(tmp_path, "start", "single")
+    result = kafkactl(tmp_path, "start", "test")
     assert "removing stale pid file" in result.stdout
     assert not pid_file.exists()
 
