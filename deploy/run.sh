@@ -32,7 +32,8 @@ trap stop_all INT TERM EXIT
 for name in "${processes[@]}"; do
   module=$name
   [ "$name" = sinks ] && module=notifications.sinks
-  .venv/bin/python -m "$module" >"$logs/$name.log" 2>&1 &
+  # Own session: Ctrl-C reaches this script, which stops the processes in order.
+  setsid .venv/bin/python -m "$module" >"$logs/$name.log" 2>&1 &
   pids[$name]=$!
 done
 
@@ -57,7 +58,13 @@ echo "run: what citizens receive to var/sinks/sms.jsonl and var/sinks/mail.jsonl
 .venv/bin/python deploy/demo/demo.py || echo "run: the demo did not finish; the platform keeps running" >&2
 echo "run: the platform keeps running. Ctrl-C stops everything."
 
-status=0
-wait -n || status=$?
-echo "run: a process stopped (exit status $status); stopping the rest. Logs: $logs/" >&2
-stop_all
+# Poll rather than `wait -n`: bash runs the INT trap once the foreground `sleep` ends.
+while :; do
+  for name in "${!pids[@]}"; do
+    if ! kill -0 "${pids[$name]}" 2>/dev/null; then
+      echo "run: $name stopped on its own; stopping the rest. Logs: $logs/" >&2
+      stop_all
+    fi
+  done
+  sleep 1
+done
