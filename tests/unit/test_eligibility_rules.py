@@ -7,9 +7,9 @@ from uuid import uuid4
 import pytest
 
 from eligibility.assessment import age_on
-from eligibility.reasons import MissingFact, Reason, RuleName
 from eligibility.rules import Decision, decide
 from eligibility.ruleset import Income, RuleSet, default_rule_sets, rule_set_for
+from socialsvc_common.contract.explanation import MissingFact, Reason, RuleName
 from socialsvc_common.contract.payloads import (
     Applicant,
     ApplicationReceived,

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from eligibility.reasons import Reason
 from eligibility.ruleset import Ages, Dependency, Income, Provision, RuleSet
+from socialsvc_common.contract.explanation import Reason
 from socialsvc_common.contract.payloads import (
     ApplicationReceived,
     Circumstances,

@@ -7,8 +7,8 @@ DecisionMade and are read by people auditing a decision long after the rule set 
 from typing import Any
 
 from eligibility.assessment import Person, served_groups
-from eligibility.reasons import MissingFact, Reason, RuleName
 from eligibility.ruleset import RuleSet
+from socialsvc_common.contract.explanation import MissingFact, Reason, RuleName
 from socialsvc_common.contract.payloads import (
     ApplicationReceived,
     ProvisionType,

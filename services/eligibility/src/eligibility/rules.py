@@ -10,7 +10,6 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field
 
 from eligibility.assessment import Person, assess, priority_score, served_groups, unmet_condition
-from eligibility.reasons import MissingFact
 from eligibility.results import (
     dependency_rule,
     facts_stated_rule,
@@ -21,6 +20,7 @@ from eligibility.results import (
     target_group_rule,
 )
 from eligibility.ruleset import MAX_NEED_LEVEL, RuleSet
+from socialsvc_common.contract.explanation import MissingFact
 from socialsvc_common.contract.payloads import (
     ApplicationReceived,
     Outcome,

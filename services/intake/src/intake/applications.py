@@ -128,7 +128,7 @@ def summary(payload: BaseModel) -> dict[str, Any]:  # noqa: PLR0911 - one return
             return payload.model_dump(
                 mode="json",
                 include={"outcome", "rule_set_version", "need_level", "provision_types", "missing"},
-            ) | {"reasons": reasons(payload)}
+            ) | {"reasons": payload.refusal_reasons()}
         case p.PlacementMade():
             return payload.model_dump(
                 mode="json", include={"provider_name", "provision_type", "district"}
@@ -142,14 +142,6 @@ def summary(payload: BaseModel) -> dict[str, Any]:  # noqa: PLR0911 - one return
         case p.NotificationFailed():
             return payload.model_dump(mode="json", include={"channel", "reason", "final"})
     return {}
-
-
-def reasons(decision: p.DecisionMade) -> list[str]:
-    """Why an application was refused; an eligible decision has failed rules too (routes the
-    person did not qualify by), but those are not reasons to tell anyone."""
-    if decision.outcome is p.Outcome.ELIGIBLE:
-        return []
-    return [r.reason for r in decision.rules if not r.passed and r.reason]
 
 
 def status_after(payload: BaseModel) -> Status | None:

@@ -27,7 +27,7 @@ def message_for(payload: BaseModel) -> tuple[MessageKind, dict[str, Any]] | None
             kind = MessageKind(f"decision_{payload.outcome.value}")
             return kind, {
                 "provision_types": [t.value for t in payload.provision_types],
-                "reasons": [r.reason for r in payload.rules if not r.passed and r.reason],
+                "reasons": payload.refusal_reasons(),
                 "missing": list(payload.missing),
             }
         case p.PlacementMade():

@@ -163,6 +163,14 @@ class DecisionMade(Payload):
     rules: list[RuleResult] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)
 
+    def refusal_reasons(self) -> list[str]:
+        """The reasons to tell the person, each once, in rule order. An eligible decision has
+        failed rules too (the routes the person did not qualify by); those are not told."""
+        if self.outcome is Outcome.ELIGIBLE:
+            return []
+        failed = (rule.reason for rule in self.rules if not rule.passed and rule.reason)
+        return list(dict.fromkeys(failed))
+
 
 class PlacementMade(Payload):
     application_id: UUID

@@ -1,8 +1,8 @@
 """The words a decision is explained in: rule names, reason keys and missing-fact names.
 
-They travel in DecisionMade (`rules[].rule`, `rules[].reason`, `missing`), and notifications turn
-them into sentences, so they are part of the contract in all but name: rename one only together
-with its templates.
+They travel in DecisionMade (`rules[].rule`, `rules[].reason`, `missing`); eligibility writes them
+and notifications turns them into sentences in the citizen's language, so they belong to the
+contract. Rename one only together with its templates (a test checks every key has a sentence).
 """
 
 from enum import StrEnum

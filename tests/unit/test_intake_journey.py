@@ -1,0 +1,80 @@
+"""Intake's journey rules, without broker or database: what a status becomes, what a step shows."""
+
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+
+from intake.applications import moves_to, status_after, summary
+from intake.store import Status
+from socialsvc_common.contract import payloads as p
+
+NOW = datetime.now(UTC)
+
+
+def decision(outcome: p.Outcome, *failed: str) -> p.DecisionMade:
+    return p.DecisionMade(
+        application_id=uuid4(),
+        decided_at=NOW,
+        outcome=outcome,
+        rule_set_version="2026.1",
+        district="Xətai",
+        rules=[
+            p.RuleResult(rule=f"r{i}", passed=False, reason=reason)
+            for i, reason in enumerate(failed)
+        ]
+        + [p.RuleResult(rule="ok", passed=True)],
+    )
+
+
+def placed() -> p.PlacementMade:
+    return p.PlacementMade(
+        application_id=uuid4(),
+        placement_id=uuid4(),
+        provider_id="hc-xetai",
+        provider_name="Xətai evdə sosial xidmət qrupu",
+        provision_type=p.ProvisionType.HOME_CARE,
+        district="Xətai",
+        placed_at=NOW,
+    )
+
+
+def test_refusal_reasons_are_told_once_and_only_for_a_refusal() -> None:
+    refused = decision(
+        p.Outcome.INELIGIBLE, "no_target_group", "group_not_served", "group_not_served"
+    )
+    assert refused.refusal_reasons() == ["no_target_group", "group_not_served"]
+    assert decision(p.Outcome.ELIGIBLE, "income_above_need_criterion").refusal_reasons() == []
+    assert summary(refused)["reasons"] == ["no_target_group", "group_not_served"]
+
+
+@pytest.mark.parametrize(
+    ("current", "payload", "moves"),
+    [
+        (Status.RECEIVED, decision(p.Outcome.ELIGIBLE), True),
+        (Status.NEEDS_INFORMATION, decision(p.Outcome.ELIGIBLE), True),  # a new decision supersedes
+        (Status.ELIGIBLE, decision(p.Outcome.NEEDS_INFORMATION), True),
+        (
+            Status.PLACED,
+            decision(p.Outcome.ELIGIBLE),
+            False,
+        ),  # a late decision never undoes a placement
+        (Status.RECEIVED, placed(), True),  # placement seen before the decision: still forward
+        (Status.PLACED, placed(), False),
+    ],
+)
+def test_status_moves_forward_and_decisions_supersede(
+    current: Status, payload: p.Payload, moves: bool
+) -> None:
+    new = status_after(payload)
+    assert new is not None
+    assert moves_to(current, new, payload) is moves
+
+
+def test_journey_steps_carry_no_personal_data() -> None:
+    step = summary(placed())
+    assert step == {
+        "provider_name": "Xətai evdə sosial xidmət qrupu",
+        "provision_type": "home_care",
+        "district": "Xətai",
+    }
