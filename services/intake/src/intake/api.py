@@ -8,9 +8,9 @@ from fastapi import APIRouter, Header, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
-from intake.applications import Submission, submit
+from intake.applications import Submission, add_facts, submit
 from intake.store import ApplicationRow, journey_of
-from socialsvc_common.contract.payloads import ApplicationForm
+from socialsvc_common.contract.payloads import AddedFacts, ApplicationForm
 from socialsvc_common.db import transaction
 from socialsvc_common.outbox import add_events
 from socialsvc_common.problems import Problem
@@ -75,6 +75,20 @@ def applications_router(runtime: Runtime) -> APIRouter:
             runtime.relay.wake()
         row = submission.application
         response.headers["Location"] = status_url(row.id)
+        return Accepted(application_id=row.id, status=row.status, status_url=status_url(row.id))
+
+    @router.patch(
+        "/{application_id}",
+        status_code=202,
+        responses={404: PROBLEM, 409: PROBLEM, 422: PROBLEM},
+        summary="Add facts (e.g. what a needs-information decision asked for); decided again",
+    )
+    async def add(application_id: UUID, facts: AddedFacts) -> Accepted:
+        async with transaction(runtime.sessions) as session:
+            submission = await add_facts(session, application_id, facts)
+            add_events(session, submission.events)
+        runtime.relay.wake()
+        row = submission.application
         return Accepted(application_id=row.id, status=row.status, status_url=status_url(row.id))
 
     @router.get("/{application_id}", responses={404: PROBLEM}, summary="Status and journey")

@@ -12,12 +12,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from intake.store import (
     CLOSED,
     DECIDABLE,
+    OPEN_FOR_FACTS,
     STATUS_RANK,
     ApplicationRow,
     JourneyEntry,
     Status,
     by_key,
     open_for,
+    revisions,
 )
 from socialsvc_common.consumer import Rejected
 from socialsvc_common.contract import payloads as p
@@ -106,6 +108,49 @@ async def submit(
     return Submission(row, created=True, events=[event])
 
 
+class NotOpenForFacts(Problem):
+    def __init__(self, application_id: UUID, status: str) -> None:
+        super().__init__(
+            409,
+            "not-open-for-facts",
+            "The application takes no more facts",
+            f"application {application_id} is {status}; facts can be added until it is placed",
+            application_status=status,
+        )
+
+
+async def add_facts(session: AsyncSession, application_id: UUID, facts: p.AddedFacts) -> Submission:
+    """Adds facts to an open, not yet placed application and sends it to be decided again."""
+    row = await session.get(ApplicationRow, application_id, with_for_update=True)
+    if row is None:
+        raise Problem(404, "not-found", "No such application", f"no application {application_id}")
+    if Status(row.status) not in OPEN_FOR_FACTS:
+        raise NotOpenForFacts(row.id, row.status)
+    form = p.ApplicationForm.model_validate_json(row.form)
+    merged = form.circumstances.model_copy(update=facts.model_dump(exclude_none=True))
+    form = form.model_copy(
+        update={"circumstances": p.Circumstances.model_validate(merged.model_dump())}
+    )
+    now = datetime.now(UTC)
+    revision = await revisions(session, row.id) + 1
+    received = p.ApplicationReceived(
+        application_id=row.id,
+        submitted_at=row.submitted_at,
+        channel=row.channel,
+        service_requested=form.service_requested,
+        applicant=form.applicant,
+        circumstances=form.circumstances,
+        revision=revision,
+    )
+    event = new_event(
+        topics.APPLICATION_RECEIVED, received, producer=NAME, application_id=row.id, at=now
+    )
+    row.form, row.status, row.updated_at = form.model_dump_json(), Status.RECEIVED.value, now
+    session.add(row)
+    session.add(journey_entry(event.envelope, received))
+    return Submission(row, created=True, events=[event])
+
+
 def journey_entry(envelope: Envelope, payload: BaseModel) -> JourneyEntry:
     return JourneyEntry(
         event_id=envelope.event_id,
@@ -123,6 +168,7 @@ def summary(payload: BaseModel) -> dict[str, Any]:  # noqa: PLR0911 - one return
             return {
                 "channel": payload.channel,
                 "service_requested": payload.service_requested.value,
+                "revision": payload.revision,
             }
         case p.DecisionMade():
             return payload.model_dump(

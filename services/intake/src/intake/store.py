@@ -5,7 +5,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, Column, Index, Text, text
+from sqlalchemy import JSON, Column, Index, Text, func, text
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -25,6 +25,7 @@ class Status(StrEnum):
 # A status only moves forward: events of different topics may arrive in either order.
 STATUS_RANK = {status: rank for rank, status in enumerate(Status)}
 CLOSED = frozenset({Status.INELIGIBLE, Status.RELEASED})
+OPEN_FOR_FACTS = frozenset({Status.RECEIVED, Status.NEEDS_INFORMATION, Status.ELIGIBLE})
 DECIDABLE = frozenset(
     {Status.RECEIVED, Status.NEEDS_INFORMATION, Status.ELIGIBLE, Status.INELIGIBLE}
 )
@@ -91,3 +92,12 @@ async def journey_of(session: AsyncSession, application_id: UUID) -> list[Journe
         .order_by(JourneyEntry.time, JourneyEntry.type)  # type: ignore[arg-type]
     )
     return list((await session.exec(query)).all())
+
+
+async def revisions(session: AsyncSession, application_id: UUID) -> int:
+    """How many times the application was sent to be decided (its received events)."""
+    query = select(func.count()).where(
+        JourneyEntry.application_id == application_id,
+        JourneyEntry.type == "intake.application.received",
+    )
+    return int((await session.exec(query)).one())

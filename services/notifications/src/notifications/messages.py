@@ -21,8 +21,11 @@ def notification_id(event_id: UUID) -> UUID:
 def message_for(payload: BaseModel) -> tuple[MessageKind, dict[str, Any]] | None:
     """The kind of message an event calls for and what it may mention (no personal data)."""
     match payload:
-        case p.ApplicationReceived():
+        case p.ApplicationReceived(revision=1):
             return MessageKind.RECEIVED, {}
+        case p.ApplicationReceived():
+            # Added facts: the new decision that follows is the message worth sending.
+            return None
         case p.DecisionMade():
             kind = MessageKind(f"decision_{payload.outcome.value}")
             return kind, {

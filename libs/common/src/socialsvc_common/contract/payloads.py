@@ -111,6 +111,22 @@ class Circumstances(Payload):
     activities_needing_help: list[DailyActivity] = Field(default_factory=list)
 
 
+class AddedFacts(Payload):
+    """Facts added to an open application, e.g. what a needs-information decision asked for.
+    Only the fields given change; the others keep what the application said."""
+
+    lives_alone: bool | None = None
+    household_size: int | None = Field(default=None, ge=1, le=30)
+    monthly_household_income_azn: Decimal | None = Field(default=None, ge=0, max_digits=12)
+    disability_group: int | None = Field(default=None, ge=1, le=3)
+    child_with_disability: bool | None = None
+    trafficking_victim: bool | None = None
+    domestic_violence_victim: bool | None = None
+    released_from_prison: bool | None = None
+    children_institution_graduate: bool | None = None
+    activities_needing_help: list[DailyActivity] | None = None
+
+
 class ApplicationForm(Payload):
     """What a citizen or social worker submits, over HTTP or through the e-government topic."""
 
@@ -134,6 +150,9 @@ class ApplicationReceived(Payload):
     service_requested: ServiceRequested
     applicant: Applicant
     circumstances: Circumstances
+    revision: int = Field(
+        default=1, ge=1, description="1 when submitted; one more each time facts are added"
+    )
 
 
 class Outcome(StrEnum):
