@@ -19,9 +19,13 @@ stop_all() {
   trap - INT TERM EXIT
   echo
   echo "run: stopping the services"
-  for name in "${!pids[@]}"; do kill -TERM "${pids[$name]}" 2>/dev/null || true; done
-  for name in "${!pids[@]}"; do
-    wait "${pids[$name]}" 2>/dev/null || true
+  # The reverse of the start order: services drain before the sinks they send to go away.
+  local index name
+  for ((index = ${#processes[@]} - 1; index >= 0; index--)); do
+    name=${processes[$index]}
+    [ -n "${pids[$name]:-}" ] || continue
+    kill -TERM "${pids[$name]}" 2>/dev/null || true
+    while kill -0 "${pids[$name]}" 2>/dev/null; do sleep 0.2; done
     echo "run: $name stopped"
   done
   if [ "$kafka_started" = yes ]; then deploy/kafka/kafkactl stop single; fi

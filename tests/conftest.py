@@ -3,8 +3,9 @@
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
+import psycopg
 import pytest
 
 BOOTSTRAP = os.environ.get("SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9192")
@@ -44,3 +45,38 @@ def unique() -> Callable[[str], str]:
     """Names no other test (or earlier run) uses, so tests can share one broker and database."""
     token = uuid.uuid4().hex[:10]
     return lambda prefix: f"{prefix}-{token}"
+
+
+def create_database(postgres_url: str, name: str) -> tuple[str, Callable[[], None]]:
+    """A new, empty PostgreSQL database (URL and a function that drops it): tests that own their
+    tables never meet rows an earlier run left behind."""
+    admin = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return f"{postgres_url.rsplit('/', 1)[0]}/{name}", drop
+
+
+@pytest.fixture
+def database_factory(postgres_url: str) -> Iterator[Callable[[str], str]]:
+    """Makes databases for one test (by name, returning their URLs) and drops them after it."""
+    drops: list[Callable[[], None]] = []
+
+    def make(name: str) -> str:
+        url, drop = create_database(postgres_url, name)
+        drops.append(drop)
+        return url
+
+    yield make
+    for drop in drops:
+        drop()
+
+
+@pytest.fixture
+def fresh_postgres(database_factory: Callable[[str], str], unique: Callable[[str], str]) -> str:
+    """The URL of a database made for this test alone."""
+    return database_factory(unique("t").replace("-", "_"))

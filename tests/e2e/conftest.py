@@ -2,6 +2,7 @@
 PostgreSQL, each run with fresh databases and fresh consumer groups that start at the topics' end
 (so earlier runs' events are not replayed into this one)."""
 
+import asyncio
 import json
 import os
 import signal
@@ -15,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -108,30 +108,30 @@ async def start_groups_at_end(bootstrap: str, groups: dict[str, str]) -> None:
             await consumer.stop()
 
 
-def databases(postgres_url: str, token: str) -> tuple[dict[str, str], Callable[[], None]]:
-    admin = postgres_url.replace("postgresql+psycopg://", "postgresql://")
-    base = admin.rsplit("/", 1)[0]
-    names = {service: f"e2e_{token}_{service}" for service in SERVICES}
-    with psycopg.connect(admin, autocommit=True) as connection:
-        for name in names.values():
-            connection.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            for name in names.values():
-                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return {
-        s: f"{base.replace('postgresql://', 'postgresql+psycopg://')}/{n}" for s, n in names.items()
-    }, drop
+async def wait_healthy(url: str, seconds: float = 60) -> None:
+    # "started" is logged inside the lifespan, a moment before uvicorn listens.
+    deadline = time.monotonic() + seconds
+    async with httpx.AsyncClient() as client:
+        while True:
+            try:
+                if (await client.get(url + "/health")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{url} not healthy after {seconds}s")
+            await asyncio.sleep(0.2)
 
 
 @pytest.fixture
 async def platform(
-    bootstrap: str, postgres_url: str, tmp_path: Path, unique: Callable[[str], str]
+    bootstrap: str,
+    database_factory: Callable[[str], str],
+    tmp_path: Path,
+    unique: Callable[[str], str],
 ) -> AsyncIterator[Platform]:
     token = unique("p").split("-")[1]
-    urls, drop = databases(postgres_url, token)
+    urls = {service: database_factory(f"e2e_{token}_{service}") for service in SERVICES}
     groups = {service: f"{service}-e2e-{token}" for service in SERVICES}
     await start_groups_at_end(bootstrap, groups)
     sms_port, smtp_port = free_port(), free_port()
@@ -186,13 +186,11 @@ async def platform(
     try:
         for name in processes:
             wait_for_log(logs[name], {"event": "started"})
-        async with httpx.AsyncClient() as client:
-            for url in running.urls.values():
-                assert (await client.get(url + "/health")).status_code == 200
+        for url in running.urls.values():
+            await wait_healthy(url)
         yield running
     finally:
         for process in processes.values():
             if process.poll() is None:
                 process.kill()
                 process.wait()
-        drop()

@@ -24,7 +24,14 @@ from socialsvc_common.contract.envelope import Envelope, Event, new_event
 from socialsvc_common.contract.topics import Topic
 from socialsvc_common.db import create_tables, make_engine, session_factory
 from socialsvc_common.inbox import InboxRow
-from socialsvc_common.kafka import Producer, keep_raw, make_broker, record_of, subscriber
+from socialsvc_common.kafka import (
+    Producer,
+    keep_raw,
+    make_broker,
+    record_of,
+    subscriber,
+    tolerant_headers,
+)
 from socialsvc_common.outbox import OutboxRelay, OutboxRow
 from socialsvc_common.settings import ServiceSettings
 
@@ -68,7 +75,7 @@ async def read_all(
 
 
 async def test_good_events_once_bad_records_dead_lettered_nothing_blocked(
-    bootstrap: str, postgres_url: str, unique: Callable[[str], str]
+    bootstrap: str, fresh_postgres: str, unique: Callable[[str], str]
 ) -> None:
     name = unique("runtime")
     source = Topic(f"test.{name}.in.v1", p.PlacementReleased, "in", partitions=1)
@@ -76,7 +83,7 @@ async def test_good_events_once_bad_records_dead_lettered_nothing_blocked(
     dead = Topic(f"test.{name}.dead.v1", p.DeadLetter, "dead", partitions=1)
     await ensure_topics([bootstrap], [source, output, dead])
     settings = ServiceSettings(kafka_bootstrap_servers=bootstrap)
-    engine = make_engine(postgres_url)
+    engine = make_engine(fresh_postgres)
     await create_tables(engine, Applied, InboxRow, OutboxRow)
     sessions = session_factory(engine)
     producer = Producer(settings, client_id=name)
@@ -100,7 +107,7 @@ async def test_good_events_once_bad_records_dead_lettered_nothing_blocked(
 
     broker = make_broker(settings, client_id=name)
 
-    @subscriber(broker, source, group_id=name, decoder=keep_raw)
+    @subscriber(broker, source, group_id=name, parser=tolerant_headers, decoder=keep_raw)
     async def on_record(message: KafkaMessage) -> None:
         await consumer.process(record_of(message))
 
@@ -112,6 +119,7 @@ async def test_good_events_once_bad_records_dead_lettered_nothing_blocked(
         (first.value(), first.envelope.to_headers()),
         (b"{not json", second.envelope.to_headers()),
         (second.value(), []),
+        (second.value(), [("ce_id", b"\xff\xfe"), ("note", None)]),
         (second.value(), second.envelope.to_headers()),
         (first.value(), first.envelope.to_headers()),
     ]:
@@ -123,7 +131,7 @@ async def test_good_events_once_bad_records_dead_lettered_nothing_blocked(
     await broker.start()
     try:
         emitted = await read_all(bootstrap, output.name, 2)
-        dead_letters = await read_all(bootstrap, dead.name, 2)
+        dead_letters = await read_all(bootstrap, dead.name, 3)
     finally:
         await broker.stop()
         relay_task.cancel()
@@ -141,8 +149,11 @@ async def test_good_events_once_bad_records_dead_lettered_nothing_blocked(
     assert [(letter.original_offset, letter.error_class) for letter in letters] == [
         (1, "InvalidRecord"),
         (2, "InvalidRecord"),
+        (3, "InvalidRecord"),
     ]
+    assert "header ce_id is not UTF-8" in letters[2].error_message
     assert "Invalid JSON" in letters[0].error_message
     assert "missing CloudEvents headers" in letters[1].error_message
-    assert [value for value, _ in dead_letters] == [b"{not json", second.value()]
+    assert [value for value, _ in dead_letters] == [b"{not json", second.value(), second.value()]
+    assert dead_letters[2][1]["ce_id"] == b"\xff\xfe"  # dead-lettered exactly as it came
     assert all(x.original_topic == source.name and x.consumer == name for x in letters)

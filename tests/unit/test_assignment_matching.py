@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from assignment.geography import Proximity, UnknownUnit, load_geography
 from assignment.matching import (
     Choice,
     NothingToPlace,
@@ -20,6 +19,7 @@ from assignment.matching import (
 )
 from assignment.registry import HomeCareTeam, Institution, NgoProject, Provider, load_providers
 from socialsvc_common.contract.payloads import DecisionMade, Outcome, ProvisionType, TargetGroup
+from socialsvc_common.geography import Proximity, UnknownUnit, load_geography
 
 HOME, RESIDENTIAL, NGO = (
     ProvisionType.HOME_CARE,

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from assignment.geography import Geography, Proximity, UnknownUnit, load_geography
 from assignment.registry import (
     HomeCareTeam,
     Institution,
@@ -17,6 +16,7 @@ from assignment.registry import (
     parse_providers,
 )
 from socialsvc_common.contract.payloads import ProvisionType, TargetGroup
+from socialsvc_common.geography import Geography, Proximity, UnknownUnit, load_geography
 
 BAKU_DISTRICTS = {
     "Binəqədi", "Qaradağ", "Xətai", "Xəzər", "Nərimanov", "Nəsimi",

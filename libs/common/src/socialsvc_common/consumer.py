@@ -22,8 +22,10 @@ from typing import Any
 
 import structlog
 from aiokafka import ConsumerRecord
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, RequestTimedOutError
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -35,11 +37,17 @@ from socialsvc_common.db import transaction
 from socialsvc_common.kafka import Producer
 from socialsvc_common.logs import redact_text
 from socialsvc_common.outbox import OutboxRelay, add_events
+from socialsvc_common.problems import Problem
 
 Handler = Callable[[AsyncSession, Envelope, Any], Awaitable[Sequence[Event]]]
 INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
     OperationalError,
     InterfaceError,
+    DisconnectionError,
+    PoolTimeout,
+    KafkaConnectionError,
+    KafkaTimeoutError,
+    RequestTimedOutError,
     ConnectionError,
     TimeoutError,
     OSError,
@@ -130,7 +138,9 @@ class EventConsumer:
             try:
                 await self._apply(envelope, payload, handler)
                 return
-            except Rejected as error:
+            except (Rejected, Problem) as error:
+                # A refusal in the domain's words (an HTTP-style Problem included) will not change
+                # on a retry.
                 await self._dead_letter(record, error, attempts=attempt)
                 return
             except INFRASTRUCTURE_ERRORS as error:

@@ -50,6 +50,8 @@ def normalise_url(url: str) -> str:
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     # WAL lets readers run beside the single writer; a busy timeout instead of "database is locked".
+    # The driver's own transaction handling is switched off so that `_sqlite_begin` decides.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -58,18 +60,27 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(connection: Any) -> None:
+    # SQLite ignores SELECT ... FOR UPDATE; taking the write lock when a transaction begins gives
+    # the same guarantee (a read-then-write such as a capacity check cannot interleave).
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
     """An async engine for a service database URL (sqlite+aiosqlite:// or postgresql+psycopg://)."""
     parsed = make_url(normalise_url(url))
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(parsed, echo=echo)
+        engine = create_async_engine(parsed, echo=echo, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(
         parsed,
         echo=echo,
+        # Statement errors would otherwise carry bound values (names, birth dates) into logs.
+        hide_parameters=True,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,

@@ -10,8 +10,9 @@ that matters is set here on purpose:
 - topics: never auto-created by a client; they come from the registry (`socialsvc-topics`).
 """
 
+import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
@@ -130,6 +131,35 @@ async def keep_raw(message: StreamMessage[Any]) -> bytes:
     so a malformed record reaches the dead-letter path instead of failing inside FastStream."""
     body: bytes = message.body
     return body
+
+
+def _readable(value: bytes | None) -> bytes:
+    try:
+        (value or b"").decode()
+    except UnicodeDecodeError:
+        return b""
+    return value or b""
+
+
+async def tolerant_headers(
+    record: "ConsumerRecord[bytes, bytes]",
+    original: Callable[["ConsumerRecord[bytes, bytes]"], Awaitable[StreamMessage[Any]]],
+) -> StreamMessage[Any]:
+    """A FastStream parser that survives headers it cannot decode (non-UTF-8 bytes, null values).
+
+    FastStream decodes every header as UTF-8 before any handler runs; a record it cannot decode
+    would be neither processed nor rejected, and the next commit would pass it silently. Here
+    FastStream sees readable headers while the handler still gets the record exactly as it came,
+    so the consumer runtime can dead-letter it unchanged."""
+    try:
+        return await original(record)
+    except (UnicodeDecodeError, AttributeError):
+        readable = dataclasses.replace(
+            record, headers=[(key, _readable(value)) for key, value in record.headers]
+        )
+        message = await original(readable)
+        message.raw_message = record
+        return message
 
 
 def record_of(message: KafkaMessage) -> "ConsumerRecord[bytes, bytes]":

@@ -27,7 +27,14 @@ from socialsvc_common.consumer import EventConsumer
 from socialsvc_common.contract.topics import DEAD_LETTERS
 from socialsvc_common.db import create_tables, make_engine, session_factory
 from socialsvc_common.inbox import InboxRow
-from socialsvc_common.kafka import Producer, keep_raw, make_broker, record_of, subscriber
+from socialsvc_common.kafka import (
+    Producer,
+    keep_raw,
+    make_broker,
+    record_of,
+    subscriber,
+    tolerant_headers,
+)
 from socialsvc_common.logs import configure_logging
 from socialsvc_common.outbox import OutboxRelay, OutboxRow
 from socialsvc_common.settings import ServiceSettings
@@ -53,6 +60,8 @@ class Runtime:
     tables: Sequence[type[SQLModel]] = ()
     on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    # Asked first at shutdown, so background work can finish what it holds (within the grace).
+    stopping: list[Callable[[], None]] = field(default_factory=list)
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     _tasks: list["asyncio.Task[Any]"] = field(default_factory=list)
 
@@ -76,6 +85,11 @@ class Runtime:
             yield
         finally:
             await self.broker.stop()
+            for ask in self.stopping:
+                ask()
+            background = self._tasks[1:]
+            if background:
+                await asyncio.wait(background, timeout=self.settings.shutdown_grace_seconds)
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -90,7 +104,13 @@ class Runtime:
         return self.settings.kafka_group_id or self.name
 
     def _subscribe(self) -> None:
-        @subscriber(self.broker, *self.consumer.topics, group_id=self.group_id, decoder=keep_raw)
+        @subscriber(
+            self.broker,
+            *self.consumer.topics,
+            group_id=self.group_id,
+            parser=tolerant_headers,
+            decoder=keep_raw,
+        )
         async def on_record(message: KafkaMessage) -> None:
             await self.consumer.process(record_of(message))
 

@@ -8,7 +8,6 @@ from pydantic import BaseModel, Field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from assignment.geography import load_geography
 from assignment.placements import NAME, Registry, place, release
 from assignment.registry import load_providers
 from assignment.store import TABLES, LedgerRow, PlacementRow, sync_ledger
@@ -16,6 +15,7 @@ from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Envelope, Event
 from socialsvc_common.contract.payloads import DecisionMade
 from socialsvc_common.db import transaction
+from socialsvc_common.geography import load_geography
 from socialsvc_common.outbox import add_events
 from socialsvc_common.problems import install_problem_handlers
 from socialsvc_common.service import Runtime, build_runtime, service_app

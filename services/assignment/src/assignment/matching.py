@@ -10,9 +10,9 @@ from datetime import date, datetime
 from types import MappingProxyType
 from uuid import UUID
 
-from assignment.geography import Geography, Proximity
 from assignment.registry import Provider
 from socialsvc_common.contract.payloads import DecisionMade, Outcome, ProvisionType, TargetGroup
+from socialsvc_common.geography import Geography, Proximity
 
 # How far from the person's own district each kind of service may be offered. Home care is given
 # at home by the district's own team; NGO projects are day or community services the person must

@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from assignment.geography import Geography
 from assignment.matching import (
     ProviderCapacity,
     WaitlistEntry,
@@ -25,6 +24,7 @@ from assignment.store import (
     lock_ledger,
     waiting_for,
 )
+from socialsvc_common.consumer import Rejected
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Envelope, Event, new_event
 from socialsvc_common.contract.payloads import (
@@ -34,6 +34,7 @@ from socialsvc_common.contract.payloads import (
     PlacementReleased,
     PlacementWaitlisted,
 )
+from socialsvc_common.geography import Geography, UnknownUnit
 from socialsvc_common.problems import Problem
 
 NAME = "assignment"
@@ -92,6 +93,11 @@ async def place(
         return []
     if await is_known(session, decision.application_id):
         return []
+    try:
+        district = registry.geography.canonical(decision.district)
+    except UnknownUnit as unknown:
+        raise Rejected(str(unknown)) from unknown
+    decision = decision.model_copy(update={"district": district})
     ledgers = {row.provider_id: row for row in await lock_candidates(session, decision)}
     candidates = [
         ProviderCapacity(registry.providers[pid], row.used)

@@ -23,10 +23,10 @@ from pydantic import (
     field_validator,
 )
 
-from assignment.geography import DATA, Geography, UnknownUnit, load_geography
 from socialsvc_common.contract.payloads import ProvisionType, TargetGroup
+from socialsvc_common.geography import Geography, UnknownUnit, load_geography
 
-DEFAULT_PATH = DATA / "providers.toml"
+DEFAULT_PATH = Path(__file__).parent / "data" / "providers.toml"
 
 
 def _geography(info: ValidationInfo) -> Geography:

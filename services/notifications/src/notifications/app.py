@@ -42,5 +42,6 @@ def build_app(settings: NotificationsSettings | None = None) -> FastAPI:
         EmailGateway(settings.smtp_host, settings.smtp_port, settings.email_sender),
     )
     runtime.background.append(dispatcher.run)
+    runtime.stopping.append(dispatcher.stop)
     runtime.on_stop.append(client.aclose)
     return service_app(runtime, title="Notifications", description="Tells citizens what happened.")

@@ -6,6 +6,7 @@ next attempt uses the same key and the gateway answers as before, so the citizen
 """
 
 import asyncio
+import contextlib
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -30,6 +31,7 @@ from socialsvc_common.outbox import OutboxRelay, add_events
 
 NAME = "notifications"
 MAX_BACKOFF_SECONDS = 300.0
+MAX_ATTEMPTS_ON_ERROR = 8
 
 
 def backoff(attempts: int, retry_after: float | None) -> timedelta:
@@ -56,29 +58,61 @@ class Dispatcher:
         self._batch_size = batch_size
         self._idle = idle_seconds
         self._log = structlog.get_logger("dispatcher")
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Finish the message in hand, then stop (a cancel mid-send would send it again)."""
+        self._stopping.set()
 
     async def run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 sent = await self.dispatch_once()
             except Exception as error:  # the dispatcher must outlive any outage
                 self._log.warning("dispatch failed", error=repr(error))
                 sent = 0
             if sent == 0:
-                await asyncio.sleep(self._idle)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=self._idle)
 
     async def dispatch_once(self) -> int:
+        """Sends up to one batch of due messages, each in a transaction of its own, so one
+        message's failure never undoes (and later repeats) the sending of another."""
+        sent = 0
+        while sent < self._batch_size and not self._stopping.is_set():
+            if not await self._dispatch_next():
+                break
+            sent += 1
+        return sent
+
+    async def _dispatch_next(self) -> bool:
         now = datetime.now(UTC)
         async with transaction(self._sessions) as session:
-            batch = await due(session, now, self._batch_size)
-            events: list[Event] = []
-            for row, contact in batch:
-                events += await self._deliver(row, contact, now)
-                session.add(row)
+            batch = await due(session, now, 1)
+            if not batch:
+                return False
+            row, contact = batch[0]
+            row.attempts += 1
+            try:
+                events = await self._deliver(row, contact, now)
+            except Exception as error:  # bad data or a bug in one message must not stop the rest
+                events = self._unexpected(row, error, now)
+            session.add(row)
             add_events(session, events)
         if events:
             self._relay.wake()
-        return len(batch)
+        return True
+
+    def _unexpected(self, row: NotificationRow, error: Exception, now: datetime) -> list[Event]:
+        # Only the class is kept: a message may quote the address or the text.
+        row.last_error = type(error).__name__
+        self._log.error(
+            "message could not be sent", error_class=row.last_error, attempts=row.attempts
+        )
+        if row.attempts < MAX_ATTEMPTS_ON_ERROR:
+            row.next_attempt_at = now + backoff(row.attempts, None)
+            return []
+        return self._failed(row, p.Channel(row.channel or p.Channel.SMS.value), now, final=True)
 
     async def _deliver(
         self, row: NotificationRow, contact: ContactRow, now: datetime
@@ -86,7 +120,7 @@ class Dispatcher:
         context = MessageContext(application_ref=application_ref(row.application_id), **row.context)
         message = render(MessageKind(row.kind), p.Language(contact.language), context)
         channel = p.Channel(row.channel or (p.Channel.EMAIL if contact.email else p.Channel.SMS))
-        row.channel, row.attempts = channel.value, row.attempts + 1
+        row.channel = channel.value
         try:
             if channel is p.Channel.EMAIL and contact.email:
                 receipt = await self._email.send(
@@ -101,7 +135,7 @@ class Dispatcher:
             return []
         except PermanentDeliveryError as error:
             row.last_error = str(error)
-            return self._failed(row, channel, now)
+            return self._failed(row, channel, now, final=channel is not p.Channel.EMAIL)
         row.status, row.sent_at, row.gateway_message_id = SENT, now, receipt.message_id
         delivered = p.NotificationDelivered(
             application_id=row.application_id,
@@ -119,9 +153,10 @@ class Dispatcher:
             )
         ]
 
-    def _failed(self, row: NotificationRow, channel: p.Channel, now: datetime) -> list[Event]:
-        # E-mail refused for good: fall back to SMS at once; SMS refused for good: give up.
-        final = channel is not p.Channel.EMAIL
+    def _failed(
+        self, row: NotificationRow, channel: p.Channel, now: datetime, *, final: bool
+    ) -> list[Event]:
+        # E-mail refused for good falls back to SMS at once; SMS refused for good is final.
         if final:
             row.status = FAILED
         else:

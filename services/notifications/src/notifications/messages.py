@@ -1,16 +1,20 @@
 """Which events become which messages: one message per event, whatever the redeliveries."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from notifications.store import ContactRow, NotificationRow
+from notifications.store import PENDING, SKIPPED, ContactRow, NotificationRow
 from notifications.templates import MessageKind
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract.envelope import Envelope, Event
+
+# An event that calls for no message still gets a row, so messages it causes need not wait for it.
+SILENT = None
+CAUSE_HOLD = timedelta(seconds=60)
 
 
 def notification_id(event_id: UUID) -> UUID:
@@ -18,14 +22,14 @@ def notification_id(event_id: UUID) -> UUID:
     return uuid5(NAMESPACE_URL, f"socialsvc:notification:{event_id}")
 
 
-def message_for(payload: BaseModel) -> tuple[MessageKind, dict[str, Any]] | None:
+def message_for(payload: BaseModel) -> tuple[MessageKind | None, dict[str, Any]] | None:
     """The kind of message an event calls for and what it may mention (no personal data)."""
     match payload:
         case p.ApplicationReceived(revision=1):
             return MessageKind.RECEIVED, {}
         case p.ApplicationReceived():
             # Added facts: the new decision that follows is the message worth sending.
-            return None
+            return SILENT, {}
         case p.DecisionMade():
             kind = MessageKind(f"decision_{payload.outcome.value}")
             return kind, {
@@ -66,10 +70,13 @@ async def on_event(session: AsyncSession, envelope: Envelope, payload: BaseModel
                 id=notification_id(envelope.event_id),
                 application_id=envelope.application_id,
                 event_id=envelope.event_id,
-                kind=kind.value,
+                kind=kind.value if kind else "none",
                 context=context,
+                status=PENDING if kind else SKIPPED,
                 occurred_at=envelope.time,
                 next_attempt_at=now,
+                cause_event_id=envelope.causation_id,
+                hold_until=now + CAUSE_HOLD,
             )
         )
     return []

@@ -6,12 +6,12 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import JSON, Column
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import Field, SQLModel, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from socialsvc_common.db import UtcDateTime
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
+PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
 
 
 class ContactRow(SQLModel, table=True):
@@ -38,6 +38,10 @@ class NotificationRow(SQLModel, table=True):
     gateway_message_id: str | None = None
     last_error: str | None = None
     occurred_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    # The event that caused this one: its message goes first (a decision before a placement),
+    # waiting for it at most until hold_until, as a cause may call for no message at all.
+    cause_event_id: UUID | None = Field(default=None, index=True)
+    hold_until: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     next_attempt_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
 
@@ -50,9 +54,12 @@ async def due(
 ) -> list[tuple[NotificationRow, ContactRow]]:
     """Pending messages whose time has come and whose citizen we can reach, oldest first, locked.
 
-    A message waits while an earlier one to the same citizen is still pending, so messages arrive
-    in the order things happened."""
+    A message waits while an earlier one to the same citizen is still pending, and while the
+    message of the event that caused it has not been handled (or its hold has not run out), so
+    messages arrive in the order things happened even when the topics are read at different paces.
+    """
     earlier = NotificationRow.__table__.alias("earlier")  # type: ignore[attr-defined]
+    cause = NotificationRow.__table__.alias("cause")  # type: ignore[attr-defined]
     query = (
         select(NotificationRow, ContactRow)
         .join(ContactRow, col(ContactRow.application_id) == col(NotificationRow.application_id))
@@ -65,6 +72,17 @@ async def due(
                 earlier.c.occurred_at < NotificationRow.occurred_at,
             )
             .exists()
+        )
+        .where(
+            or_(
+                col(NotificationRow.cause_event_id).is_(None),
+                col(NotificationRow.hold_until) <= now,
+                select(cause.c.id)
+                .where(
+                    cause.c.event_id == NotificationRow.cause_event_id, cause.c.status != PENDING
+                )
+                .exists(),
+            )
         )
         .order_by(col(NotificationRow.occurred_at))
         .limit(limit)

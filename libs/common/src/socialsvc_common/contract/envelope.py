@@ -59,10 +59,16 @@ class Envelope(BaseModel):
     def from_headers(cls, headers: Iterable[tuple[str, bytes]] | Mapping[str, bytes]) -> "Envelope":
         """Reads an envelope from record headers; raises InvalidEnvelope naming the bad header."""
         pairs = headers.items() if isinstance(headers, Mapping) else headers
-        try:
-            found = {key: value.decode() for key, value in pairs if key.startswith("ce_")}
-        except UnicodeDecodeError as error:
-            raise InvalidEnvelope(f"a ce_ header is not UTF-8: {error}") from error
+        found: dict[str, str] = {}
+        for key, value in pairs:
+            if not key.startswith("ce_"):
+                continue
+            if value is None:
+                raise InvalidEnvelope(f"header {key} has no value")
+            try:
+                found[key] = value.decode()
+            except UnicodeDecodeError as error:
+                raise InvalidEnvelope(f"header {key} is not UTF-8: {error.reason}") from error
         missing = [
             name
             for name in ("ce_id", "ce_type", "ce_source", "ce_time", "ce_subject")

@@ -11,6 +11,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from socialsvc_common.geography import UnknownUnit, load_geography
+
 
 class Payload(BaseModel):
     """Base of every event payload: immutable, tolerant of fields added by newer producers."""
@@ -70,7 +72,15 @@ class Channel(StrEnum):
 
 Fin = Annotated[str, Field(pattern=r"^[0-9A-Z]{7}$", description="Personal identification number")]
 MobilePhone = Annotated[str, Field(pattern=r"^\+994\d{9}$", description="+994, operator, 7 digits")]
-Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+# Deliberately plain: no quoting, comments, brackets or lists, which mail libraries read in
+# surprising ways (a comma can make a second recipient).
+Email = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$",
+        max_length=254,
+    ),
+]
 OLDEST_AGE_YEARS = 130
 
 
@@ -84,6 +94,18 @@ class Applicant(Payload):
     email: Email | None = None
     language: Language = Language.AZ
     district: str = Field(min_length=1, max_length=100)
+
+    @field_validator("district")
+    @classmethod
+    def _known_district(cls, value: str) -> str:
+        # The spelling of the presidential decree (and Baku's city districts), so that matching
+        # by district and region finds the teams that serve the person.
+        try:
+            return load_geography().canonical(value)
+        except UnknownUnit:
+            raise ValueError(
+                f"unknown district or city {value!r}; use the Azerbaijani name, e.g. Xətai, Gəncə"
+            ) from None
 
     @field_validator("birth_date")
     @classmethod
