@@ -6,8 +6,9 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from eligibility.policy_store import RuleSets
 from eligibility.rules import decide
-from eligibility.ruleset import RuleSet, default_rule_sets, rule_set_for
+from eligibility.ruleset import default_rule_sets, rule_set_for
 from eligibility.store import TABLES, DecisionRow
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Envelope, Event, new_event
@@ -26,13 +27,15 @@ class EligibilitySettings(ServiceSettings):
     http_port: int = 8001
 
 
-def register_handlers(runtime: Runtime, rule_sets: list[RuleSet]) -> None:
+def register_handlers(runtime: Runtime, rule_sets: RuleSets) -> None:
     @runtime.consumer.handle(topics.APPLICATION_RECEIVED)
     async def on_application_received(
         session: AsyncSession, envelope: Envelope, application: ApplicationReceived
     ) -> list[Event]:
         submitted_on = application.submitted_at.astimezone(BAKU).date()
-        decision = decide(application, rule_set_for(rule_sets, submitted_on), today=submitted_on)
+        # Read within this session, so versions activated since start-up are seen.
+        in_force = await rule_sets.current(session)
+        decision = decide(application, rule_set_for(in_force, submitted_on), today=submitted_on)
         now = datetime.now(UTC)
         made = DecisionMade(
             application_id=application.application_id,
@@ -68,7 +71,8 @@ def register_handlers(runtime: Runtime, rule_sets: list[RuleSet]) -> None:
 
 
 def build_app(settings: EligibilitySettings | None = None) -> FastAPI:
-    rule_sets = default_rule_sets()
+    # Packaged files are read now, so a broken one stops the service at start-up.
+    rule_sets = RuleSets(default_rule_sets())
     runtime = build_runtime(NAME, settings or EligibilitySettings(), TABLES)
     register_handlers(runtime, rule_sets)
     return service_app(

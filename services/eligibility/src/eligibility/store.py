@@ -1,4 +1,4 @@
-"""Eligibility's table: the current decision of each application, with the facts it was made on.
+"""Eligibility's tables: the current decision of each application, with the facts it was made on.
 
 The facts are kept (without names, FIN or contacts) so that a later rule set can be simulated on
 real history; the decision is kept whole so it can be explained.
@@ -11,6 +11,7 @@ from uuid import UUID
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
+from eligibility.policy_store import RuleSetRow
 from socialsvc_common.db import UtcDateTime
 
 
@@ -28,4 +29,5 @@ class DecisionRow(SQLModel, table=True):
     decision: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
 
-TABLES = (DecisionRow,)
+# Activated rule-set versions live here too, so the service creates their table at start-up.
+TABLES = (DecisionRow, RuleSetRow)
