@@ -1,5 +1,6 @@
 """Composition root of assignment: registry, ledger, the placement handler and the HTTP API."""
 
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -28,6 +29,9 @@ class AssignmentSettings(ServiceSettings):
     model_config = service_config("ASSIGNMENT_")
 
     http_port: int = 8002
+    providers_file: Path | None = Field(
+        default=None, description="provider registry (TOML); the packaged demo registry by default"
+    )
 
 
 class Release(BaseModel):
@@ -83,9 +87,11 @@ def router(runtime: Runtime, registry: Registry) -> APIRouter:
 
 
 def build_app(settings: AssignmentSettings | None = None) -> FastAPI:
+    settings = settings or AssignmentSettings()
     geography = load_geography()
-    registry = Registry({p.id: p for p in load_providers(geography=geography)}, geography)
-    runtime = build_runtime(NAME, settings or AssignmentSettings(), TABLES)
+    providers = load_providers(settings.providers_file, geography=geography)
+    registry = Registry({p.id: p for p in providers}, geography)
+    runtime = build_runtime(NAME, settings, TABLES)
     register_handlers(runtime, registry)
     app = service_app(
         runtime, title="Assignment", description="Places people within real capacity."
