@@ -6,6 +6,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 processes=(sinks intake eligibility assignment notifications)
+# The demo shows its messages at once, whatever the hour in Baku; production keeps quiet hours.
+export NOTIFICATIONS_QUIET_HOURS=${NOTIFICATIONS_QUIET_HOURS:-off}
 logs=var/log
 mkdir -p "$logs" var/data var/sinks
 

@@ -173,6 +173,10 @@ async def platform(
             env |= {
                 "NOTIFICATIONS_SMS_GATEWAY_URL": f"http://127.0.0.1:{sms_port}",
                 "NOTIFICATIONS_SMTP_PORT": str(smtp_port),
+                # Tests run at any hour; quiet hours have tests of their own.
+                "NOTIFICATIONS_QUIET_HOURS": "off",
+                # A short cooldown, so a gateway outage test recovers in seconds.
+                "NOTIFICATIONS_BREAKER_COOLDOWN_SECONDS": "1",
             }
         launch(service, [service], env)
     running = Platform(

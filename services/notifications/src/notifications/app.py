@@ -1,12 +1,18 @@
 """Composition root of notifications: contacts and messages from events, the dispatcher, HTTP."""
 
+from datetime import timedelta
+
 import httpx
 from fastapi import FastAPI
+from pydantic import Field, field_validator
 
+from notifications.breaker import CircuitBreaker
 from notifications.channels import EmailGateway, SmsGateway
 from notifications.dispatcher import NAME, Dispatcher
 from notifications.messages import on_event
+from notifications.quiet_hours import QuietHours
 from notifications.store import TABLES
+from notifications.templates import MessageKind
 from socialsvc_common.contract import topics
 from socialsvc_common.service import build_runtime, service_app
 from socialsvc_common.settings import ServiceSettings, service_config
@@ -27,6 +33,18 @@ class NotificationsSettings(ServiceSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
     email_sender: str = "xidmet@sosial.example.az"
+    # Policy parameters: no non-urgent SMS at night (Asia/Baku); "off" disables.
+    quiet_hours: str = "22:00-08:00"
+    urgent_kinds: frozenset[MessageKind] = frozenset({MessageKind.PLACEMENT_MADE})
+    # A gateway that failed this many times running is left alone for the cooldown.
+    breaker_failures: int = Field(default=5, ge=1, le=100)
+    breaker_cooldown_seconds: float = Field(default=30.0, gt=0, le=3600)
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _readable_quiet_hours(cls, value: str) -> str:
+        QuietHours.parse(value)
+        return value
 
 
 def build_app(settings: NotificationsSettings | None = None) -> FastAPI:
@@ -40,6 +58,11 @@ def build_app(settings: NotificationsSettings | None = None) -> FastAPI:
         runtime.relay,
         SmsGateway(settings.sms_gateway_url, client),
         EmailGateway(settings.smtp_host, settings.smtp_port, settings.email_sender),
+        quiet_hours=QuietHours.parse(settings.quiet_hours),
+        urgent_kinds=frozenset(kind.value for kind in settings.urgent_kinds),
+        breaker=lambda: CircuitBreaker(
+            settings.breaker_failures, timedelta(seconds=settings.breaker_cooldown_seconds)
+        ),
     )
     runtime.background.append(dispatcher.run)
     runtime.stopping.append(dispatcher.stop)

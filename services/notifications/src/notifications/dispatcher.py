@@ -8,18 +8,21 @@ next attempt uses the same key and the gateway answers as before, so the citizen
 import asyncio
 import contextlib
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import structlog
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from notifications.breaker import CircuitBreaker
 from notifications.channels import (
     EmailGateway,
     PermanentDeliveryError,
     SmsGateway,
     TransientDeliveryError,
 )
+from notifications.quiet_hours import QuietHours
 from notifications.sms import segments
 from notifications.store import FAILED, SENT, ContactRow, NotificationRow, due
 from notifications.templates import MessageContext, MessageKind, application_ref, render
@@ -48,6 +51,9 @@ class Dispatcher:
         sms: SmsGateway,
         email: EmailGateway,
         *,
+        quiet_hours: QuietHours | None = None,
+        urgent_kinds: frozenset[str] = frozenset(),
+        breaker: Callable[[], CircuitBreaker] = CircuitBreaker,
         batch_size: int = 50,
         idle_seconds: float = 0.2,
     ) -> None:
@@ -59,6 +65,9 @@ class Dispatcher:
         self._idle = idle_seconds
         self._log = structlog.get_logger("dispatcher")
         self._stopping = asyncio.Event()
+        self._quiet = quiet_hours
+        self._urgent = urgent_kinds
+        self._breakers = {channel: breaker() for channel in p.Channel}
 
     def stop(self) -> None:
         """Finish the message in hand, then stop (a cancel mid-send would send it again)."""
@@ -92,7 +101,6 @@ class Dispatcher:
             if not batch:
                 return False
             row, contact = batch[0]
-            row.attempts += 1
             try:
                 events = await self._deliver(row, contact, now)
             except Exception as error:  # bad data or a bug in one message must not stop the rest
@@ -103,8 +111,21 @@ class Dispatcher:
             self._relay.wake()
         return True
 
+    def _not_now(self, row: NotificationRow, channel: p.Channel, now: datetime) -> datetime | None:
+        """When a message must wait without trying: quiet hours, or its gateway's breaker open."""
+        if (
+            channel is p.Channel.SMS
+            and self._quiet is not None
+            and row.kind not in self._urgent
+            and self._quiet.quiet_at(now)
+        ):
+            return self._quiet.ends_after(now)
+        breaker = self._breakers[channel]
+        return None if breaker.allows(now) else breaker.retry_at(now)
+
     def _unexpected(self, row: NotificationRow, error: Exception, now: datetime) -> list[Event]:
         # Only the class is kept: a message may quote the address or the text.
+        row.attempts += 1
         row.last_error = type(error).__name__
         self._log.error(
             "message could not be sent", error_class=row.last_error, attempts=row.attempts
@@ -121,6 +142,11 @@ class Dispatcher:
         message = render(MessageKind(row.kind), p.Language(contact.language), context)
         channel = p.Channel(row.channel or (p.Channel.EMAIL if contact.email else p.Channel.SMS))
         row.channel = channel.value
+        if later := self._not_now(row, channel, now):
+            row.next_attempt_at = later
+            return []
+        breaker = self._breakers[channel]
+        row.attempts += 1
         try:
             if channel is p.Channel.EMAIL and contact.email:
                 receipt = await self._email.send(
@@ -130,12 +156,15 @@ class Dispatcher:
                 receipt = await self._sms.send(contact.mobile_phone, message.sms, str(row.id))
                 row.segments = segments(message.sms)
         except TransientDeliveryError as error:
+            breaker.failed(now)
             row.next_attempt_at = now + backoff(row.attempts, error.retry_after)
             row.last_error = str(error)
             return []
         except PermanentDeliveryError as error:
+            breaker.succeeded()  # the gateway works; it refused this one message
             row.last_error = str(error)
             return self._failed(row, channel, now, final=channel is not p.Channel.EMAIL)
+        breaker.succeeded()
         row.status, row.sent_at, row.gateway_message_id = SENT, now, receipt.message_id
         delivered = p.NotificationDelivered(
             application_id=row.application_id,
