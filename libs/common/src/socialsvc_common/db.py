@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, event
+from sqlalchemy import DateTime, Dialect, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
@@ -46,6 +46,9 @@ def normalise_url(url: str) -> str:
     if url.startswith("postgresql://"):
         return "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return url
+
+
+SCHEMA_LOCK_KEY = 7_160_020
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
@@ -106,4 +109,10 @@ async def create_tables(engine: AsyncEngine, *models: type[SQLModel]) -> None:
     """Creates the tables of these models that do not exist yet (each service lists its own)."""
     tables = [model.__table__ for model in models]  # type: ignore[attr-defined]
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Replicas starting together on an empty database would race to create the same
+            # tables (and their row types) and all but one would fail; they take turns instead.
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY}
+            )
         await connection.run_sync(SQLModel.metadata.create_all, tables=tables)

@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import JSON, CheckConstraint, Column
-from sqlmodel import Field, SQLModel, col, or_, select
+from sqlmodel import Field, SQLModel, col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from assignment.registry import Provider
@@ -58,11 +58,20 @@ class WaitlistRow(SQLModel, table=True):
 
 
 TABLES = (LedgerRow, PlacementRow, WaitlistRow)
+# Replicas that start together would each insert the providers missing from the ledger, and all but
+# the first would fail on the primary key and exit; on PostgreSQL they take turns under this lock
+# (SQLite's BEGIN IMMEDIATE already serialises them). The outbox relay's key is 7_160_021.
+LEDGER_SYNC_LOCK_KEY = 7_160_022
 
 
 async def sync_ledger(session: AsyncSession, providers: list[Provider]) -> None:
     """Adds ledger rows for new providers and updates capacities; `used` is never touched."""
-    existing = {row.provider_id: row for row in (await session.exec(select(LedgerRow))).all()}
+    bind = session.bind
+    if bind is not None and bind.dialect.name == "postgresql":
+        await session.exec(select(func.pg_advisory_xact_lock(LEDGER_SYNC_LOCK_KEY)))
+    # Locked, so that a capacity cut is measured against `used` as it is, not as it was.
+    rows = (await session.exec(select(LedgerRow).with_for_update())).all()
+    existing = {row.provider_id: row for row in rows}
     for provider in providers:
         row = existing.get(provider.id) or LedgerRow(
             provider_id=provider.id,
