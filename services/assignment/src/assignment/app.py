@@ -6,12 +6,14 @@ from uuid import UUID
 
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, Field
-from sqlmodel import col, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from assignment.placements import NAME, Registry, place, release
-from assignment.registry import load_providers
-from assignment.store import TABLES, LedgerRow, PlacementRow, sync_ledger
+from assignment.provider_api import providers_router
+from assignment.providers import ProviderCache, ProviderRow, seed
+from assignment.registry import Provider, load_providers
+from assignment.store import TABLES, PlacementRow
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Envelope, Event
 from socialsvc_common.contract.payloads import DecisionMade
@@ -40,18 +42,19 @@ class Release(BaseModel):
     )
 
 
-def register_handlers(runtime: Runtime, registry: Registry) -> None:
+def register_handlers(runtime: Runtime, registry: Registry, seed_providers: list[Provider]) -> None:
     @runtime.consumer.handle(topics.DECISION_MADE)
     async def on_decision(
         session: AsyncSession, envelope: Envelope, decision: DecisionMade
     ) -> list[Event]:
         return await place(session, registry, envelope, decision)
 
-    async def load_ledger() -> None:
+    async def seed_registry() -> None:
         async with transaction(runtime.sessions) as session:
-            await sync_ledger(session, list(registry.providers.values()))
+            added = await seed(session, seed_providers)
+        runtime.logger.info("provider registry ready", seeded=added)
 
-    runtime.on_start.append(load_ledger)
+    runtime.on_start.append(seed_registry)
 
 
 def router(runtime: Runtime, registry: Registry) -> APIRouter:
@@ -71,31 +74,20 @@ def router(runtime: Runtime, registry: Registry) -> APIRouter:
             query = select(PlacementRow).where(PlacementRow.application_id == application_id)
             return [row.model_dump(mode="json") for row in (await session.exec(query)).all()]
 
-    @api.get("/providers")
-    async def providers() -> list[dict[str, Any]]:
-        async with runtime.sessions() as session:
-            rows = (
-                await session.exec(select(LedgerRow).order_by(col(LedgerRow.provider_id)))
-            ).all()
-        return [
-            row.model_dump() | {"name": registry.providers[row.provider_id].name}
-            for row in rows
-            if row.provider_id in registry.providers
-        ]
-
     return api
 
 
 def build_app(settings: AssignmentSettings | None = None) -> FastAPI:
     settings = settings or AssignmentSettings()
     geography = load_geography()
-    providers = load_providers(settings.providers_file, geography=geography)
-    registry = Registry({p.id: p for p in providers}, geography)
-    runtime = build_runtime(NAME, settings, TABLES)
-    register_handlers(runtime, registry)
+    seed_providers = load_providers(settings.providers_file, geography=geography)
+    registry = Registry(ProviderCache(geography))
+    runtime = build_runtime(NAME, settings, (*TABLES, ProviderRow))
+    register_handlers(runtime, registry, seed_providers)
     app = service_app(
         runtime, title="Assignment", description="Places people within real capacity."
     )
     install_problem_handlers(app)
     app.include_router(router(runtime, registry))
+    app.include_router(providers_router(runtime, geography))
     return app

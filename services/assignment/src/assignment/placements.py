@@ -14,6 +14,7 @@ from assignment.matching import (
     fits,
     waitlist_provision,
 )
+from assignment.providers import ProviderCache
 from assignment.registry import Provider
 from assignment.store import (
     LedgerRow,
@@ -47,10 +48,13 @@ def today() -> date:
 
 @dataclass(frozen=True)
 class Registry:
-    """The providers by id and the geography they are matched in."""
+    """The providers (read from the database, parsed once per change) and their geography."""
 
-    providers: dict[str, Provider]
-    geography: Geography
+    providers: ProviderCache
+
+    @property
+    def geography(self) -> Geography:
+        return self.providers.geography
 
 
 def _placement(
@@ -99,10 +103,11 @@ async def place(
         raise Rejected(str(unknown)) from unknown
     decision = decision.model_copy(update={"district": district})
     ledgers = {row.provider_id: row for row in await lock_candidates(session, decision)}
+    providers = await registry.providers.load(session, list(ledgers))
     candidates = [
-        ProviderCapacity(registry.providers[pid], row.used)
+        ProviderCapacity(providers[pid], row.used)
         for pid, row in ledgers.items()
-        if pid in registry.providers
+        if pid in providers
     ]
     choice = choose_provider(decision, candidates, registry.geography, today())
     if choice is not None:
@@ -181,8 +186,14 @@ async def release(
             application_id=placement.application_id,
         )
     ]
-    provider = registry.providers.get(placement.provider_id)
-    if provider is None or ledger.used >= ledger.capacity:
+    provider = (await registry.providers.load(session, [placement.provider_id])).get(
+        placement.provider_id
+    )
+    if provider is None:
+        return events
+    # After a capacity cut the ledger kept room for those placed; it shrinks as they leave.
+    ledger.capacity = max(provider.capacity, ledger.used)
+    if ledger.used >= provider.capacity:
         return events
     for waiting in await waiting_for(session, provider.provision_type.value):
         entry = WaitlistEntry.from_decision(DecisionMade.model_validate(waiting.decision))

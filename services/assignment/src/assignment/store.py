@@ -10,10 +10,9 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import JSON, CheckConstraint, Column
-from sqlmodel import Field, SQLModel, col, func, or_, select
+from sqlmodel import Field, SQLModel, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from assignment.registry import Provider
 from socialsvc_common.contract.payloads import DecisionMade, ProvisionType
 from socialsvc_common.db import UtcDateTime
 
@@ -60,29 +59,6 @@ class WaitlistRow(SQLModel, table=True):
 TABLES = (LedgerRow, PlacementRow, WaitlistRow)
 # Replicas that start together would each insert the providers missing from the ledger, and all but
 # the first would fail on the primary key and exit; on PostgreSQL they take turns under this lock
-# (SQLite's BEGIN IMMEDIATE already serialises them). The outbox relay's key is 7_160_021.
-LEDGER_SYNC_LOCK_KEY = 7_160_022
-
-
-async def sync_ledger(session: AsyncSession, providers: list[Provider]) -> None:
-    """Adds ledger rows for new providers and updates capacities; `used` is never touched."""
-    bind = session.bind
-    if bind is not None and bind.dialect.name == "postgresql":
-        await session.exec(select(func.pg_advisory_xact_lock(LEDGER_SYNC_LOCK_KEY)))
-    # Locked, so that a capacity cut is measured against `used` as it is, not as it was.
-    rows = (await session.exec(select(LedgerRow).with_for_update())).all()
-    existing = {row.provider_id: row for row in rows}
-    for provider in providers:
-        row = existing.get(provider.id) or LedgerRow(
-            provider_id=provider.id,
-            provision_type=provider.provision_type.value,
-            capacity=provider.capacity,
-        )
-        row.capacity = max(provider.capacity, row.used)
-        row.district = (
-            provider.districts[0] if provider.provision_type is ProvisionType.HOME_CARE else None
-        )
-        session.add(row)
 
 
 async def lock_candidates(session: AsyncSession, decision: DecisionMade) -> list[LedgerRow]:

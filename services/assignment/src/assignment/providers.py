@@ -1,0 +1,166 @@
+"""The provider registry in assignment's database, managed over HTTP or by CSV import.
+
+The registry file seeds providers the database does not know yet; after that the database is the
+truth, so an administrator's change survives restarts and every replica sees it. A capacity cut
+never evicts anyone: the ledger keeps room for those already placed (capacity = max(wanted,
+used)) while the provider's own capacity, which matching reads, stops new placements until it is
+under its limit again.
+"""
+
+import csv
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, func
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from assignment.registry import Problem, Provider, RegistryError, parse_providers
+from assignment.store import LedgerRow
+from socialsvc_common.contract.payloads import ProvisionType
+from socialsvc_common.db import UtcDateTime
+from socialsvc_common.geography import Geography
+
+REGISTRY_LOCK_KEY = 7_160_023
+LIST_FIELDS = frozenset({"districts", "target_groups"})
+
+
+class ProviderRow(SQLModel, table=True):
+    __tablename__ = "providers"
+
+    id: str = Field(primary_key=True)
+    provision_type: str = Field(index=True)
+    definition: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+def definition_of(provider: Provider) -> dict[str, Any]:
+    """The provider as a registry entry (the field names of the file and the API)."""
+    return provider.model_dump(mode="json", by_alias=True)
+
+
+def parse_one(entry: dict[str, Any], geography: Geography) -> Provider:
+    """One provider from an API body: `provision_type` plus the fields of its kind."""
+    kind = entry.get("provision_type")
+    body = {k: v for k, v in entry.items() if k != "provision_type"}
+    if kind not in {t.value for t in ProvisionType}:
+        expected = ", ".join(t.value for t in ProvisionType)
+        raise RegistryError(
+            "request",
+            [Problem(str(body.get("id", "-")), "provision_type", f"expected one of {expected}")],
+        )
+    return parse_providers({str(kind): [body]}, geography, source="request")[0]
+
+
+def parse_csv(document: str, geography: Geography) -> list[Provider]:
+    """Providers from CSV (a header row; lists separated by ';'); every bad row is reported."""
+    providers: list[Provider] = []
+    problems: list[Problem] = []
+    for number, row in enumerate(csv.DictReader(io.StringIO(document)), start=2):
+        entry: dict[str, Any] = {
+            key.strip(): (
+                [part.strip() for part in value.split(";")]
+                if key.strip() in LIST_FIELDS
+                else value.strip()
+            )
+            for key, value in row.items()
+            if key and value and value.strip()
+        }
+        try:
+            providers.append(parse_one(entry, geography))
+        except RegistryError as error:
+            problems += [
+                Problem(f"row {number} ({p.provider_id})", p.field, p.message)
+                for p in error.problems
+            ]
+    if problems:
+        raise RegistryError("CSV", problems)
+    return providers
+
+
+async def _lock(session: AsyncSession) -> None:
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.exec(select(func.pg_advisory_xact_lock(REGISTRY_LOCK_KEY)))
+
+
+async def seed(session: AsyncSession, providers: list[Provider]) -> int:
+    """Adds the providers the database does not know (with their ledger rows); returns how many."""
+    await _lock(session)
+    known = set((await session.exec(select(ProviderRow.id))).all())
+    added = [p for p in providers if p.id not in known]
+    for provider in added:
+        await upsert(session, provider)
+    return len(added)
+
+
+async def upsert(session: AsyncSession, provider: Provider) -> bool:
+    """Creates or changes a provider and its ledger row under the row's lock; True if created."""
+    now = datetime.now(UTC)
+    existing = await session.get(ProviderRow, provider.id, with_for_update=True)
+    if existing is not None and existing.provision_type != provider.provision_type.value:
+        raise RegistryError(
+            "request",
+            [
+                Problem(
+                    provider.id,
+                    "provision_type",
+                    f"the provider is {existing.provision_type}; a new id is needed",
+                )
+            ],
+        )
+    row = existing or ProviderRow(
+        id=provider.id, provision_type=provider.provision_type.value, definition={}, updated_at=now
+    )
+    row.definition, row.updated_at = definition_of(provider), now
+    session.add(row)
+    ledger = await session.get(LedgerRow, provider.id, with_for_update=True)
+    if ledger is None:
+        ledger = LedgerRow(
+            provider_id=provider.id,
+            provision_type=provider.provision_type.value,
+            capacity=provider.capacity,
+        )
+    ledger.capacity = max(provider.capacity, ledger.used)
+    ledger.district = (
+        provider.districts[0] if provider.provision_type is ProvisionType.HOME_CARE else None
+    )
+    session.add(ledger)
+    return existing is None
+
+
+class ProviderCache:
+    """Parsed providers by id, re-read only when their row changed."""
+
+    def __init__(self, geography: Geography) -> None:
+        self.geography = geography
+        self._parsed: dict[str, tuple[datetime, Provider]] = {}
+
+    async def load(self, session: AsyncSession, ids: list[str]) -> dict[str, Provider]:
+        query = select(ProviderRow).where(col(ProviderRow.id).in_(ids))
+        found: dict[str, Provider] = {}
+        for row in (await session.exec(query)).all():
+            cached = self._parsed.get(row.id)
+            if cached is None or cached[0] != row.updated_at:
+                entry = {"provision_type": row.provision_type, **row.definition}
+                cached = (row.updated_at, parse_one(entry, self.geography))
+                self._parsed[row.id] = cached
+            found[row.id] = cached[1]
+        return found
+
+
+async def listing(session: AsyncSession) -> list[dict[str, Any]]:
+    query = (
+        select(ProviderRow, LedgerRow)
+        .join(LedgerRow, col(LedgerRow.provider_id) == col(ProviderRow.id))
+        .order_by(col(ProviderRow.id))
+    )
+    return [
+        {
+            "provision_type": row.provision_type,
+            **row.definition,
+            "used": ledger.used,
+            "updated_at": row.updated_at,
+        }
+        for row, ledger in (await session.exec(query)).all()
+    ]
