@@ -1,5 +1,7 @@
 """Composition root of assignment: registry, ledger, the placement handler and the HTTP API."""
 
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -9,6 +11,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from assignment.lifecycle import OfferSweeper, advance, decline
 from assignment.placements import NAME, Registry, place, release
 from assignment.provider_api import providers_router
 from assignment.providers import ProviderCache, ProviderRow, seed
@@ -16,7 +19,7 @@ from assignment.registry import Provider, load_providers
 from assignment.store import TABLES, PlacementRow
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Envelope, Event
-from socialsvc_common.contract.payloads import DecisionMade
+from socialsvc_common.contract.payloads import DecisionMade, PlacementStatus, ReleaseReason
 from socialsvc_common.db import transaction
 from socialsvc_common.geography import load_geography
 from socialsvc_common.outbox import add_events
@@ -34,12 +37,13 @@ class AssignmentSettings(ServiceSettings):
     providers_file: Path | None = Field(
         default=None, description="provider registry (TOML); the packaged demo registry by default"
     )
+    # Policy parameters: how long an offer waits for an answer, how often lapses are looked for.
+    offer_days: float = Field(default=7.0, gt=0, le=90)
+    offer_sweep_seconds: float = Field(default=5.0, gt=0, le=3600)
 
 
 class Release(BaseModel):
-    reason: str = Field(
-        min_length=1, max_length=200, description="service ended, declined, moved, died…"
-    )
+    reason: ReleaseReason = Field(description="why the place is given up; recorded and published")
 
 
 def register_handlers(runtime: Runtime, registry: Registry, seed_providers: list[Provider]) -> None:
@@ -60,13 +64,28 @@ def register_handlers(runtime: Runtime, registry: Registry, seed_providers: list
 def router(runtime: Runtime, registry: Registry) -> APIRouter:
     api = APIRouter(tags=["placements"])
 
-    @api.post("/placements/{placement_id}/release", status_code=202, responses=PROBLEM)
-    async def release_placement(placement_id: UUID, body: Release) -> dict[str, Any]:
+    async def step(work: Callable[[AsyncSession], Awaitable[list[Event]]]) -> dict[str, Any]:
         async with transaction(runtime.sessions) as session:
-            events = await release(session, registry, placement_id, body.reason)
+            events = await work(session)
             add_events(session, events)
         runtime.relay.wake()
-        return {"placement_id": str(placement_id), "events": [e.envelope.type for e in events]}
+        return {"events": [e.envelope.type for e in events]}
+
+    @api.post("/placements/{placement_id}/accept", status_code=202, responses=PROBLEM)
+    async def accept(placement_id: UUID) -> dict[str, Any]:
+        return await step(lambda s: advance(s, placement_id, PlacementStatus.ACCEPTED))
+
+    @api.post("/placements/{placement_id}/start", status_code=202, responses=PROBLEM)
+    async def start(placement_id: UUID) -> dict[str, Any]:
+        return await step(lambda s: advance(s, placement_id, PlacementStatus.STARTED))
+
+    @api.post("/placements/{placement_id}/decline", status_code=202, responses=PROBLEM)
+    async def decline_offer(placement_id: UUID) -> dict[str, Any]:
+        return await step(lambda s: decline(s, registry, placement_id))
+
+    @api.post("/placements/{placement_id}/release", status_code=202, responses=PROBLEM)
+    async def release_placement(placement_id: UUID, body: Release) -> dict[str, Any]:
+        return await step(lambda s: release(s, registry, placement_id, body.reason.value))
 
     @api.get("/placements")
     async def placements(application_id: UUID) -> list[dict[str, Any]]:
@@ -81,9 +100,12 @@ def build_app(settings: AssignmentSettings | None = None) -> FastAPI:
     settings = settings or AssignmentSettings()
     geography = load_geography()
     seed_providers = load_providers(settings.providers_file, geography=geography)
-    registry = Registry(ProviderCache(geography))
+    registry = Registry(ProviderCache(geography), offer_ttl=timedelta(days=settings.offer_days))
     runtime = build_runtime(NAME, settings, (*TABLES, ProviderRow))
     register_handlers(runtime, registry, seed_providers)
+    sweeper = OfferSweeper(runtime.sessions, registry, runtime.relay, settings.offer_sweep_seconds)
+    runtime.background.append(sweeper.run)
+    runtime.stopping.append(sweeper.stop)
     app = service_app(
         runtime, title="Assignment", description="Places people within real capacity."
     )

@@ -1,7 +1,7 @@
 """Placing people and releasing places: assignment's use cases over the locked capacity ledger."""
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
@@ -51,6 +51,8 @@ class Registry:
     """The providers (read from the database, parsed once per change) and their geography."""
 
     providers: ProviderCache
+    # How long an offer waits for the person's answer before the place moves on.
+    offer_ttl: timedelta = timedelta(days=7)
 
     @property
     def geography(self) -> Geography:
@@ -59,9 +61,11 @@ class Registry:
 
 def _placement(
     session: AsyncSession,
+    registry: Registry,
     ledger: LedgerRow,
     provider: Provider,
     application_id: UUID,
+    *,
     cause: Envelope | None,
 ) -> Event:
     ledger.used += 1
@@ -72,6 +76,7 @@ def _placement(
         application_id=application_id,
         provider_id=provider.id,
         provision_type=provider.provision_type.value,
+        offer_expires_at=now + registry.offer_ttl,
         placed_at=now,
     )
     session.add(row)
@@ -83,6 +88,7 @@ def _placement(
         provision_type=provider.provision_type,
         district=provider.districts[0],
         placed_at=now,
+        offer_expires_at=row.offer_expires_at,
     )
     return new_event(
         topics.PLACEMENT_MADE, made, producer=NAME, application_id=application_id, cause=cause
@@ -114,10 +120,11 @@ async def place(
         return [
             _placement(
                 session,
+                registry,
                 ledgers[choice.provider.id],
                 choice.provider,
                 decision.application_id,
-                envelope,
+                cause=envelope,
             )
         ]
     entry = WaitlistEntry.from_decision(decision)
@@ -148,10 +155,8 @@ async def place(
     ]
 
 
-async def release(
-    session: AsyncSession, registry: Registry, placement_id: UUID, reason: str
-) -> list[Event]:
-    """Ends a placement, frees its place and promotes the first waiting person who fits there."""
+async def active_placement(session: AsyncSession, placement_id: UUID) -> PlacementRow:
+    """The placement, locked; a Problem when it does not exist or no longer holds a place."""
     placement = await session.get(PlacementRow, placement_id, with_for_update=True)
     if placement is None:
         raise Problem(404, "not-found", "No such placement", f"no placement {placement_id}")
@@ -159,6 +164,14 @@ async def release(
         raise Problem(
             409, "already-released", "Placement already released", f"placement {placement_id} ended"
         )
+    return placement
+
+
+async def release(
+    session: AsyncSession, registry: Registry, placement_id: UUID, reason: str
+) -> list[Event]:
+    """Ends a placement, frees its place and promotes the first waiting person who fits there."""
+    placement = await active_placement(session, placement_id)
     ledger = await lock_ledger(session, placement.provider_id)
     if ledger is None:
         raise Problem(
@@ -201,7 +214,14 @@ async def release(
             waiting.waiting = False
             session.add(waiting)
             events.append(
-                _placement(session, ledger, provider, waiting.application_id, events[0].envelope)
+                _placement(
+                    session,
+                    registry,
+                    ledger,
+                    provider,
+                    waiting.application_id,
+                    cause=events[0].envelope,
+                )
             )
             break
     return events

@@ -38,6 +38,11 @@ class PlacementRow(SQLModel, table=True):
     provider_id: str = Field(index=True)
     provision_type: str
     active: bool = True
+    # offered -> accepted -> started while active; any of them may be released.
+    status: str = Field(default="offered", index=True)
+    offer_expires_at: datetime | None = Field(
+        default=None, sa_column=Column(UtcDateTime(), nullable=True)
+    )
     placed_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     released_at: datetime | None = Field(
         default=None, sa_column=Column(UtcDateTime(), nullable=True)

@@ -181,6 +181,8 @@ def summary(payload: BaseModel) -> dict[str, Any]:  # noqa: PLR0911 - one return
             )
         case p.PlacementWaitlisted():
             return payload.model_dump(mode="json", include={"provision_type", "district"})
+        case p.PlacementUpdated():
+            return {"status": payload.status.value}
         case p.PlacementReleased():
             return {"reason": payload.reason}
         case p.NotificationDelivered():

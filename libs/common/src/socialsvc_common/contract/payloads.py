@@ -214,6 +214,8 @@ class DecisionMade(Payload):
 
 
 class PlacementMade(Payload):
+    """A place offered to a person; it is theirs once accepted, until it is released."""
+
     application_id: UUID
     placement_id: UUID
     provider_id: str
@@ -221,6 +223,36 @@ class PlacementMade(Payload):
     provision_type: ProvisionType
     district: str
     placed_at: datetime
+    offer_expires_at: datetime | None = Field(
+        default=None, description="unless accepted by then, the offer lapses and the place moves on"
+    )
+
+
+class PlacementStatus(StrEnum):
+    OFFERED = "offered"
+    ACCEPTED = "accepted"
+    STARTED = "started"
+
+
+class PlacementUpdated(Payload):
+    """A placement moved along: the offer was accepted, or the service started."""
+
+    application_id: UUID
+    placement_id: UUID
+    provider_id: str
+    status: PlacementStatus
+    updated_at: datetime
+
+
+class ReleaseReason(StrEnum):
+    """Why a place was given up; each frees it for the next person waiting."""
+
+    DECLINED = "declined"
+    OFFER_LAPSED = "offer_lapsed"
+    SERVICE_ENDED = "service_ended"
+    MOVED = "moved"
+    DIED = "died"
+    OTHER = "other"
 
 
 class PlacementWaitlisted(Payload):

@@ -77,6 +77,11 @@ PLACEMENT_WAITLISTED = Topic(
     p.PlacementWaitlisted,
     "No place was free; the person waits by priority.",
 )
+PLACEMENT_UPDATED = Topic(
+    "assignment.placement.updated.v1",
+    p.PlacementUpdated,
+    "A placement moved along: offer accepted, service started.",
+)
 PLACEMENT_RELEASED = Topic(
     "assignment.placement.released.v1",
     p.PlacementReleased,
@@ -115,6 +120,7 @@ REGISTRY: tuple[Topic, ...] = (
     DECISION_MADE,
     PLACEMENT_MADE,
     PLACEMENT_WAITLISTED,
+    PLACEMENT_UPDATED,
     PLACEMENT_RELEASED,
     NOTIFICATION_DELIVERED,
     NOTIFICATION_FAILED,

@@ -1,0 +1,137 @@
+"""A placement's life: offered, accepted, started; declined, lapsed or ended, which frees the place
+for the next person waiting."""
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+from uuid import UUID
+
+import structlog
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from assignment.placements import NAME, Registry, active_placement, release
+from assignment.store import PlacementRow
+from socialsvc_common.contract import topics
+from socialsvc_common.contract.envelope import Event, new_event
+from socialsvc_common.contract.payloads import PlacementStatus, PlacementUpdated, ReleaseReason
+from socialsvc_common.db import transaction
+from socialsvc_common.outbox import OutboxRelay, add_events
+from socialsvc_common.problems import Problem
+
+# The status a placement must have for each step.
+BEFORE = {
+    PlacementStatus.ACCEPTED: PlacementStatus.OFFERED,
+    PlacementStatus.STARTED: PlacementStatus.ACCEPTED,
+}
+
+
+def _wrong_status(placement: PlacementRow, step: str) -> Problem:
+    return Problem(
+        409,
+        "wrong-status",
+        "Not possible in this status",
+        f"placement {placement.id} is {placement.status}; it cannot be {step}",
+        status_now=placement.status,
+    )
+
+
+async def advance(session: AsyncSession, placement_id: UUID, to: PlacementStatus) -> list[Event]:
+    """Accepts an offer or starts an accepted placement."""
+    placement = await active_placement(session, placement_id)
+    if placement.status != BEFORE[to]:
+        raise _wrong_status(placement, to.value)
+    placement.status = to.value
+    session.add(placement)
+    updated = PlacementUpdated(
+        application_id=placement.application_id,
+        placement_id=placement.id,
+        provider_id=placement.provider_id,
+        status=to,
+        updated_at=datetime.now(UTC),
+    )
+    return [
+        new_event(
+            topics.PLACEMENT_UPDATED,
+            updated,
+            producer=NAME,
+            application_id=placement.application_id,
+        )
+    ]
+
+
+async def decline(session: AsyncSession, registry: Registry, placement_id: UUID) -> list[Event]:
+    """The person says no to an offer: the place goes to the next person who fits."""
+    placement = await active_placement(session, placement_id)
+    if placement.status != PlacementStatus.OFFERED:
+        raise _wrong_status(placement, "declined")
+    return await release(session, registry, placement_id, ReleaseReason.DECLINED.value)
+
+
+async def lapse(
+    session: AsyncSession, registry: Registry, placement_id: UUID, now: datetime
+) -> list[Event]:
+    """Releases an offer nobody accepted in time; nothing if it was answered meanwhile."""
+    placement = await session.get(PlacementRow, placement_id, with_for_update=True)
+    if (
+        placement is None
+        or not placement.active
+        or placement.status != PlacementStatus.OFFERED
+        or placement.offer_expires_at is None
+        or placement.offer_expires_at > now
+    ):
+        return []
+    return await release(session, registry, placement_id, ReleaseReason.OFFER_LAPSED.value)
+
+
+class OfferSweeper:
+    """Every few seconds, lets the offers whose time ran out lapse (each in its own transaction)."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        registry: Registry,
+        relay: OutboxRelay,
+        interval: float,
+    ) -> None:
+        self._sessions, self._registry, self._relay = sessions, registry, relay
+        self._interval = interval
+        self._stopping = asyncio.Event()
+        self._log = structlog.get_logger("offers")
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.sweep()
+            except Exception as error:  # an outage must not end the sweeping
+                self._log.warning("offer sweep failed", error=repr(error))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=self._interval)
+
+    async def sweep(self) -> int:
+        now = datetime.now(UTC)
+        async with self._sessions() as session:
+            query = (
+                select(PlacementRow.id)
+                .where(
+                    col(PlacementRow.active).is_(True),
+                    PlacementRow.status == PlacementStatus.OFFERED.value,
+                )
+                .where(col(PlacementRow.offer_expires_at) <= now)
+                .limit(100)
+            )
+            due = list((await session.exec(query)).all())
+        lapsed = 0
+        for placement_id in due:
+            async with transaction(self._sessions) as session:
+                events = await lapse(session, self._registry, placement_id, now)
+                add_events(session, events)
+            lapsed += bool(events)
+        if lapsed:
+            self._relay.wake()
+            self._log.info("offers lapsed", count=lapsed)
+        return lapsed

@@ -1,0 +1,138 @@
+"""A placement's closed loop on real Kafka and PostgreSQL: offered, accepted, started and ended;
+declined; lapsed when nobody answers. Each release moves the place to the next person waiting."""
+
+import asyncio
+import signal
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from .conftest import free_port, start_groups_at_end, wait_for_log, wait_healthy
+from .test_assignment_capacity import launch, publish, wait_committed
+from .test_provider_registry import fetch, home_care_in_xetai
+
+pytestmark = pytest.mark.integration
+OFFER_SECONDS = 6
+
+REGISTRY = """
+[[home_care]]
+id = "hc-xetai"
+name = "Xətai home care"
+district = "Xətai"
+caseload_limit = 1
+"""
+
+
+@pytest.fixture
+async def assignment(
+    bootstrap: str,
+    database_factory: Callable[[str], str],
+    tmp_path: Path,
+    unique: Callable[[str], str],
+) -> AsyncIterator[tuple[str, str, str]]:
+    token = unique("l").split("-")[1]
+    database = database_factory(f"lifecycle_{token}")
+    group = f"assignment-lifecycle-{token}"
+    await start_groups_at_end(bootstrap, {"assignment": group})
+    registry = tmp_path / "providers.toml"
+    registry.write_text(REGISTRY, encoding="utf-8")
+    port = free_port()
+    log = tmp_path / "assignment.log"
+    process = launch(
+        log,
+        {
+            "ASSIGNMENT_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "ASSIGNMENT_DATABASE_URL": database,
+            "ASSIGNMENT_KAFKA_GROUP_ID": group,
+            "ASSIGNMENT_PROVIDERS_FILE": str(registry),
+            "ASSIGNMENT_HTTP_PORT": str(port),
+            "ASSIGNMENT_OFFER_DAYS": str(OFFER_SECONDS / 86_400),
+            "ASSIGNMENT_OFFER_SWEEP_SECONDS": "0.5",
+            "ASSIGNMENT_LOG_JSON": "true",
+        },
+    )
+    try:
+        wait_for_log(log, {"event": "started"})
+        await wait_healthy(f"http://127.0.0.1:{port}")
+        yield f"http://127.0.0.1:{port}", database, group
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+
+
+def holder(database: str) -> dict[str, Any]:
+    rows = fetch(database, "SELECT id, application_id, status FROM placements WHERE active")
+    assert len(rows) == 1, rows  # one place: never two holders
+    return rows[0]
+
+
+async def until(check: Callable[[], Any], seconds: float = 30) -> Any:
+    deadline = time.monotonic() + seconds
+    while not (result := check()):
+        assert time.monotonic() < deadline, "condition not reached"
+        await asyncio.sleep(0.3)
+    return result
+
+
+async def test_offer_accept_start_end_decline_and_lapse(
+    assignment: tuple[str, str, str], bootstrap: str
+) -> None:
+    url, database, group = assignment
+    people = home_care_in_xetai(4)  # one place, four people in decision order
+    await wait_committed(bootstrap, group, await publish(bootstrap, people), 60)
+    first = holder(database)
+    assert (str(first["application_id"]), first["status"]) == (
+        str(people[0].application_id),
+        "offered",
+    )
+
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        start_too_early = await client.post(f"/placements/{first['id']}/start")
+        accepted = await client.post(f"/placements/{first['id']}/accept")
+        started = await client.post(f"/placements/{first['id']}/start")
+        decline_late = await client.post(f"/placements/{first['id']}/decline")
+        ended = await client.post(
+            f"/placements/{first['id']}/release", json={"reason": "service_ended"}
+        )
+        second = holder(database)
+        declined = await client.post(f"/placements/{second['id']}/decline")
+        third = holder(database)
+        bad_reason = await client.post(
+            f"/placements/{third['id']}/release", json={"reason": "bored"}
+        )
+
+    assert start_too_early.status_code == 409
+    assert accepted.json()["events"] == ["assignment.placement.updated"]
+    assert started.json()["events"] == ["assignment.placement.updated"]
+    assert decline_late.status_code == 409
+    assert ended.json()["events"] == ["assignment.placement.released", "assignment.placement.made"]
+    assert str(second["application_id"]) == str(people[1].application_id)
+    assert declined.json()["events"] == [
+        "assignment.placement.released",
+        "assignment.placement.made",
+    ]
+    assert str(third["application_id"]) == str(people[2].application_id)
+    assert bad_reason.status_code == 422
+
+    # Nobody answers the third offer: it lapses and the place moves on to the fourth person.
+    fourth = await until(
+        lambda: (
+            (row := holder(database))
+            and str(row["application_id"]) == str(people[3].application_id)
+            and row
+        ),
+        seconds=OFFER_SECONDS + 20,
+    )
+    reasons = fetch(
+        database,
+        "SELECT release_reason FROM placements WHERE NOT active ORDER BY released_at",
+    )
+    assert [r["release_reason"] for r in reasons] == ["service_ended", "declined", "offer_lapsed"]
+    assert fourth["status"] == "offered"
+    assert fetch(database, "SELECT capacity, used FROM capacity_ledger") == [
+        {"capacity": 1, "used": 1}
+    ]
