@@ -11,8 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
+from socialsvc_common.contract import topics
+from socialsvc_common.contract.payloads import PlacementRefused, ProvisionType
+
 from .conftest import free_port, start_groups_at_end, wait_for_log, wait_healthy
 from .test_assignment_capacity import launch, publish, wait_committed
+from .test_journey import records_since
 from .test_provider_registry import fetch, home_care_in_xetai
 
 pytestmark = pytest.mark.integration
@@ -83,7 +87,10 @@ async def test_offer_accept_start_end_decline_and_lapse(
 ) -> None:
     url, database, group = assignment
     people = home_care_in_xetai(4)  # one place, four people in decision order
-    await wait_committed(bootstrap, group, await publish(bootstrap, people), 60)
+    # The first takes the place; the others (on other partitions, read in any order) wait in
+    # the order of their decisions.
+    await wait_committed(bootstrap, group, await publish(bootstrap, people[:1]), 60)
+    await wait_committed(bootstrap, group, await publish(bootstrap, people[1:]), 60)
     first = holder(database)
     assert (str(first["application_id"]), first["status"]) == (
         str(people[0].application_id),
@@ -136,3 +143,40 @@ async def test_offer_accept_start_end_decline_and_lapse(
     assert fetch(database, "SELECT capacity, used FROM capacity_ledger") == [
         {"capacity": 1, "used": 1}
     ]
+
+
+async def test_one_person_cannot_hold_home_care_and_residential_care(
+    assignment: tuple[str, str, str], bootstrap: str
+) -> None:
+    _, database, group = assignment
+    person = "0123456789abcdef0123456789abcdef"
+    home, residential, either = (
+        d.model_copy(update={"person_ref": person, "provision_types": types})
+        for d, types in zip(
+            home_care_in_xetai(3),
+            [
+                [ProvisionType.HOME_CARE],
+                [ProvisionType.RESIDENTIAL],
+                [ProvisionType.RESIDENTIAL, ProvisionType.NGO_PROJECT],
+            ],
+            strict=True,
+        )
+    )
+    since_ms = int(time.time() * 1000) - 1000
+    await wait_committed(bootstrap, group, await publish(bootstrap, [home]), 60)
+    assert str(holder(database)["application_id"]) == str(home.application_id)
+    await wait_committed(bootstrap, group, await publish(bootstrap, [residential, either]), 60)
+
+    refused = [
+        PlacementRefused.model_validate_json(r.value)
+        for r in await records_since(bootstrap, topics.PLACEMENT_REFUSED.name, since_ms)
+        if r.key.decode() in {str(residential.application_id), str(either.application_id)}
+    ]
+    assert [r.application_id for r in refused] == [residential.application_id]
+    assert "home_care" in refused[0].reason
+    waiting = fetch(
+        database,
+        "SELECT provision_type FROM waitlist WHERE application_id = %s",
+        either.application_id,
+    )
+    assert waiting == [{"provision_type": "ngo_project"}]  # residential struck out, NGO kept

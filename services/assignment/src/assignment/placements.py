@@ -5,6 +5,8 @@ from datetime import UTC, date, datetime, timedelta
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from assignment.matching import (
@@ -20,6 +22,7 @@ from assignment.store import (
     LedgerRow,
     PlacementRow,
     WaitlistRow,
+    held_by,
     is_known,
     lock_candidates,
     lock_ledger,
@@ -32,8 +35,10 @@ from socialsvc_common.contract.payloads import (
     DecisionMade,
     Outcome,
     PlacementMade,
+    PlacementRefused,
     PlacementReleased,
     PlacementWaitlisted,
+    ProvisionType,
 )
 from socialsvc_common.geography import Geography, UnknownUnit
 from socialsvc_common.problems import Problem
@@ -66,6 +71,7 @@ def _placement(
     provider: Provider,
     application_id: UUID,
     *,
+    person_ref: str | None,
     cause: Envelope | None,
 ) -> Event:
     ledger.used += 1
@@ -74,6 +80,7 @@ def _placement(
     row = PlacementRow(
         id=uuid4(),
         application_id=application_id,
+        person_ref=person_ref,
         provider_id=provider.id,
         provision_type=provider.provision_type.value,
         offer_expires_at=now + registry.offer_ttl,
@@ -108,6 +115,11 @@ async def place(
     except UnknownUnit as unknown:
         raise Rejected(str(unknown)) from unknown
     decision = decision.model_copy(update={"district": district})
+    held = await _held_under_lock(session, decision.person_ref)
+    allowed = [t for t in decision.provision_types if not _excluded(t, held)]
+    if not allowed:
+        return [_refused(decision, held[0], envelope)]
+    decision = decision.model_copy(update={"provision_types": allowed})
     ledgers = {row.provider_id: row for row in await lock_candidates(session, decision)}
     providers = await registry.providers.load(session, list(ledgers))
     candidates = [
@@ -124,6 +136,7 @@ async def place(
                 ledgers[choice.provider.id],
                 choice.provider,
                 decision.application_id,
+                person_ref=decision.person_ref,
                 cause=envelope,
             )
         ]
@@ -153,6 +166,48 @@ async def place(
             cause=envelope,
         )
     ]
+
+
+# Services that exclude each other for one person: care at home and full residential care.
+EXCLUSIVE: dict[ProvisionType, frozenset[ProvisionType]] = {
+    ProvisionType.HOME_CARE: frozenset({ProvisionType.RESIDENTIAL}),
+    ProvisionType.RESIDENTIAL: frozenset({ProvisionType.HOME_CARE}),
+}
+
+
+def _excluded(provision: ProvisionType, held: list[PlacementRow]) -> bool:
+    return any(provision in EXCLUSIVE.get(ProvisionType(row.provision_type), ()) for row in held)
+
+
+async def _held_under_lock(session: AsyncSession, person_ref: str | None) -> list[PlacementRow]:
+    """What the person holds, with a per-person lock on PostgreSQL: two applications of one person
+    decided at once (on different partitions) cannot both take clashing places."""
+    if person_ref is None:
+        return []
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.exec(select(func.pg_advisory_xact_lock(func.hashtext(person_ref))))
+    return await held_by(session, person_ref)
+
+
+async def clashes(session: AsyncSession, person_ref: str | None, provision: ProvisionType) -> bool:
+    return _excluded(provision, await _held_under_lock(session, person_ref))
+
+
+def _refused(decision: DecisionMade, held: PlacementRow, cause: Envelope) -> Event:
+    refused = PlacementRefused(
+        application_id=decision.application_id,
+        provision_types=decision.provision_types,
+        reason=f"the person holds a {held.provision_type} placement, which excludes these",
+        conflicting_placement_id=held.id,
+        refused_at=datetime.now(UTC),
+    )
+    return new_event(
+        topics.PLACEMENT_REFUSED,
+        refused,
+        producer=NAME,
+        application_id=decision.application_id,
+        cause=cause,
+    )
 
 
 async def active_placement(session: AsyncSession, placement_id: UUID) -> PlacementRow:
@@ -209,8 +264,12 @@ async def release(
     if ledger.used >= provider.capacity:
         return events
     for waiting in await waiting_for(session, provider.provision_type.value):
-        entry = WaitlistEntry.from_decision(DecisionMade.model_validate(waiting.decision))
-        if fits(entry, provider, registry.geography, today()):
+        waiting_decision = DecisionMade.model_validate(waiting.decision)
+        entry = WaitlistEntry.from_decision(waiting_decision)
+        entry_ref = waiting_decision.person_ref
+        if fits(entry, provider, registry.geography, today()) and not await clashes(
+            session, entry_ref, provider.provision_type
+        ):
             waiting.waiting = False
             session.add(waiting)
             events.append(
@@ -220,6 +279,7 @@ async def release(
                     ledger,
                     provider,
                     waiting.application_id,
+                    person_ref=entry_ref,
                     cause=events[0].envelope,
                 )
             )

@@ -35,6 +35,7 @@ class PlacementRow(SQLModel, table=True):
 
     id: UUID = Field(primary_key=True)
     application_id: UUID = Field(index=True)
+    person_ref: str | None = Field(default=None, index=True)
     provider_id: str = Field(index=True)
     provision_type: str
     active: bool = True
@@ -108,5 +109,13 @@ async def waiting_for(session: AsyncSession, provision_type: str) -> list[Waitli
             col(WaitlistRow.application_id),
         )
         .with_for_update()
+    )
+    return list((await session.exec(query)).all())
+
+
+async def held_by(session: AsyncSession, person_ref: str) -> list[PlacementRow]:
+    """The places a person holds now (any application of theirs)."""
+    query = select(PlacementRow).where(
+        PlacementRow.person_ref == person_ref, col(PlacementRow.active).is_(True)
     )
     return list((await session.exec(query)).all())

@@ -41,6 +41,7 @@ def register_handlers(runtime: Runtime, rule_sets: RuleSets) -> None:
             application_id=application.application_id,
             decided_at=now,
             district=application.applicant.district,
+            person_ref=application.person_ref,
             **decision.model_dump(),
         )
         event = new_event(

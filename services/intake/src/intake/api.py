@@ -46,12 +46,14 @@ def status_url(application_id: UUID) -> str:
     return f"/applications/{application_id}"
 
 
-def applications_router(runtime: Runtime) -> APIRouter:
+def applications_router(runtime: Runtime, pseudonym_key: bytes) -> APIRouter:
     router = APIRouter(prefix="/applications", tags=["applications"])
 
     async def store(form: ApplicationForm, key: str | None) -> Submission:
         async with transaction(runtime.sessions) as session:
-            submission = await submit(session, form, channel="web", idempotency_key=key)
+            submission = await submit(
+                session, form, channel="web", idempotency_key=key, pseudonym_key=pseudonym_key
+            )
             add_events(session, submission.events)
         return submission
 
@@ -85,7 +87,9 @@ def applications_router(runtime: Runtime) -> APIRouter:
     )
     async def add(application_id: UUID, facts: AddedFacts) -> Accepted:
         async with transaction(runtime.sessions) as session:
-            submission = await add_facts(session, application_id, facts)
+            submission = await add_facts(
+                session, application_id, facts, pseudonym_key=pseudonym_key
+            )
             add_events(session, submission.events)
         runtime.relay.wake()
         row = submission.application

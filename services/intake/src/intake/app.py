@@ -3,6 +3,7 @@
 import uuid
 
 from fastapi import FastAPI
+from pydantic import Field, SecretStr, model_validator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from intake.api import applications_router
@@ -14,13 +15,14 @@ from socialsvc_common.contract.envelope import Envelope, Event
 from socialsvc_common.contract.payloads import ApplicationForm
 from socialsvc_common.problems import install_problem_handlers
 from socialsvc_common.service import Runtime, build_runtime, service_app
-from socialsvc_common.settings import ServiceSettings, service_config
+from socialsvc_common.settings import Environment, ServiceSettings, service_config
 
 JOURNEY_TOPICS = (
     topics.DECISION_MADE,
     topics.PLACEMENT_MADE,
     topics.PLACEMENT_WAITLISTED,
     topics.PLACEMENT_UPDATED,
+    topics.PLACEMENT_REFUSED,
     topics.PLACEMENT_RELEASED,
     topics.NOTIFICATION_DELIVERED,
     topics.NOTIFICATION_FAILED,
@@ -28,11 +30,27 @@ JOURNEY_TOPICS = (
 EGOV_NAMESPACE = uuid.UUID("5f0e4c1a-8f55-4a39-9d0b-2b7c8f6f0e11")
 
 
+DEVELOPMENT_PSEUDONYM_KEY = "development-pseudonym-key"
+
+
 class IntakeSettings(ServiceSettings):
     model_config = service_config("INTAKE_")
 
+    pseudonym_key: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_PSEUDONYM_KEY),
+        min_length=16,
+        description="key of the person references other services see instead of a FIN",
+    )
 
-def register_handlers(runtime: Runtime) -> None:
+    @model_validator(mode="after")
+    def _real_key_in_production(self) -> "IntakeSettings":
+        key = self.pseudonym_key.get_secret_value()
+        if self.environment is Environment.PRODUCTION and key == DEVELOPMENT_PSEUDONYM_KEY:
+            raise ValueError("production needs its own INTAKE_PSEUDONYM_KEY")
+        return self
+
+
+def register_handlers(runtime: Runtime, key: bytes) -> None:
     for topic in JOURNEY_TOPICS:
         runtime.consumer.handle(topic)(record_event)
 
@@ -46,6 +64,7 @@ def register_handlers(runtime: Runtime) -> None:
                 form,
                 channel="egov",
                 idempotency_key=f"egov:{envelope.event_id}",
+                pseudonym_key=key,
                 application_id=uuid.uuid5(EGOV_NAMESPACE, str(envelope.event_id)),
             )
         except DuplicateApplication as duplicate:
@@ -54,13 +73,15 @@ def register_handlers(runtime: Runtime) -> None:
 
 
 def build_app(settings: IntakeSettings | None = None) -> FastAPI:
-    runtime = build_runtime(NAME, settings or IntakeSettings(), TABLES)
-    register_handlers(runtime)
+    settings = settings or IntakeSettings()
+    key = settings.pseudonym_key.get_secret_value().encode()
+    runtime = build_runtime(NAME, settings, TABLES)
+    register_handlers(runtime, key)
     app = service_app(
         runtime,
         title="Intake",
         description="Takes social-service applications in and keeps each one's journey.",
     )
     install_problem_handlers(app)
-    app.include_router(applications_router(runtime))
+    app.include_router(applications_router(runtime, key))
     return app

@@ -26,6 +26,7 @@ from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Envelope, Event, new_event
 from socialsvc_common.problems import Problem
+from socialsvc_common.pseudonym import pseudonym
 
 NAME = "intake"
 
@@ -69,6 +70,7 @@ async def submit(
     *,
     channel: str,
     idempotency_key: str | None,
+    pseudonym_key: bytes,
     application_id: UUID | None = None,
 ) -> Submission:
     """Stores a new application with its `application.received` event, or returns the one this
@@ -99,6 +101,7 @@ async def submit(
         service_requested=form.service_requested,
         applicant=form.applicant,
         circumstances=form.circumstances,
+        person_ref=pseudonym(form.applicant.fin, pseudonym_key),
     )
     event = new_event(
         topics.APPLICATION_RECEIVED, received, producer=NAME, application_id=row.id, at=now
@@ -119,7 +122,9 @@ class NotOpenForFacts(Problem):
         )
 
 
-async def add_facts(session: AsyncSession, application_id: UUID, facts: p.AddedFacts) -> Submission:
+async def add_facts(
+    session: AsyncSession, application_id: UUID, facts: p.AddedFacts, *, pseudonym_key: bytes
+) -> Submission:
     """Adds facts to an open, not yet placed application and sends it to be decided again."""
     row = await session.get(ApplicationRow, application_id, with_for_update=True)
     if row is None:
@@ -141,6 +146,7 @@ async def add_facts(session: AsyncSession, application_id: UUID, facts: p.AddedF
         applicant=form.applicant,
         circumstances=form.circumstances,
         revision=revision,
+        person_ref=pseudonym(form.applicant.fin, pseudonym_key),
     )
     event = new_event(
         topics.APPLICATION_RECEIVED, received, producer=NAME, application_id=row.id, at=now
@@ -183,6 +189,8 @@ def summary(payload: BaseModel) -> dict[str, Any]:  # noqa: PLR0911 - one return
             return payload.model_dump(mode="json", include={"provision_type", "district"})
         case p.PlacementUpdated():
             return {"status": payload.status.value}
+        case p.PlacementRefused():
+            return {"reason": payload.reason}
         case p.PlacementReleased():
             return {"reason": payload.reason}
         case p.NotificationDelivered():
@@ -200,6 +208,8 @@ def status_after(payload: BaseModel) -> Status | None:
             return Status.PLACED
         case p.PlacementWaitlisted():
             return Status.WAITLISTED
+        case p.PlacementRefused():
+            return Status.REFUSED
         case p.PlacementReleased():
             return Status.RELEASED
     return None

@@ -19,12 +19,13 @@ class Status(StrEnum):
     INELIGIBLE = "ineligible"
     WAITLISTED = "waitlisted"
     PLACED = "placed"
+    REFUSED = "refused"
     RELEASED = "released"
 
 
 # A status only moves forward: events of different topics may arrive in either order.
 STATUS_RANK = {status: rank for rank, status in enumerate(Status)}
-CLOSED = frozenset({Status.INELIGIBLE, Status.RELEASED})
+CLOSED = frozenset({Status.INELIGIBLE, Status.REFUSED, Status.RELEASED})
 OPEN_FOR_FACTS = frozenset({Status.RECEIVED, Status.NEEDS_INFORMATION, Status.ELIGIBLE})
 DECIDABLE = frozenset(
     {Status.RECEIVED, Status.NEEDS_INFORMATION, Status.ELIGIBLE, Status.INELIGIBLE}

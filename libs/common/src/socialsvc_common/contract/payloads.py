@@ -74,6 +74,13 @@ Fin = Annotated[str, Field(pattern=r"^[0-9A-Z]{7}$", description="Personal ident
 MobilePhone = Annotated[str, Field(pattern=r"^\+994\d{9}$", description="+994, operator, 7 digits")]
 # Deliberately plain: no quoting, comments, brackets or lists, which mail libraries read in
 # surprising ways (a comma can make a second recipient).
+PersonRef = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9a-f]{32}$",
+        description="the person behind an application, pseudonymous: a keyed hash of the FIN",
+    ),
+]
 Email = Annotated[
     str,
     Field(
@@ -175,6 +182,7 @@ class ApplicationReceived(Payload):
     revision: int = Field(
         default=1, ge=1, description="1 when submitted; one more each time facts are added"
     )
+    person_ref: PersonRef | None = None
 
 
 class Outcome(StrEnum):
@@ -198,6 +206,7 @@ class DecisionMade(Payload):
     rule_set_version: str
     district: str
     groups: list[TargetGroup] = Field(default_factory=list)
+    person_ref: PersonRef | None = None
     need_level: int | None = None
     priority_score: float | None = None
     provision_types: list[ProvisionType] = Field(default_factory=list)
@@ -226,6 +235,16 @@ class PlacementMade(Payload):
     offer_expires_at: datetime | None = Field(
         default=None, description="unless accepted by then, the offer lapses and the place moves on"
     )
+
+
+class PlacementRefused(Payload):
+    """No placement: the person holds one that excludes every service they are eligible for."""
+
+    application_id: UUID
+    provision_types: list[ProvisionType]
+    reason: str
+    conflicting_placement_id: UUID
+    refused_at: datetime
 
 
 class PlacementStatus(StrEnum):

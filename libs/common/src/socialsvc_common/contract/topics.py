@@ -77,6 +77,11 @@ PLACEMENT_WAITLISTED = Topic(
     p.PlacementWaitlisted,
     "No place was free; the person waits by priority.",
 )
+PLACEMENT_REFUSED = Topic(
+    "assignment.placement.refused.v1",
+    p.PlacementRefused,
+    "No placement: it would clash with one the person holds (home care and residential care).",
+)
 PLACEMENT_UPDATED = Topic(
     "assignment.placement.updated.v1",
     p.PlacementUpdated,
@@ -121,6 +126,7 @@ REGISTRY: tuple[Topic, ...] = (
     PLACEMENT_MADE,
     PLACEMENT_WAITLISTED,
     PLACEMENT_UPDATED,
+    PLACEMENT_REFUSED,
     PLACEMENT_RELEASED,
     NOTIFICATION_DELIVERED,
     NOTIFICATION_FAILED,
