@@ -20,7 +20,7 @@ from .test_journey import records_since
 from .test_provider_registry import fetch, home_care_in_xetai
 
 pytestmark = pytest.mark.integration
-OFFER_SECONDS = 6
+OFFER_SECONDS = 15
 
 REGISTRY = """
 [[home_care]]

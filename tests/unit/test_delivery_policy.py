@@ -29,6 +29,16 @@ def test_the_breaker_opens_after_a_run_of_failures_and_probes_once_after_cooldow
     assert not breaker.is_open
 
 
+def test_a_lost_probe_does_not_leave_the_breaker_half_open() -> None:
+    breaker = CircuitBreaker(failures_to_open=1, cooldown=timedelta(seconds=10))
+    breaker.failed(T0)
+    probe_at = T0 + timedelta(seconds=10)
+    assert breaker.allows(probe_at)  # a probe goes out and its outcome is never reported
+    assert not breaker.allows(probe_at + timedelta(seconds=5))
+    assert breaker.retry_at(probe_at + timedelta(seconds=5)) > probe_at + timedelta(seconds=5)
+    assert breaker.allows(probe_at + timedelta(seconds=10))  # another probe, not a stuck gateway
+
+
 def test_a_success_resets_the_count() -> None:
     breaker = CircuitBreaker(failures_to_open=2)
     breaker.failed(T0)

@@ -8,11 +8,12 @@ from uuid import UUID
 
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from assignment.lifecycle import OfferSweeper, advance, decline
-from assignment.placements import NAME, Registry, place, release
+from assignment.lifecycle import OfferSweeper, advance, decline, end
+from assignment.placements import NAME, Registry, place
 from assignment.provider_api import providers_router
 from assignment.providers import ProviderCache, ProviderRow, seed
 from assignment.registry import Provider, load_providers
@@ -28,6 +29,8 @@ from socialsvc_common.service import Runtime, build_runtime, service_app
 from socialsvc_common.settings import ServiceSettings, service_config
 
 PROBLEM: dict[int | str, dict[str, Any]] = {404: {}, 409: {}, 422: {}}
+DEADLOCK_RETRIES = 3
+RETRYABLE = {"40P01", "40001"}  # deadlock detected, serialization failure
 
 
 class AssignmentSettings(ServiceSettings):
@@ -65,9 +68,20 @@ def router(runtime: Runtime, registry: Registry) -> APIRouter:
     api = APIRouter(tags=["placements"])
 
     async def step(work: Callable[[AsyncSession], Awaitable[list[Event]]]) -> dict[str, Any]:
-        async with transaction(runtime.sessions) as session:
-            events = await work(session)
-            add_events(session, events)
+        for attempt in range(1, DEADLOCK_RETRIES + 1):
+            try:
+                async with transaction(runtime.sessions) as session:
+                    events = await work(session)
+                    add_events(session, events)
+                break
+            except OperationalError as error:
+                # PostgreSQL ends one side of a deadlock or serialisation clash; the step is
+                # safe to run again from the start.
+                if (
+                    getattr(error.orig, "sqlstate", None) not in RETRYABLE
+                    or attempt == DEADLOCK_RETRIES
+                ):
+                    raise
         runtime.relay.wake()
         return {"events": [e.envelope.type for e in events]}
 
@@ -85,7 +99,7 @@ def router(runtime: Runtime, registry: Registry) -> APIRouter:
 
     @api.post("/placements/{placement_id}/release", status_code=202, responses=PROBLEM)
     async def release_placement(placement_id: UUID, body: Release) -> dict[str, Any]:
-        return await step(lambda s: release(s, registry, placement_id, body.reason.value))
+        return await step(lambda s: end(s, registry, placement_id, body.reason))
 
     @api.get("/placements")
     async def placements(application_id: UUID) -> list[dict[str, Any]]:
@@ -111,5 +125,5 @@ def build_app(settings: AssignmentSettings | None = None) -> FastAPI:
     )
     install_problem_handlers(app)
     app.include_router(router(runtime, registry))
-    app.include_router(providers_router(runtime, geography))
+    app.include_router(providers_router(runtime, registry))
     return app

@@ -42,6 +42,11 @@ async def advance(session: AsyncSession, placement_id: UUID, to: PlacementStatus
     placement = await active_placement(session, placement_id)
     if placement.status != BEFORE[to]:
         raise _wrong_status(placement, to.value)
+    expires = placement.offer_expires_at
+    if to is PlacementStatus.ACCEPTED and expires is not None and expires <= datetime.now(UTC):
+        raise Problem(
+            409, "offer-lapsed", "The offer has lapsed", f"the offer ran out at {expires}"
+        )
     placement.status = to.value
     session.add(placement)
     updated = PlacementUpdated(
@@ -122,16 +127,47 @@ class OfferSweeper:
                     PlacementRow.status == PlacementStatus.OFFERED.value,
                 )
                 .where(col(PlacementRow.offer_expires_at) <= now)
+                .order_by(col(PlacementRow.offer_expires_at))
                 .limit(100)
             )
             due = list((await session.exec(query)).all())
         lapsed = 0
         for placement_id in due:
-            async with transaction(self._sessions) as session:
-                events = await lapse(session, self._registry, placement_id, now)
-                add_events(session, events)
+            try:
+                async with transaction(self._sessions) as session:
+                    events = await lapse(session, self._registry, placement_id, now)
+                    add_events(session, events)
+            except Exception as error:  # one offer's trouble must not hold up the others
+                self._log.warning(
+                    "offer not lapsed", placement_id=str(placement_id), error=repr(error)
+                )
+                continue
             lapsed += bool(events)
         if lapsed:
             self._relay.wake()
             self._log.info("offers lapsed", count=lapsed)
         return lapsed
+
+
+# Reasons given through /release; declining and lapsing have their own paths.
+RELEASE_REASONS = frozenset(
+    {ReleaseReason.SERVICE_ENDED, ReleaseReason.MOVED, ReleaseReason.DIED, ReleaseReason.OTHER}
+)
+
+
+async def end(
+    session: AsyncSession, registry: Registry, placement_id: UUID, reason: ReleaseReason
+) -> list[Event]:
+    """Releases a placement for a reason given by a caseworker."""
+    placement = await active_placement(session, placement_id)
+    if reason not in RELEASE_REASONS:
+        raise Problem(
+            422,
+            "validation",
+            "Invalid reason",
+            f"{reason.value} has its own step (decline) or happens by itself (offer_lapsed)",
+            errors=[{"field": "reason", "message": "use service_ended, moved, died or other"}],
+        )
+    if reason is ReleaseReason.SERVICE_ENDED and placement.status != PlacementStatus.STARTED:
+        raise _wrong_status(placement, "ended as a service that never started")
+    return await release(session, registry, placement_id, reason.value)

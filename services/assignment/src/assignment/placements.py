@@ -115,12 +115,14 @@ async def place(
     except UnknownUnit as unknown:
         raise Rejected(str(unknown)) from unknown
     decision = decision.model_copy(update={"district": district})
+    # Ledger rows first, the person second: the order release() takes them in, so the two
+    # cannot wait for each other.
+    ledgers = {row.provider_id: row for row in await lock_candidates(session, decision)}
     held = await _held_under_lock(session, decision.person_ref)
     allowed = [t for t in decision.provision_types if not _excluded(t, held)]
     if not allowed:
-        return [_refused(decision, held[0], envelope)]
+        return [_refused(decision, held, envelope)]
     decision = decision.model_copy(update={"provision_types": allowed})
-    ledgers = {row.provider_id: row for row in await lock_candidates(session, decision)}
     providers = await registry.providers.load(session, list(ledgers))
     candidates = [
         ProviderCapacity(providers[pid], row.used)
@@ -168,10 +170,14 @@ async def place(
     ]
 
 
-# Services that exclude each other for one person: care at home and full residential care.
+# What a placement is once released, by reason.
+FINAL_STATUS = {"declined": "declined", "offer_lapsed": "lapsed"}
+
+# Services one person can hold only one of: care at home or full residential care (and not two
+# of either); NGO projects combine with anything.
 EXCLUSIVE: dict[ProvisionType, frozenset[ProvisionType]] = {
-    ProvisionType.HOME_CARE: frozenset({ProvisionType.RESIDENTIAL}),
-    ProvisionType.RESIDENTIAL: frozenset({ProvisionType.HOME_CARE}),
+    ProvisionType.HOME_CARE: frozenset({ProvisionType.HOME_CARE, ProvisionType.RESIDENTIAL}),
+    ProvisionType.RESIDENTIAL: frozenset({ProvisionType.HOME_CARE, ProvisionType.RESIDENTIAL}),
 }
 
 
@@ -193,7 +199,15 @@ async def clashes(session: AsyncSession, person_ref: str | None, provision: Prov
     return _excluded(provision, await _held_under_lock(session, person_ref))
 
 
-def _refused(decision: DecisionMade, held: PlacementRow, cause: Envelope) -> Event:
+def _refused(decision: DecisionMade, placements: list[PlacementRow], cause: Envelope) -> Event:
+    held = next(
+        row
+        for row in placements
+        if any(
+            t in EXCLUSIVE.get(ProvisionType(row.provision_type), ())
+            for t in decision.provision_types
+        )
+    )
     refused = PlacementRefused(
         application_id=decision.application_id,
         provision_types=decision.provision_types,
@@ -237,6 +251,7 @@ async def release(
         )
     now = datetime.now(UTC)
     placement.active, placement.released_at, placement.release_reason = False, now, reason
+    placement.status = FINAL_STATUS.get(reason, "ended")
     ledger.used -= 1
     session.add_all([placement, ledger])
     released = PlacementReleased(
@@ -259,29 +274,45 @@ async def release(
     )
     if provider is None:
         return events
+    return events + await promote(session, registry, provider, ledger, cause=events[0].envelope)
+
+
+async def promote(
+    session: AsyncSession,
+    registry: Registry,
+    provider: Provider,
+    ledger: LedgerRow,
+    *,
+    cause: Envelope | None,
+) -> list[Event]:
+    """Gives every free place of a provider (its ledger row locked by the caller) to the first
+    waiting people who fit, by priority then time of decision."""
     # After a capacity cut the ledger kept room for those placed; it shrinks as they leave.
     ledger.capacity = max(provider.capacity, ledger.used)
+    session.add(ledger)
+    events: list[Event] = []
     if ledger.used >= provider.capacity:
         return events
     for waiting in await waiting_for(session, provider.provision_type.value):
+        if ledger.used >= provider.capacity:
+            break
         waiting_decision = DecisionMade.model_validate(waiting.decision)
         entry = WaitlistEntry.from_decision(waiting_decision)
-        entry_ref = waiting_decision.person_ref
-        if fits(entry, provider, registry.geography, today()) and not await clashes(
-            session, entry_ref, provider.provision_type
+        if not fits(entry, provider, registry.geography, today()) or await clashes(
+            session, waiting_decision.person_ref, provider.provision_type
         ):
-            waiting.waiting = False
-            session.add(waiting)
-            events.append(
-                _placement(
-                    session,
-                    registry,
-                    ledger,
-                    provider,
-                    waiting.application_id,
-                    person_ref=entry_ref,
-                    cause=events[0].envelope,
-                )
+            continue
+        waiting.waiting = False
+        session.add(waiting)
+        events.append(
+            _placement(
+                session,
+                registry,
+                ledger,
+                provider,
+                waiting.application_id,
+                person_ref=waiting_decision.person_ref,
+                cause=cause,
             )
-            break
+        )
     return events

@@ -3,11 +3,13 @@
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from assignment.placements import Registry, promote
 from assignment.providers import listing, parse_csv, parse_one, upsert
-from assignment.registry import RegistryError
+from assignment.registry import Provider, RegistryError
 from socialsvc_common.db import transaction
-from socialsvc_common.geography import Geography
+from socialsvc_common.outbox import add_events
 from socialsvc_common.problems import Problem
 from socialsvc_common.service import Runtime
 
@@ -29,8 +31,15 @@ def invalid(error: RegistryError) -> Problem:
     )
 
 
-def providers_router(runtime: Runtime, geography: Geography) -> APIRouter:
+def providers_router(runtime: Runtime, registry: Registry) -> APIRouter:
     api = APIRouter(prefix="/providers", tags=["providers"])
+    geography = registry.geography
+
+    async def store(session: AsyncSession, provider: Provider) -> bool:
+        # New or larger capacity goes to the people waiting first, not to the next newcomer.
+        created, ledger = await upsert(session, provider)
+        add_events(session, await promote(session, registry, provider, ledger, cause=None))
+        return created
 
     @api.get("", summary="Every provider with its places taken")
     async def list_providers() -> list[dict[str, Any]]:
@@ -52,9 +61,10 @@ def providers_router(runtime: Runtime, geography: Geography) -> APIRouter:
         try:
             provider = parse_one(body | {"id": provider_id}, geography)
             async with transaction(runtime.sessions) as session:
-                created = await upsert(session, provider)
+                created = await store(session, provider)
         except RegistryError as error:
             raise invalid(error) from error
+        runtime.relay.wake()
         response.status_code = 201 if created else 200
         return {"id": provider_id, "created": created}
 
@@ -64,9 +74,10 @@ def providers_router(runtime: Runtime, geography: Geography) -> APIRouter:
         try:
             providers = parse_csv(document, geography)
             async with transaction(runtime.sessions) as session:
-                made = {provider.id: await upsert(session, provider) for provider in providers}
+                made = {provider.id: await store(session, provider) for provider in providers}
         except RegistryError as error:
             raise invalid(error) from error
+        runtime.relay.wake()
         return {
             "created": [pid for pid, created in made.items() if created],
             "updated": [pid for pid, created in made.items() if not created],

@@ -74,9 +74,16 @@ def parse_csv(document: str, geography: Geography) -> list[Provider]:
                 Problem(f"row {number} ({p.provider_id})", p.field, p.message)
                 for p in error.problems
             ]
+    seen: set[str] = set()
+    for provider in providers:
+        if provider.id in seen:
+            problems.append(Problem(provider.id, "id", "appears in more than one row"))
+        seen.add(provider.id)
     if problems:
         raise RegistryError("CSV", problems)
-    return providers
+    # In id order, the order placements lock ledger rows in, so an import and a placement never
+    # wait for each other.
+    return sorted(providers, key=lambda p: p.id)
 
 
 async def _lock(session: AsyncSession) -> None:
@@ -89,13 +96,14 @@ async def seed(session: AsyncSession, providers: list[Provider]) -> int:
     await _lock(session)
     known = set((await session.exec(select(ProviderRow.id))).all())
     added = [p for p in providers if p.id not in known]
-    for provider in added:
+    for provider in sorted(added, key=lambda p: p.id):
         await upsert(session, provider)
     return len(added)
 
 
-async def upsert(session: AsyncSession, provider: Provider) -> bool:
-    """Creates or changes a provider and its ledger row under the row's lock; True if created."""
+async def upsert(session: AsyncSession, provider: Provider) -> tuple[bool, LedgerRow]:
+    """Creates or changes a provider and its ledger row under the row's lock; returns whether it
+    was created, and the (locked) ledger row."""
     now = datetime.now(UTC)
     existing = await session.get(ProviderRow, provider.id, with_for_update=True)
     if existing is not None and existing.provision_type != provider.provision_type.value:
@@ -126,7 +134,7 @@ async def upsert(session: AsyncSession, provider: Provider) -> bool:
         provider.districts[0] if provider.provision_type is ProvisionType.HOME_CARE else None
     )
     session.add(ledger)
-    return existing is None
+    return existing is None, ledger
 
 
 class ProviderCache:
@@ -149,6 +157,13 @@ class ProviderCache:
         return found
 
 
+def capacity_of(definition: dict[str, Any]) -> int:
+    for field in ("capacity", "caseload_limit", "places"):
+        if field in definition:
+            return int(definition[field])
+    return 0
+
+
 async def listing(session: AsyncSession) -> list[dict[str, Any]]:
     query = (
         select(ProviderRow, LedgerRow)
@@ -159,6 +174,8 @@ async def listing(session: AsyncSession) -> list[dict[str, Any]]:
         {
             "provision_type": row.provision_type,
             **row.definition,
+            # One name for the places of every kind (caseload limit, places, capacity).
+            "capacity": capacity_of(row.definition),
             "used": ledger.used,
             "updated_at": row.updated_at,
         }

@@ -63,8 +63,6 @@ class WaitlistRow(SQLModel, table=True):
 
 
 TABLES = (LedgerRow, PlacementRow, WaitlistRow)
-# Replicas that start together would each insert the providers missing from the ledger, and all but
-# the first would fail on the primary key and exit; on PostgreSQL they take turns under this lock
 
 
 async def lock_candidates(session: AsyncSession, decision: DecisionMade) -> list[LedgerRow]:

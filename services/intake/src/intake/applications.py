@@ -117,7 +117,7 @@ class NotOpenForFacts(Problem):
             409,
             "not-open-for-facts",
             "The application takes no more facts",
-            f"application {application_id} is {status}; facts can be added until it is placed",
+            f"application {application_id} is {status}; facts can be added until it is decided",
             application_status=status,
         )
 

@@ -26,7 +26,9 @@ class Status(StrEnum):
 # A status only moves forward: events of different topics may arrive in either order.
 STATUS_RANK = {status: rank for rank, status in enumerate(Status)}
 CLOSED = frozenset({Status.INELIGIBLE, Status.REFUSED, Status.RELEASED})
-OPEN_FOR_FACTS = frozenset({Status.RECEIVED, Status.NEEDS_INFORMATION, Status.ELIGIBLE})
+# Facts are added while the decision is pending or asked for them; once a person is eligible,
+# assignment acts on that decision and a change goes through a caseworker instead.
+OPEN_FOR_FACTS = frozenset({Status.RECEIVED, Status.NEEDS_INFORMATION})
 DECIDABLE = frozenset(
     {Status.RECEIVED, Status.NEEDS_INFORMATION, Status.ELIGIBLE, Status.INELIGIBLE}
 )

@@ -8,6 +8,8 @@ it lets one message through to probe; that message's fate closes or reopens it.
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+PROBE_WAIT = timedelta(seconds=1)
+
 
 @dataclass
 class CircuitBreaker:
@@ -15,28 +17,35 @@ class CircuitBreaker:
     cooldown: timedelta = timedelta(seconds=30)
     _failures: int = 0
     _open_until: datetime | None = None
-    _probing: bool = field(default=False)
+    _probe_since: datetime | None = field(default=None)
 
     def allows(self, now: datetime) -> bool:
         """Whether a call may go to the gateway now."""
         if self._open_until is None:
             return True
-        if now < self._open_until or self._probing:
+        if now < self._open_until:
             return False
-        self._probing = True
+        # One probe at a time; a probe whose outcome never came back (its caller failed in
+        # some other way) is given up after a cooldown, so the breaker cannot stay half-open.
+        if self._probe_since is not None and now < self._probe_since + self.cooldown:
+            return False
+        self._probe_since = now
         return True
 
     def retry_at(self, now: datetime) -> datetime:
-        """When a message refused by an open breaker should be tried again."""
-        return max(now, self._open_until or now)
+        """When a message refused by the breaker should be tried again (never at once, so that
+        waiting messages are not picked up again and again while a probe is out)."""
+        if self._open_until is not None and now < self._open_until:
+            return self._open_until
+        return now + min(self.cooldown, PROBE_WAIT)
 
     def succeeded(self) -> None:
-        self._failures, self._open_until, self._probing = 0, None, False
+        self._failures, self._open_until, self._probe_since = 0, None, None
 
     def failed(self, now: datetime) -> None:
         self._failures += 1
-        if self._probing or self._failures >= self.failures_to_open:
-            self._open_until, self._probing = now + self.cooldown, False
+        if self._probe_since is not None or self._failures >= self.failures_to_open:
+            self._open_until, self._probe_since = now + self.cooldown, None
 
     @property
     def is_open(self) -> bool:

@@ -126,6 +126,9 @@ class Dispatcher:
     def _unexpected(self, row: NotificationRow, error: Exception, now: datetime) -> list[Event]:
         # Only the class is kept: a message may quote the address or the text.
         row.attempts += 1
+        if row.channel:
+            # A probe that failed this way must not leave its gateway's breaker half-open.
+            self._breakers[p.Channel(row.channel)].failed(now)
         row.last_error = type(error).__name__
         self._log.error(
             "message could not be sent", error_class=row.last_error, attempts=row.attempts

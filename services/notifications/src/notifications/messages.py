@@ -14,7 +14,9 @@ from socialsvc_common.contract.envelope import Envelope, Event
 
 # An event that calls for no message still gets a row, so messages it causes need not wait for it.
 SILENT = None
-CAUSE_HOLD = timedelta(seconds=60)
+# Long enough for the cause's own message to be stored when the topics are read at different
+# paces; short, because some causes (a release before a promotion) call for no message at all.
+CAUSE_HOLD = timedelta(seconds=15)
 
 
 def notification_id(event_id: UUID) -> UUID:
