@@ -10,13 +10,11 @@ replicas of a service cannot reorder the events of one application.
 """
 
 import asyncio
-import contextlib
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from uuid import UUID
 
-import structlog
 from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, Text, func, text, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import Field, SQLModel, select
@@ -25,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from socialsvc_common.contract.envelope import Event
 from socialsvc_common.db import UtcDateTime, transaction
 from socialsvc_common.kafka import Producer
+from socialsvc_common.worker import Worker
 
 # Any constant works: every service has a database of its own.
 RELAY_LOCK_KEY = 7_160_021
@@ -77,7 +76,7 @@ async def oldest_unsent_age(session: AsyncSession) -> float:
     return 0.0 if oldest is None else (datetime.now(UTC) - oldest).total_seconds()
 
 
-class OutboxRelay:
+class OutboxRelay(Worker):
     """Publishes unsent outbox rows in order; `wake()` after a commit makes it look at once."""
 
     def __init__(
@@ -89,34 +88,15 @@ class OutboxRelay:
         idle_seconds: float = 0.5,
         max_backoff_seconds: float = 10.0,
     ) -> None:
+        super().__init__(
+            "outbox", idle_seconds=idle_seconds, max_backoff_seconds=max_backoff_seconds
+        )
         self._sessions = sessions
         self._producer = producer
         self._batch_size = batch_size
-        self._idle = idle_seconds
-        self._max_backoff = max_backoff_seconds
-        self._wake = asyncio.Event()
-        self._log = structlog.get_logger("outbox")
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def run(self) -> None:
-        """Relays until cancelled; broker or database trouble backs off and tries again."""
-        failures = 0
-        while True:
-            try:
-                published = await self.relay_once()
-                failures = 0
-            except Exception as error:
-                failures += 1
-                delay = min(self._max_backoff, 0.2 * 2**failures)
-                self._log.warning("outbox relay failed", error=repr(error), retry_in=delay)
-                await asyncio.sleep(delay)
-                continue
-            if published < self._batch_size:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._idle)
-                self._wake.clear()
+    async def step(self) -> bool:
+        return await self.relay_once() == self._batch_size
 
     async def relay_once(self) -> int:
         """Publishes one batch of unsent rows and marks them sent; returns how many."""

@@ -1,12 +1,9 @@
 """A placement's life: offered, accepted, started; declined, lapsed or ended, which frees the place
 for the next person waiting."""
 
-import asyncio
-import contextlib
 from datetime import UTC, datetime
 from uuid import UUID
 
-import structlog
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,6 +16,7 @@ from socialsvc_common.contract.payloads import PlacementStatus, PlacementUpdated
 from socialsvc_common.db import transaction
 from socialsvc_common.outbox import OutboxRelay, add_events
 from socialsvc_common.problems import Problem
+from socialsvc_common.worker import Worker
 
 # The status a placement must have for each step.
 BEFORE = {
@@ -90,7 +88,7 @@ async def lapse(
     return await release(session, registry, placement_id, ReleaseReason.OFFER_LAPSED.value)
 
 
-class OfferSweeper:
+class OfferSweeper(Worker):
     """Every few seconds, lets the offers whose time ran out lapse (each in its own transaction)."""
 
     def __init__(
@@ -100,22 +98,12 @@ class OfferSweeper:
         relay: OutboxRelay,
         interval: float,
     ) -> None:
+        super().__init__("offers", idle_seconds=interval)
         self._sessions, self._registry, self._relay = sessions, registry, relay
-        self._interval = interval
-        self._stopping = asyncio.Event()
-        self._log = structlog.get_logger("offers")
 
-    def stop(self) -> None:
-        self._stopping.set()
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.sweep()
-            except Exception as error:  # an outage must not end the sweeping
-                self._log.warning("offer sweep failed", error=repr(error))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=self._interval)
+    async def step(self) -> bool:
+        await self.sweep()
+        return False
 
     async def sweep(self) -> int:
         now = datetime.now(UTC)

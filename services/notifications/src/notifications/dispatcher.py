@@ -5,13 +5,10 @@ the outcome. A crash between the gateway's answer and the commit leaves the mess
 next attempt uses the same key and the gateway answers as before, so the citizen gets one message.
 """
 
-import asyncio
-import contextlib
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-import structlog
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,6 +28,7 @@ from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Event, new_event
 from socialsvc_common.db import transaction
 from socialsvc_common.outbox import OutboxRelay, add_events
+from socialsvc_common.worker import Worker
 
 NAME = "notifications"
 MAX_BACKOFF_SECONDS = 300.0
@@ -43,7 +41,7 @@ def backoff(attempts: int, retry_after: float | None) -> timedelta:
     return timedelta(seconds=max(delay, retry_after or 0.0))
 
 
-class Dispatcher:
+class Dispatcher(Worker):
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
@@ -57,32 +55,18 @@ class Dispatcher:
         batch_size: int = 50,
         idle_seconds: float = 0.2,
     ) -> None:
+        super().__init__("dispatcher", idle_seconds=idle_seconds)
         self._sessions = sessions
         self._relay = relay
         self._sms = sms
         self._email = email
         self._batch_size = batch_size
-        self._idle = idle_seconds
-        self._log = structlog.get_logger("dispatcher")
-        self._stopping = asyncio.Event()
         self._quiet = quiet_hours
         self._urgent = urgent_kinds
         self._breakers = {channel: breaker() for channel in p.Channel}
 
-    def stop(self) -> None:
-        """Finish the message in hand, then stop (a cancel mid-send would send it again)."""
-        self._stopping.set()
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                sent = await self.dispatch_once()
-            except Exception as error:  # the dispatcher must outlive any outage
-                self._log.warning("dispatch failed", error=repr(error))
-                sent = 0
-            if sent == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), timeout=self._idle)
+    async def step(self) -> bool:
+        return await self.dispatch_once() > 0
 
     async def dispatch_once(self) -> int:
         """Sends up to one batch of due messages, each in a transaction of its own, so one
