@@ -198,3 +198,45 @@ async def platform(
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+async def records_since(bootstrap: str, topic: str, since_ms: int) -> list[Any]:
+    partitions = await partitions_of(bootstrap, [topic])
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        offsets = await consumer.offsets_for_times(dict.fromkeys(partitions, since_ms))
+        ends = await consumer.end_offsets(partitions)
+        for tp in partitions:
+            found = offsets.get(tp)
+            consumer.seek(tp, found.offset if found else ends[tp])
+        records: list[Any] = []
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            for batch in (await consumer.getmany(timeout_ms=1000)).values():
+                records += batch
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def wait_committed(
+    bootstrap: str, group: str, last: dict[TopicPartition, int], seconds: float
+) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        deadline = time.monotonic() + seconds
+        while True:
+            committed = await admin.list_consumer_group_offsets(group)
+            behind = {
+                tp: (committed[tp].offset if tp in committed else None, offset)
+                for tp, offset in last.items()
+                if tp not in committed or committed[tp].offset <= offset
+            }
+            if not behind:
+                return
+            assert time.monotonic() < deadline, f"{group} still behind after {seconds}s: {behind}"
+            await asyncio.sleep(0.5)
+    finally:
+        await admin.close()

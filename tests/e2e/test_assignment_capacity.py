@@ -27,7 +27,6 @@ import httpx
 import psycopg
 import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from psycopg.rows import dict_row
 
 from assignment.matching import WaitlistEntry, fits, reach_of, waitlist_order
@@ -45,8 +44,15 @@ from socialsvc_common.contract.payloads import (
 )
 from socialsvc_common.geography import load_geography
 
-from .conftest import free_port, log_lines, start_groups_at_end, wait_for_log, wait_healthy
-from .test_journey import records_since
+from .conftest import (
+    free_port,
+    log_lines,
+    records_since,
+    start_groups_at_end,
+    wait_committed,
+    wait_for_log,
+    wait_healthy,
+)
 
 pytestmark = [pytest.mark.integration]
 T = TypeVar("T")
@@ -263,28 +269,6 @@ async def publish(bootstrap: str, people: list[DecisionMade]) -> dict[TopicParti
     finally:
         await producer.stop()
     return last
-
-
-async def wait_committed(
-    bootstrap: str, group: str, last: dict[TopicPartition, int], seconds: float
-) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        deadline = time.monotonic() + seconds
-        while True:
-            committed = await admin.list_consumer_group_offsets(group)
-            behind = {
-                tp: (committed[tp].offset if tp in committed else None, offset)
-                for tp, offset in last.items()
-                if tp not in committed or committed[tp].offset <= offset
-            }
-            if not behind:
-                return
-            assert time.monotonic() < deadline, f"{group} still behind after {seconds}s: {behind}"
-            await asyncio.sleep(0.5)
-    finally:
-        await admin.close()
 
 
 async def settled(

@@ -7,14 +7,13 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaProducer, TopicPartition
 
 from socialsvc_common.consumer import read_dead_letter
 from socialsvc_common.contract import topics
 
 from .applicants import mixed_applications
-from .conftest import Platform, log_lines, partitions_of
+from .conftest import Platform, log_lines, records_since, wait_committed
 
 pytestmark = pytest.mark.integration
 DECIDED = "eligibility.decision.made"
@@ -93,43 +92,6 @@ async def test_200_applications_reach_the_citizen_once_per_step(platform: Platfo
         ]
 
 
-async def records_since(bootstrap: str, topic: str, since_ms: int) -> list[Any]:
-    partitions = await partitions_of(bootstrap, [topic])
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        offsets = await consumer.offsets_for_times(dict.fromkeys(partitions, since_ms))
-        ends = await consumer.end_offsets(partitions)
-        for tp in partitions:
-            found = offsets.get(tp)
-            consumer.seek(tp, found.offset if found else ends[tp])
-        records: list[Any] = []
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-            for batch in (await consumer.getmany(timeout_ms=1000)).values():
-                records += batch
-        return records
-    finally:
-        await consumer.stop()
-
-
-async def wait_processed(bootstrap: str, group: str, where: dict[TopicPartition, int]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            committed = await admin.list_consumer_group_offsets(group)
-            if all(
-                tp in committed and committed[tp].offset > offset for tp, offset in where.items()
-            ):
-                return
-            await asyncio.sleep(0.5)
-        raise AssertionError(f"group {group} did not get past {where}")
-    finally:
-        await admin.close()
-
-
 async def test_repeated_events_change_nothing_and_bad_records_are_dead_lettered(
     platform: Platform, bootstrap: str
 ) -> None:
@@ -164,7 +126,7 @@ async def test_repeated_events_change_nothing_and_bad_records_are_dead_lettered(
 
         where = {TopicPartition(m.topic, m.partition): m.offset for m in [*sent, bad]}
         for service in ("intake", "assignment", "notifications"):
-            await wait_processed(bootstrap, platform.groups[service], where)
+            await wait_committed(bootstrap, platform.groups[service], where, 60)
         after = {i: (await client.get(f"/applications/{i}")).json() for i in ids}
 
     assert {i: steps(j) for i, j in after.items()} == {i: steps(j) for i, j in before.items()}

@@ -14,9 +14,15 @@ import pytest
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.payloads import PlacementRefused, ProvisionType
 
-from .conftest import free_port, start_groups_at_end, wait_for_log, wait_healthy
-from .test_assignment_capacity import launch, publish, wait_committed
-from .test_journey import records_since
+from .conftest import (
+    free_port,
+    records_since,
+    start_groups_at_end,
+    wait_committed,
+    wait_for_log,
+    wait_healthy,
+)
+from .test_assignment_capacity import launch, publish
 from .test_provider_registry import fetch, home_care_in_xetai
 
 pytestmark = pytest.mark.integration

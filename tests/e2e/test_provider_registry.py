@@ -15,7 +15,8 @@ from psycopg.rows import dict_row
 
 from socialsvc_common.contract.payloads import DecisionMade, Outcome, ProvisionType, TargetGroup
 
-from .test_assignment_capacity import Replicas, publish, replicas, wait_committed
+from .conftest import wait_committed
+from .test_assignment_capacity import Replicas, publish, replicas
 
 pytestmark = pytest.mark.integration
 __all__ = ["replicas"]  # the fixture, imported for this module's tests

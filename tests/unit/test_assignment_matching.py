@@ -13,7 +13,6 @@ from assignment.matching import (
     WaitlistEntry,
     choose_provider,
     fits,
-    next_in_line,
     waitlist_order,
     waitlist_provision,
 )
@@ -246,11 +245,3 @@ def test_fits_follows_the_same_rules_as_choosing() -> None:
     assert not fits(waiting, project("other-group", ["Quba"], groups=[DISABILITY]), GEO, ON)
     assert not fits(waiting, project("ended", ["Quba"], end=date(2026, 1, 31)), GEO, ON)
     assert not fits(waiting, team("hc-quba", "Quba"), GEO, ON)
-
-
-def test_next_in_line_skips_those_the_freed_place_does_not_fit() -> None:
-    freed = team("hc-quba", "Quba")
-    elsewhere = entry(99.0, district="Qusar")
-    first, second = entry(60.0, minutes=2, district="Quba"), entry(60.0, minutes=3, district="Quba")
-    assert next_in_line([second, elsewhere, first], freed, GEO, ON) == first
-    assert next_in_line([elsewhere], freed, GEO, ON) is None

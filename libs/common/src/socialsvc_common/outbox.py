@@ -69,13 +69,6 @@ def add_events(session: AsyncSession, events: Iterable[Event]) -> None:
         )
 
 
-async def oldest_unsent_age(session: AsyncSession) -> float:
-    """Seconds since the oldest unsent row was written (0 when none waits)."""
-    query = select(func.min(OutboxRow.created_at)).where(OutboxRow.sent_at.is_(None))  # type: ignore[union-attr]
-    oldest = (await session.exec(query)).first()
-    return 0.0 if oldest is None else (datetime.now(UTC) - oldest).total_seconds()
-
-
 class OutboxRelay(Worker):
     """Publishes unsent outbox rows in order; `wake()` after a commit makes it look at once."""
 

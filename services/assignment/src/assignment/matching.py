@@ -176,16 +176,3 @@ def fits(
     if provider.provision_type is not entry.provision_type:
         return False
     return reach_of(provider, entry.district, entry.groups, geography, on, reach=reach) is not None
-
-
-def next_in_line(
-    entries: Iterable[WaitlistEntry],
-    provider: Provider,
-    geography: Geography,
-    on: date,
-    *,
-    reach: Mapping[ProvisionType, Proximity] = DEFAULT_REACH,
-) -> WaitlistEntry | None:
-    """Who takes a place just freed at `provider`: the first in waitlist order who fits."""
-    ordered = waitlist_order(entries)
-    return next((e for e in ordered if fits(e, provider, geography, on, reach=reach)), None)
