@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make run`: the whole platform on this machine. Starts the broker (unless it runs), creates the
-# topics, starts the local SMS and e-mail sinks and the four services, submits the demo applications
+# topics, starts the local SMS, e-gov inbox and e-mail sinks and the four services, submits the demo applications
 # and prints their journeys. Ctrl-C stops the processes and the broker if this script started it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -8,6 +8,8 @@ cd "$root"
 processes=(sinks intake eligibility assignment notifications)
 # The demo shows its messages at once, whatever the hour in Baku; production keeps quiet hours.
 export NOTIFICATIONS_QUIET_HOURS=${NOTIFICATIONS_QUIET_HOURS:-off}
+# The local gateways report deliveries back like real providers do.
+export NOTIFICATIONS_SINK_RECEIPTS_URL=${NOTIFICATIONS_SINK_RECEIPTS_URL:-http://127.0.0.1:8003/receipts}
 logs=var/log
 mkdir -p "$logs" var/data var/sinks
 
@@ -59,8 +61,8 @@ for name in "${processes[@]}"; do
 done
 
 echo "run: Kafka 127.0.0.1:9092; intake http://127.0.0.1:8000/docs (eligibility :8001,"
-echo "run: assignment :8002, notifications :8003); SMS sink :8090 and SMTP sink :8025 write"
-echo "run: what citizens receive to var/sinks/sms.jsonl and var/sinks/mail.jsonl."
+echo "run: assignment :8002, notifications :8003); SMS sink :8090, e-gov inbox sink :8091 and"
+echo "run: SMTP sink :8025 write what citizens receive to var/sinks/{sms,inbox,mail}.jsonl."
 .venv/bin/python deploy/demo/demo.py || echo "run: the demo did not finish; the platform keeps running" >&2
 echo "run: the platform keeps running. Ctrl-C stops everything."
 

@@ -50,7 +50,11 @@ def wait(client: httpx.Client, ids: list[str], seconds: float) -> list[dict[str,
 
 def received(sinks: Path, reference: str) -> list[str]:
     texts = []
-    for name, field in (("sms.jsonl", "text"), ("mail.jsonl", "subject")):
+    for name, field in (
+        ("sms.jsonl", "text"),
+        ("mail.jsonl", "subject"),
+        ("inbox.jsonl", "subject"),
+    ):
         path = sinks / name
         if path.exists():
             for line in path.read_text(encoding="utf-8").splitlines():

@@ -67,6 +67,12 @@ class Platform:
     groups: dict[str, str]
     sinks: Path
     extra: dict[str, Any] = field(default_factory=dict)
+    launchers: dict[str, Callable[[], None]] = field(default_factory=dict)
+
+    def relaunch(self, name: str) -> None:
+        """Starts a process again with its first arguments and environment (after a kill)."""
+        assert self.processes[name].poll() is not None, f"{name} still runs"
+        self.launchers[name]()
 
     def sink_lines(self, name: str) -> list[dict[str, Any]]:
         path = self.sinks / name
@@ -134,18 +140,24 @@ async def platform(
     urls = {service: database_factory(f"e2e_{token}_{service}") for service in SERVICES}
     groups = {service: f"{service}-e2e-{token}" for service in SERVICES}
     await start_groups_at_end(bootstrap, groups)
-    sms_port, smtp_port = free_port(), free_port()
+    sms_port, inbox_port, smtp_port = free_port(), free_port(), free_port()
     ports = {service: free_port() for service in SERVICES}
     sinks = tmp_path / "sinks"
     processes: dict[str, subprocess.Popen[bytes]] = {}
     logs: dict[str, Path] = {}
+    launchers: dict[str, Callable[[], None]] = {}
 
     def launch(name: str, args: list[str], env: dict[str, str]) -> None:
         logs[name] = tmp_path / f"{name}.log"
-        with logs[name].open("wb") as out:
-            processes[name] = subprocess.Popen(
-                [sys.executable, "-m", *args], stdout=out, stderr=out, env={**os.environ, **env}
-            )
+
+        def start() -> None:
+            with logs[name].open("ab") as out:
+                processes[name] = subprocess.Popen(
+                    [sys.executable, "-m", *args], stdout=out, stderr=out, env={**os.environ, **env}
+                )
+
+        launchers[name] = start
+        start()
 
     launch(
         "sinks",
@@ -153,6 +165,10 @@ async def platform(
             "notifications.sinks",
             "--sms-port",
             str(sms_port),
+            "--inbox-port",
+            str(inbox_port),
+            "--receipts-url",
+            f"http://127.0.0.1:{ports['notifications']}/receipts",
             "--smtp-port",
             str(smtp_port),
             "--store-dir",
@@ -172,6 +188,7 @@ async def platform(
         if service == "notifications":
             env |= {
                 "NOTIFICATIONS_SMS_GATEWAY_URL": f"http://127.0.0.1:{sms_port}",
+                "NOTIFICATIONS_INBOX_GATEWAY_URL": f"http://127.0.0.1:{inbox_port}",
                 "NOTIFICATIONS_SMTP_PORT": str(smtp_port),
                 # Tests run at any hour; quiet hours have tests of their own.
                 "NOTIFICATIONS_QUIET_HOURS": "off",
@@ -185,7 +202,8 @@ async def platform(
         processes=processes,
         groups=groups,
         sinks=sinks,
-        extra={"sms": f"http://127.0.0.1:{sms_port}"},
+        extra={"sms": f"http://127.0.0.1:{sms_port}", "inbox": f"http://127.0.0.1:{inbox_port}"},
+        launchers=launchers,
     )
     try:
         for name in processes:

@@ -1,18 +1,20 @@
 """The session helper round-trips rows on both supported databases: PostgreSQL and SQLite."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Column, Numeric
+from sqlalchemy import Column, Integer, MetaData, Numeric, String, Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import Field, SQLModel, select
 
 from socialsvc_common.db import (
+    OutdatedSchemaError,
     UtcDateTime,
     create_tables,
     make_engine,
@@ -79,3 +81,21 @@ async def test_a_failed_unit_of_work_leaves_nothing_behind(engine: AsyncEngine) 
         await store_then_fail()
     async with sessions() as session:
         assert (await session.exec(select(RoundTrip).where(RoundTrip.id == row_id))).first() is None
+
+
+async def test_a_table_made_by_an_older_version_is_refused_by_column(
+    engine: AsyncEngine, unique: Callable[[str], str]
+) -> None:
+    name = unique("outdated").replace("-", "_")
+    async with engine.begin() as connection:
+        await connection.execute(text(f'CREATE TABLE "{name}" (id INTEGER PRIMARY KEY)'))
+    try:
+        newer = Table(
+            name, MetaData(), Column("id", Integer, primary_key=True), Column("district", String)
+        )
+        model = cast("type[SQLModel]", type("Newer", (), {"__table__": newer}))
+        with pytest.raises(OutdatedSchemaError, match=rf"missing columns: {name}\.district "):
+            await create_tables(engine, model)
+    finally:
+        async with engine.begin() as connection:
+            await connection.execute(text(f'DROP TABLE "{name}"'))

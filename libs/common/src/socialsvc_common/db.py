@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, event, text
+from sqlalchemy import Connection, DateTime, Dialect, Table, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
@@ -116,3 +116,23 @@ async def create_tables(engine: AsyncEngine, *models: type[SQLModel]) -> None:
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY}
             )
         await connection.run_sync(SQLModel.metadata.create_all, tables=tables)
+        missing = await connection.run_sync(_missing_columns, tables)
+    if missing:
+        raise OutdatedSchemaError(
+            "the database was made by an older version; missing columns: "
+            + ", ".join(missing)
+            + " (start from an empty database, e.g. delete var/data/<service>.db after make run)"
+        )
+
+
+class OutdatedSchemaError(RuntimeError):
+    """A table exists without columns the code needs: create_all adds tables, never columns."""
+
+
+def _missing_columns(connection: Connection, tables: list[Table]) -> list[str]:
+    inspector = inspect(connection)
+    missing = []
+    for table in tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        missing += [f"{table.name}.{c.name}" for c in table.columns if c.name not in present]
+    return missing

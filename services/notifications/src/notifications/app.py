@@ -4,18 +4,21 @@ from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from notifications.breaker import CircuitBreaker
-from notifications.channels import EmailGateway, SmsGateway
-from notifications.dispatcher import NAME, Dispatcher
+from notifications.channels import EmailGateway, InboxGateway, SmsGateway
+from notifications.dispatcher import NAME, Dispatcher, Gateways
 from notifications.messages import on_event
 from notifications.quiet_hours import QuietHours
+from notifications.receipts import receipts_router
+from notifications.signing import DEVELOPMENT_RECEIPT_SECRET
 from notifications.store import TABLES
 from notifications.templates import MessageKind
 from socialsvc_common.contract import topics
+from socialsvc_common.problems import install_problem_handlers
 from socialsvc_common.service import build_runtime, service_app
-from socialsvc_common.settings import ServiceSettings, service_config
+from socialsvc_common.settings import Environment, ServiceSettings, service_config
 
 SOURCES = (
     topics.APPLICATION_RECEIVED,
@@ -30,6 +33,12 @@ class NotificationsSettings(ServiceSettings):
 
     http_port: int = 8003
     sms_gateway_url: str = "http://127.0.0.1:8090"
+    inbox_gateway_url: str = "http://127.0.0.1:8091"
+    receipt_secret: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_RECEIPT_SECRET),
+        min_length=16,
+        description="the gateways sign their delivery receipts with it (HMAC-SHA256)",
+    )
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
     email_sender: str = "xidmet@sosial.example.az"
@@ -46,6 +55,13 @@ class NotificationsSettings(ServiceSettings):
         QuietHours.parse(value)
         return value
 
+    @model_validator(mode="after")
+    def _real_secret_in_production(self) -> "NotificationsSettings":
+        secret = self.receipt_secret.get_secret_value()
+        if self.environment is Environment.PRODUCTION and secret == DEVELOPMENT_RECEIPT_SECRET:
+            raise ValueError("production needs its own NOTIFICATIONS_RECEIPT_SECRET")
+        return self
+
 
 def build_app(settings: NotificationsSettings | None = None) -> FastAPI:
     settings = settings or NotificationsSettings()
@@ -53,11 +69,15 @@ def build_app(settings: NotificationsSettings | None = None) -> FastAPI:
     for topic in SOURCES:
         runtime.consumer.handle(topic)(on_event)
     client = httpx.AsyncClient()
+    gateways = Gateways(
+        sms=SmsGateway(settings.sms_gateway_url, client),
+        email=EmailGateway(settings.smtp_host, settings.smtp_port, settings.email_sender),
+        inbox=InboxGateway(settings.inbox_gateway_url, client),
+    )
     dispatcher = Dispatcher(
         runtime.sessions,
         runtime.relay,
-        SmsGateway(settings.sms_gateway_url, client),
-        EmailGateway(settings.smtp_host, settings.smtp_port, settings.email_sender),
+        gateways,
         quiet_hours=QuietHours.parse(settings.quiet_hours),
         urgent_kinds=frozenset(kind.value for kind in settings.urgent_kinds),
         breaker=lambda: CircuitBreaker(
@@ -67,4 +87,8 @@ def build_app(settings: NotificationsSettings | None = None) -> FastAPI:
     runtime.background.append(dispatcher.run)
     runtime.stopping.append(dispatcher.stop)
     runtime.on_stop.append(client.aclose)
-    return service_app(runtime, title="Notifications", description="Tells citizens what happened.")
+    app = service_app(runtime, title="Notifications", description="Tells citizens what happened.")
+    install_problem_handlers(app)
+    secret = settings.receipt_secret.get_secret_value().encode()
+    app.include_router(receipts_router(runtime.sessions, runtime.relay, secret))
+    return app

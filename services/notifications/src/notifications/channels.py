@@ -1,4 +1,4 @@
-"""Adapters to the channel gateways: SMS over HTTP, e-mail over SMTP.
+"""Adapters to the channel gateways: SMS and the e-gov inbox over HTTP, e-mail over SMTP.
 
 Every call carries an idempotency key derived from the event, so a retry reaches the provider as
 the same message, never a second one. Failures are sorted into two types the caller acts on:
@@ -17,7 +17,7 @@ from email.utils import format_datetime
 import httpx
 
 # Explicit, never the client's defaults: a gateway that hangs must not hold a consumer for long.
-SMS_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+HTTP_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 SMTP_TIMEOUT_SECONDS = 10.0
 
 # Client errors that mean "not now" rather than "never".
@@ -47,45 +47,83 @@ class GatewayReceipt:
     message_id: str
     status: str
 
+    @property
+    def delivered(self) -> bool:
+        """Whether the provider says the message arrived; otherwise a receipt will tell."""
+        return self.status == "delivered"
 
-class SmsGateway:
-    """An SMS provider's HTTP API: POST {base_url}/messages {"to", "text"} + Idempotency-Key."""
+
+class HttpGateway:
+    """A provider's HTTP API: POST {base_url}/messages with a JSON body and an Idempotency-Key.
+
+    The answer's status says how far the message got: "delivered" is final; "accepted" (or
+    "queued") means the provider will report delivery later through a receipt callback."""
 
     def __init__(
-        self, base_url: str, client: httpx.AsyncClient, *, timeout: httpx.Timeout = SMS_TIMEOUT
+        self,
+        channel: str,
+        base_url: str,
+        client: httpx.AsyncClient,
+        *,
+        timeout: httpx.Timeout = HTTP_TIMEOUT,
     ) -> None:
+        self.channel = channel
         self._url = base_url.rstrip("/") + "/messages"
         self._client = client
         self._timeout = timeout
 
-    async def send(self, to: str, text: str, idempotency_key: str) -> GatewayReceipt:
+    async def post(self, body: dict[str, str], idempotency_key: str) -> GatewayReceipt:
         try:
             response = await self._client.post(
                 self._url,
-                json={"to": to, "text": text},
+                json=body,
                 headers={"Idempotency-Key": idempotency_key},
                 timeout=self._timeout,
             )
         except httpx.TransportError as exc:  # connection refused or reset, timeouts
-            raise TransientDeliveryError("sms", type(exc).__name__) from exc
-        return _sms_receipt(response)
+            raise TransientDeliveryError(self.channel, type(exc).__name__) from exc
+        return _http_receipt(self.channel, response)
 
 
-def _sms_receipt(response: httpx.Response) -> GatewayReceipt:
+class SmsGateway(HttpGateway):
+    """An SMS provider: {"to", "text"}."""
+
+    def __init__(
+        self, base_url: str, client: httpx.AsyncClient, *, timeout: httpx.Timeout = HTTP_TIMEOUT
+    ) -> None:
+        super().__init__("sms", base_url, client, timeout=timeout)
+
+    async def send(self, to: str, text: str, idempotency_key: str) -> GatewayReceipt:
+        return await self.post({"to": to, "text": text}, idempotency_key)
+
+
+class InboxGateway(HttpGateway):
+    """The e-government portal's inbox: a message to the person's account, found by FIN."""
+
+    def __init__(
+        self, base_url: str, client: httpx.AsyncClient, *, timeout: httpx.Timeout = HTTP_TIMEOUT
+    ) -> None:
+        super().__init__("egov_inbox", base_url, client, timeout=timeout)
+
+    async def send(self, fin: str, subject: str, body: str, idempotency_key: str) -> GatewayReceipt:
+        return await self.post({"fin": fin, "subject": subject, "body": body}, idempotency_key)
+
+
+def _http_receipt(channel: str, response: httpx.Response) -> GatewayReceipt:
     status = response.status_code
     if status >= 500 or status in _RETRYABLE_4XX:
         raise TransientDeliveryError(
-            "sms", f"gateway answered {status}", retry_after=_retry_after(response)
+            channel, f"gateway answered {status}", retry_after=_retry_after(response)
         )
     if not 200 <= status < 300:
-        raise PermanentDeliveryError("sms", f"gateway answered {status}")
+        raise PermanentDeliveryError(channel, f"gateway answered {status}")
     try:
         answer = response.json()
         return GatewayReceipt(message_id=str(answer["message_id"]), status=str(answer["status"]))
     except (ValueError, KeyError, TypeError) as exc:
         # The gateway took the message but its answer is unreadable; a retry with the same key
         # gets the stored answer again without sending twice.
-        raise TransientDeliveryError("sms", f"unreadable {status} answer") from exc
+        raise TransientDeliveryError(channel, f"unreadable {status} answer") from exc
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -114,7 +152,8 @@ class EmailGateway:
     async def send(self, to: str, subject: str, body: str, idempotency_key: str) -> GatewayReceipt:
         message = compose_email(self._sender, to, subject, body, idempotency_key)
         await asyncio.to_thread(self._deliver, message)
-        return GatewayReceipt(message_id=str(message["Message-ID"]), status="accepted")
+        # SMTP has no receipts to wait for: the relay's acceptance is as far as we can know.
+        return GatewayReceipt(message_id=str(message["Message-ID"]), status="delivered")
 
     def _deliver(self, message: EmailMessage) -> None:
         try:

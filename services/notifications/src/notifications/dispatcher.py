@@ -7,6 +7,7 @@ next attempt uses the same key and the gateway answers as before, so the citizen
 
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -15,22 +16,25 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from notifications.breaker import CircuitBreaker
 from notifications.channels import (
     EmailGateway,
+    GatewayReceipt,
+    InboxGateway,
     PermanentDeliveryError,
     SmsGateway,
     TransientDeliveryError,
 )
+from notifications.outcomes import NAME, channel_failed, delivered
 from notifications.quiet_hours import QuietHours
+from notifications.routing import channels_for
 from notifications.sms import segments
-from notifications.store import FAILED, SENT, ContactRow, NotificationRow, due
+from notifications.store import ACCEPTED, ContactRow, NotificationRow, due
 from notifications.templates import MessageContext, MessageKind, application_ref, render
 from socialsvc_common.contract import payloads as p
-from socialsvc_common.contract import topics
-from socialsvc_common.contract.envelope import Event, new_event
+from socialsvc_common.contract.envelope import Event
 from socialsvc_common.db import transaction
 from socialsvc_common.outbox import OutboxRelay, add_events
 from socialsvc_common.worker import Worker
 
-NAME = "notifications"
+__all__ = ["NAME", "Dispatcher", "Gateways"]
 MAX_BACKOFF_SECONDS = 300.0
 MAX_ATTEMPTS_ON_ERROR = 8
 
@@ -41,13 +45,19 @@ def backoff(attempts: int, retry_after: float | None) -> timedelta:
     return timedelta(seconds=max(delay, retry_after or 0.0))
 
 
+@dataclass(frozen=True)
+class Gateways:
+    sms: SmsGateway
+    email: EmailGateway
+    inbox: InboxGateway
+
+
 class Dispatcher(Worker):
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
         relay: OutboxRelay,
-        sms: SmsGateway,
-        email: EmailGateway,
+        gateways: Gateways,
         *,
         quiet_hours: QuietHours | None = None,
         urgent_kinds: frozenset[str] = frozenset(),
@@ -58,8 +68,7 @@ class Dispatcher(Worker):
         super().__init__("dispatcher", idle_seconds=idle_seconds)
         self._sessions = sessions
         self._relay = relay
-        self._sms = sms
-        self._email = email
+        self._sms, self._email, self._inbox = gateways.sms, gateways.email, gateways.inbox
         self._batch_size = batch_size
         self._quiet = quiet_hours
         self._urgent = urgent_kinds
@@ -88,7 +97,7 @@ class Dispatcher(Worker):
             try:
                 events = await self._deliver(row, contact, now)
             except Exception as error:  # bad data or a bug in one message must not stop the rest
-                events = self._unexpected(row, error, now)
+                events = self._unexpected(row, contact, error, now)
             session.add(row)
             add_events(session, events)
         if events:
@@ -107,27 +116,26 @@ class Dispatcher(Worker):
         breaker = self._breakers[channel]
         return None if breaker.allows(now) else breaker.retry_at(now)
 
-    def _unexpected(self, row: NotificationRow, error: Exception, now: datetime) -> list[Event]:
+    def _unexpected(
+        self, row: NotificationRow, contact: ContactRow, error: Exception, now: datetime
+    ) -> list[Event]:
         # Only the class is kept: a message may quote the address or the text.
         row.attempts += 1
-        if row.channel:
-            # A probe that failed this way must not leave its gateway's breaker half-open.
-            self._breakers[p.Channel(row.channel)].failed(now)
-        row.last_error = type(error).__name__
-        self._log.error(
-            "message could not be sent", error_class=row.last_error, attempts=row.attempts
-        )
+        channel = p.Channel(row.channel) if row.channel else channels_for(contact)[0]
+        # A probe that failed this way must not leave its gateway's breaker half-open.
+        self._breakers[channel].failed(now)
+        error_class = type(error).__name__
+        self._log.error("message could not be sent", error_class=error_class, attempts=row.attempts)
         if row.attempts < MAX_ATTEMPTS_ON_ERROR:
+            row.last_error = error_class
             row.next_attempt_at = now + backoff(row.attempts, None)
             return []
-        return self._failed(row, p.Channel(row.channel or p.Channel.SMS.value), now, final=True)
+        return channel_failed(row, contact, channel, error_class, now)
 
     async def _deliver(
         self, row: NotificationRow, contact: ContactRow, now: datetime
     ) -> list[Event]:
-        context = MessageContext(application_ref=application_ref(row.application_id), **row.context)
-        message = render(MessageKind(row.kind), p.Language(contact.language), context)
-        channel = p.Channel(row.channel or (p.Channel.EMAIL if contact.email else p.Channel.SMS))
+        channel = p.Channel(row.channel) if row.channel else channels_for(contact)[0]
         row.channel = channel.value
         if later := self._not_now(row, channel, now):
             row.next_attempt_at = later
@@ -135,13 +143,7 @@ class Dispatcher(Worker):
         breaker = self._breakers[channel]
         row.attempts += 1
         try:
-            if channel is p.Channel.EMAIL and contact.email:
-                receipt = await self._email.send(
-                    contact.email, message.subject, message.body, str(row.id)
-                )
-            else:
-                receipt = await self._sms.send(contact.mobile_phone, message.sms, str(row.id))
-                row.segments = segments(message.sms)
+            receipt = await self._send(channel, row, contact)
         except TransientDeliveryError as error:
             breaker.failed(now)
             row.next_attempt_at = now + backoff(row.attempts, error.retry_after)
@@ -149,44 +151,25 @@ class Dispatcher(Worker):
             return []
         except PermanentDeliveryError as error:
             breaker.succeeded()  # the gateway works; it refused this one message
-            row.last_error = str(error)
-            return self._failed(row, channel, now, final=channel is not p.Channel.EMAIL)
+            return channel_failed(row, contact, channel, str(error), now)
         breaker.succeeded()
-        row.status, row.sent_at, row.gateway_message_id = SENT, now, receipt.message_id
-        delivered = p.NotificationDelivered(
-            application_id=row.application_id,
-            notification_id=row.id,
-            channel=channel,
-            delivered_at=now,
-            segments=row.segments,
-        )
-        return [
-            new_event(
-                topics.NOTIFICATION_DELIVERED,
-                delivered,
-                producer=NAME,
-                application_id=row.application_id,
-            )
-        ]
+        row.gateway_message_id, row.sent_at = receipt.message_id, now
+        if receipt.delivered:
+            return delivered(row, channel, now)
+        row.status = ACCEPTED  # the gateway's receipt will say how it went
+        return []
 
-    def _failed(
-        self, row: NotificationRow, channel: p.Channel, now: datetime, *, final: bool
-    ) -> list[Event]:
-        # E-mail refused for good falls back to SMS at once; SMS refused for good is final.
-        if final:
-            row.status = FAILED
-        else:
-            row.channel, row.next_attempt_at = p.Channel.SMS.value, now
-        failed = p.NotificationFailed(
-            application_id=row.application_id,
-            notification_id=row.id,
-            channel=channel,
-            failed_at=now,
-            reason=row.last_error or "refused",
-            final=final,
-        )
-        return [
-            new_event(
-                topics.NOTIFICATION_FAILED, failed, producer=NAME, application_id=row.application_id
-            )
-        ]
+    async def _send(
+        self, channel: p.Channel, row: NotificationRow, contact: ContactRow
+    ) -> GatewayReceipt:
+        context = MessageContext(application_ref=application_ref(row.application_id), **row.context)
+        message = render(MessageKind(row.kind), p.Language(contact.language), context)
+        key = str(row.id)
+        match channel:
+            case p.Channel.EMAIL if contact.email:
+                return await self._email.send(contact.email, message.subject, message.body, key)
+            case p.Channel.EGOV_INBOX:
+                return await self._inbox.send(contact.fin, message.subject, message.body, key)
+            case _:
+                row.segments = segments(message.sms)
+                return await self._sms.send(contact.mobile_phone, message.sms, key)

@@ -58,9 +58,13 @@ async def on_event(session: AsyncSession, envelope: Envelope, payload: BaseModel
         await session.merge(
             ContactRow(
                 application_id=payload.application_id,
+                fin=applicant.fin,
                 mobile_phone=applicant.mobile_phone,
                 email=applicant.email,
                 language=applicant.language.value,
+                preferred_channel=applicant.preferred_channel,
+                district=applicant.district,
+                lives_alone=payload.circumstances.lives_alone,
             )
         )
     message = message_for(payload)

@@ -12,15 +12,21 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from socialsvc_common.db import UtcDateTime
 
 PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
+# Taken by a gateway that reports delivery later, through a receipt.
+ACCEPTED = "accepted"
 
 
 class ContactRow(SQLModel, table=True):
     __tablename__ = "contacts"
 
     application_id: UUID = Field(primary_key=True)
+    fin: str
     mobile_phone: str
     email: str | None = None
     language: str
+    preferred_channel: str | None = None
+    district: str
+    lives_alone: bool = False
 
 
 class NotificationRow(SQLModel, table=True):
@@ -89,3 +95,17 @@ async def due(
         .with_for_update(of=NotificationRow, skip_locked=True)
     )
     return [(row, contact) for row, contact in (await session.exec(query)).all()]
+
+
+async def with_contact(
+    session: AsyncSession, notification_id: UUID
+) -> tuple[NotificationRow, ContactRow] | None:
+    """One message and its citizen's contact, the message locked for an update."""
+    query = (
+        select(NotificationRow, ContactRow)
+        .join(ContactRow, col(ContactRow.application_id) == col(NotificationRow.application_id))
+        .where(NotificationRow.id == notification_id)
+        .with_for_update(of=NotificationRow)
+    )
+    found = (await session.exec(query)).first()
+    return None if found is None else (found[0], found[1])

@@ -101,6 +101,10 @@ class Applicant(Payload):
     email: Email | None = None
     language: Language = Language.AZ
     district: str = Field(min_length=1, max_length=100)
+    preferred_channel: Channel | None = Field(
+        default=None,
+        description="tried first; without it e-mail when given, then SMS, then the e-gov inbox",
+    )
 
     @field_validator("district")
     @classmethod
@@ -305,6 +309,21 @@ class NotificationFailed(Payload):
     failed_at: datetime
     reason: str
     final: bool = False
+
+
+class HomeVisitRequested(Payload):
+    """No channel reached a person who lives alone: the home-care team is asked to tell them in
+    person. The text is the message in the person's language; it names no personal data, the
+    team finds the person through the application."""
+
+    application_id: UUID
+    notification_id: UUID
+    district: str
+    language: Language
+    message_kind: str
+    text: str
+    channels_tried: list[Channel]
+    requested_at: datetime
 
 
 class DeadLetter(Payload):

@@ -102,6 +102,11 @@ NOTIFICATION_FAILED = Topic(
     p.NotificationFailed,
     "A message could not be delivered through a channel.",
 )
+HOME_VISIT_REQUESTED = Topic(
+    "notifications.visit.requested.v1",
+    p.HomeVisitRequested,
+    "No channel reached a person who lives alone; the home-care team should tell them in person.",
+)
 
 
 def dead_letter_topic(consumer: str) -> Topic:
@@ -130,6 +135,7 @@ REGISTRY: tuple[Topic, ...] = (
     PLACEMENT_RELEASED,
     NOTIFICATION_DELIVERED,
     NOTIFICATION_FAILED,
+    HOME_VISIT_REQUESTED,
     *DEAD_LETTERS.values(),
 )
 

@@ -1,8 +1,12 @@
-"""`python -m notifications.sinks`: the local SMS gateway and SMTP sink, until SIGINT or SIGTERM.
+"""`python -m notifications.sinks`: the local SMS gateway, e-gov inbox and SMTP sink, until SIGINT
+or SIGTERM.
 
-Both listen on 127.0.0.1 only and write what they receive under var/sinks/ (sms.jsonl,
-mail.jsonl), so a person can read what citizens would get. Options fall back to the environment:
-NOTIFICATIONS_SINK_SMS_PORT (8090), NOTIFICATIONS_SINK_SMTP_PORT (8025), NOTIFICATIONS_SINK_DIR.
+All listen on 127.0.0.1 only and write what they receive under var/sinks/ (sms.jsonl, inbox.jsonl,
+mail.jsonl), so a person can read what citizens would get. With a receipts URL the HTTP gateways
+report delivery by signed callbacks (secret NOTIFICATIONS_RECEIPT_SECRET, the service's default in
+development). Options fall back to the environment: NOTIFICATIONS_SINK_SMS_PORT (8090),
+NOTIFICATIONS_SINK_INBOX_PORT (8091), NOTIFICATIONS_SINK_SMTP_PORT (8025), NOTIFICATIONS_SINK_DIR,
+NOTIFICATIONS_SINK_RECEIPTS_URL (none).
 """
 
 import argparse
@@ -17,8 +21,11 @@ from types import FrameType
 
 import structlog
 import uvicorn
+from fastapi import FastAPI
 
-from notifications.sinks.sms_gateway import create_sms_gateway
+from notifications.signing import DEVELOPMENT_RECEIPT_SECRET
+from notifications.sinks.http_gateway import create_inbox_gateway, create_sms_gateway
+from notifications.sinks.receipts import ReceiptSender
 from notifications.sinks.smtp_sink import LOOPBACK, start_smtp_sink, stop_smtp_sink
 from socialsvc_common.logs import configure_logging
 
@@ -32,7 +39,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--sms-port", type=int, default=int(env.get("NOTIFICATIONS_SINK_SMS_PORT", "8090"))
     )
     parser.add_argument(
+        "--inbox-port", type=int, default=int(env.get("NOTIFICATIONS_SINK_INBOX_PORT", "8091"))
+    )
+    parser.add_argument(
         "--smtp-port", type=int, default=int(env.get("NOTIFICATIONS_SINK_SMTP_PORT", "8025"))
+    )
+    parser.add_argument(
+        "--receipts-url",
+        default=env.get("NOTIFICATIONS_SINK_RECEIPTS_URL"),
+        help="the platform's receipt callback, e.g. http://127.0.0.1:8003/receipts",
     )
     parser.add_argument(
         "--store-dir", type=Path, default=Path(env.get("NOTIFICATIONS_SINK_DIR", "var/sinks"))
@@ -50,41 +65,63 @@ def _listen(port: int) -> socket.socket:
     return sock
 
 
-def _stop_on_signals(server: uvicorn.Server) -> None:
+def _stop_on_signals(servers: list[uvicorn.Server]) -> None:
     # uvicorn captures SIGINT/SIGTERM while it serves, then restores these handlers and raises the
     # signal again; ours only asks for the exit, so the process can still close the SMTP sink.
     def stop(_signum: int, _frame: FrameType | None) -> None:
-        server.should_exit = True
+        for server in servers:
+            server.should_exit = True
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, stop)
 
 
-async def serve(args: argparse.Namespace, log: structlog.stdlib.BoundLogger) -> None:
-    store_dir: Path = args.store_dir
-    sock = _listen(args.sms_port)
+def _receipts(url: str | None) -> ReceiptSender | None:
+    if not url:
+        return None
+    secret = os.environ.get("NOTIFICATIONS_RECEIPT_SECRET", DEVELOPMENT_RECEIPT_SECRET)
+    return ReceiptSender(url, secret.encode())
+
+
+def _server(app: FastAPI) -> uvicorn.Server:
     config = uvicorn.Config(
-        create_sms_gateway(store_dir / "sms.jsonl"),
+        app,
         log_config=None,  # keep the platform's logging (JSON, redaction)
         access_log=False,
         lifespan="off",
     )
-    server = uvicorn.Server(config)
-    _stop_on_signals(server)
+    return uvicorn.Server(config)
+
+
+async def serve(args: argparse.Namespace, log: structlog.stdlib.BoundLogger) -> None:
+    store_dir: Path = args.store_dir
+    sockets = [_listen(args.sms_port), _listen(args.inbox_port)]
+    receipts = _receipts(args.receipts_url)
+    servers = [
+        _server(create_sms_gateway(store_dir / "sms.jsonl", receipts)),
+        _server(create_inbox_gateway(store_dir / "inbox.jsonl", receipts)),
+    ]
+    _stop_on_signals(servers)
     controller = await asyncio.to_thread(start_smtp_sink, store_dir / "mail.jsonl", args.smtp_port)
     try:
         log.info(
             "started",
             service=NAME,
             sms_gateway=f"http://{LOOPBACK}:{args.sms_port}/messages",
+            inbox_gateway=f"http://{LOOPBACK}:{args.inbox_port}/messages",
             smtp=f"{LOOPBACK}:{args.smtp_port}",
-            sms_store=str(store_dir / "sms.jsonl"),
-            mail_store=str(store_dir / "mail.jsonl"),
+            receipts=args.receipts_url or "none: gateways answer delivered",
+            store=str(store_dir),
         )
-        await server.serve(sockets=[sock])
+        await asyncio.gather(
+            *(server.serve(sockets=[sock]) for server, sock in zip(servers, sockets, strict=True))
+        )
     finally:
+        if receipts is not None:
+            await receipts.close()
         stop_smtp_sink(controller)
-        sock.close()
+        for sock in sockets:
+            sock.close()
         log.info("stopped", service=NAME)
 
 

@@ -2,6 +2,8 @@
 
 A mail whose Message-ID it has already stored is accepted and not stored again: EmailGateway
 derives the Message-ID from the idempotency key, so this is how a resend shows up as one letter.
+Like a provider's mailbox simulator, it refuses every recipient at BOUNCE_DOMAIN with a permanent
+550, so the refusal path can be tried with a real SMTP conversation.
 """
 
 import json
@@ -19,6 +21,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 log = structlog.get_logger("notifications.sinks.smtp")
 
 LOOPBACK = "127.0.0.1"
+BOUNCE_DOMAIN = "bounce.example.az"
 
 
 class MailSink:
@@ -31,6 +34,19 @@ class MailSink:
             for line in store_path.read_text(encoding="utf-8").splitlines():
                 if line.strip() and (known := json.loads(line).get("message_id")):
                     self.seen.add(known)
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if address.rpartition("@")[2].lower() == BOUNCE_DOMAIN:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
