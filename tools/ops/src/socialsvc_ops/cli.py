@@ -6,10 +6,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
+import uvicorn
 
 from socialsvc_common.contract.topics import REGISTRY
 from socialsvc_ops import deadletters, render
 from socialsvc_ops.lag import lag_report
+from socialsvc_ops.page.app import create_app
+from socialsvc_ops.page.monitor import MonitorSettings
+from socialsvc_ops.page.outbox import DEFAULT_SERVICES
 from socialsvc_ops.tail import TailFilter, tail
 from socialsvc_ops.trace import NotAnApplicationId, trace
 
@@ -168,6 +172,43 @@ def replay_command(
     except deadletters.NotReplayable as error:
         raise typer.BadParameter(str(error)) from None
     render.errors.print(f"replayed {len(done)} dead letters")
+
+
+def _services(given: list[str] | None) -> dict[str, str]:
+    if not given:
+        return dict(DEFAULT_SERVICES)
+    found = {}
+    for text in given:
+        name, sep, url = text.partition("=")
+        if not sep or not url.startswith(("http://", "https://")):
+            raise typer.BadParameter(f"{text!r}: use NAME=http://host:port")
+        found[name] = url
+    return found
+
+
+@app.command("serve")
+def serve_command(
+    *,
+    bootstrap: Bootstrap = DEFAULT_BOOTSTRAP,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="SOCIALSVC_OPS_PORT")] = 8080,
+    service: Annotated[
+        list[str] | None,
+        typer.Option(help="NAME=URL of a service's /metrics (the four by default)"),
+    ] = None,
+    group: Annotated[list[str] | None, typer.Option(help="consumer group to watch")] = None,
+    since: Annotated[str, typer.Option(help="count applications seen since")] = "24h",
+) -> None:
+    """The live operations page (stages, rates, lag, dead letters, outbox age, journeys)."""
+    services = _services(service)
+    settings = MonitorSettings(
+        bootstrap=bootstrap,
+        since=parse_since(since) or datetime.now(UTC),
+        groups=group or list(services),
+        services=services,
+    )
+    render.errors.print(f"operations page on http://{host}:{port}/")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 
 def main() -> None:

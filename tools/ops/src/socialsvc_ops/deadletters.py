@@ -76,7 +76,7 @@ class Choice:
         )
 
 
-def _reason(seen: Seen) -> DeadLetter | None:
+def reason_of(seen: Seen) -> DeadLetter | None:
     try:
         return read_dead_letter([(k, v) for k, v in seen.headers if v is not None])
     except (ValidationError, UnicodeDecodeError):
@@ -102,7 +102,7 @@ async def letters(
             where = (done.dead_letter_topic, done.dead_letter_partition, done.dead_letter_offset)
             replays.setdefault(where, []).append(done)
     found = [
-        Letter(s, _reason(s), tuple(replays.get((s.topic, s.partition, s.offset), ())))
+        Letter(s, reason_of(s), tuple(replays.get((s.topic, s.partition, s.offset), ())))
         for s in records
         if s.topic != DEAD_LETTER_REPLAYED.name
     ]

@@ -18,6 +18,7 @@ from socialsvc_common.logs import REDACTED, redact_text
 from socialsvc_ops.mask import mask
 
 POLL_MS = 500
+FOLLOW_BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,9 +188,10 @@ async def follow(
     for tp, offset in starts.items():
         consumer.seek(tp, offset)
     while True:
-        batches = await consumer.getmany(timeout_ms=POLL_MS)
+        batches = await consumer.getmany(timeout_ms=POLL_MS, max_records=FOLLOW_BATCH)
         for batch in batches.values():
             for record in batch:
                 yield Seen.of(record)
-        if not batches:
-            await asyncio.sleep(0)
+        # A backlog arrives in full batches without waiting on the network: let the rest of the
+        # program (the page's requests) run between them.
+        await asyncio.sleep(0)
