@@ -141,7 +141,7 @@ async def test_the_page_follows_the_flow_and_shows_a_journey_without_personal_da
             await page.screenshot(path=path, full_page=True)
         shown = await page.inner_text("body")
         await browser.close()
-    async with httpx.AsyncClient(base_url=page_url) as client:
+    async with httpx.AsyncClient(base_url=page_url, timeout=60) as client:
         pushed = (await client.get("/api/snapshot")).text
         traced = (await client.get(f"/api/journey/{ids[0]}")).text
     for value in personal:

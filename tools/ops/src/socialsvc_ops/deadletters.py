@@ -97,10 +97,14 @@ async def letters(
         await consumer.stop()
     replays: dict[Position, list[DeadLetterReplayed]] = {}
     for seen in records:
-        if seen.topic == DEAD_LETTER_REPLAYED.name and seen.value:
-            done = DeadLetterReplayed.model_validate_json(seen.value)
-            where = (done.dead_letter_topic, done.dead_letter_partition, done.dead_letter_offset)
-            replays.setdefault(where, []).append(done)
+        if seen.topic != DEAD_LETTER_REPLAYED.name:
+            continue
+        try:
+            done = DeadLetterReplayed.model_validate_json(seen.value or b"")
+        except ValidationError:
+            continue  # a record that names no letter cannot mark one as replayed
+        where = (done.dead_letter_topic, done.dead_letter_partition, done.dead_letter_offset)
+        replays.setdefault(where, []).append(done)
     found = [
         Letter(s, reason_of(s), tuple(replays.get((s.topic, s.partition, s.offset), ())))
         for s in records

@@ -3,6 +3,7 @@ arrives, consumer lag and outbox ages polled every few seconds."""
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -52,7 +53,7 @@ class Monitor:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _keep(self, loop: Any, what: str) -> None:
+    async def _keep(self, loop: Callable[[], Awaitable[None]], what: str) -> None:
         # A broker that is down for a while must not end the page: say so and try again.
         while True:
             try:
