@@ -11,7 +11,6 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -19,6 +18,7 @@ from playwright.async_api import Page, async_playwright
 
 from .applicants import mixed_applications
 from .conftest import Platform, free_port
+from .ops_tool import poll
 from .test_journey import submit_all
 
 pytestmark = pytest.mark.integration
@@ -79,16 +79,6 @@ async def stage_counts(page: Page) -> dict[str, int]:
     return {stage: int(count) for stage, count in await table(page, "stages")}
 
 
-async def wait_for(what: str, check: Any, seconds: float = 180) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        found = await check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"{what} not seen on the page after {seconds}s"
-        await asyncio.sleep(1)
-
-
 async def test_the_page_follows_the_flow_and_shows_a_journey_without_personal_data(
     platform: Platform, page_url: str
 ) -> None:
@@ -119,7 +109,7 @@ async def test_the_page_follows_the_flow_and_shows_a_journey_without_personal_da
             earlier = sum(n for s, n in before.items() if s.startswith(STAGES_AFTER_DECISION))
             return sum(now.values()) >= sum(before.values()) + len(ids) and decided >= earlier + 12
 
-        await wait_for("the stage counts moving", moved)
+        await poll("the stage counts moving", moved)
         assert await page.evaluate("window.__sameDocument") is True
         assert int(await page.text_content("#rate") or 0) >= len(ids)
         lag = {row[0]: row for row in await table(page, "lag")}
@@ -134,7 +124,7 @@ async def test_the_page_follows_the_flow_and_shows_a_journey_without_personal_da
         async def journey() -> list[str]:
             return [row[2] for row in await table(page, "journey")]
 
-        steps = await wait_for("the journey", journey)
+        steps = await poll("the journey", journey)
         assert steps[:2] == ["intake.application.received", "eligibility.decision.made"]
 
         if path := os.environ.get("OPS_PAGE_SCREENSHOT"):

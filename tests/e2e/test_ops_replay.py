@@ -6,11 +6,6 @@ submission's event id, so the test knows it beforehand. Replayed, the same event
 """
 
 import asyncio
-import json
-import os
-import subprocess
-import sys
-import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -26,20 +21,9 @@ from socialsvc_common.contract.envelope import Event, new_event
 
 from .applicants import mixed_applications
 from .conftest import Platform
+from .ops_tool import ops_json, poll
 
 pytestmark = pytest.mark.integration
-
-
-def ops(bootstrap: str, *args: str) -> list[dict[str, Any]]:
-    done = subprocess.run(
-        [sys.executable, "-m", "socialsvc_ops", *args, "--json"],
-        env={**os.environ, "SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS": bootstrap},
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=True,
-    )
-    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
 
 async def send(bootstrap: str, event: Event) -> None:
@@ -51,16 +35,6 @@ async def send(bootstrap: str, event: Event) -> None:
         )
     finally:
         await producer.stop()
-
-
-async def poll(what: str, check: Any, seconds: float = 120) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        found = await check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"{what} not seen after {seconds}s"
-        await asyncio.sleep(1)
 
 
 async def test_a_dead_letter_replayed_after_its_cause_is_fixed_is_processed(
@@ -89,7 +63,7 @@ async def test_a_dead_letter_replayed_after_its_cause_is_fixed_is_processed(
 
     async def letters() -> list[dict[str, Any]]:
         found = await asyncio.to_thread(
-            ops, bootstrap, "dead-letters", "list", "--consumer", "intake", "--since", since
+            ops_json, bootstrap, "dead-letters", "list", "--consumer", "intake", "--since", since
         )
         return [d for d in found if d["application_id"] == str(application_id)]
 
@@ -110,7 +84,9 @@ async def test_a_dead_letter_replayed_after_its_cause_is_fixed_is_processed(
         assert str(early.envelope.event_id) not in {s["event_id"] for s in await journey()}
 
         where = f"{refused['topic']}:{refused['partition']}@{refused['offset']}"
-        replayed = await asyncio.to_thread(ops, bootstrap, "dead-letters", "replay", "--at", where)
+        replayed = await asyncio.to_thread(
+            ops_json, bootstrap, "dead-letters", "replay", "--at", where
+        )
         assert [r["offset"] for r in replayed] == [refused["offset"]]
 
         async def applied() -> bool:
@@ -120,5 +96,5 @@ async def test_a_dead_letter_replayed_after_its_cause_is_fixed_is_processed(
 
     after = {(d["topic"], d["partition"], d["offset"]): d for d in await letters()}
     assert after[(refused["topic"], refused["partition"], refused["offset"])]["replayed"]
-    trace = await asyncio.to_thread(ops, bootstrap, "trace", str(application_id))
+    trace = await asyncio.to_thread(ops_json, bootstrap, "trace", str(application_id))
     assert "ops.deadletter.replayed" in [step["type"] for step in trace]
