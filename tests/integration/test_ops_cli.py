@@ -145,18 +145,13 @@ async def test_tail_trace_and_dead_letters_show_known_events_masked(bootstrap: s
     await publish(bootstrap, steps[2], steps[0], steps[1], *journey_of(other, start))
     await publish(bootstrap, received_with_personal_data(person), extra=letter_headers())
 
+    # Only the three topics: an intake of a platform running beside this test dead-letters these
+    # events (it never took the application in), and those copies carry the same application id.
+    only = [arg for e in steps for arg in ("--topic", e.topic.name)]
     tailed = await asyncio.to_thread(
-        ops,
-        bootstrap,
-        "tail",
-        "--since",
-        since,
-        "--application",
-        str(followed),
-        "--json",
-        "--limit",
-        "3",
-    )
+        ops, bootstrap, "tail", *only, "--since", since, "--application", str(followed),
+        "--json", "--limit", "3",
+    )  # fmt: skip
     lines = json_lines(tailed.stdout)
     assert {line["application_id"] for line in lines} == {str(followed)}
     assert sorted(line["type"] for line in lines) == sorted(e.envelope.type for e in steps)
@@ -178,7 +173,9 @@ async def test_tail_trace_and_dead_letters_show_known_events_masked(bootstrap: s
     assert_no_personal_data(by_district.stdout)
 
     traced = await asyncio.to_thread(ops, bootstrap, "trace", str(followed), "--json")
-    journey = json_lines(traced.stdout)
+    # Dead-lettered copies (see above) share their original's time, so the gaps stay the same.
+    dead = {t.name for t in topics.DEAD_LETTERS.values()}
+    journey = [s for s in json_lines(traced.stdout) if s["topic"] not in dead]
     assert [s["type"] for s in journey] == [e.envelope.type for e in steps]
     assert [s["gap_seconds"] for s in journey] == [None, 2.0, 3.0]
     shown = await asyncio.to_thread(ops, bootstrap, "trace", str(followed))
