@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 KAFKA := deploy/kafka/kafkactl
 PG := deploy/postgres/pgctl
 
-.PHONY: help install run test test-unit test-integration lint format infra infra-stop topics schemas \
+.PHONY: help install run ops test test-unit test-integration lint format infra infra-stop topics schemas \
 	kafka-jars kafka-start kafka-stop kafka-status kafka-wipe \
 	cluster-start cluster-stop cluster-status cluster-wipe \
 	pg-start pg-stop pg-status pg-wipe
@@ -31,6 +31,9 @@ install: $(VENV)/.synced ## install Python, the workspace and its tools (uv, loc
 
 run: install ## start Kafka, create the topics and run the four services (Ctrl-C stops all)
 	@deploy/run.sh
+
+ops: install ## the live operations page on http://127.0.0.1:8080 for the `make run` platform
+	$(VENV)/bin/socialsvc-ops serve --bootstrap 127.0.0.1:9092 --port $${OPS_PORT:-8080}
 
 test: install lint ## lint, then every test tier but chaos/bench against real Kafka and PostgreSQL
 	@deploy/with-infra.sh $(PY) -m pytest

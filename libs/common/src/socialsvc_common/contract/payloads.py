@@ -338,3 +338,21 @@ class DeadLetter(Payload):
     error_message: str
     failed_at: datetime
     attempts: int = 1
+
+
+class DeadLetterReplayed(Payload):
+    """An operator sent a dead letter back to its original topic (`socialsvc-ops dead-letters
+    replay`): which letter, where the copy went, and who did it. No personal data."""
+
+    consumer: str
+    dead_letter_topic: str
+    dead_letter_partition: int
+    dead_letter_offset: int
+    original_topic: str
+    original_partition: int
+    original_offset: int
+    error_class: str
+    replayed_partition: int
+    replayed_offset: int
+    replayed_at: datetime
+    operator: str = Field(min_length=1, max_length=100)

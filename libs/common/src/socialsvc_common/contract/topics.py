@@ -146,3 +146,15 @@ def by_name(name: str) -> Topic:
         if topic.name == name:
             return topic
     raise KeyError(f"topic {name!r} is not in the registry")
+
+
+# The operators' own record, written by `socialsvc-ops`: every dead letter replayed, so a second
+# replay of the same letter can be told apart and an audit can follow who sent what back.
+DEAD_LETTER_REPLAYED = Topic(
+    "ops.deadletter.replayed.v1",
+    p.DeadLetterReplayed,
+    "An operator replayed a dead letter to its original topic.",
+    partitions=3,
+    retention_ms=365 * DAY_MS,
+)
+REGISTRY = (*REGISTRY, DEAD_LETTER_REPLAYED)

@@ -1,0 +1,140 @@
+"""The live operations page in headless Chromium while applications flow through the platform.
+
+Chromium is Debian's package (deploy/chromium/ensure installs it when missing), driven by
+Playwright. Set OPS_PAGE_SCREENSHOT to a path to keep a picture of the page (docs/ops-page.png).
+"""
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Page, async_playwright
+
+from .applicants import mixed_applications
+from .conftest import Platform, free_port
+from .ops_tool import poll
+from .test_journey import submit_all
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+STAGES_AFTER_DECISION = ("decided", "place", "waitlisted")
+
+
+def chromium() -> str:
+    found = subprocess.run(
+        [ROOT / "deploy/chromium/ensure"], capture_output=True, text=True, check=True, timeout=900
+    )
+    return found.stdout.strip()
+
+
+def start_page(platform: Platform, bootstrap: str, port: int) -> "subprocess.Popen[bytes]":
+    services = [f"--service={name}={url}" for name, url in platform.urls.items()]
+    groups = [f"--group={group}" for group in platform.groups.values()]
+    # A service that is not there: its outbox age must read "unknown", not fail the page.
+    ghost = f"--service=ghost=http://127.0.0.1:{free_port()}"
+    command = [sys.executable, "-m", "socialsvc_ops", "serve", f"--port={port}", "--since=2m"]
+    return subprocess.Popen(
+        [*command, *services, ghost, *groups],
+        env={**os.environ, "SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS": bootstrap},
+    )
+
+
+@pytest.fixture
+async def page_url(platform: Platform, bootstrap: str) -> AsyncIterator[str]:
+    port = free_port()
+    server = start_page(platform, bootstrap, port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient() as client:
+            deadline = time.monotonic() + 90
+            while True:
+                try:
+                    if (await client.get(url + "/api/snapshot")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "the operations page did not start"
+                await asyncio.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+async def table(page: Page, table_id: str) -> list[list[str]]:
+    rows: list[list[str]] = await page.eval_on_selector_all(
+        f"#{table_id} tbody tr",
+        "rows => rows.map(r => [...r.cells].map(c => c.textContent))",
+    )
+    return rows
+
+
+async def stage_counts(page: Page) -> dict[str, int]:
+    return {stage: int(count) for stage, count in await table(page, "stages")}
+
+
+async def test_the_page_follows_the_flow_and_shows_a_journey_without_personal_data(
+    platform: Platform, page_url: str
+) -> None:
+    forms = mixed_applications(12, seed=int(time.time()))
+    personal = {
+        value
+        for form in forms
+        for key, value in form["applicant"].items()
+        if key in {"fin", "first_name", "last_name", "mobile_phone", "email"} and value
+    }
+    async with async_playwright() as driver:
+        browser = await driver.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+        page = await browser.new_page(viewport={"width": 1400, "height": 1000})
+        await page.goto(page_url)
+        await page.wait_for_function(
+            "document.getElementById('status').textContent.startsWith('live')"
+        )
+        # Marks this document: the same mark later proves the figures changed without a reload.
+        await page.evaluate("window.__sameDocument = true")
+        before = await stage_counts(page)
+
+        async with httpx.AsyncClient(base_url=platform.urls["intake"], timeout=30) as client:
+            ids = await submit_all(client, forms)
+
+        async def moved() -> bool:
+            now = await stage_counts(page)
+            decided = sum(n for s, n in now.items() if s.startswith(STAGES_AFTER_DECISION))
+            earlier = sum(n for s, n in before.items() if s.startswith(STAGES_AFTER_DECISION))
+            return sum(now.values()) >= sum(before.values()) + len(ids) and decided >= earlier + 12
+
+        await poll("the stage counts moving", moved)
+        assert await page.evaluate("window.__sameDocument") is True
+        assert int(await page.text_content("#rate") or 0) >= len(ids)
+        lag = {row[0]: row for row in await table(page, "lag")}
+        assert set(platform.groups.values()) <= set(lag)
+        outbox = dict(await table(page, "outbox"))
+        assert outbox["ghost"] == "unknown"
+        assert set(platform.urls) <= set(outbox)
+
+        await page.fill("#application-id", ids[0])
+        await page.click("#search button")
+
+        async def journey() -> list[str]:
+            return [row[2] for row in await table(page, "journey")]
+
+        steps = await poll("the journey", journey)
+        assert steps[:2] == ["intake.application.received", "eligibility.decision.made"]
+
+        if path := os.environ.get("OPS_PAGE_SCREENSHOT"):
+            await page.screenshot(path=path, full_page=True)
+        shown = await page.inner_text("body")
+        await browser.close()
+    async with httpx.AsyncClient(base_url=page_url, timeout=60) as client:
+        pushed = (await client.get("/api/snapshot")).text
+        traced = (await client.get(f"/api/journey/{ids[0]}")).text
+    for value in personal:
+        assert value not in shown
+        assert value not in pushed
+        assert value not in traced

@@ -1,0 +1,215 @@
+"""`socialsvc-ops`: the operators' command line. Each command parses its options and hands over."""
+
+import asyncio
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from socialsvc_common.contract.topics import REGISTRY
+from socialsvc_ops import deadletters, render
+from socialsvc_ops.lag import lag_report
+from socialsvc_ops.page.app import create_app
+from socialsvc_ops.page.monitor import MonitorSettings
+from socialsvc_ops.page.outbox import DEFAULT_SERVICES
+from socialsvc_ops.tail import TailFilter, tail
+from socialsvc_ops.trace import NotAnApplicationId, trace
+
+app = typer.Typer(no_args_is_help=True, help="Watch and fix the social services platform.")
+dead = typer.Typer(no_args_is_help=True, help="List and replay dead letters.")
+app.add_typer(dead, name="dead-letters")
+
+Bootstrap = Annotated[
+    str,
+    typer.Option(envvar="SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS", help="Kafka host:port[,host:port]"),
+]
+Since = Annotated[
+    str | None, typer.Option(help="from this long ago (90s, 15m, 2h, 3d) or this ISO time")
+]
+AsJson = Annotated[bool, typer.Option("--json", help="one JSON object a line")]
+DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
+_DURATION = re.compile(r"^(\d+)([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_since(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    if found := _DURATION.match(text.strip()):
+        ago = timedelta(**{_UNITS[found[2]]: int(found[1])})
+        return datetime.now(UTC) - ago
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r}: use 90s, 15m, 2h, 3d or an ISO time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@app.command("tail")
+def tail_command(
+    *,
+    bootstrap: Bootstrap = DEFAULT_BOOTSTRAP,
+    topic: Annotated[
+        list[str] | None, typer.Option(help="topic to follow (all by default)")
+    ] = None,
+    type_: Annotated[list[str] | None, typer.Option("--type", help="event type or topic")] = None,
+    application: Annotated[str | None, typer.Option(help="application id")] = None,
+    district: Annotated[str | None, typer.Option(help="district or city")] = None,
+    since: Since = None,
+    limit: Annotated[int | None, typer.Option(help="stop after this many records")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Live events, personal data masked (from now on, or from --since)."""
+    topics = topic or [t.name for t in REGISTRY]
+    wanted = TailFilter(frozenset(type_ or ()), application, district)
+
+    async def run() -> None:
+        shown = 0
+        render.errors.print(f"following {len(topics)} topics", style="dim")
+        async for seen in tail(bootstrap, topics, wanted, since=parse_since(since)):
+            render.record_line(seen, as_json=as_json)
+            shown += 1
+            if limit is not None and shown >= limit:
+                return
+
+    asyncio.run(run())
+
+
+@app.command("trace")
+def trace_command(
+    application_id: str,
+    *,
+    bootstrap: Bootstrap = DEFAULT_BOOTSTRAP,
+    since: Since = None,
+    as_json: AsJson = False,
+) -> None:
+    """One application's journey across every topic, in time order, with the gaps."""
+    try:
+        steps = asyncio.run(trace(bootstrap, application_id, since=parse_since(since)))
+    except NotAnApplicationId as error:
+        raise typer.BadParameter(str(error)) from None
+    if not steps:
+        render.errors.print(f"no events about {application_id}")
+        raise typer.Exit(1)
+    render.journey(application_id, steps, as_json=as_json)
+
+
+@app.command("lag")
+def lag_command(
+    *,
+    bootstrap: Bootstrap = DEFAULT_BOOTSTRAP,
+    group: Annotated[list[str] | None, typer.Option(help="consumer group (all by default)")] = None,
+    behind: Annotated[bool, typer.Option(help="only partitions with lag")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Per consumer group and partition: committed, end, lag and the oldest record waiting."""
+    rows = asyncio.run(lag_report(bootstrap, group))
+    render.lag([r for r in rows if r.lag or not behind], as_json=as_json)
+
+
+Consumer = Annotated[str | None, typer.Option(help="intake, eligibility, assignment, ...")]
+
+
+@dead.command("list")
+def list_command(
+    *,
+    bootstrap: Bootstrap = DEFAULT_BOOTSTRAP,
+    consumer: Consumer = None,
+    since: Since = None,
+    as_json: AsJson = False,
+) -> None:
+    """Dead letters with the reason each was given up on, and when each was replayed."""
+    chosen = [consumer] if consumer else None
+    found = asyncio.run(deadletters.letters(bootstrap, chosen, since=parse_since(since)))
+    render.letters(found, as_json=as_json)
+
+
+def _position(text: str) -> deadletters.Position:
+    topic, _, rest = text.rpartition(":")
+    partition, _, offset = rest.partition("@")
+    if not topic or not partition.isdigit() or not offset.isdigit():
+        raise typer.BadParameter(f"{text!r}: use TOPIC:PARTITION@OFFSET")
+    return (topic, int(partition), int(offset))
+
+
+@dead.command("replay")
+def replay_command(
+    *,
+    bootstrap: Bootstrap = DEFAULT_BOOTSTRAP,
+    at: Annotated[list[str] | None, typer.Option(help="TOPIC:PARTITION@OFFSET")] = None,
+    consumer: Consumer = None,
+    original_topic: Annotated[str | None, typer.Option()] = None,
+    error_class: Annotated[str | None, typer.Option()] = None,
+    application: Annotated[str | None, typer.Option(help="application id")] = None,
+    again: Annotated[bool, typer.Option(help="also letters replayed before")] = False,
+    dry_run: Annotated[bool, typer.Option(help="show what would be replayed")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Send chosen dead letters back to their original topic, and record each replay."""
+    choice = deadletters.Choice(
+        frozenset(_position(a) for a in at or ()),
+        consumer,
+        original_topic,
+        error_class,
+        application,
+        include_replayed=again,
+    )
+    if not choice.positions and not any((consumer, original_topic, error_class, application)):
+        raise typer.BadParameter("choose letters with --at or at least one filter")
+    found = asyncio.run(deadletters.letters(bootstrap))
+    chosen = [letter for letter in found if choice.picks(letter)]
+    missing = choice.positions - {letter.position for letter in chosen}
+    if missing:
+        raise typer.BadParameter(f"no dead letter at {sorted(missing)}")
+    render.letters(chosen, as_json=as_json)
+    if dry_run or not chosen:
+        render.errors.print(f"{len(chosen)} to replay (nothing sent)")
+        return
+    try:
+        done = asyncio.run(deadletters.replay(bootstrap, chosen, deadletters.operator_name()))
+    except deadletters.NotReplayable as error:
+        raise typer.BadParameter(str(error)) from None
+    render.errors.print(f"replayed {len(done)} dead letters")
+
+
+def _services(given: list[str] | None) -> dict[str, str]:
+    if not given:
+        return dict(DEFAULT_SERVICES)
+    found = {}
+    for text in given:
+        name, sep, url = text.partition("=")
+        if not sep or not url.startswith(("http://", "https://")):
+            raise typer.BadParameter(f"{text!r}: use NAME=http://host:port")
+        found[name] = url
+    return found
+
+
+@app.command("serve")
+def serve_command(
+    *,
+    bootstrap: Bootstrap = DEFAULT_BOOTSTRAP,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="SOCIALSVC_OPS_PORT")] = 8080,
+    service: Annotated[
+        list[str] | None,
+        typer.Option(help="NAME=URL of a service's /metrics (the four by default)"),
+    ] = None,
+    group: Annotated[list[str] | None, typer.Option(help="consumer group to watch")] = None,
+    since: Annotated[str, typer.Option(help="count applications seen since")] = "24h",
+) -> None:
+    """The live operations page (stages, rates, lag, dead letters, outbox age, journeys)."""
+    services = _services(service)
+    settings = MonitorSettings(
+        bootstrap=bootstrap,
+        since=parse_since(since) or datetime.now(UTC),
+        groups=group or list(services),
+        services=services,
+    )
+    render.errors.print(f"operations page on http://{host}:{port}/")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+def main() -> None:
+    app()
