@@ -14,6 +14,7 @@ PG := deploy/postgres/pgctl
 .PHONY: help install run ops test test-unit test-integration lint format infra infra-stop topics schemas \
 	kafka-jars kafka-start kafka-stop kafka-status kafka-wipe \
 	cluster-start cluster-stop cluster-status cluster-wipe \
+	secure-cluster-start secure-cluster-stop secure-cluster-status secure-cluster-wipe \
 	pg-start pg-stop pg-status pg-wipe
 
 help: ## list the targets
@@ -82,6 +83,23 @@ cluster-status: ## show the three-broker cluster
 	@$(KAFKA) status cluster
 cluster-wipe: ## delete the cluster's data (it must be stopped)
 	@$(KAFKA) wipe cluster
+
+SECURE_VAR := $(CURDIR)/var/kafka/cluster-secure
+SECURE_BROKERS := 127.0.0.1:19094,127.0.0.1:29094,127.0.0.1:39094
+
+# The admin's password goes from its owner-only file into the environment of the two commands,
+# never onto a command line or the terminal.
+secure-cluster-start: install ## start the SASL/SCRAM + ACL cluster on :19094,29094,39094, topics, users, ACLs
+	@$(KAFKA) start cluster-secure
+	@export SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS=$(SECURE_BROKERS) SOCIALSVC_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT \
+		SOCIALSVC_KAFKA_SASL_USERNAME=admin SOCIALSVC_KAFKA_SASL_PASSWORD="$$(cat $(SECURE_VAR)/admin.password)" && \
+		$(VENV)/bin/socialsvc-topics && $(VENV)/bin/socialsvc-acls --passwords $(SECURE_VAR)/principals.passwords
+secure-cluster-stop: ## stop the secure cluster
+	@$(KAFKA) stop cluster-secure
+secure-cluster-status: ## show the secure cluster
+	@$(KAFKA) status cluster-secure
+secure-cluster-wipe: ## delete the secure cluster's data, users and passwords (it must be stopped)
+	@$(KAFKA) wipe cluster-secure
 
 pg-start: ## install (if needed) and start PostgreSQL on 127.0.0.1:55432 with the role and databases
 	@$(PG) start

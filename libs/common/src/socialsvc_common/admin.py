@@ -8,14 +8,16 @@ with more partitions than declared is reported, not touched.
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import for_code
 
 from socialsvc_common.contract.topics import REGISTRY, Topic
+from socialsvc_common.kafka_security import client_security
 from socialsvc_common.settings import ServiceSettings
 
 ADMIN_TIMEOUT_MS = 30_000
@@ -63,12 +65,16 @@ async def ensure_topics(
     topics: Sequence[Topic] = REGISTRY,
     *,
     dry_run: bool = False,
+    security: Mapping[str, Any] | None = None,
 ) -> list[TopicChange]:
-    """Makes the cluster match `topics`; returns what was (or, with dry_run, would be) changed."""
+    """Makes the cluster match `topics`; returns what was (or, with dry_run, would be) changed.
+
+    `security` is `kafka_security.client_security(...)` of an admin on a secure cluster."""
     admin = AIOKafkaAdminClient(
         bootstrap_servers=list(bootstrap_servers),
         client_id="socialsvc-topics",
         request_timeout_ms=ADMIN_TIMEOUT_MS,
+        **(security or {}),
     )
     await admin.start()
     try:
@@ -134,7 +140,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     settings = ServiceSettings(**overrides)
     try:
-        changes = asyncio.run(ensure_topics(settings.kafka_bootstrap_servers, dry_run=args.check))
+        changes = asyncio.run(
+            ensure_topics(
+                settings.kafka_bootstrap_servers,
+                dry_run=args.check,
+                security=client_security(settings),
+            )
+        )
     except (TopicAdminError, OSError) as error:
         print(f"socialsvc-topics: error: {error}", file=sys.stderr)
         return 2

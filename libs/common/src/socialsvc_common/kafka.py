@@ -22,6 +22,7 @@ from faststream.kafka.subscriber.usecase import LogicSubscriber
 from faststream.message import StreamMessage
 
 from socialsvc_common.contract.topics import Topic
+from socialsvc_common.kafka_security import broker_security, client_security
 from socialsvc_common.settings import ServiceSettings
 
 PRODUCER_REQUEST_TIMEOUT_MS = 30_000
@@ -56,6 +57,7 @@ def make_broker(
         middlewares=middlewares,
         logger=logging.getLogger(f"{client_id}.kafka"),
         log_level=message_log_level,
+        security=broker_security(settings),
     )
 
 
@@ -71,6 +73,7 @@ def make_producer(settings: ServiceSettings, *, client_id: str) -> AIOKafkaProdu
         acks="all",
         request_timeout_ms=PRODUCER_REQUEST_TIMEOUT_MS,
         linger_ms=PRODUCER_LINGER_MS,
+        **client_security(settings),
     )
 
 

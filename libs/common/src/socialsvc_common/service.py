@@ -35,6 +35,7 @@ from socialsvc_common.kafka import (
     subscriber,
     tolerant_headers,
 )
+from socialsvc_common.kafka_security import client_security
 from socialsvc_common.logs import configure_logging
 from socialsvc_common.outbox import OutboxRelay, OutboxRow
 from socialsvc_common.settings import ServiceSettings
@@ -116,7 +117,10 @@ class Runtime:
 
     async def _check_topics(self) -> None:
         wanted = {t.name for t in self.consumer.topics} | {DEAD_LETTERS[self.name].name}
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap_servers)
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            **client_security(self.settings),
+        )
         await admin.start()
         try:
             missing = sorted(wanted - set(await admin.list_topics()))

@@ -9,7 +9,7 @@ Every value is validated at start-up; a bad value stops the process with the fie
 """
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -51,6 +51,14 @@ class ServiceSettings(BaseSettings):
         description="sqlite+aiosqlite:///path or postgresql+psycopg://user:pw@host/db; "
         "by default an SQLite file of the service's own under var/data/",
     )
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT"] = Field(
+        default="PLAINTEXT", description="SASL_PLAINTEXT for a cluster with SASL/SCRAM and ACLs"
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = Field(
+        default=None, description="the service's Kafka principal; required with SASL"
+    )
+    kafka_sasl_password: SecretStr | None = None
     kafka_group_id: str | None = Field(
         default=None, description="consumer group; by default the service's name"
     )
@@ -92,6 +100,13 @@ class ServiceSettings(BaseSettings):
                 f"unsupported database scheme {scheme!r}: use sqlite+aiosqlite:// or postgresql+psycopg://"
             )
         return value
+
+    @model_validator(mode="after")
+    def _sasl_needs_credentials(self) -> "ServiceSettings":
+        has_credentials = bool(self.kafka_sasl_username and self.kafka_sasl_password)
+        if self.kafka_security_protocol == "SASL_PLAINTEXT" and not has_credentials:
+            raise ValueError("SASL_PLAINTEXT needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD")
+        return self
 
     @model_validator(mode="after")
     def _no_development_secrets_in_production(self) -> "ServiceSettings":

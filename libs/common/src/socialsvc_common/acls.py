@@ -1,0 +1,137 @@
+"""Gives every principal of the access map its SCRAM user and exactly its ACLs (`socialsvc-acls`).
+
+Run as the cluster's super user (SOCIALSVC_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT,
+SOCIALSVC_KAFKA_SASL_USERNAME=admin, SOCIALSVC_KAFKA_SASL_PASSWORD=...). The principals' passwords
+come from a `principal=password` file readable by its owner only; a principal missing from it
+gets a new random password written there. Running it again changes nothing but the salts: ACLs a
+principal should have are added, ACLs it should no longer have are removed, and the command
+returns once every broker enforces the result. Passwords are never printed.
+"""
+
+import argparse
+import asyncio
+import os
+import secrets
+import stat
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+
+from socialsvc_common.contract.access import Access, Grant, access_map
+from socialsvc_common.kafka_security import client_security
+from socialsvc_common.secure_admin import (
+    SecurityAdminError,
+    create_acls,
+    delete_acls,
+    describe_acls,
+    upsert_scram_users,
+)
+from socialsvc_common.settings import ServiceSettings
+
+ADMIN_TIMEOUT_MS = 30_000
+PROPAGATION_SECONDS = 30.0
+
+
+def load_passwords(path: Path, principals: Iterable[str]) -> dict[str, str]:
+    """The password of each principal from `path`, adding random ones for those it lacks."""
+    known: dict[str, str] = {}
+    if path.exists():
+        if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise SecurityAdminError(f"{path} is readable by others: chmod 600 it first")
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            name, separator, password = line.partition("=")
+            if not separator or not name.strip() or not password:
+                raise SecurityAdminError(f"{path}:{number}: expected principal=password")
+            known[name.strip()] = password
+    missing = [name for name in principals if name not in known]
+    if missing:
+        known |= {name: secrets.token_urlsafe(24) for name in missing}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.writelines(f"{name}={password}\n" for name, password in sorted(known.items()))
+    return known
+
+
+async def _wait_until_enforced(
+    admin: AIOKafkaAdminClient, wanted: Mapping[str, set[Grant]]
+) -> None:
+    # ACLs reach each broker through the metadata log a moment after the controller took them.
+    brokers = [broker["node_id"] for broker in (await admin.describe_cluster())["brokers"]]
+    deadline = asyncio.get_running_loop().time() + PROPAGATION_SECONDS
+    for node in brokers:
+        for principal, grants in wanted.items():
+            while await describe_acls(admin, principal, node) != grants:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise SecurityAdminError(f"broker {node} does not show {principal}'s ACLs")
+                await asyncio.sleep(0.1)
+
+
+async def provision(
+    admin_settings: ServiceSettings,
+    passwords: Mapping[str, str],
+    principals: Mapping[str, Access] | None = None,
+) -> list[str]:
+    """Makes users and ACLs match the access map; returns a line for each change."""
+    principals = access_map() if principals is None else principals
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=admin_settings.kafka_bootstrap_servers,
+        client_id="socialsvc-acls",
+        request_timeout_ms=ADMIN_TIMEOUT_MS,
+        **client_security(admin_settings),
+    )
+    await admin.start()
+    try:
+        await upsert_scram_users(admin, {name: passwords[name] for name in principals})
+        report = [f"user {name}: credential set" for name in sorted(principals)]
+        wanted = {name: set(access.grants()) for name, access in principals.items()}
+        for name, grants in sorted(wanted.items()):
+            have = await describe_acls(admin, name)
+            await create_acls(admin, sorted(grants - have))
+            await delete_acls(admin, sorted(have - grants))
+            report += [f"granted {_show(grant)}" for grant in sorted(grants - have)]
+            report += [f"revoked {_show(grant)}" for grant in sorted(have - grants)]
+        await _wait_until_enforced(admin, wanted)
+        return report
+    finally:
+        await admin.close()
+
+
+def _show(grant: Grant) -> str:
+    prefixed = " (prefix)" if grant.pattern == "prefixed" else ""
+    return f"{grant.principal}: {grant.operation} {grant.resource} {grant.name}{prefixed}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="socialsvc-acls",
+        description="Create the SCRAM users and ACLs of the access map on a secure cluster, "
+        "as the super user given by SOCIALSVC_KAFKA_SASL_USERNAME/PASSWORD.",
+    )
+    parser.add_argument("--bootstrap-servers", help="host:port,... (default: from SOCIALSVC_)")
+    parser.add_argument(
+        "--passwords",
+        type=Path,
+        required=True,
+        help="principal=password file (mode 600); missing principals get new passwords there",
+    )
+    args = parser.parse_args(argv)
+    overrides = (
+        {"kafka_bootstrap_servers": args.bootstrap_servers} if args.bootstrap_servers else {}
+    )
+    try:
+        settings = ServiceSettings(**overrides)
+        if settings.kafka_security_protocol == "PLAINTEXT":
+            raise SecurityAdminError("set SOCIALSVC_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT")
+        passwords = load_passwords(args.passwords, access_map())
+        report = asyncio.run(provision(settings, passwords))
+    except (SecurityAdminError, KafkaError, OSError, ValueError) as error:
+        print(f"socialsvc-acls: error: {error}", file=sys.stderr)
+        return 2
+    print("\n".join(report))
+    return 0

@@ -1,0 +1,138 @@
+"""Who may read and write what on a secure cluster: the access map, declared once.
+
+Each service is a Kafka principal of its own name. It reads exactly the topics its consumer
+subscribes to (a unit test holds the two together), writes the registry topics it owns (its events
+and its dead-letter topic) and consumes in one group named after it. A partner reads `public.*`
+and nothing else. The operator (the ops tool) reads every topic, looks at every group's offsets,
+and writes only where a replayed dead letter goes back to: the topics the services consume.
+
+`socialsvc-acls` turns this map into SCRAM users and ACLs; nothing else grants access.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from socialsvc_common.contract import topics as t
+
+ALL = "*"  # Kafka's wildcard resource name: every topic (or group)
+PUBLIC_PREFIX = "public."
+PARTNER = "partner"
+OPERATOR = "operator"
+# Consumer groups of partners and of the ops tool's own tails start with these.
+PARTNER_GROUP_PREFIX = "partner-"
+OPERATOR_GROUP_PREFIX = "ops-"
+
+SERVICE_READS: dict[str, tuple[t.Topic, ...]] = {
+    "intake": (
+        t.EGOV_APPLICATION_SUBMITTED,
+        t.DECISION_MADE,
+        t.PLACEMENT_MADE,
+        t.PLACEMENT_WAITLISTED,
+        t.PLACEMENT_UPDATED,
+        t.PLACEMENT_REFUSED,
+        t.PLACEMENT_RELEASED,
+        t.NOTIFICATION_DELIVERED,
+        t.NOTIFICATION_FAILED,
+    ),
+    "eligibility": (t.APPLICATION_RECEIVED,),
+    "assignment": (t.DECISION_MADE,),
+    "notifications": (
+        t.APPLICATION_RECEIVED,
+        t.DECISION_MADE,
+        t.PLACEMENT_MADE,
+        t.PLACEMENT_WAITLISTED,
+    ),
+}
+
+
+class Resource(StrEnum):
+    TOPIC = "topic"
+    GROUP = "group"
+
+
+class Pattern(StrEnum):
+    LITERAL = "literal"
+    PREFIXED = "prefixed"
+
+
+class Operation(StrEnum):
+    READ = "read"
+    WRITE = "write"
+    DESCRIBE = "describe"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Grant:
+    """One ALLOW ACL: `principal` may do `operation` on the resource (any host)."""
+
+    principal: str
+    resource: Resource
+    name: str
+    pattern: Pattern
+    operation: Operation
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """What one principal may do. Names are literal; a name in a `*_prefixes` set is a prefix."""
+
+    principal: str
+    reads: frozenset[str] = frozenset()
+    writes: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
+    read_prefixes: frozenset[str] = frozenset()
+    group_prefixes: frozenset[str] = frozenset()
+    # Groups whose committed offsets it may look at (consumer lag), without joining them.
+    watched_groups: frozenset[str] = frozenset()
+
+    def grants(self) -> list[Grant]:
+        """The ACLs that give exactly this access. READ and WRITE imply DESCRIBE in Kafka."""
+        topic, group = Resource.TOPIC, Resource.GROUP
+        literal, prefixed = Pattern.LITERAL, Pattern.PREFIXED
+        wanted = [
+            *((topic, name, literal, Operation.READ) for name in self.reads),
+            *((topic, name, prefixed, Operation.READ) for name in self.read_prefixes),
+            *((topic, name, literal, Operation.WRITE) for name in self.writes),
+            *((group, name, literal, Operation.READ) for name in self.groups),
+            *((group, name, prefixed, Operation.READ) for name in self.group_prefixes),
+            *((group, name, literal, Operation.DESCRIBE) for name in self.watched_groups),
+        ]
+        return sorted(Grant(self.principal, *entry) for entry in wanted)
+
+
+def service_access(service: str) -> Access:
+    """A service reads what it consumes and writes the registry topics it owns."""
+    return Access(
+        principal=service,
+        reads=frozenset(topic.name for topic in SERVICE_READS[service]),
+        writes=frozenset(topic.name for topic in t.REGISTRY if topic.owner == service),
+        groups=frozenset({service}),
+    )
+
+
+def partner_access(principal: str = PARTNER) -> Access:
+    """A partner system (NGO, e-gov portal, statistics) reads the public streams only."""
+    return Access(
+        principal=principal,
+        read_prefixes=frozenset({PUBLIC_PREFIX}),
+        group_prefixes=frozenset({PARTNER_GROUP_PREFIX}),
+    )
+
+
+def operator_access() -> Access:
+    """The ops tool: tails and traces everything, shows lag, replays dead letters."""
+    replay_targets = {topic.name for reads in SERVICE_READS.values() for topic in reads}
+    return Access(
+        principal=OPERATOR,
+        reads=frozenset({ALL}),
+        writes=frozenset(replay_targets),
+        group_prefixes=frozenset({OPERATOR_GROUP_PREFIX}),
+        watched_groups=frozenset({ALL}),
+    )
+
+
+def access_map() -> dict[str, Access]:
+    """Every principal of the platform and its access, by principal name."""
+    principals = [service_access(service) for service in SERVICE_READS]
+    principals += [partner_access(), operator_access()]
+    return {access.principal: access for access in principals}

@@ -1,0 +1,241 @@
+"""The secure three-broker cluster enforces the access map: SASL/SCRAM logins and ACL denials.
+
+The module starts its own cluster (`kafkactl start cluster-secure`, ports 19094-39095) with data in
+a temporary directory, creates the registry's topics and a public one, provisions users and ACLs
+with `socialsvc-acls`' code, and stops the cluster at the end.
+"""
+
+import os
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.conn import create_conn
+from aiokafka.errors import (
+    ClusterAuthorizationFailedError,
+    GroupAuthorizationFailedError,
+    KafkaConnectionError,
+    SaslAuthenticationFailed,
+    TopicAuthorizationFailedError,
+)
+from aiokafka.protocol.metadata import MetadataRequest
+from pydantic import SecretStr
+
+from socialsvc_common.acls import load_passwords, provision
+from socialsvc_common.admin import ensure_topics
+from socialsvc_common.contract import topics
+from socialsvc_common.contract.access import PARTNER, access_map
+from socialsvc_common.contract.payloads import DeadLetter
+from socialsvc_common.kafka import make_broker, make_producer
+from socialsvc_common.kafka_security import client_security
+from socialsvc_common.settings import ServiceSettings
+
+pytestmark = pytest.mark.integration
+KAFKACTL = Path(__file__).parents[2] / "deploy" / "kafka" / "kafkactl"
+BROKERS = ["127.0.0.1:19094", "127.0.0.1:29094", "127.0.0.1:39094"]
+PUBLIC = topics.Topic("public.secure-test.v1", DeadLetter, "a public stream for this test only")
+# The services and, for each, a topic another service writes and one it does not read.
+FOREIGN = {
+    "intake": (topics.DECISION_MADE, topics.DEAD_LETTERS["eligibility"]),
+    "eligibility": (topics.PLACEMENT_MADE, topics.DECISION_MADE),
+    "assignment": (topics.APPLICATION_RECEIVED, topics.PLACEMENT_MADE),
+    "notifications": (topics.PLACEMENT_MADE, topics.NOTIFICATION_DELIVERED),
+}
+
+
+@dataclass(frozen=True)
+class SecureCluster:
+    passwords: dict[str, str]
+    var: Path
+
+    def settings(self, principal: str, password: str | None = None) -> ServiceSettings:
+        return ServiceSettings(
+            kafka_bootstrap_servers=BROKERS,
+            kafka_security_protocol="SASL_PLAINTEXT",
+            kafka_sasl_username=principal,
+            kafka_sasl_password=SecretStr(password or self.passwords[principal]),
+        )
+
+
+def kafkactl(var: Path, command: str) -> None:
+    result = subprocess.run(
+        [str(KAFKACTL), command, "cluster-secure"],
+        env={**os.environ, "SOCIALSVC_VAR": str(var)},
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    var = tmp_path_factory.mktemp("secure-var")
+    try:
+        kafkactl(var, "start")
+        yield var
+    finally:
+        kafkactl(var, "stop")
+
+
+@pytest.fixture(scope="module")
+async def cluster(started: Path) -> SecureCluster:
+    admin_password = (started / "kafka" / "cluster-secure" / "admin.password").read_text()
+    passwords = load_passwords(started / "principals.passwords", access_map())
+    secure = SecureCluster({**passwords, "admin": admin_password}, started)
+    admin = secure.settings("admin")
+    await ensure_topics(BROKERS, (*topics.REGISTRY, PUBLIC), security=client_security(admin))
+    await provision(admin, passwords)
+    return secure
+
+
+async def produce(settings: ServiceSettings, topic: topics.Topic, key: bytes) -> None:
+    producer = make_producer(settings, client_id="secure-test")
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic.name, b"{}", key=key)
+    finally:
+        await producer.stop()
+
+
+async def consumer(settings: ServiceSettings, topic: topics.Topic, group: str) -> AIOKafkaConsumer:
+    client = AIOKafkaConsumer(
+        topic.name,
+        bootstrap_servers=BROKERS,
+        group_id=group,
+        auto_offset_reset="earliest",
+        **client_security(settings),
+    )
+    try:
+        await client.start()
+    except BaseException:
+        await client.stop()
+        raise
+    return client
+
+
+async def keys_read(settings: ServiceSettings, topic: topics.Topic, group: str) -> set[bytes]:
+    client = await consumer(settings, topic, group)
+    try:
+        batches = await client.getmany(timeout_ms=10_000)
+        await client.commit()
+        return {record.key for batch in batches.values() for record in batch if record.key}
+    finally:
+        await client.stop()
+
+
+@pytest.fixture
+async def admin_producer(cluster: SecureCluster) -> AsyncIterator[AIOKafkaProducer]:
+    producer = make_producer(cluster.settings("admin"), client_id="secure-test-admin")
+    await producer.start()
+    yield producer
+    await producer.stop()
+
+
+@pytest.mark.parametrize("service", sorted(FOREIGN))
+async def test_a_service_writes_its_own_topics_and_reads_what_it_consumes(
+    cluster: SecureCluster, admin_producer: AIOKafkaProducer, service: str
+) -> None:
+    settings = cluster.settings(service)
+    key = uuid.uuid4().hex.encode()
+    for name in sorted(access_map()[service].writes):
+        await produce(settings, topics.by_name(name), key)
+    read = topics.by_name(sorted(access_map()[service].reads)[0])
+    await admin_producer.send_and_wait(read.name, b"{}", key=key)
+    assert key in await keys_read(settings, read, group=service)
+
+
+@pytest.mark.parametrize("service", sorted(FOREIGN))
+async def test_a_service_is_denied_other_services_topics(
+    cluster: SecureCluster, service: str
+) -> None:
+    settings = cluster.settings(service)
+    not_its_own, not_read = FOREIGN[service]
+    with pytest.raises(TopicAuthorizationFailedError):
+        await produce(settings, not_its_own, b"k")
+    with pytest.raises(TopicAuthorizationFailedError):
+        await keys_read(settings, not_read, group=service)
+    with pytest.raises(TopicAuthorizationFailedError):
+        await produce(settings, PUBLIC, b"k")
+
+
+async def test_a_service_may_not_consume_in_another_services_group(
+    cluster: SecureCluster,
+) -> None:
+    with pytest.raises(GroupAuthorizationFailedError):
+        await keys_read(cluster.settings("eligibility"), topics.APPLICATION_RECEIVED, "assignment")
+
+
+async def test_the_faststream_broker_of_a_service_logs_in_and_is_held_to_its_acls(
+    cluster: SecureCluster,
+) -> None:
+    broker = make_broker(cluster.settings("assignment"), client_id="secure-test")
+    async with broker:
+        await broker.start()
+        await broker.publish(b"{}", topics.PLACEMENT_MADE.name, key=b"k")
+        with pytest.raises(TopicAuthorizationFailedError):
+            await broker.publish(b"{}", topics.DECISION_MADE.name, key=b"k")
+
+
+async def test_a_partner_reads_public_topics_and_nothing_else(
+    cluster: SecureCluster, admin_producer: AIOKafkaProducer
+) -> None:
+    partner = cluster.settings(PARTNER)
+    key = uuid.uuid4().hex.encode()
+    await admin_producer.send_and_wait(PUBLIC.name, b"{}", key=key)
+    assert key in await keys_read(partner, PUBLIC, group=f"partner-{key.decode()}")
+    with pytest.raises(TopicAuthorizationFailedError):
+        await keys_read(partner, topics.APPLICATION_RECEIVED, group=f"partner-{key.decode()}")
+    with pytest.raises(GroupAuthorizationFailedError):
+        await keys_read(partner, PUBLIC, group="intake")
+    # Without a write ACL anywhere, even an idempotent producer's first request is refused.
+    with pytest.raises(ClusterAuthorizationFailedError):
+        await produce(partner, PUBLIC, key)
+    plain = AIOKafkaProducer(bootstrap_servers=BROKERS, **client_security(partner))
+    await plain.start()
+    try:
+        with pytest.raises(TopicAuthorizationFailedError):
+            await plain.send_and_wait(PUBLIC.name, b"{}", key=key)
+    finally:
+        await plain.stop()
+
+
+async def one_connection(**security: str) -> None:
+    """Logs in on one broker connection, as aiokafka does before any request, and asks for
+    metadata: the login's own error surfaces here, where a client would only fail to bootstrap."""
+    connection = await create_conn("127.0.0.1", 19094, request_timeout_ms=5000, **security)
+    try:
+        await connection.send(MetadataRequest([]))
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(("principal", "password"), [("intake", "wrong"), ("nobody", "any")])
+async def test_a_wrong_password_or_unknown_user_fails_authentication(
+    cluster: SecureCluster, principal: str, password: str
+) -> None:
+    settings = cluster.settings(principal, password)
+    with pytest.raises(SaslAuthenticationFailed):
+        await one_connection(**client_security(settings))
+    with pytest.raises(KafkaConnectionError):
+        await produce(settings, topics.APPLICATION_RECEIVED, b"k")
+
+
+async def test_an_unauthenticated_client_is_refused(cluster: SecureCluster) -> None:
+    with pytest.raises(KafkaConnectionError, match="closed"):
+        await one_connection()
+    plain = ServiceSettings(kafka_bootstrap_servers=BROKERS)
+    with pytest.raises(KafkaConnectionError):
+        await produce(plain, topics.APPLICATION_RECEIVED, b"k")
+
+
+def test_no_password_reaches_a_broker_log(cluster: SecureCluster) -> None:
+    logs = "".join(path.read_text() for path in (cluster.var / "log").glob("kafka-*.log"))
+    assert "Kafka Server started" in logs
+    for password in cluster.passwords.values():
+        assert password not in logs

@@ -1,0 +1,102 @@
+"""The access map matches what each service's code really consumes and produces."""
+
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+import assignment.app
+import eligibility.app
+import intake.app
+import notifications.app
+from socialsvc_common import service
+from socialsvc_common.contract import topics
+from socialsvc_common.contract.access import (
+    ALL,
+    OPERATOR,
+    PARTNER,
+    Grant,
+    Operation,
+    Pattern,
+    Resource,
+    access_map,
+)
+from socialsvc_common.settings import ServiceSettings
+
+APPS: dict[str, tuple[ModuleType, type[ServiceSettings]]] = {
+    "intake": (intake.app, intake.app.IntakeSettings),
+    "eligibility": (eligibility.app, eligibility.app.EligibilitySettings),
+    "assignment": (assignment.app, assignment.app.AssignmentSettings),
+    "notifications": (notifications.app, notifications.app.NotificationsSettings),
+}
+
+
+def built_runtime(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> service.Runtime:
+    """The runtime the service's own `build_app` wires (nothing connects until its lifespan)."""
+    module, settings_class = APPS[name]
+    built: list[service.Runtime] = []
+
+    def keep(*args: Any, **kwargs: Any) -> service.Runtime:
+        built.append(service.build_runtime(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(module, "build_runtime", keep)
+    settings = settings_class(database_url=f"sqlite+aiosqlite:///{tmp_path / name}.db")
+    assert isinstance(module.build_app(settings), FastAPI)
+    return built[0]
+
+
+@pytest.mark.parametrize("name", sorted(APPS))
+def test_a_service_may_read_exactly_what_its_consumer_subscribes_to(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = built_runtime(name, tmp_path, monkeypatch)
+    access = access_map()[name]
+    assert access.reads == {topic.name for topic in runtime.consumer.topics}
+    assert access.groups == {runtime.group_id}
+    assert topics.DEAD_LETTERS[name].name in access.writes
+
+
+@pytest.mark.parametrize("name", sorted(APPS))
+def test_a_service_writes_only_topics_it_owns(name: str) -> None:
+    access = access_map()[name]
+    assert access.writes
+    assert all(topic.startswith(f"{name}.") for topic in access.writes)
+    assert not access.read_prefixes
+    assert not access.watched_groups
+
+
+def test_nothing_a_service_consumes_is_written_by_nobody_but_the_egov_channel() -> None:
+    services = [access_map()[name] for name in APPS]
+    written = set().union(*(access.writes for access in services))
+    consumed = set().union(*(access.reads for access in services))
+    assert consumed - written == {topics.EGOV_APPLICATION_SUBMITTED.name}
+
+
+def test_a_partner_reads_public_topics_only() -> None:
+    grants = access_map()[PARTNER].grants()
+    topic_grants = [g for g in grants if g.resource is Resource.TOPIC]
+    assert topic_grants == [
+        Grant(PARTNER, Resource.TOPIC, "public.", Pattern.PREFIXED, Operation.READ)
+    ]
+    assert all(g.operation is Operation.READ for g in grants)
+
+
+def test_the_operator_reads_everything_and_writes_only_replay_targets() -> None:
+    operator = access_map()[OPERATOR]
+    assert operator.reads == {ALL}
+    consumed = set().union(*(access_map()[name].reads for name in APPS))
+    assert operator.writes == consumed
+    assert not any(name.endswith(".record.deadlettered.v1") for name in operator.writes)
+
+
+def test_grants_are_literal_unless_declared_as_prefixes() -> None:
+    grants = access_map()["eligibility"].grants()
+    assert {(g.resource, g.name, g.pattern, g.operation) for g in grants} == {
+        (Resource.TOPIC, "intake.application.received.v1", Pattern.LITERAL, Operation.READ),
+        (Resource.TOPIC, "eligibility.decision.made.v1", Pattern.LITERAL, Operation.WRITE),
+        (Resource.TOPIC, "eligibility.record.deadlettered.v1", Pattern.LITERAL, Operation.WRITE),
+        (Resource.GROUP, "eligibility", Pattern.LITERAL, Operation.READ),
+    }
