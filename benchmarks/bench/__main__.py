@@ -10,6 +10,7 @@ benchmarks/results/<time>.json and .png; logs to var/bench/<time>/.
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 import uuid
@@ -85,6 +86,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 async def main(args: argparse.Namespace) -> int:
+    # aiokafka logs each retry while a fresh broker creates its offsets topic; failures still raise.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     logs = ROOT / "var" / "bench" / stamp
     logs.mkdir(parents=True, exist_ok=True)

@@ -47,7 +47,8 @@ def table(results: dict[str, Any]) -> str:
     lines = [
         f"bench: {run['mode']} load, {run['rate'] or 'max'}/s asked for {run['duration']:.0f} s "
         f"on {host['cores']} cores (load average {host['load_average_at_start']})",
-        f"  accepted {p['accepted']}, completed {p['completed']}, incomplete {p['incomplete']}",
+        f"  answers {run['statuses']}; accepted {p['accepted']}, completed {p['completed']}, "
+        f"incomplete {p['incomplete']}; drained: {'yes' if run['drained'] else 'NO'}",
         f"  offered {p['offered_per_second']:.1f}/s; sustained {p['sustained_per_second']:.1f}/s; "
         f"end to end {p['end_to_end_per_second']:.1f}/s; backlog growth "
         f"{p['backlog_growth_per_second']:.2f}/s",
