@@ -56,11 +56,16 @@ def table(results: dict[str, Any]) -> str:
     ]
     for name, s in p["stages_seconds"].items():
         lines.append(summary_row(name, Summary(**s)))
-    lines.append(f"  {'process':<24} {'cpu s':>8} {'cpu %':>8} {'peak MB':>8}")
+    # CPU per completed application holds still on a busy machine where rates do not.
+    lines.append(f"  {'process':<24} {'cpu s':>8} {'cpu %':>8} {'peak MB':>8} {'cpu ms/app':>10}")
     for name, u in results["processes"].items():
+        limit = name.startswith("relay") or name.endswith("limit")
+        per_app = (
+            "" if limit or not p["completed"] else f"{u['cpu_seconds'] * 1000 / p['completed']:.1f}"
+        )
         lines.append(
             f"  {name:<24} {u['cpu_seconds']:>8.1f} {u['cpu_percent_mean']:>8.1f} "
-            f"{u['peak_rss_mb']:>8.0f}"
+            f"{u['peak_rss_mb']:>8.0f} {per_app:>10}"
         )
     relay, perf = results.get("relay"), results.get("producer_performance")
     if relay:
@@ -68,7 +73,7 @@ def table(results: dict[str, Any]) -> str:
             f"  bare relay, 4 hops: {relay['per_second']:.0f} records/s "
             f"(p50 {ms(relay['latency_seconds']['p50'])} ms, p99 "
             f"{ms(relay['latency_seconds']['p99'])} ms); platform / relay = "
-            f"{results['ratio_to_relay']:.1%}"
+            f"{results['ratio_to_relay']:.2%}"
         )
     if perf:
         lines.append(
@@ -78,7 +83,7 @@ def table(results: dict[str, Any]) -> str:
     for verdict in results["targets"]:
         mark = "PASS" if verdict["passed"] else "FAIL"
         lines.append(f"  {mark}  {verdict['target']}: {verdict['detail']}")
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def save(results: dict[str, Any], folder: Path, stamp: str) -> Path:

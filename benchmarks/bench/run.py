@@ -25,6 +25,8 @@ from benchmarks.bench.report import machine
 from benchmarks.bench.stats import summarise
 from benchmarks.bench.targets import RunFigures, judge
 
+BROKER = "kafka broker"
+LIMIT = ", limit"  # the broker again, while the relay and ProducerPerformance run
 # Fewer records measure the start-up and the pipeline's fill, not its rate.
 RELAY_MIN_RECORDS = 20_000
 PERF_MIN_RECORDS = 200_000
@@ -88,7 +90,7 @@ async def platform_phase(
         for name, process in platform.processes.items():
             sampler.watch(name, process.pid)
         if (pid := broker.pid()) is not None:
-            sampler.watch("kafka broker", pid)
+            sampler.watch(BROKER, pid)
         sampler.watch("load generator", os.getpid())
         since = await end_offsets(bootstrap, list(KINDS))
         start = time.time()
@@ -102,7 +104,7 @@ async def platform_phase(
             await asyncio.wait_for(lagging, options.drain_timeout)
         except TimeoutError:
             drained = False
-        for name in platform.processes:
+        for name in [*platform.processes, BROKER]:
             sampler.forget(name)
         events = await read_events(bootstrap, since)
     finally:
@@ -122,6 +124,8 @@ async def measure(
         if options.limit:
             count = options.relay_records or max(figures.completed, RELAY_MIN_RECORDS)
             sizes = figures.record_sizes or [1000]
+            if (pid := broker.pid()) is not None:
+                sampler.watch(BROKER + LIMIT, pid)
             relay = await run_relay(
                 broker.bootstrap, sizes, count, logs=logs, sampler=sampler, within=600
             )
