@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 KAFKA := deploy/kafka/kafkactl
 PG := deploy/postgres/pgctl
 
-.PHONY: help install run ops test test-unit test-integration lint format infra infra-stop topics schemas \
+.PHONY: help install run ops test test-unit test-integration bench lint format infra infra-stop topics schemas \
 	kafka-jars kafka-start kafka-stop kafka-status kafka-wipe \
 	cluster-start cluster-stop cluster-status cluster-wipe \
 	secure-cluster-start secure-cluster-stop secure-cluster-status secure-cluster-wipe \
@@ -44,6 +44,12 @@ test-unit: install ## pure logic only: no broker, no database
 
 test-integration: install ## integration and end-to-end tests (starts Kafka and PostgreSQL)
 	@deploy/with-infra.sh $(PY) -m pytest tests/integration tests/e2e
+
+# Five minutes at 1,000/s by default; e.g. `make bench BENCH_ARGS="--rate 500"` for the latency
+# target, `--mode kafka` to submit through the e-government topic, `--help` for the rest.
+BENCH_ARGS ?=
+bench: install kafka-jars pg-start ## throughput and latency of the whole platform next to the broker's limit
+	$(PY) -m benchmarks.bench $(BENCH_ARGS)
 
 lint: install ## ruff check, ruff format --check, mypy
 	$(VENV)/bin/ruff check .

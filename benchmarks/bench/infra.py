@@ -1,0 +1,123 @@
+"""The benchmark's own broker (deploy/kafka/kafkactl's `bench` deployment), its topics, and fresh
+PostgreSQL databases for one run."""
+
+import socket
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from pydantic import BaseModel
+
+from socialsvc_common.admin import ensure_topics
+from socialsvc_common.contract.topics import REGISTRY, Topic
+
+ROOT = Path(__file__).resolve().parents[2]
+KAFKACTL = ROOT / "deploy" / "kafka" / "kafkactl"
+BENCH_BOOTSTRAP = "127.0.0.1:9292"
+RELAY_HOPS = 4
+RELAY_TOPICS = tuple(
+    Topic(f"bench.relay.hop{n}.v1", BaseModel, "bare relay hop", retention_ms=3_600_000)
+    for n in range(RELAY_HOPS + 1)
+)
+PERF_TOPIC = Topic(
+    "bench.producer.perf.v1", BaseModel, "ProducerPerformance", retention_ms=3_600_000
+)
+
+
+def reachable(address: str) -> bool:
+    host, port = address.rsplit(":", 1)
+    try:
+        with socket.create_connection((host, int(port)), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass
+class Broker:
+    bootstrap: str
+    started: bool  # by this run, which then stops it
+
+    def pid(self) -> int | None:
+        """The broker's pid when it is kafkactl's bench deployment, to measure it."""
+        path = ROOT / "var" / "kafka" / "bench" / "node-1.pid"
+        return (
+            int(path.read_text()) if self.bootstrap == BENCH_BOOTSTRAP and path.exists() else None
+        )
+
+    def stop(self) -> None:
+        if self.started:
+            subprocess.run([str(KAFKACTL), "stop", "bench"], check=True)  # noqa: S603
+
+
+def start_broker(bootstrap: str | None) -> Broker:
+    """The broker at `bootstrap`, or the bench broker: reused if it runs, else started on empty
+    storage so every run begins alike."""
+    if bootstrap is not None:
+        return Broker(bootstrap, started=False)
+    if reachable(BENCH_BOOTSTRAP):
+        return Broker(BENCH_BOOTSTRAP, started=False)
+    subprocess.run([str(KAFKACTL), "wipe", "bench"], check=True)  # noqa: S603
+    subprocess.run([str(KAFKACTL), "start", "bench"], check=True)  # noqa: S603
+    return Broker(BENCH_BOOTSTRAP, started=True)
+
+
+async def create_topics(bootstrap: str) -> None:
+    await ensure_topics([bootstrap], [*REGISTRY, *RELAY_TOPICS, PERF_TOPIC])
+
+
+async def partitions_of(bootstrap: str, names: list[str]) -> list[TopicPartition]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(names)
+    finally:
+        await admin.close()
+    return [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
+
+
+async def end_offsets(bootstrap: str, names: list[str]) -> dict[TopicPartition, int]:
+    partitions = await partitions_of(bootstrap, names)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+        return ends
+    finally:
+        await consumer.stop()
+
+
+async def start_group_at_end(bootstrap: str, group: str, names: list[str]) -> None:
+    """Commits a new group's offsets at the end of its topics: earlier runs' records on a reused
+    broker are not replayed into this one."""
+    ends = await end_offsets(bootstrap, names)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        consumer.assign(list(ends))
+        await consumer.commit(ends)
+    finally:
+        await consumer.stop()
+
+
+@contextmanager
+def databases(admin_url: str, names: list[str]) -> Iterator[dict[str, str]]:
+    """Fresh databases by name (their SQLAlchemy URLs), dropped when the run ends."""
+    plain = admin_url.replace("postgresql+psycopg://", "postgresql://")
+    base = admin_url.rsplit("/", 1)[0]
+    with psycopg.connect(plain, autocommit=True) as connection:
+        for name in names:
+            connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield {name: f"{base}/{name}" for name in names}
+    finally:
+        with psycopg.connect(plain, autocommit=True) as connection:
+            for name in names:
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

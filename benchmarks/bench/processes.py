@@ -1,0 +1,161 @@
+"""The platform as processes (the four services and the local sinks), and a psutil sampler of
+the CPU and memory of every process that takes part in a run."""
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psutil
+
+SERVICES = ("intake", "eligibility", "assignment", "notifications")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class Platform:
+    processes: dict[str, subprocess.Popen[bytes]]
+    urls: dict[str, str]
+    groups: dict[str, str]
+
+    def stop(self, grace: float = 60) -> None:
+        """SIGTERM in reverse start order, so services drain before their sinks go away."""
+        for process in reversed(self.processes.values()):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=grace)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+def launch(
+    name: str, module: list[str], env: dict[str, str], logs: Path
+) -> subprocess.Popen[bytes]:
+    with (logs / f"{name}.log").open("wb") as out:
+        return subprocess.Popen(  # noqa: S603 - our own interpreter and modules
+            [sys.executable, "-m", *module], stdout=out, stderr=out, env={**os.environ, **env}
+        )
+
+
+def start_platform(
+    bootstrap: str, urls: dict[str, str], groups: dict[str, str], logs: Path, log_level: str
+) -> Platform:
+    sms, smtp = free_port(), free_port()
+    ports = {service: free_port() for service in SERVICES}
+    processes = {
+        "sinks": launch(
+            "sinks",
+            [
+                "notifications.sinks",
+                "--sms-port",
+                str(sms),
+                "--smtp-port",
+                str(smtp),
+                "--store-dir",
+                str(logs / "sinks"),
+            ],
+            {},
+            logs,
+        )
+    }
+    for service in SERVICES:
+        prefix = service.upper() + "_"
+        env = {
+            prefix + "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            prefix + "DATABASE_URL": urls[service],
+            prefix + "KAFKA_GROUP_ID": groups[service],
+            prefix + "HTTP_PORT": str(ports[service]),
+            prefix + "LOG_JSON": "true",
+            prefix + "LOG_LEVEL": log_level,
+        }
+        if service == "notifications":
+            env |= {
+                "NOTIFICATIONS_SMS_GATEWAY_URL": f"http://127.0.0.1:{sms}",
+                "NOTIFICATIONS_SMTP_PORT": str(smtp),
+                "NOTIFICATIONS_QUIET_HOURS": "off",
+            }
+        processes[service] = launch(service, [service], env, logs)
+    return Platform(processes, {s: f"http://127.0.0.1:{p}" for s, p in ports.items()}, groups)
+
+
+async def wait_healthy(platform: Platform, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    async with httpx.AsyncClient() as client:
+        for name, url in platform.urls.items():
+            while True:
+                if platform.processes[name].poll() is not None:
+                    raise RuntimeError(f"{name} exited during start-up; see its log")
+                try:
+                    if (await client.get(url + "/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} not healthy after {seconds}s; see its log")
+                await asyncio.sleep(0.5)
+
+
+@dataclass
+class Usage:
+    cpu_seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+    samples: list[tuple[float, float, float]] = field(default_factory=list)  # (t, cpu %, rss MB)
+
+
+class Sampler:
+    """Samples named processes once a second; CPU is user + system time of the process."""
+
+    def __init__(self, start: float) -> None:
+        self._start = start
+        self._watched: dict[str, psutil.Process] = {}
+        self._first: dict[str, float] = {}
+        self.usage: dict[str, Usage] = {}
+
+    def watch(self, name: str, pid: int) -> None:
+        process = psutil.Process(pid)
+        times = process.cpu_times()
+        process.cpu_percent(None)
+        self._watched[name] = process
+        self._first[name] = times.user + times.system
+        self.usage.setdefault(name, Usage())
+
+    def forget(self, name: str) -> None:
+        self.sample_one(name)
+        self._watched.pop(name, None)
+
+    def sample_one(self, name: str) -> None:
+        process = self._watched.get(name)
+        if process is None:
+            return
+        try:
+            with process.oneshot():
+                times = process.cpu_times()
+                rss = process.memory_info().rss / 2**20
+                percent = process.cpu_percent(None)
+        except psutil.NoSuchProcess:
+            self._watched.pop(name)
+            return
+        usage = self.usage[name]
+        usage.cpu_seconds = times.user + times.system - self._first[name]
+        usage.peak_rss_mb = max(usage.peak_rss_mb, rss)
+        usage.samples.append((time.time() - self._start, percent, rss))
+
+    async def run(self, interval: float = 1.0) -> None:
+        while True:
+            for name in list(self._watched):
+                self.sample_one(name)
+            await asyncio.sleep(interval)

@@ -1,0 +1,104 @@
+"""The benchmark's pure parts: percentiles, the pacing schedule, journeys and stages from events,
+the backlog verdict and the parsing of ProducerPerformance's summary."""
+
+import math
+
+import pytest
+
+from benchmarks.bench.journeys import Kind, Observed, journeys, stage_durations, timeline
+from benchmarks.bench.perf import parse_summary
+from benchmarks.bench.stats import due_at, percentile, slope, submissions_due, summarise
+from benchmarks.bench.targets import RunFigures, judge
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]  # 1..100
+    assert percentile(values, 0.50) == 50
+    assert percentile(values, 0.99) == 99
+    assert percentile(values, 1.0) == 100
+    assert percentile([7.0], 0.99) == 7
+    assert math.isnan(percentile([], 0.5))
+    summary = summarise(list(reversed(values)))
+    assert (summary.count, summary.p95, summary.max, summary.mean) == (100, 95, 100, 50.5)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        percentile(values, 99)
+
+
+def test_the_schedule_is_fixed_by_the_rate_not_by_the_answers() -> None:
+    assert [due_at(10.0, 4, n) for n in range(5)] == [10.0, 10.25, 10.5, 10.75, 11.0]
+    assert submissions_due(500, 300) == 150_000
+    with pytest.raises(ValueError, match="positive"):
+        due_at(0.0, 0, 1)
+
+
+def events(app: str, *steps: tuple[Kind, float]) -> list[Observed]:
+    return [Observed(app, kind, at, 100) for kind, at in steps]
+
+
+def test_a_journey_is_done_when_every_notified_event_has_its_message() -> None:
+    placed = events(
+        "a",
+        (Kind.RECEIVED, 100.0),
+        (Kind.DELIVERED, 100.5),
+        (Kind.DECIDED, 101.0),
+        (Kind.PLACED, 103.0),
+        (Kind.DELIVERED, 101.5),
+        (Kind.DELIVERED, 104.0),
+    )
+    refused = events("b", (Kind.RECEIVED, 100.0), (Kind.DECIDED, 100.2), (Kind.DELIVERED, 100.4))
+    found = journeys([*placed, *refused])
+    assert found["a"].done == 104.0
+    assert found["b"].done is None  # the decision's message has not been delivered yet
+    stages = stage_durations(found.values())
+    assert stages["received->decided"] == [1.0, pytest.approx(0.2)]
+    assert stages["decided->placed"] == [2.0]
+    assert stages["last step->delivered"] == [1.0]
+    assert stages["received->delivered"] == [4.0]
+
+
+def test_a_final_failure_ends_a_message_as_a_delivery_does() -> None:
+    found = journeys(
+        events("c", (Kind.RECEIVED, 0.0), (Kind.DECIDED, 1.0), (Kind.DELIVERED, 0.5))
+        + events("c", (Kind.FAILED, 2.0))
+    )
+    assert found["c"].done == 2.0
+
+
+def test_the_timeline_counts_per_second_and_keeps_the_backlog() -> None:
+    found = []
+    for n in range(10):  # one received every 0.5 s, each done 1.2 s later
+        at = 1000.0 + n * 0.5
+        found += events(f"x{n}", (Kind.RECEIVED, at), (Kind.DELIVERED, at + 1.2))
+    seconds = timeline(journeys(found).values(), start=1000.0)
+    assert [s.received for s in seconds] == [2, 2, 2, 2, 2, 0]
+    assert [s.completed for s in seconds] == [0, 2, 2, 2, 2, 2]
+    assert [s.backlog for s in seconds] == [2, 2, 2, 2, 2, 0]
+    assert seconds[2].p50 == pytest.approx(1.2)
+
+
+def test_a_growing_backlog_fails_the_throughput_target() -> None:
+    assert slope([(0, 0), (1, 10), (2, 20)]) == pytest.approx(10)
+    steady = RunFigures(300, 1005, 1003, 0.5, 0, 0.4, {"intake": 150.0})
+    falling_behind = RunFigures(300, 1005, 700, 300.0, 0, 8.0, {"intake": 150.0})
+    assert [v.passed for v in judge(steady)] == [True, True, True]
+    verdicts = judge(falling_behind)
+    assert not verdicts[0].passed
+    assert "backlog grew" in verdicts[0].detail
+    assert not verdicts[1].passed
+    short = judge(RunFigures(30, 20, 20, 0.0, 0, 0.3, {"intake": 250.0}))
+    assert [v.passed for v in short] == [False, False, False]
+    assert "ran 30 s" in short[0].detail
+    assert "intake 250 MB" in short[2].detail
+
+
+def test_producer_performance_summary_is_read_from_its_last_line() -> None:
+    output = (
+        "49981 records sent, 9994.2 records/sec (9.53 MB/sec), 5.1 ms avg latency, 150.0 ms max "
+        "latency.\n"
+        "100000 records sent, 45045.045045 records/sec (43.99 MB/sec), 437.49 ms avg latency, "
+        "750.00 ms max latency, 445 ms 50th, 700 ms 95th, 740 ms 99th, 749 ms 99.9th.\n"
+    )
+    result = parse_summary(output)
+    assert (result.records, result.per_second, result.p99_ms) == (100_000, 45045.045045, 740)
+    with pytest.raises(ValueError, match="no ProducerPerformance summary"):
+        parse_summary("Exception in thread main")
