@@ -29,7 +29,13 @@ def test_free_text_loses_personal_data(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["status PENDING", "application 3f0c9a4e-1b2c-4d5e-8f90-a1b2c3d4e5f6", "offset 1234567", "v1"],
+    [
+        "status PENDING",
+        "application 3f0c9a4e-1b2c-4d5e-8f90-a1b2c3d4e5f6",
+        "offset 1234567",
+        "v1",
+        "failed_at 2026-11-22T22:48:38.457379Z",
+    ],
 )
 def test_ordinary_text_is_kept(text: str) -> None:
     assert redact_text(text) == text

@@ -40,8 +40,11 @@ PERSONAL_KEYS = frozenset(
 MACHINE_KEYS = frozenset({"timestamp", "level", "logger"})
 
 # A FIN: 7 digits and upper-case Latin letters. Requiring both a letter and a digit keeps ordinary
-# upper-case words (PENDING) and 7-digit figures (offsets, counts) readable.
-_FIN = re.compile(r"(?<![0-9A-Za-z])(?=[A-Z]*[0-9])(?=[0-9]*[A-Z])[0-9A-Z]{7}(?![0-9A-Za-z])")
+# upper-case words (PENDING) and 7-digit figures (offsets, counts) readable; the fraction of an ISO
+# time in UTC ("12:59:59.084357Z") is not one either.
+_FIN = re.compile(
+    r"(?<![0-9A-Za-z])(?<![0-9][.:])(?=[A-Z]*[0-9])(?=[0-9]*[A-Z])[0-9A-Z]{7}(?![0-9A-Za-z])"
+)
 # +994, a two-digit operator code and seven digits, with the usual separators.
 _PHONE = re.compile(r"(?<!\d)\+?994[\s\-().]*\d{2}[\s\-().]*\d{3}[\s\-]*\d{2}[\s\-]*\d{2}(?!\d)")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
