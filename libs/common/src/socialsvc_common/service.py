@@ -16,8 +16,9 @@ import structlog
 import uvicorn
 from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.kafka.subscriber.usecase import LogicSubscriber
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import SQLModel
@@ -36,7 +37,8 @@ from socialsvc_common.kafka import (
     tolerant_headers,
 )
 from socialsvc_common.logs import configure_logging
-from socialsvc_common.outbox import OutboxRelay, OutboxRow
+from socialsvc_common.metrics import Metrics, consumer_lag
+from socialsvc_common.outbox import OutboxRelay, OutboxRow, unsent_backlog
 from socialsvc_common.settings import ServiceSettings
 
 
@@ -57,6 +59,7 @@ class Runtime:
     relay: OutboxRelay
     consumer: EventConsumer
     broker: KafkaBroker
+    metrics: Metrics
     tables: Sequence[type[SQLModel]] = ()
     on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
@@ -64,6 +67,7 @@ class Runtime:
     stopping: list[Callable[[], None]] = field(default_factory=list)
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     _tasks: list["asyncio.Task[Any]"] = field(default_factory=list)
+    _subscriber: LogicSubscriber[Any] | None = None
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _: Any = None) -> AsyncIterator[None]:
@@ -104,13 +108,15 @@ class Runtime:
         return self.settings.kafka_group_id or self.name
 
     def _subscribe(self) -> None:
-        @subscriber(
+        self._subscriber = subscriber(
             self.broker,
             *self.consumer.topics,
             group_id=self.group_id,
             parser=tolerant_headers,
             decoder=keep_raw,
         )
+
+        @self._subscriber
         async def on_record(message: KafkaMessage) -> None:
             await self.consumer.process(record_of(message))
 
@@ -126,6 +132,13 @@ class Runtime:
             raise MissingTopicsError(
                 f"topics missing: {', '.join(missing)}; run 'make topics' first"
             )
+
+    async def scrape(self) -> bytes:
+        """The service's metrics now, with the outbox and lag gauges read at this moment."""
+        self.metrics.set_outbox(*await unsent_backlog(self.sessions))
+        kafka = self._subscriber.consumer if self._subscriber is not None else None
+        self.metrics.set_lag(await consumer_lag(kafka) if kafka is not None else {})
+        return self.metrics.render()
 
     async def ready(self) -> dict[str, bool]:
         """Whether the database and the broker answer now."""
@@ -147,16 +160,20 @@ def build_runtime(
     engine = make_engine(settings.database)
     sessions = session_factory(engine)
     producer = Producer(settings, client_id=name)
-    relay = OutboxRelay(sessions, producer)
-    consumer = EventConsumer(name, sessions, producer, DEAD_LETTERS[name], relay=relay)
+    metrics = Metrics(name)
+    relay = OutboxRelay(sessions, producer, metrics=metrics)
+    consumer = EventConsumer(
+        name, sessions, producer, DEAD_LETTERS[name], relay=relay, metrics=metrics
+    )
     broker = make_broker(settings, client_id=name)
     return Runtime(
-        name, settings, logger, engine, sessions, producer, relay, consumer, broker, tables
+        name, settings, logger, engine, sessions, producer, relay, consumer, broker, metrics, tables
     )
 
 
 def health_router(runtime: Runtime) -> APIRouter:
-    """GET /health: 200 when the database and broker answer, 503 naming what does not."""
+    """GET /health: 200 when the database and broker answer, 503 naming what does not; and
+    GET /metrics for Prometheus."""
     router = APIRouter()
 
     @router.get("/health", tags=["operations"])
@@ -165,11 +182,17 @@ def health_router(runtime: Runtime) -> APIRouter:
         status = 200 if all(checks.values()) else 503
         return JSONResponse({"service": runtime.name, "ready": status == 200, **checks}, status)
 
+    @router.get("/metrics", tags=["operations"], response_class=Response)
+    async def metrics() -> Response:
+        """Prometheus text exposition: messages in and out, processing time, errors, dead
+        letters, outbox backlog and age, consumer lag."""
+        return Response(await runtime.scrape(), media_type=runtime.metrics.content_type)
+
     return router
 
 
 def service_app(runtime: Runtime, *, title: str, **fastapi_options: Any) -> FastAPI:
-    """The FastAPI app of a service with its lifespan and /health."""
+    """The FastAPI app of a service with its lifespan, /health and /metrics."""
     app = FastAPI(title=title, lifespan=runtime.lifespan, **fastapi_options)
     app.include_router(health_router(runtime))
     return app
