@@ -25,7 +25,9 @@ from socialsvc_common.contract import topics
 SERVICES = ("intake", "eligibility", "assignment", "notifications")
 INPUTS = {
     "intake": [
-        t.name for t in topics.REGISTRY if t.owner != "intake" and "deadletter" not in t.name
+        t.name
+        for t in topics.REGISTRY
+        if t.owner not in ("intake", "public") and "deadletter" not in t.name
     ],
     "eligibility": [topics.APPLICATION_RECEIVED.name],
     "assignment": [topics.DECISION_MADE.name],
