@@ -25,7 +25,7 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from socialsvc_common.consumer import EventConsumer
-from socialsvc_common.contract.topics import DEAD_LETTERS
+from socialsvc_common.contract.topics import DEAD_LETTERS, Topic
 from socialsvc_common.db import create_tables, make_engine, session_factory
 from socialsvc_common.inbox import InboxRow
 from socialsvc_common.kafka import (
@@ -61,6 +61,8 @@ class Runtime:
     broker: KafkaBroker
     metrics: Metrics
     tables: Sequence[type[SQLModel]] = ()
+    # What the service writes (its outbox and dead letters); what it reads is `consumer.topics`.
+    publishes: tuple[Topic, ...] = ()
     on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     # Asked first at shutdown, so background work can finish what it holds (within the grace).
@@ -153,9 +155,16 @@ class Runtime:
 
 
 def build_runtime(
-    name: str, settings: ServiceSettings, tables: Sequence[type[SQLModel]] = ()
+    name: str,
+    settings: ServiceSettings,
+    tables: Sequence[type[SQLModel]] = (),
+    *,
+    publishes: Sequence[Topic] = (),
 ) -> Runtime:
-    """Wires a service: logging, database, producer, outbox relay, consumer and broker."""
+    """Wires a service: logging, database, producer, outbox relay, consumer and broker.
+
+    `publishes` declares the topics the service writes (its dead-letter topic is added), for its
+    AsyncAPI document; the topics it reads are those its handlers register on `consumer`."""
     logger = configure_logging(name, level=settings.log_level, json=settings.log_json)
     engine = make_engine(settings.database)
     sessions = session_factory(engine)
@@ -167,7 +176,18 @@ def build_runtime(
     )
     broker = make_broker(settings, client_id=name)
     return Runtime(
-        name, settings, logger, engine, sessions, producer, relay, consumer, broker, metrics, tables
+        name,
+        settings,
+        logger,
+        engine,
+        sessions,
+        producer,
+        relay,
+        consumer,
+        broker,
+        metrics,
+        tables,
+        (*publishes, DEAD_LETTERS[name]),
     )
 
 
@@ -194,6 +214,8 @@ def health_router(runtime: Runtime) -> APIRouter:
 def service_app(runtime: Runtime, *, title: str, **fastapi_options: Any) -> FastAPI:
     """The FastAPI app of a service with its lifespan, /health and /metrics."""
     app = FastAPI(title=title, lifespan=runtime.lifespan, **fastapi_options)
+    # Read by the AsyncAPI generator: what the service consumes and publishes.
+    app.state.runtime = runtime
     app.include_router(health_router(runtime))
     return app
 

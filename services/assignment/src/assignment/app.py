@@ -32,6 +32,17 @@ from socialsvc_common.settings import PseudonymSettings, service_config
 PROBLEM: dict[int | str, dict[str, Any]] = {404: {}, 409: {}, 422: {}}
 DEADLOCK_RETRIES = 3
 RETRYABLE = {"40P01", "40001"}  # deadlock detected, serialization failure
+# Everything assignment writes (its AsyncAPI document is generated from this).
+PUBLISHES = (
+    topics.PLACEMENT_MADE,
+    topics.PLACEMENT_WAITLISTED,
+    topics.PLACEMENT_REFUSED,
+    topics.PLACEMENT_UPDATED,
+    topics.PLACEMENT_RELEASED,
+    topics.PUBLIC_APPLICATION_PLACED,
+    topics.PUBLIC_APPLICATION_WAITLISTED,
+    topics.PUBLIC_APPLICATION_RELEASED,
+)
 
 
 class AssignmentSettings(PseudonymSettings):
@@ -121,7 +132,7 @@ def build_app(settings: AssignmentSettings | None = None) -> FastAPI:
         PublicStream(NAME, settings.pseudonym_key_bytes),
         offer_ttl=timedelta(days=settings.offer_days),
     )
-    runtime = build_runtime(NAME, settings, (*TABLES, ProviderRow))
+    runtime = build_runtime(NAME, settings, (*TABLES, ProviderRow), publishes=PUBLISHES)
     register_handlers(runtime, registry, seed_providers)
     sweeper = OfferSweeper(runtime.sessions, registry, runtime.relay, settings.offer_sweep_seconds)
     runtime.background.append(sweeper.run)

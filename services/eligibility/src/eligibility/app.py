@@ -18,6 +18,8 @@ from socialsvc_common.service import Runtime, build_runtime, service_app
 from socialsvc_common.settings import PseudonymSettings, service_config
 
 NAME = "eligibility"
+# Everything eligibility writes (its AsyncAPI document is generated from this).
+PUBLISHES = (topics.DECISION_MADE, topics.PUBLIC_APPLICATION_DECIDED)
 # Rule sets take effect on calendar days in Azerbaijan.
 BAKU = ZoneInfo("Asia/Baku")
 
@@ -76,7 +78,7 @@ def build_app(settings: EligibilitySettings | None = None) -> FastAPI:
     # Packaged files are read now, so a broken one stops the service at start-up.
     settings = settings or EligibilitySettings()
     rule_sets = RuleSets(default_rule_sets())
-    runtime = build_runtime(NAME, settings, TABLES)
+    runtime = build_runtime(NAME, settings, TABLES, publishes=PUBLISHES)
     register_handlers(runtime, rule_sets, PublicStream(NAME, settings.pseudonym_key_bytes))
     return service_app(
         runtime, title="Eligibility", description="Decides applications by versioned rules."

@@ -27,6 +27,8 @@ JOURNEY_TOPICS = (
     topics.NOTIFICATION_FAILED,
 )
 EGOV_NAMESPACE = uuid.UUID("5f0e4c1a-8f55-4a39-9d0b-2b7c8f6f0e11")
+# Everything intake writes (its AsyncAPI document is generated from this).
+PUBLISHES = (topics.APPLICATION_RECEIVED, topics.PUBLIC_APPLICATION_RECEIVED)
 
 
 class IntakeSettings(PseudonymSettings):
@@ -58,7 +60,7 @@ def register_handlers(runtime: Runtime, key: bytes) -> None:
 def build_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
     key = settings.pseudonym_key_bytes
-    runtime = build_runtime(NAME, settings, TABLES)
+    runtime = build_runtime(NAME, settings, TABLES, publishes=PUBLISHES)
     register_handlers(runtime, key)
     app = service_app(
         runtime,

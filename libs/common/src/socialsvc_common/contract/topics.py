@@ -104,6 +104,9 @@ NOTIFICATION_FAILED = Topic(
     "A message could not be delivered through a channel.",
 )
 
+# What notifications writes, besides its dead letters.
+NOTIFICATION_TOPICS = (NOTIFICATION_DELIVERED, NOTIFICATION_FAILED)
+
 
 # --- Partner streams: public.*, no personal data, keyed by the pseudonymous application id. ---
 PUBLIC_KEY = "pseudonymous application id"
