@@ -139,6 +139,9 @@ async def platform(
     sms_port, smtp_port = free_port(), free_port()
     ports = {service: free_port() for service in SERVICES}
     sinks = tmp_path / "sinks"
+    # A key of this run's own: public events that other runs on the shared broker derive from
+    # this run's applications carry other pseudonymous ids.
+    pseudonym_key = f"e2e-pseudonym-key-{token}"
     processes: dict[str, subprocess.Popen[bytes]] = {}
     logs: dict[str, Path] = {}
 
@@ -171,6 +174,8 @@ async def platform(
             prefix + "HTTP_PORT": str(ports[service]),
             prefix + "LOG_JSON": "true",
         }
+        if service != "notifications":
+            env[prefix + "PSEUDONYM_KEY"] = pseudonym_key
         if service == "notifications":
             env |= {
                 "NOTIFICATIONS_SMS_GATEWAY_URL": f"http://127.0.0.1:{sms_port}",
@@ -187,7 +192,7 @@ async def platform(
         processes=processes,
         groups=groups,
         sinks=sinks,
-        extra={"sms": f"http://127.0.0.1:{sms_port}"},
+        extra={"sms": f"http://127.0.0.1:{sms_port}", "pseudonym_key": pseudonym_key},
     )
     try:
         for name in processes:

@@ -16,14 +16,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from socialsvc_common.contract import topics
 from socialsvc_common.pseudonym import public_application_id
-from socialsvc_common.settings import DEVELOPMENT_PSEUDONYM_KEY
 
 from .applicants import mixed_applications
 from .conftest import Platform, records_since
 from .test_journey import complete, journeys_when_complete, outcome, submit_all
 
 pytestmark = pytest.mark.integration
-KEY = DEVELOPMENT_PSEUDONYM_KEY.encode()  # the platform fixture leaves every service at the default
 
 
 def personal_values(forms: list[dict[str, Any]], ids: list[str]) -> list[str]:
@@ -85,7 +83,8 @@ async def test_public_streams_tell_each_story_under_one_pseudonym_and_nobody_in_
         declined = await client.post(f"/placements/{offer['id']}/decline")
         assert declined.status_code == 202, declined.text
 
-    refs = {str(public_application_id(UUID(i), KEY)): i for i in ids}
+    key = platform.extra["pseudonym_key"].encode()
+    refs = {str(public_application_id(UUID(i), key)): i for i in ids}
     mine = next(r for r, i in refs.items() if i == placed)
     deadline = time.monotonic() + 60
     while True:

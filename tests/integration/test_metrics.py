@@ -27,6 +27,7 @@ from socialsvc_common.inbox import InboxRow
 from socialsvc_common.kafka import Producer, keep_raw, make_broker, record_of, subscriber
 from socialsvc_common.metrics import Metrics, consumer_lag
 from socialsvc_common.outbox import OutboxRelay, OutboxRow, unsent_backlog
+from socialsvc_common.service import build_runtime
 from socialsvc_common.settings import ServiceSettings
 
 pytestmark = pytest.mark.integration
@@ -160,3 +161,18 @@ async def test_counters_lag_and_outbox_gauges_show_what_happened(
     assert sample("socialsvc_messages_out_total", topic=dead.name) == 1
     text = metrics.render().decode()
     assert "socialsvc_outbox_oldest_unsent_age_seconds{service=" in text
+
+
+async def test_metrics_are_served_while_the_database_is_down() -> None:
+    settings = ServiceSettings(
+        kafka_bootstrap_servers=["127.0.0.1:9"],
+        database_url="postgresql+psycopg://nobody:pw@127.0.0.1:9/none",
+    )
+    runtime = build_runtime("eligibility", settings)
+    topic = "intake.application.received.v1"
+    runtime.metrics.consumed(topic, "processed", 0.01)
+    try:
+        text = (await runtime.scrape()).decode()
+    finally:
+        await runtime.engine.dispose()
+    assert f'socialsvc_messages_in_total{{outcome="processed",topic="{topic}"}} 1.0' in text

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.kafka.subscriber.usecase import LogicSubscriber
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -136,8 +137,14 @@ class Runtime:
             )
 
     async def scrape(self) -> bytes:
-        """The service's metrics now, with the outbox and lag gauges read at this moment."""
-        self.metrics.set_outbox(*await unsent_backlog(self.sessions))
+        """The service's metrics now, with the outbox and lag gauges read at this moment.
+
+        With the database down the outbox gauges keep their last values: the counters matter
+        most during an outage, so the scrape must not fail with it."""
+        try:
+            self.metrics.set_outbox(*await unsent_backlog(self.sessions))
+        except (SQLAlchemyError, OSError) as error:
+            self.logger.warning("outbox not readable for metrics", error=repr(error))
         kafka = self._subscriber.consumer if self._subscriber is not None else None
         self.metrics.set_lag(await consumer_lag(kafka) if kafka is not None else {})
         return self.metrics.render()
