@@ -109,17 +109,29 @@ async def test_public_streams_tell_each_story_under_one_pseudonym_and_nobody_in_
     assert story[3]["reason"] == "declined"
     assert story[0]["district"] == forms[ids.index(placed)]["applicant"]["district"]
 
-    figures = await eventually_caught_up(platform)
-    received = topics.APPLICATION_RECEIVED.name
-    processed = frozenset({("topic", received), ("outcome", "processed")})
-    assert figures["eligibility"]["socialsvc_messages_in_total", processed] == len(ids)
-    for name, topic in [("intake", received), ("intake", topics.PUBLIC_APPLICATION_RECEIVED.name)]:
-        assert figures[name]["socialsvc_messages_out_total", frozenset({("topic", topic)})] == 20
-    decided = topics.PUBLIC_APPLICATION_DECIDED.name
-    assert (
-        figures["eligibility"]["socialsvc_messages_out_total", frozenset({("topic", decided)})]
-        == 20
+    # Other runs on the shared broker may add records to the same topics, so the figures are
+    # checked as relations that hold whatever else arrives: one twin for each private event.
+    figures = {name: await caught_up(url) for name, url in platform.urls.items()}
+
+    def count(service: str, family: str, **labels: str) -> float:
+        return figures[service][family, frozenset(labels.items())]
+
+    out = "socialsvc_messages_out_total"
+    received = count("intake", out, topic=topics.APPLICATION_RECEIVED.name)
+    assert received >= len(ids)
+    assert count("intake", out, topic=topics.PUBLIC_APPLICATION_RECEIVED.name) == received
+    decided = count(
+        "eligibility",
+        "socialsvc_messages_in_total",
+        topic=topics.APPLICATION_RECEIVED.name,
+        outcome="processed",
     )
+    assert decided >= len(ids)
+    assert count("eligibility", out, topic=topics.DECISION_MADE.name) == decided
+    assert count("eligibility", out, topic=topics.PUBLIC_APPLICATION_DECIDED.name) == decided
+    offers = count("assignment", out, topic=topics.PLACEMENT_MADE.name)
+    assert offers >= 1
+    assert count("assignment", out, topic=topics.PUBLIC_APPLICATION_PLACED.name) == offers
     for name, found in figures.items():
         service = frozenset({("service", name)})
         assert found["socialsvc_outbox_oldest_unsent_age_seconds", service] == 0
@@ -129,27 +141,16 @@ async def test_public_streams_tell_each_story_under_one_pseudonym_and_nobody_in_
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
-async def eventually_caught_up(platform: Platform, seconds: float = 60) -> dict[str, Samples]:
-    """Every service's metrics once each reports a lag for its partitions, all of it zero, and an
-    empty outbox (the run is over, so that moment comes)."""
+async def caught_up(url: str, seconds: float = 60) -> Samples:
+    """A service's metrics at a moment when it reports a lag for its partitions, all of it zero,
+    and an empty outbox (the run is over, so that moment comes)."""
     deadline = time.monotonic() + seconds
     async with httpx.AsyncClient(timeout=30) as client:
         while True:
-            figures = {
-                name: samples((await client.get(url + "/metrics")).text)
-                for name, url in platform.urls.items()
-            }
-            lags = {
-                name: [v for (n, _), v in found.items() if n == "socialsvc_consumer_lag_records"]
-                for name, found in figures.items()
-            }
-            backlog = [
-                v
-                for found in figures.values()
-                for (n, _), v in found.items()
-                if n == "socialsvc_outbox_unsent_events"
-            ]
-            if all(lag and max(lag) == 0 for lag in lags.values()) and not any(backlog):
-                return figures
-            assert time.monotonic() < deadline, f"not caught up: lags {lags}, outbox {backlog}"
+            found = samples((await client.get(url + "/metrics")).text)
+            lags = [v for (n, _), v in found.items() if n == "socialsvc_consumer_lag_records"]
+            backlog = [v for (n, _), v in found.items() if n == "socialsvc_outbox_unsent_events"]
+            if lags and max(lags) == 0 and not any(backlog):
+                return found
+            assert time.monotonic() < deadline, f"{url} not caught up: lags {lags}, {backlog}"
             await asyncio.sleep(0.5)
