@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 KAFKA := deploy/kafka/kafkactl
 PG := deploy/postgres/pgctl
 
-.PHONY: help install run ops test test-unit test-integration bench lint format infra infra-stop topics schemas \
+.PHONY: help install run ops test test-unit test-integration bench lint format infra infra-stop topics schemas asyncapi \
 	kafka-jars kafka-start kafka-stop kafka-status kafka-wipe \
 	cluster-start cluster-stop cluster-status cluster-wipe \
 	secure-cluster-start secure-cluster-stop secure-cluster-status secure-cluster-wipe \
@@ -69,6 +69,9 @@ topics: install ## create or update every topic of the registry on the running b
 
 schemas: install ## regenerate the committed JSON Schemas of the payloads (refuses breaking changes)
 	$(PY) -m socialsvc_common.contract.schemas
+
+asyncapi: install ## regenerate docs/asyncapi (AsyncAPI 3.0 and a Markdown page per service) from the code
+	$(PY) -m socialsvc_common.asyncapi
 
 kafka-jars: ## fetch the pinned Kafka jars from Maven Central
 	@$(KAFKA) jars

@@ -25,7 +25,9 @@ from socialsvc_common.contract import topics
 SERVICES = ("intake", "eligibility", "assignment", "notifications")
 INPUTS = {
     "intake": [
-        t.name for t in topics.REGISTRY if t.owner != "intake" and "deadletter" not in t.name
+        t.name
+        for t in topics.REGISTRY
+        if t.owner not in ("intake", "public") and "deadletter" not in t.name
     ],
     "eligibility": [topics.APPLICATION_RECEIVED.name],
     "assignment": [topics.DECISION_MADE.name],
@@ -143,6 +145,9 @@ async def platform(
     sms_port, inbox_port, smtp_port = free_port(), free_port(), free_port()
     ports = {service: free_port() for service in SERVICES}
     sinks = tmp_path / "sinks"
+    # A key of this run's own: public events that other runs on the shared broker derive from
+    # this run's applications carry other pseudonymous ids.
+    pseudonym_key = f"e2e-pseudonym-key-{token}"
     processes: dict[str, subprocess.Popen[bytes]] = {}
     logs: dict[str, Path] = {}
     launchers: dict[str, Callable[[], None]] = {}
@@ -185,6 +190,8 @@ async def platform(
             prefix + "HTTP_PORT": str(ports[service]),
             prefix + "LOG_JSON": "true",
         }
+        if service != "notifications":
+            env[prefix + "PSEUDONYM_KEY"] = pseudonym_key
         if service == "notifications":
             env |= {
                 "NOTIFICATIONS_SMS_GATEWAY_URL": f"http://127.0.0.1:{sms_port}",
@@ -202,7 +209,11 @@ async def platform(
         processes=processes,
         groups=groups,
         sinks=sinks,
-        extra={"sms": f"http://127.0.0.1:{sms_port}", "inbox": f"http://127.0.0.1:{inbox_port}"},
+        extra={
+            "sms": f"http://127.0.0.1:{sms_port}",
+            "inbox": f"http://127.0.0.1:{inbox_port}",
+            "pseudonym_key": pseudonym_key,
+        },
         launchers=launchers,
     )
     try:

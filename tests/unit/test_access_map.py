@@ -60,10 +60,13 @@ def test_a_service_may_read_exactly_what_its_consumer_subscribes_to(
 
 
 @pytest.mark.parametrize("name", sorted(APPS))
-def test_a_service_writes_only_topics_it_owns(name: str) -> None:
+def test_a_service_writes_exactly_what_it_publishes_its_own_topics_and_partner_streams(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = built_runtime(name, tmp_path, monkeypatch)
     access = access_map()[name]
-    assert access.writes
-    assert all(topic.startswith(f"{name}.") for topic in access.writes)
+    assert access.writes == {topic.name for topic in runtime.publishes}
+    assert all(topic.startswith((f"{name}.", "public.")) for topic in access.writes)
     assert not access.read_prefixes
     assert not access.watched_groups
 
@@ -88,7 +91,7 @@ def test_the_operator_reads_everything_and_writes_only_replay_targets() -> None:
     operator = access_map()[OPERATOR]
     assert operator.reads == {ALL}
     consumed = set().union(*(access_map()[name].reads for name in APPS))
-    assert operator.writes == consumed
+    assert operator.writes == consumed | {topics.DEAD_LETTER_REPLAYED.name}
     assert not any(name.endswith(".record.deadlettered.v1") for name in operator.writes)
 
 
@@ -98,5 +101,6 @@ def test_grants_are_literal_unless_declared_as_prefixes() -> None:
         (Resource.TOPIC, "intake.application.received.v1", Pattern.LITERAL, Operation.READ),
         (Resource.TOPIC, "eligibility.decision.made.v1", Pattern.LITERAL, Operation.WRITE),
         (Resource.TOPIC, "eligibility.record.deadlettered.v1", Pattern.LITERAL, Operation.WRITE),
+        (Resource.TOPIC, "public.application.decided.v1", Pattern.LITERAL, Operation.WRITE),
         (Resource.GROUP, "eligibility", Pattern.LITERAL, Operation.READ),
     }

@@ -15,6 +15,7 @@ redelivered.
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +37,7 @@ from socialsvc_common.contract.topics import Topic
 from socialsvc_common.db import transaction
 from socialsvc_common.kafka import Producer
 from socialsvc_common.logs import redact_text
+from socialsvc_common.metrics import DEAD_LETTERED, DUPLICATE, PROCESSED, Metrics
 from socialsvc_common.outbox import OutboxRelay, add_events
 from socialsvc_common.problems import Problem
 
@@ -88,6 +90,7 @@ class EventConsumer:
         *,
         relay: OutboxRelay | None = None,
         policy: RetryPolicy | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.name = name
         self._sessions = sessions
@@ -95,6 +98,7 @@ class EventConsumer:
         self._dead_letters = dead_letter_topic
         self._relay = relay
         self._policy = policy or RetryPolicy()
+        self._metrics = metrics or Metrics(name)
         self._handlers: dict[str, tuple[Topic, Handler]] = {}
         self._log = structlog.get_logger(name)
 
@@ -112,18 +116,22 @@ class EventConsumer:
         return register
 
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        started = time.perf_counter()
+        outcome = await self._process(record)
+        self._metrics.consumed(record.topic, outcome, time.perf_counter() - started)
+
+    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> str:
         where = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
         with structlog.contextvars.bound_contextvars(**where):
             try:
                 topic, handler = self._handlers[record.topic]
                 envelope, payload = parse(record, topic)
             except (InvalidRecord, KeyError) as error:
-                await self._dead_letter(record, error, attempts=1)
-                return
+                return await self._dead_letter(record, error, attempts=1)
             with structlog.contextvars.bound_contextvars(
                 event_id=str(envelope.event_id), application_id=str(envelope.application_id)
             ):
-                await self._apply_with_retries(record, envelope, payload, handler)
+                return await self._apply_with_retries(record, envelope, payload, handler)
 
     async def _apply_with_retries(
         self,
@@ -131,19 +139,19 @@ class EventConsumer:
         envelope: Envelope,
         payload: BaseModel,
         handler: Handler,
-    ) -> None:
+    ) -> str:
+        """Applies the event; says whether it was processed, a duplicate or dead-lettered."""
         attempt = 0
         while True:
             attempt += 1
             try:
-                await self._apply(envelope, payload, handler)
-                return
+                return PROCESSED if await self._apply(envelope, payload, handler) else DUPLICATE
             except (Rejected, Problem) as error:
                 # A refusal in the domain's words (an HTTP-style Problem included) will not change
                 # on a retry.
-                await self._dead_letter(record, error, attempts=attempt)
-                return
+                return await self._dead_letter(record, error, attempts=attempt)
             except INFRASTRUCTURE_ERRORS as error:
+                self._metrics.failed(error)
                 delay = self._policy.delay(attempt, cap=self._policy.infrastructure_max_delay)
                 self._log.warning(
                     "infrastructure unavailable; retrying", error=repr(error), retry_in=delay
@@ -151,24 +159,27 @@ class EventConsumer:
             except Exception as error:
                 if attempt >= self._policy.attempts:
                     self._log.error("giving up on event", error=repr(error), attempts=attempt)
-                    await self._dead_letter(record, error, attempts=attempt)
-                    return
+                    return await self._dead_letter(record, error, attempts=attempt)
+                self._metrics.failed(error)
                 delay = self._policy.delay(attempt, cap=self._policy.max_delay)
                 self._log.warning("event failed; retrying", error=repr(error), retry_in=delay)
             await asyncio.sleep(delay)
 
-    async def _apply(self, envelope: Envelope, payload: BaseModel, handler: Handler) -> None:
+    async def _apply(self, envelope: Envelope, payload: BaseModel, handler: Handler) -> bool:
+        """Applies the event in one transaction; False when the inbox says it was applied before."""
         async with transaction(self._sessions) as session:
             if not await inbox.claim(session, self.name, envelope.event_id):
                 self._log.info("duplicate event skipped")
-                return
+                return False
             add_events(session, await handler(session, envelope, payload))
         if self._relay is not None:
             self._relay.wake()
+        return True
 
     async def _dead_letter(
         self, record: ConsumerRecord[bytes, bytes], error: BaseException, *, attempts: int
-    ) -> None:
+    ) -> str:
+        self._metrics.failed(error)
         letter = DeadLetter(
             consumer=self.name,
             original_topic=record.topic,
@@ -185,9 +196,11 @@ class EventConsumer:
             key=record.key,
             headers=[*record.headers, *dead_letter_headers(letter)],
         )
+        self._metrics.dead_lettered(record.topic, letter.error_class, self._dead_letters.name)
         self._log.warning(
             "record dead-lettered", error_class=letter.error_class, reason=letter.error_message
         )
+        return DEAD_LETTERED
 
 
 def parse(record: ConsumerRecord[bytes, bytes], topic: Topic) -> tuple[Envelope, BaseModel]:

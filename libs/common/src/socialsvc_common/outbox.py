@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from socialsvc_common.contract.envelope import Event
 from socialsvc_common.db import UtcDateTime, transaction
 from socialsvc_common.kafka import Producer
+from socialsvc_common.metrics import Metrics
 from socialsvc_common.worker import Worker
 
 # Any constant works: every service has a database of its own.
@@ -80,6 +81,7 @@ class OutboxRelay(Worker):
         batch_size: int = 500,
         idle_seconds: float = 0.5,
         max_backoff_seconds: float = 10.0,
+        metrics: Metrics | None = None,
     ) -> None:
         super().__init__(
             "outbox", idle_seconds=idle_seconds, max_backoff_seconds=max_backoff_seconds
@@ -87,6 +89,7 @@ class OutboxRelay(Worker):
         self._sessions = sessions
         self._producer = producer
         self._batch_size = batch_size
+        self._metrics = metrics or Metrics("outbox")
 
     async def step(self) -> bool:
         return await self.relay_once() == self._batch_size
@@ -120,6 +123,7 @@ class OutboxRelay(Worker):
                 .where(OutboxRow.id.in_([row.id for row in rows]))  # type: ignore[union-attr]
                 .values(sent_at=datetime.now(UTC))
             )
+        self._metrics.published(row.topic for row in rows)
         return len(rows)
 
     @staticmethod
@@ -129,3 +133,13 @@ class OutboxRelay(Worker):
             return True
         got = await session.exec(select(func.pg_try_advisory_xact_lock(RELAY_LOCK_KEY)))
         return bool(got.first())
+
+
+async def unsent_backlog(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, datetime | None]:
+    """How many outbox rows are unsent, and when the oldest of them was written."""
+    async with sessions() as session:
+        query = select(func.count(), func.min(OutboxRow.created_at)).where(
+            OutboxRow.sent_at.is_(None)  # type: ignore[union-attr]
+        )
+        count, oldest = (await session.exec(query)).one()
+    return int(count), oldest

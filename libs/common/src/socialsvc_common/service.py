@@ -16,15 +16,17 @@ import structlog
 import uvicorn
 from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.kafka.subscriber.usecase import LogicSubscriber
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from socialsvc_common.consumer import EventConsumer
-from socialsvc_common.contract.topics import DEAD_LETTERS
+from socialsvc_common.contract.topics import DEAD_LETTERS, Topic
 from socialsvc_common.db import create_tables, make_engine, session_factory
 from socialsvc_common.inbox import InboxRow
 from socialsvc_common.kafka import (
@@ -37,7 +39,8 @@ from socialsvc_common.kafka import (
 )
 from socialsvc_common.kafka_security import client_security
 from socialsvc_common.logs import configure_logging
-from socialsvc_common.outbox import OutboxRelay, OutboxRow
+from socialsvc_common.metrics import Metrics, consumer_lag
+from socialsvc_common.outbox import OutboxRelay, OutboxRow, unsent_backlog
 from socialsvc_common.settings import ServiceSettings
 
 
@@ -58,13 +61,17 @@ class Runtime:
     relay: OutboxRelay
     consumer: EventConsumer
     broker: KafkaBroker
+    metrics: Metrics
     tables: Sequence[type[SQLModel]] = ()
+    # What the service writes (its outbox and dead letters); what it reads is `consumer.topics`.
+    publishes: tuple[Topic, ...] = ()
     on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     # Asked first at shutdown, so background work can finish what it holds (within the grace).
     stopping: list[Callable[[], None]] = field(default_factory=list)
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     _tasks: list["asyncio.Task[Any]"] = field(default_factory=list)
+    _subscriber: LogicSubscriber[Any] | None = None
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _: Any = None) -> AsyncIterator[None]:
@@ -105,13 +112,15 @@ class Runtime:
         return self.settings.kafka_group_id or self.name
 
     def _subscribe(self) -> None:
-        @subscriber(
+        self._subscriber = subscriber(
             self.broker,
             *self.consumer.topics,
             group_id=self.group_id,
             parser=tolerant_headers,
             decoder=keep_raw,
         )
+
+        @self._subscriber
         async def on_record(message: KafkaMessage) -> None:
             await self.consumer.process(record_of(message))
 
@@ -131,6 +140,19 @@ class Runtime:
                 f"topics missing: {', '.join(missing)}; run 'make topics' first"
             )
 
+    async def scrape(self) -> bytes:
+        """The service's metrics now, with the outbox and lag gauges read at this moment.
+
+        With the database down the outbox gauges keep their last values: the counters matter
+        most during an outage, so the scrape must not fail with it."""
+        try:
+            self.metrics.set_outbox(*await unsent_backlog(self.sessions))
+        except (SQLAlchemyError, OSError) as error:
+            self.logger.warning("outbox not readable for metrics", error=repr(error))
+        kafka = self._subscriber.consumer if self._subscriber is not None else None
+        self.metrics.set_lag(await consumer_lag(kafka) if kafka is not None else {})
+        return self.metrics.render()
+
     async def ready(self) -> dict[str, bool]:
         """Whether the database and the broker answer now."""
         checks = {"database": False, "broker": False}
@@ -144,23 +166,45 @@ class Runtime:
 
 
 def build_runtime(
-    name: str, settings: ServiceSettings, tables: Sequence[type[SQLModel]] = ()
+    name: str,
+    settings: ServiceSettings,
+    tables: Sequence[type[SQLModel]] = (),
+    *,
+    publishes: Sequence[Topic] = (),
 ) -> Runtime:
-    """Wires a service: logging, database, producer, outbox relay, consumer and broker."""
+    """Wires a service: logging, database, producer, outbox relay, consumer and broker.
+
+    `publishes` declares the topics the service writes (its dead-letter topic is added), for its
+    AsyncAPI document; the topics it reads are those its handlers register on `consumer`."""
     logger = configure_logging(name, level=settings.log_level, json=settings.log_json)
     engine = make_engine(settings.database)
     sessions = session_factory(engine)
     producer = Producer(settings, client_id=name)
-    relay = OutboxRelay(sessions, producer)
-    consumer = EventConsumer(name, sessions, producer, DEAD_LETTERS[name], relay=relay)
+    metrics = Metrics(name)
+    relay = OutboxRelay(sessions, producer, metrics=metrics)
+    consumer = EventConsumer(
+        name, sessions, producer, DEAD_LETTERS[name], relay=relay, metrics=metrics
+    )
     broker = make_broker(settings, client_id=name)
     return Runtime(
-        name, settings, logger, engine, sessions, producer, relay, consumer, broker, tables
+        name,
+        settings,
+        logger,
+        engine,
+        sessions,
+        producer,
+        relay,
+        consumer,
+        broker,
+        metrics,
+        tables,
+        (*publishes, DEAD_LETTERS[name]),
     )
 
 
 def health_router(runtime: Runtime) -> APIRouter:
-    """GET /health: 200 when the database and broker answer, 503 naming what does not."""
+    """GET /health: 200 when the database and broker answer, 503 naming what does not; and
+    GET /metrics for Prometheus."""
     router = APIRouter()
 
     @router.get("/health", tags=["operations"])
@@ -169,12 +213,20 @@ def health_router(runtime: Runtime) -> APIRouter:
         status = 200 if all(checks.values()) else 503
         return JSONResponse({"service": runtime.name, "ready": status == 200, **checks}, status)
 
+    @router.get("/metrics", tags=["operations"], response_class=Response)
+    async def metrics() -> Response:
+        """Prometheus text exposition: messages in and out, processing time, errors, dead
+        letters, outbox backlog and age, consumer lag."""
+        return Response(await runtime.scrape(), media_type=runtime.metrics.content_type)
+
     return router
 
 
 def service_app(runtime: Runtime, *, title: str, **fastapi_options: Any) -> FastAPI:
-    """The FastAPI app of a service with its lifespan and /health."""
+    """The FastAPI app of a service with its lifespan, /health and /metrics."""
     app = FastAPI(title=title, lifespan=runtime.lifespan, **fastapi_options)
+    # Read by the AsyncAPI generator: what the service consumes and publishes.
+    app.state.runtime = runtime
     app.include_router(health_router(runtime))
     return app
 

@@ -117,3 +117,34 @@ class ServiceSettings(BaseSettings):
             if f":{DEVELOPMENT_PASSWORD}@" in url:
                 raise ValueError("production must not use the development database password")
         return self
+
+
+# The development value, refused in production.
+DEVELOPMENT_PSEUDONYM_KEY = "development-pseudonym-key"
+
+
+class PseudonymSettings(ServiceSettings):
+    """Settings of a service that writes pseudonymous references (person refs, public ids).
+
+    Every such service must be given the same key, so that one application has one pseudonymous
+    id on every public topic and one person one reference in every service."""
+
+    pseudonym_key: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_PSEUDONYM_KEY),
+        min_length=16,
+        description="key of the pseudonymous references others see instead of a FIN or an "
+        "application id; the same in every service",
+    )
+
+    @property
+    def pseudonym_key_bytes(self) -> bytes:
+        """The key in clear, for the keyed hash only (never log it)."""
+        return self.pseudonym_key.get_secret_value().encode()
+
+    @model_validator(mode="after")
+    def _real_key_in_production(self) -> "PseudonymSettings":
+        key = self.pseudonym_key.get_secret_value()
+        if self.environment is Environment.PRODUCTION and key == DEVELOPMENT_PSEUDONYM_KEY:
+            prefix = str(self.model_config.get("env_prefix", ""))
+            raise ValueError(f"production needs its own {prefix}PSEUDONYM_KEY")
+        return self

@@ -25,15 +25,27 @@ from socialsvc_common.db import transaction
 from socialsvc_common.geography import load_geography
 from socialsvc_common.outbox import add_events
 from socialsvc_common.problems import install_problem_handlers
+from socialsvc_common.public_stream import PublicStream
 from socialsvc_common.service import Runtime, build_runtime, service_app
-from socialsvc_common.settings import ServiceSettings, service_config
+from socialsvc_common.settings import PseudonymSettings, service_config
 
 PROBLEM: dict[int | str, dict[str, Any]] = {404: {}, 409: {}, 422: {}}
 DEADLOCK_RETRIES = 3
 RETRYABLE = {"40P01", "40001"}  # deadlock detected, serialization failure
+# Everything assignment writes (its AsyncAPI document is generated from this).
+PUBLISHES = (
+    topics.PLACEMENT_MADE,
+    topics.PLACEMENT_WAITLISTED,
+    topics.PLACEMENT_REFUSED,
+    topics.PLACEMENT_UPDATED,
+    topics.PLACEMENT_RELEASED,
+    topics.PUBLIC_APPLICATION_PLACED,
+    topics.PUBLIC_APPLICATION_WAITLISTED,
+    topics.PUBLIC_APPLICATION_RELEASED,
+)
 
 
-class AssignmentSettings(ServiceSettings):
+class AssignmentSettings(PseudonymSettings):
     model_config = service_config("ASSIGNMENT_")
 
     http_port: int = 8002
@@ -83,7 +95,8 @@ def router(runtime: Runtime, registry: Registry) -> APIRouter:
                 ):
                     raise
         runtime.relay.wake()
-        return {"events": [e.envelope.type for e in events]}
+        # What the caller asked for caused these; the partner twins are not news to it.
+        return {"events": [e.envelope.type for e in events if e.topic.owner == NAME]}
 
     @api.post("/placements/{placement_id}/accept", status_code=202, responses=PROBLEM)
     async def accept(placement_id: UUID) -> dict[str, Any]:
@@ -114,8 +127,12 @@ def build_app(settings: AssignmentSettings | None = None) -> FastAPI:
     settings = settings or AssignmentSettings()
     geography = load_geography()
     seed_providers = load_providers(settings.providers_file, geography=geography)
-    registry = Registry(ProviderCache(geography), offer_ttl=timedelta(days=settings.offer_days))
-    runtime = build_runtime(NAME, settings, (*TABLES, ProviderRow))
+    registry = Registry(
+        ProviderCache(geography),
+        PublicStream(NAME, settings.pseudonym_key_bytes),
+        offer_ttl=timedelta(days=settings.offer_days),
+    )
+    runtime = build_runtime(NAME, settings, (*TABLES, ProviderRow), publishes=PUBLISHES)
     register_handlers(runtime, registry, seed_providers)
     sweeper = OfferSweeper(runtime.sessions, registry, runtime.relay, settings.offer_sweep_seconds)
     runtime.background.append(sweeper.run)

@@ -39,9 +39,11 @@ from socialsvc_common.contract.payloads import (
     PlacementReleased,
     PlacementWaitlisted,
     ProvisionType,
+    TargetGroup,
 )
 from socialsvc_common.geography import Geography, UnknownUnit
 from socialsvc_common.problems import Problem
+from socialsvc_common.public_stream import PublicStream
 
 NAME = "assignment"
 BAKU = ZoneInfo("Asia/Baku")
@@ -56,6 +58,8 @@ class Registry:
     """The providers (read from the database, parsed once per change) and their geography."""
 
     providers: ProviderCache
+    # Where the public twins of placements come from (the partner streams).
+    public: PublicStream
     # How long an offer waits for the person's answer before the place moves on.
     offer_ttl: timedelta = timedelta(days=7)
 
@@ -72,8 +76,10 @@ def _placement(
     application_id: UUID,
     *,
     person_ref: str | None,
+    groups: list[TargetGroup],
     cause: Envelope | None,
-) -> Event:
+) -> list[Event]:
+    """Takes a place on the ledger: the placement.made event and its public twin."""
     ledger.used += 1
     session.add(ledger)
     now = datetime.now(UTC)
@@ -97,9 +103,10 @@ def _placement(
         placed_at=now,
         offer_expires_at=row.offer_expires_at,
     )
-    return new_event(
+    event = new_event(
         topics.PLACEMENT_MADE, made, producer=NAME, application_id=application_id, cause=cause
     )
+    return [event, registry.public.placed(made, groups)]
 
 
 async def place(
@@ -131,17 +138,16 @@ async def place(
     ]
     choice = choose_provider(decision, candidates, registry.geography, today())
     if choice is not None:
-        return [
-            _placement(
-                session,
-                registry,
-                ledgers[choice.provider.id],
-                choice.provider,
-                decision.application_id,
-                person_ref=decision.person_ref,
-                cause=envelope,
-            )
-        ]
+        return _placement(
+            session,
+            registry,
+            ledgers[choice.provider.id],
+            choice.provider,
+            decision.application_id,
+            person_ref=decision.person_ref,
+            groups=decision.groups,
+            cause=envelope,
+        )
     entry = WaitlistEntry.from_decision(decision)
     session.add(
         WaitlistRow(
@@ -166,7 +172,8 @@ async def place(
             producer=NAME,
             application_id=decision.application_id,
             cause=envelope,
-        )
+        ),
+        registry.public.waitlisted(waitlisted, decision.groups),
     ]
 
 
@@ -267,7 +274,8 @@ async def release(
             released,
             producer=NAME,
             application_id=placement.application_id,
-        )
+        ),
+        registry.public.released(released, ProvisionType(placement.provision_type)),
     ]
     provider = (await registry.providers.load(session, [placement.provider_id])).get(
         placement.provider_id
@@ -304,15 +312,14 @@ async def promote(
             continue
         waiting.waiting = False
         session.add(waiting)
-        events.append(
-            _placement(
-                session,
-                registry,
-                ledger,
-                provider,
-                waiting.application_id,
-                person_ref=waiting_decision.person_ref,
-                cause=cause,
-            )
+        events += _placement(
+            session,
+            registry,
+            ledger,
+            provider,
+            waiting.application_id,
+            person_ref=waiting_decision.person_ref,
+            groups=waiting_decision.groups,
+            cause=cause,
         )
     return events

@@ -13,21 +13,24 @@ from eligibility.store import TABLES, DecisionRow
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Envelope, Event, new_event
 from socialsvc_common.contract.payloads import ApplicationReceived, DecisionMade
+from socialsvc_common.public_stream import PublicStream
 from socialsvc_common.service import Runtime, build_runtime, service_app
-from socialsvc_common.settings import ServiceSettings, service_config
+from socialsvc_common.settings import PseudonymSettings, service_config
 
 NAME = "eligibility"
+# Everything eligibility writes (its AsyncAPI document is generated from this).
+PUBLISHES = (topics.DECISION_MADE, topics.PUBLIC_APPLICATION_DECIDED)
 # Rule sets take effect on calendar days in Azerbaijan.
 BAKU = ZoneInfo("Asia/Baku")
 
 
-class EligibilitySettings(ServiceSettings):
+class EligibilitySettings(PseudonymSettings):
     model_config = service_config("ELIGIBILITY_")
 
     http_port: int = 8001
 
 
-def register_handlers(runtime: Runtime, rule_sets: RuleSets) -> None:
+def register_handlers(runtime: Runtime, rule_sets: RuleSets, public: PublicStream) -> None:
     @runtime.consumer.handle(topics.APPLICATION_RECEIVED)
     async def on_application_received(
         session: AsyncSession, envelope: Envelope, application: ApplicationReceived
@@ -68,14 +71,15 @@ def register_handlers(runtime: Runtime, rule_sets: RuleSets) -> None:
         # A new application.received for the same application (added facts) decides it again;
         # the new decision supersedes the old one.
         await session.merge(row)
-        return [event]
+        return [event, public.decided(made)]
 
 
 def build_app(settings: EligibilitySettings | None = None) -> FastAPI:
     # Packaged files are read now, so a broken one stops the service at start-up.
+    settings = settings or EligibilitySettings()
     rule_sets = RuleSets(default_rule_sets())
-    runtime = build_runtime(NAME, settings or EligibilitySettings(), TABLES)
-    register_handlers(runtime, rule_sets)
+    runtime = build_runtime(NAME, settings, TABLES, publishes=PUBLISHES)
+    register_handlers(runtime, rule_sets, PublicStream(NAME, settings.pseudonym_key_bytes))
     return service_app(
         runtime, title="Eligibility", description="Decides applications by versioned rules."
     )

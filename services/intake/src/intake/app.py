@@ -3,7 +3,6 @@
 import uuid
 
 from fastapi import FastAPI
-from pydantic import Field, SecretStr, model_validator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from intake.api import applications_router
@@ -15,7 +14,7 @@ from socialsvc_common.contract.envelope import Envelope, Event
 from socialsvc_common.contract.payloads import ApplicationForm
 from socialsvc_common.problems import install_problem_handlers
 from socialsvc_common.service import Runtime, build_runtime, service_app
-from socialsvc_common.settings import Environment, ServiceSettings, service_config
+from socialsvc_common.settings import PseudonymSettings, service_config
 
 JOURNEY_TOPICS = (
     topics.DECISION_MADE,
@@ -29,26 +28,12 @@ JOURNEY_TOPICS = (
     topics.HOME_VISIT_REQUESTED,
 )
 EGOV_NAMESPACE = uuid.UUID("5f0e4c1a-8f55-4a39-9d0b-2b7c8f6f0e11")
+# Everything intake writes (its AsyncAPI document is generated from this).
+PUBLISHES = (topics.APPLICATION_RECEIVED, topics.PUBLIC_APPLICATION_RECEIVED)
 
 
-DEVELOPMENT_PSEUDONYM_KEY = "development-pseudonym-key"
-
-
-class IntakeSettings(ServiceSettings):
+class IntakeSettings(PseudonymSettings):
     model_config = service_config("INTAKE_")
-
-    pseudonym_key: SecretStr = Field(
-        default=SecretStr(DEVELOPMENT_PSEUDONYM_KEY),
-        min_length=16,
-        description="key of the person references other services see instead of a FIN",
-    )
-
-    @model_validator(mode="after")
-    def _real_key_in_production(self) -> "IntakeSettings":
-        key = self.pseudonym_key.get_secret_value()
-        if self.environment is Environment.PRODUCTION and key == DEVELOPMENT_PSEUDONYM_KEY:
-            raise ValueError("production needs its own INTAKE_PSEUDONYM_KEY")
-        return self
 
 
 def register_handlers(runtime: Runtime, key: bytes) -> None:
@@ -75,8 +60,8 @@ def register_handlers(runtime: Runtime, key: bytes) -> None:
 
 def build_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
-    key = settings.pseudonym_key.get_secret_value().encode()
-    runtime = build_runtime(NAME, settings, TABLES)
+    key = settings.pseudonym_key_bytes
+    runtime = build_runtime(NAME, settings, TABLES, publishes=PUBLISHES)
     register_handlers(runtime, key)
     app = service_app(
         runtime,

@@ -27,6 +27,7 @@ from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Envelope, Event, new_event
 from socialsvc_common.problems import Problem
 from socialsvc_common.pseudonym import pseudonym
+from socialsvc_common.public_stream import PublicStream
 
 NAME = "intake"
 
@@ -108,7 +109,7 @@ async def submit(
     )
     session.add(row)
     session.add(journey_entry(event.envelope, received))
-    return Submission(row, created=True, events=[event])
+    return Submission(row, created=True, events=[event, public_twin(received, pseudonym_key)])
 
 
 class NotOpenForFacts(Problem):
@@ -154,7 +155,12 @@ async def add_facts(
     row.form, row.status, row.updated_at = form.model_dump_json(), Status.RECEIVED.value, now
     session.add(row)
     session.add(journey_entry(event.envelope, received))
-    return Submission(row, created=True, events=[event])
+    return Submission(row, created=True, events=[event, public_twin(received, pseudonym_key)])
+
+
+def public_twin(received: p.ApplicationReceived, pseudonym_key: bytes) -> Event:
+    """What partners see of the application being received, under its pseudonymous id."""
+    return PublicStream(NAME, pseudonym_key).received(received)
 
 
 def journey_entry(envelope: Envelope, payload: BaseModel) -> JourneyEntry:

@@ -65,7 +65,7 @@ class NotificationsSettings(ServiceSettings):
 
 def build_app(settings: NotificationsSettings | None = None) -> FastAPI:
     settings = settings or NotificationsSettings()
-    runtime = build_runtime(NAME, settings, TABLES)
+    runtime = build_runtime(NAME, settings, TABLES, publishes=topics.NOTIFICATION_TOPICS)
     for topic in SOURCES:
         runtime.consumer.handle(topic)(on_event)
     client = httpx.AsyncClient()

@@ -4,7 +4,8 @@ Each service is a Kafka principal of its own name. It reads exactly the topics i
 subscribes to (a unit test holds the two together), writes the registry topics it owns (its events
 and its dead-letter topic) and consumes in one group named after it. A partner reads `public.*`
 and nothing else. The operator (the ops tool) reads every topic, looks at every group's offsets,
-and writes only where a replayed dead letter goes back to: the topics the services consume.
+and writes only where a replayed dead letter goes back to (the topics the services consume) and
+its record of each replay.
 
 `socialsvc-acls` turns this map into SCRAM users and ACLs; nothing else grants access.
 """
@@ -33,6 +34,7 @@ SERVICE_READS: dict[str, tuple[t.Topic, ...]] = {
         t.PLACEMENT_RELEASED,
         t.NOTIFICATION_DELIVERED,
         t.NOTIFICATION_FAILED,
+        t.HOME_VISIT_REQUESTED,
     ),
     "eligibility": (t.APPLICATION_RECEIVED,),
     "assignment": (t.DECISION_MADE,),
@@ -42,6 +44,18 @@ SERVICE_READS: dict[str, tuple[t.Topic, ...]] = {
         t.PLACEMENT_MADE,
         t.PLACEMENT_WAITLISTED,
     ),
+}
+
+# The partner streams each service feeds, beside the topics it owns.
+PUBLIC_WRITES: dict[str, tuple[t.Topic, ...]] = {
+    "intake": (t.PUBLIC_APPLICATION_RECEIVED,),
+    "eligibility": (t.PUBLIC_APPLICATION_DECIDED,),
+    "assignment": (
+        t.PUBLIC_APPLICATION_PLACED,
+        t.PUBLIC_APPLICATION_WAITLISTED,
+        t.PUBLIC_APPLICATION_RELEASED,
+    ),
+    "notifications": (),
 }
 
 
@@ -101,11 +115,13 @@ class Access:
 
 
 def service_access(service: str) -> Access:
-    """A service reads what it consumes and writes the registry topics it owns."""
+    """A service reads what it consumes and writes the registry topics it owns and the partner
+    streams it feeds."""
+    owned = {topic.name for topic in t.REGISTRY if topic.owner == service}
     return Access(
         principal=service,
         reads=frozenset(topic.name for topic in SERVICE_READS[service]),
-        writes=frozenset(topic.name for topic in t.REGISTRY if topic.owner == service),
+        writes=frozenset(owned | {topic.name for topic in PUBLIC_WRITES[service]}),
         groups=frozenset({service}),
     )
 
@@ -125,7 +141,7 @@ def operator_access() -> Access:
     return Access(
         principal=OPERATOR,
         reads=frozenset({ALL}),
-        writes=frozenset(replay_targets),
+        writes=frozenset({*replay_targets, t.DEAD_LETTER_REPLAYED.name}),
         group_prefixes=frozenset({OPERATOR_GROUP_PREFIX}),
         watched_groups=frozenset({ALL}),
     )

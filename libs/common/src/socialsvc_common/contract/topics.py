@@ -12,6 +12,7 @@ from enum import StrEnum
 from pydantic import BaseModel
 
 from socialsvc_common.contract import payloads as p
+from socialsvc_common.contract import public as pub
 
 DAY_MS = 24 * 60 * 60 * 1000
 
@@ -108,6 +109,62 @@ HOME_VISIT_REQUESTED = Topic(
     "No channel reached a person who lives alone; the home-care team should tell them in person.",
 )
 
+# What notifications writes, besides its dead letters.
+NOTIFICATION_TOPICS = (NOTIFICATION_DELIVERED, NOTIFICATION_FAILED, HOME_VISIT_REQUESTED)
+
+
+# --- Partner streams: public.*, no personal data, keyed by the pseudonymous application id. ---
+PUBLIC_KEY = "pseudonymous application id"
+PUBLIC_APPLICATION_RECEIVED = Topic(
+    "public.application.received.v1",
+    pub.PublicApplicationReceived,
+    "An application was taken in, or facts were added to it (fed by intake).",
+    key=PUBLIC_KEY,
+)
+PUBLIC_APPLICATION_DECIDED = Topic(
+    "public.application.decided.v1",
+    pub.PublicApplicationDecided,
+    "An application was decided: eligible, ineligible or needs information (fed by eligibility).",
+    key=PUBLIC_KEY,
+)
+PUBLIC_APPLICATION_PLACED = Topic(
+    "public.application.placed.v1",
+    pub.PublicApplicationPlaced,
+    "A place with a provider was offered (fed by assignment).",
+    key=PUBLIC_KEY,
+)
+PUBLIC_APPLICATION_WAITLISTED = Topic(
+    "public.application.waitlisted.v1",
+    pub.PublicApplicationWaitlisted,
+    "No place was free; the application waits by priority (fed by assignment).",
+    key=PUBLIC_KEY,
+)
+PUBLIC_APPLICATION_RELEASED = Topic(
+    "public.application.released.v1",
+    pub.PublicApplicationReleased,
+    "A place was given up and goes to the next person waiting (fed by assignment).",
+    key=PUBLIC_KEY,
+)
+PUBLIC_TOPICS = (
+    PUBLIC_APPLICATION_RECEIVED,
+    PUBLIC_APPLICATION_DECIDED,
+    PUBLIC_APPLICATION_PLACED,
+    PUBLIC_APPLICATION_WAITLISTED,
+    PUBLIC_APPLICATION_RELEASED,
+)
+# --- end of the partner streams ---
+
+
+# The operators' own record, written by `socialsvc-ops`: every dead letter replayed, so a second
+# replay of the same letter can be told apart and an audit can follow who sent what back.
+DEAD_LETTER_REPLAYED = Topic(
+    "ops.deadletter.replayed.v1",
+    p.DeadLetterReplayed,
+    "An operator replayed a dead letter to its original topic.",
+    partitions=3,
+    retention_ms=365 * DAY_MS,
+)
+
 
 def dead_letter_topic(consumer: str) -> Topic:
     """The dead-letter topic of one consuming service."""
@@ -137,6 +194,8 @@ REGISTRY: tuple[Topic, ...] = (
     NOTIFICATION_FAILED,
     HOME_VISIT_REQUESTED,
     *DEAD_LETTERS.values(),
+    *PUBLIC_TOPICS,
+    DEAD_LETTER_REPLAYED,
 )
 
 
@@ -146,15 +205,3 @@ def by_name(name: str) -> Topic:
         if topic.name == name:
             return topic
     raise KeyError(f"topic {name!r} is not in the registry")
-
-
-# The operators' own record, written by `socialsvc-ops`: every dead letter replayed, so a second
-# replay of the same letter can be told apart and an audit can follow who sent what back.
-DEAD_LETTER_REPLAYED = Topic(
-    "ops.deadletter.replayed.v1",
-    p.DeadLetterReplayed,
-    "An operator replayed a dead letter to its original topic.",
-    partitions=3,
-    retention_ms=365 * DAY_MS,
-)
-REGISTRY = (*REGISTRY, DEAD_LETTER_REPLAYED)

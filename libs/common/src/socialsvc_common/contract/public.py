@@ -1,0 +1,98 @@
+"""Payloads of the partner streams (`public.*`): an application's story without the person.
+
+They carry a pseudonymous application id (`application_ref`, a keyed hash of the application id,
+see socialsvc_common.pseudonym), statuses, target groups, districts, provision types, providers and
+times. Never a FIN, name, phone, e-mail, address, birth date, income, the real application id or
+the person reference: a field is added here only if no person can be named from it.
+"""
+
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import Field
+
+from socialsvc_common.contract.payloads import (
+    Outcome,
+    Payload,
+    ProvisionType,
+    ReleaseReason,
+    ServiceRequested,
+    TargetGroup,
+)
+
+ApplicationRef = UUID
+
+
+class PublicStatus(StrEnum):
+    """Where an application stands after the event: the one field every public event has."""
+
+    RECEIVED = "received"
+    ELIGIBLE = Outcome.ELIGIBLE.value
+    INELIGIBLE = Outcome.INELIGIBLE.value
+    NEEDS_INFORMATION = Outcome.NEEDS_INFORMATION.value
+    PLACED = "placed"
+    WAITLISTED = "waitlisted"
+    RELEASED = "released"
+
+
+class PublicPayload(Payload):
+    application_ref: ApplicationRef = Field(
+        description="pseudonymous application id: the same on every public topic, equal to the "
+        "record key and ce_subject; a keyed hash, it cannot be turned back into the application"
+    )
+    status: PublicStatus
+
+
+class PublicApplicationReceived(PublicPayload):
+    """An application was taken in (revision 1), or facts were added to it (revision 2, 3, ...)."""
+
+    received_at: datetime
+    service_requested: ServiceRequested
+    district: str = Field(description="the applicant's district or city")
+    channel: str = Field(description="web, egov or social_worker")
+    revision: int = Field(ge=1)
+
+
+class PublicApplicationDecided(PublicPayload):
+    """Eligibility decided: status is eligible, ineligible or needs_information."""
+
+    decided_at: datetime
+    rule_set_version: str
+    district: str
+    groups: list[TargetGroup] = Field(default_factory=list)
+    need_level: int | None = None
+    provision_types: list[ProvisionType] = Field(
+        default_factory=list, description="what the person qualifies for, best first"
+    )
+    reasons: list[str] = Field(default_factory=list, description="refusal reason keys")
+    missing: list[str] = Field(default_factory=list, description="facts asked for")
+
+
+class PublicApplicationPlaced(PublicPayload):
+    """A place was offered with a provider; status is placed."""
+
+    placed_at: datetime
+    provision_type: ProvisionType
+    provider_id: str
+    district: str = Field(description="the provider's district")
+    groups: list[TargetGroup] = Field(default_factory=list)
+    offer_expires_at: datetime | None = None
+
+
+class PublicApplicationWaitlisted(PublicPayload):
+    """No place was free; the application waits by priority. Status is waitlisted."""
+
+    waitlisted_at: datetime
+    provision_type: ProvisionType
+    district: str
+    groups: list[TargetGroup] = Field(default_factory=list)
+
+
+class PublicApplicationReleased(PublicPayload):
+    """A place was given up (declined, lapsed, ended ...) and goes to the next person waiting."""
+
+    released_at: datetime
+    reason: ReleaseReason
+    provider_id: str
+    provision_type: ProvisionType

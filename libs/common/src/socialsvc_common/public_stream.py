@@ -1,0 +1,98 @@
+"""The public twins of private events, for the partner streams (`public.*`).
+
+A service that owns a private event adds its twin to the same list of events, so both are written
+by the same outbox transaction: a partner sees an event exactly when the platform committed it.
+The twin's envelope is its own: the pseudonymous id as key and `ce_subject`, and no correlation or
+causation id that would point at a private event.
+"""
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from socialsvc_common.contract import payloads as p
+from socialsvc_common.contract import public as pub
+from socialsvc_common.contract import topics
+from socialsvc_common.contract.envelope import Event, new_event
+from socialsvc_common.contract.topics import Topic
+from socialsvc_common.pseudonym import public_application_id
+
+
+class PublicStream:
+    """Builds public events of one producing service under the platform's pseudonym key."""
+
+    def __init__(self, producer: str, key: bytes) -> None:
+        self._producer = producer
+        self._key = key
+
+    def ref(self, application_id: UUID) -> UUID:
+        """The pseudonymous id partners know this application by."""
+        return public_application_id(application_id, self._key)
+
+    def _event(self, topic: Topic, payload: pub.PublicPayload) -> Event:
+        return new_event(
+            topic, payload, producer=self._producer, application_id=payload.application_ref
+        )
+
+    def received(self, received: p.ApplicationReceived) -> Event:
+        payload = pub.PublicApplicationReceived(
+            application_ref=self.ref(received.application_id),
+            status=pub.PublicStatus.RECEIVED,
+            received_at=received.submitted_at,
+            service_requested=received.service_requested,
+            district=received.applicant.district,
+            channel=received.channel,
+            revision=received.revision,
+        )
+        return self._event(topics.PUBLIC_APPLICATION_RECEIVED, payload)
+
+    def decided(self, made: p.DecisionMade) -> Event:
+        payload = pub.PublicApplicationDecided(
+            application_ref=self.ref(made.application_id),
+            status=pub.PublicStatus(made.outcome.value),
+            decided_at=made.decided_at,
+            rule_set_version=made.rule_set_version,
+            district=made.district,
+            groups=made.groups,
+            need_level=made.need_level,
+            provision_types=made.provision_types,
+            reasons=made.refusal_reasons(),
+            missing=made.missing,
+        )
+        return self._event(topics.PUBLIC_APPLICATION_DECIDED, payload)
+
+    def placed(self, made: p.PlacementMade, groups: Sequence[p.TargetGroup]) -> Event:
+        payload = pub.PublicApplicationPlaced(
+            application_ref=self.ref(made.application_id),
+            status=pub.PublicStatus.PLACED,
+            placed_at=made.placed_at,
+            provision_type=made.provision_type,
+            provider_id=made.provider_id,
+            district=made.district,
+            groups=list(groups),
+            offer_expires_at=made.offer_expires_at,
+        )
+        return self._event(topics.PUBLIC_APPLICATION_PLACED, payload)
+
+    def waitlisted(self, waiting: p.PlacementWaitlisted, groups: Sequence[p.TargetGroup]) -> Event:
+        payload = pub.PublicApplicationWaitlisted(
+            application_ref=self.ref(waiting.application_id),
+            status=pub.PublicStatus.WAITLISTED,
+            waitlisted_at=waiting.waitlisted_at,
+            provision_type=waiting.provision_type,
+            district=waiting.district,
+            groups=list(groups),
+        )
+        return self._event(topics.PUBLIC_APPLICATION_WAITLISTED, payload)
+
+    def released(self, released: p.PlacementReleased, provision_type: p.ProvisionType) -> Event:
+        known = released.reason in {reason.value for reason in p.ReleaseReason}
+        payload = pub.PublicApplicationReleased(
+            application_ref=self.ref(released.application_id),
+            status=pub.PublicStatus.RELEASED,
+            released_at=released.released_at,
+            # The private reason is free text in its schema; partners get the closed list.
+            reason=p.ReleaseReason(released.reason) if known else p.ReleaseReason.OTHER,
+            provider_id=released.provider_id,
+            provision_type=provision_type,
+        )
+        return self._event(topics.PUBLIC_APPLICATION_RELEASED, payload)
