@@ -20,9 +20,12 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from socialsvc_common.apikeys import Role, issue
 from socialsvc_common.contract import topics
 
 SERVICES = ("intake", "eligibility", "assignment", "notifications")
+# The services with an HTTP API behind API keys.
+PROTECTED = ("intake", "assignment")
 INPUTS = {
     "intake": [
         t.name for t in topics.REGISTRY if t.owner != "intake" and "deadletter" not in t.name
@@ -43,6 +46,15 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def issue_keys(store: Path) -> dict[Role, str]:
+    """A fresh key store with one key per role; the keys, by role."""
+    return {role: issue(store, f"e2e-{role.value}", role) for role in Role}
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
 
 
 def log_lines(path: Path) -> list[dict[str, Any]]:
@@ -66,7 +78,16 @@ class Platform:
     processes: dict[str, subprocess.Popen[bytes]]
     groups: dict[str, str]
     sinks: Path
+    keys: dict[Role, str]
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def client(
+        self, service: str, role: Role = Role.ADMINISTRATOR, **options: Any
+    ) -> httpx.AsyncClient:
+        """An HTTP client of `service` that sends the key of `role`."""
+        return httpx.AsyncClient(
+            base_url=self.urls[service], headers=bearer(self.keys[role]), **options
+        )
 
     def sink_lines(self, name: str) -> list[dict[str, Any]]:
         path = self.sinks / name
@@ -137,6 +158,8 @@ async def platform(
     sms_port, smtp_port = free_port(), free_port()
     ports = {service: free_port() for service in SERVICES}
     sinks = tmp_path / "sinks"
+    key_store = tmp_path / "api-keys.jsonl"
+    keys = issue_keys(key_store)
     processes: dict[str, subprocess.Popen[bytes]] = {}
     logs: dict[str, Path] = {}
 
@@ -169,6 +192,8 @@ async def platform(
             prefix + "HTTP_PORT": str(ports[service]),
             prefix + "LOG_JSON": "true",
         }
+        if service in PROTECTED:
+            env[prefix + "API_KEYS_FILE"] = str(key_store)
         if service == "notifications":
             env |= {
                 "NOTIFICATIONS_SMS_GATEWAY_URL": f"http://127.0.0.1:{sms_port}",
@@ -185,6 +210,7 @@ async def platform(
         processes=processes,
         groups=groups,
         sinks=sinks,
+        keys=keys,
         extra={"sms": f"http://127.0.0.1:{sms_port}"},
     )
     try:
