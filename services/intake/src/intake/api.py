@@ -49,7 +49,12 @@ def status_url(application_id: UUID) -> str:
 
 
 def applications_router(runtime: Runtime, pseudonym_key: bytes) -> APIRouter:
-    router = APIRouter(prefix="/applications", tags=["applications"], responses=AUTH_RESPONSES)
+    # Every refusal is problem+json, a malformed body (400) or path (422) included.
+    router = APIRouter(
+        prefix="/applications",
+        tags=["applications"],
+        responses={**AUTH_RESPONSES, 400: PROBLEM, 422: PROBLEM},
+    )
 
     async def store(form: ApplicationForm, key: str | None) -> Submission:
         async with transaction(runtime.sessions) as session:
