@@ -78,7 +78,7 @@ class Platform:
     processes: dict[str, subprocess.Popen[bytes]]
     groups: dict[str, str]
     sinks: Path
-    keys: dict[Role, str]
+    keys: dict[Role, str] = field(repr=False)  # never in a failure message
     extra: dict[str, Any] = field(default_factory=dict)
 
     def client(

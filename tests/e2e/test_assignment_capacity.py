@@ -18,7 +18,7 @@ import tomllib
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -189,7 +189,7 @@ class Replicas:
     processes: list["subprocess.Popen[bytes]"]
     group: str
     database: str
-    admin_key: str
+    admin_key: str = field(repr=False)  # never in a failure message
 
     @property
     def admin(self) -> dict[str, str]:
