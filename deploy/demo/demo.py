@@ -92,7 +92,10 @@ def main() -> int:
     )
     args = parser.parse_args()
     forms = json.loads(args.file.read_text(encoding="utf-8"))
-    key = os.environ.get("SOCIALSVC_API_KEY") or args.key_file.read_text().strip()
+    try:
+        key = os.environ.get("SOCIALSVC_API_KEY") or args.key_file.read_text().strip()
+    except OSError as error:
+        sys.exit(f"demo: no API key ({error}); set SOCIALSVC_API_KEY or run it from make run")
     auth = {"Authorization": f"Bearer {key}"}
     with httpx.Client(base_url=args.intake, headers=auth, timeout=30) as client:
         ids = submit(client, forms)
