@@ -4,10 +4,13 @@ into a dead letter carrying the record unchanged."""
 
 import asyncio
 import json
+import logging
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaMessage
 from faststream.kafka.parser import AioKafkaParser
@@ -71,6 +74,17 @@ values = st.one_of(
     st.just(b"[" * 5000),  # deep nesting
 )
 topics = st.sampled_from(REGISTRY)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def quiet_logging() -> Iterator[None]:
+    """The consumer logs each dead letter; hundreds of examples need not reach a handler an
+    earlier test may have left on a closed stream."""
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers[:] = [logging.NullHandler()]
+    yield
+    root.handlers[:] = saved
 
 
 def record(topic: Topic, headers: list[tuple[str, Any]], value: bytes | None) -> ConsumerRecord:
