@@ -11,7 +11,17 @@ export NOTIFICATIONS_QUIET_HOURS=${NOTIFICATIONS_QUIET_HOURS:-off}
 # The local gateways report deliveries back like real providers do.
 export NOTIFICATIONS_SINK_RECEIPTS_URL=${NOTIFICATIONS_SINK_RECEIPTS_URL:-http://127.0.0.1:8003/receipts}
 logs=var/log
-mkdir -p "$logs" var/data var/sinks
+mkdir -p "$logs" var/data var/sinks var/keys
+
+# Development API keys, one per role, each in var/keys/<role>.key (owner-only); the store keeps
+# only their hashes. A key file removed is issued again.
+keys=var/keys/api-keys.jsonl
+export INTAKE_API_KEYS_FILE=$root/$keys ASSIGNMENT_API_KEYS_FILE=$root/$keys
+for role in submitter social_worker operator administrator; do
+  if [ ! -s "var/keys/$role.key" ]; then
+    (umask 077 && .venv/bin/socialsvc-keys --file "$keys" issue "dev-$role" "$role" >"var/keys/$role.key")
+  fi
+done
 
 kafka_started=no
 if ! deploy/kafka/kafkactl status single >/dev/null 2>&1; then kafka_started=yes; fi
@@ -63,6 +73,8 @@ done
 echo "run: Kafka 127.0.0.1:9092; intake http://127.0.0.1:8000/docs (eligibility :8001,"
 echo "run: assignment :8002, notifications :8003); SMS sink :8090, e-gov inbox sink :8091 and"
 echo "run: SMTP sink :8025 write what citizens receive to var/sinks/{sms,inbox,mail}.jsonl."
+echo "run: API keys by role in var/keys/<role>.key, e.g."
+echo "run:   curl -H \"Authorization: Bearer \$(cat var/keys/social_worker.key)\" localhost:8000/applications/<id>"
 .venv/bin/python deploy/demo/demo.py || echo "run: the demo did not finish; the platform keeps running" >&2
 echo "run: the platform keeps running. Ctrl-C stops everything."
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import psutil
 
+from socialsvc_common.apikeys import Role, issue
+
 SERVICES = ("intake", "eligibility", "assignment", "notifications")
 
 
@@ -29,6 +31,8 @@ class Platform:
     processes: dict[str, subprocess.Popen[bytes]]
     urls: dict[str, str]
     groups: dict[str, str]
+    # The e-gov gateway's credential: the load submits as a submitting system would.
+    api_key: str = field(default="", repr=False)
 
     def stop(self, grace: float = 60) -> None:
         """SIGTERM in reverse start order, so services drain before their sinks go away."""
@@ -54,8 +58,10 @@ def launch(
 def start_platform(
     bootstrap: str, urls: dict[str, str], groups: dict[str, str], logs: Path, log_level: str
 ) -> Platform:
-    sms, smtp = free_port(), free_port()
+    sms, inbox, smtp = free_port(), free_port(), free_port()
     ports = {service: free_port() for service in SERVICES}
+    key_store = logs / "api-keys.jsonl"
+    api_key = issue(key_store, "bench-load", Role.SUBMITTER)
     processes = {
         "sinks": launch(
             "sinks",
@@ -63,6 +69,10 @@ def start_platform(
                 "notifications.sinks",
                 "--sms-port",
                 str(sms),
+                "--inbox-port",
+                str(inbox),
+                "--receipts-url",
+                f"http://127.0.0.1:{ports['notifications']}/receipts",
                 "--smtp-port",
                 str(smtp),
                 "--store-dir",
@@ -81,15 +91,18 @@ def start_platform(
             prefix + "HTTP_PORT": str(ports[service]),
             prefix + "LOG_JSON": "true",
             prefix + "LOG_LEVEL": log_level,
+            prefix + "API_KEYS_FILE": str(key_store),
         }
         if service == "notifications":
             env |= {
                 "NOTIFICATIONS_SMS_GATEWAY_URL": f"http://127.0.0.1:{sms}",
+                "NOTIFICATIONS_INBOX_GATEWAY_URL": f"http://127.0.0.1:{inbox}",
                 "NOTIFICATIONS_SMTP_PORT": str(smtp),
                 "NOTIFICATIONS_QUIET_HOURS": "off",
             }
         processes[service] = launch(service, [service], env, logs)
-    return Platform(processes, {s: f"http://127.0.0.1:{p}" for s, p in ports.items()}, groups)
+    urls_by_service = {s: f"http://127.0.0.1:{p}" for s, p in ports.items()}
+    return Platform(processes, urls_by_service, groups, api_key)
 
 
 async def wait_healthy(platform: Platform, seconds: float = 120) -> None:

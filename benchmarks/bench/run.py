@@ -52,7 +52,7 @@ async def load(options: Options, platform: Platform, bootstrap: str, token: str)
         async with httpx.AsyncClient(
             base_url=platform.urls["intake"],
             timeout=30,
-            headers=options.headers,
+            headers={"Authorization": f"Bearer {platform.api_key}", **options.headers},
             limits=httpx.Limits(max_connections=options.concurrency),
         ) as client:
             submit = http_submitter(client, forms, f"bench-{token}")

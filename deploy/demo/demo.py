@@ -1,6 +1,10 @@
 """Submits the demo applications to intake and prints each journey and what the citizen received.
 
     python deploy/demo/demo.py [--intake URL] [--sinks DIR] [--file applications.json]
+                               [--key-file var/keys/social_worker.key]
+
+It calls intake as a social worker: with the key in SOCIALSVC_API_KEY, or else in the key file
+that `make run` issues.
 
 Each application is sent with the Idempotency-Key `demo-<n>`, so running the demo again shows the
 same applications instead of making new ones. Names, FINs and phone numbers are not printed.
@@ -8,6 +12,7 @@ same applications instead of making new ones. Names, FINs and phone numbers are 
 
 import argparse
 import json
+import os
 import sys
 import time
 from datetime import datetime
@@ -86,9 +91,17 @@ def main() -> int:
     parser.add_argument("--sinks", type=Path, default=ROOT / "var" / "sinks")
     parser.add_argument("--file", type=Path, default=HERE / "applications.json")
     parser.add_argument("--wait", type=float, default=60.0)
+    parser.add_argument(
+        "--key-file", type=Path, default=ROOT / "var" / "keys" / "social_worker.key"
+    )
     args = parser.parse_args()
     forms = json.loads(args.file.read_text(encoding="utf-8"))
-    with httpx.Client(base_url=args.intake, timeout=30) as client:
+    try:
+        key = os.environ.get("SOCIALSVC_API_KEY") or args.key_file.read_text().strip()
+    except OSError as error:
+        sys.exit(f"demo: no API key ({error}); set SOCIALSVC_API_KEY or run it from make run")
+    auth = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=args.intake, headers=auth, timeout=30) as client:
         ids = submit(client, forms)
         print(f"demo: submitted {len(ids)} applications; waiting for their journeys")
         journeys = wait(client, ids, args.wait)

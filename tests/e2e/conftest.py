@@ -20,9 +20,12 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from socialsvc_common.apikeys import Role, issue
 from socialsvc_common.contract import topics
 
 SERVICES = ("intake", "eligibility", "assignment", "notifications")
+# The services with an HTTP API behind API keys.
+PROTECTED = ("intake", "assignment")
 INPUTS = {
     "intake": [
         t.name
@@ -47,6 +50,15 @@ def free_port() -> int:
         return port
 
 
+def issue_keys(store: Path) -> dict[Role, str]:
+    """A fresh key store with one key per role; the keys, by role."""
+    return {role: issue(store, f"e2e-{role.value}", role) for role in Role}
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
 def log_lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
 
@@ -68,6 +80,7 @@ class Platform:
     processes: dict[str, subprocess.Popen[bytes]]
     groups: dict[str, str]
     sinks: Path
+    keys: dict[Role, str] = field(repr=False)  # never in a failure message
     extra: dict[str, Any] = field(default_factory=dict)
     launchers: dict[str, Callable[[], None]] = field(default_factory=dict)
 
@@ -75,6 +88,14 @@ class Platform:
         """Starts a process again with its first arguments and environment (after a kill)."""
         assert self.processes[name].poll() is not None, f"{name} still runs"
         self.launchers[name]()
+
+    def client(
+        self, service: str, role: Role = Role.ADMINISTRATOR, **options: Any
+    ) -> httpx.AsyncClient:
+        """An HTTP client of `service` that sends the key of `role`."""
+        return httpx.AsyncClient(
+            base_url=self.urls[service], headers=bearer(self.keys[role]), **options
+        )
 
     def sink_lines(self, name: str) -> list[dict[str, Any]]:
         path = self.sinks / name
@@ -148,6 +169,8 @@ async def platform(
     # A key of this run's own: public events that other runs on the shared broker derive from
     # this run's applications carry other pseudonymous ids.
     pseudonym_key = f"e2e-pseudonym-key-{token}"
+    key_store = tmp_path / "api-keys.jsonl"
+    keys = issue_keys(key_store)
     processes: dict[str, subprocess.Popen[bytes]] = {}
     logs: dict[str, Path] = {}
     launchers: dict[str, Callable[[], None]] = {}
@@ -192,6 +215,8 @@ async def platform(
         }
         if service != "notifications":
             env[prefix + "PSEUDONYM_KEY"] = pseudonym_key
+        if service in PROTECTED:
+            env[prefix + "API_KEYS_FILE"] = str(key_store)
         if service == "notifications":
             env |= {
                 "NOTIFICATIONS_SMS_GATEWAY_URL": f"http://127.0.0.1:{sms_port}",
@@ -209,6 +234,7 @@ async def platform(
         processes=processes,
         groups=groups,
         sinks=sinks,
+        keys=keys,
         extra={
             "sms": f"http://127.0.0.1:{sms_port}",
             "inbox": f"http://127.0.0.1:{inbox_port}",

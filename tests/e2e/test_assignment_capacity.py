@@ -18,7 +18,7 @@ import tomllib
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,6 +32,7 @@ from psycopg.rows import dict_row
 from assignment.matching import WaitlistEntry, fits, reach_of, waitlist_order
 from assignment.placements import today
 from assignment.registry import Provider, parse_providers
+from socialsvc_common.apikeys import Role
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Envelope, new_event
 from socialsvc_common.contract.payloads import (
@@ -45,7 +46,9 @@ from socialsvc_common.contract.payloads import (
 from socialsvc_common.geography import load_geography
 
 from .conftest import (
+    bearer,
     free_port,
+    issue_keys,
     log_lines,
     records_since,
     start_groups_at_end,
@@ -186,6 +189,11 @@ class Replicas:
     processes: list["subprocess.Popen[bytes]"]
     group: str
     database: str
+    admin_key: str = field(repr=False)  # never in a failure message
+
+    @property
+    def admin(self) -> dict[str, str]:
+        return bearer(self.admin_key)
 
     def stop(self) -> list[int]:
         for process in self.processes:
@@ -216,6 +224,7 @@ async def replicas(
     registry.write_text(REGISTRY, encoding="utf-8")
     ports = [free_port() for _ in range(REPLICAS)]
     logs = [tmp_path / f"assignment-{n}.log" for n in range(REPLICAS)]
+    admin = issue_keys(tmp_path / "api-keys.jsonl")[Role.ADMINISTRATOR]
     processes: list[subprocess.Popen[bytes]] = []
     env = {
         "ASSIGNMENT_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
@@ -223,6 +232,7 @@ async def replicas(
         "ASSIGNMENT_KAFKA_GROUP_ID": group,
         "ASSIGNMENT_PROVIDERS_FILE": str(registry),
         "ASSIGNMENT_LOG_JSON": "true",
+        "ASSIGNMENT_API_KEYS_FILE": str(tmp_path / "api-keys.jsonl"),
     }
     try:
         # All replicas start at once on an empty database: creating tables and the ledger must
@@ -234,7 +244,7 @@ async def replicas(
         urls = [f"http://127.0.0.1:{port}" for port in ports]
         for url in urls:
             await wait_healthy(url)
-        yield Replicas(urls, logs, processes, group, database)
+        yield Replicas(urls, logs, processes, group, database, admin)
     finally:
         for process in processes:
             if process.poll() is None:
@@ -370,9 +380,10 @@ async def fill(
     figures.placed, figures.waitlisted = len(placed), len(events) - len(placed)
 
 
-async def release_all(urls: list[str], placement_ids: list[str]) -> None:
+async def release_all(replicas: Replicas, placement_ids: list[str]) -> None:
     """Releases the placements concurrently, spread over the replicas in turn."""
-    async with httpx.AsyncClient(timeout=60) as client:
+    urls = replicas.urls
+    async with httpx.AsyncClient(headers=replicas.admin, timeout=60) as client:
         answers = await asyncio.gather(
             *(
                 client.post(
@@ -436,7 +447,7 @@ async def release_and_promote(
     chosen = random.Random(SEED).sample([str(row["id"]) for row in active], RELEASES)
     since_ms = int(time.time() * 1000) - 1000
     started = time.monotonic()
-    await release_all(replicas.urls, chosen)
+    await release_all(replicas, chosen)
     figures.released_in = time.monotonic() - started
 
     released, promoted = await releases_on_kafka(bootstrap, since_ms, ids, RELEASES)

@@ -25,7 +25,7 @@ async def test_messages_wait_out_an_outage_and_arrive_once_in_order(platform: Pl
         )
         assert control.status_code < 300, control.text
         started = time.monotonic()
-        async with httpx.AsyncClient(base_url=platform.urls["intake"], timeout=30) as intake:
+        async with platform.client("intake", timeout=30) as intake:
             ids = await submit_all(intake, forms)
             journeys = await journeys_when_complete(intake, ids, seconds=180)
     assert all(complete(j) for j in journeys.values())

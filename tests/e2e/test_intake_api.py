@@ -6,7 +6,6 @@ import time
 import uuid
 from typing import Any
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
@@ -30,7 +29,7 @@ async def test_bad_input_gets_422_problem_json_naming_each_field(platform: Platf
     bad = form(1)
     bad["applicant"] |= {"fin": "abc", "mobile_phone": "+99312345", "birth_date": "2999-01-01"}
     bad["consent_to_processing"] = False
-    async with httpx.AsyncClient(base_url=platform.urls["intake"]) as client:
+    async with platform.client("intake") as client:
         response = await client.post("/applications", json=bad)
         missing = await client.post("/applications", json={"applicant": {}})
         unknown = await client.get(f"/applications/{uuid.uuid4()}")
@@ -58,7 +57,7 @@ async def test_idempotency_key_and_one_open_application_per_person_and_service(
     platform: Platform,
 ) -> None:
     first = form(2)
-    async with httpx.AsyncClient(base_url=platform.urls["intake"]) as client:
+    async with platform.client("intake") as client:
         created = await client.post("/applications", json=first, headers={"Idempotency-Key": "k-1"})
         again = await client.post("/applications", json=first, headers={"Idempotency-Key": "k-1"})
         reused = await client.post(
@@ -83,7 +82,7 @@ async def test_concurrent_submissions_of_one_person_make_one_application(
     platform: Platform,
 ) -> None:
     same = form(4)
-    async with httpx.AsyncClient(base_url=platform.urls["intake"]) as client:
+    async with platform.client("intake") as client:
         answers = await asyncio.gather(*(client.post("/applications", json=same) for _ in range(8)))
     codes = sorted(a.status_code for a in answers)
     assert codes == [202] + [409] * 7
@@ -109,7 +108,7 @@ async def test_an_egov_submission_is_taken_in_once_like_http(
     finally:
         await producer.stop()
     application_id = str(uuid.uuid5(EGOV_NAMESPACE, str(event.envelope.event_id)))
-    async with httpx.AsyncClient(base_url=platform.urls["intake"]) as client:
+    async with platform.client("intake") as client:
         deadline = time.monotonic() + 60
         journey: dict[str, Any] = {}
         while time.monotonic() < deadline:

@@ -70,7 +70,7 @@ async def journeys_when_complete(
 
 async def test_200_applications_reach_the_citizen_once_per_step(platform: Platform) -> None:
     forms = mixed_applications(200, seed=int(time.time()))
-    async with httpx.AsyncClient(base_url=platform.urls["intake"], timeout=30) as client:
+    async with platform.client("intake", timeout=30) as client:
         ids = await submit_all(client, forms)
         journeys = await journeys_when_complete(client, ids)
 
@@ -96,7 +96,7 @@ async def test_repeated_events_change_nothing_and_bad_records_are_dead_lettered(
     platform: Platform, bootstrap: str
 ) -> None:
     started_ms = int(time.time() * 1000) - 1000
-    async with httpx.AsyncClient(base_url=platform.urls["intake"], timeout=30) as client:
+    async with platform.client("intake", timeout=30) as client:
         ids = await submit_all(client, mixed_applications(3, seed=7))
         before = await journeys_when_complete(client, ids)
         assert all(complete(j) for j in before.values())
@@ -133,7 +133,7 @@ async def test_repeated_events_change_nothing_and_bad_records_are_dead_lettered(
     assert (
         len(platform.sink_lines("sms.jsonl") + platform.sink_lines("mail.jsonl")) == messages_before
     )
-    async with httpx.AsyncClient(base_url=platform.urls["assignment"]) as client:
+    async with platform.client("assignment") as client:
         for application_id in ids:
             placements = (
                 await client.get("/placements", params={"application_id": application_id})

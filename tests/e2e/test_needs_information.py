@@ -35,7 +35,7 @@ async def test_added_facts_are_decided_again_and_supersede(platform: Platform) -
     # Profile 9 of the applicants: a family of four that did not state its income.
     form = mixed_applications(10, seed=11)[9]
     assert "monthly_household_income_azn" not in form["circumstances"]
-    async with httpx.AsyncClient(base_url=platform.urls["intake"], timeout=30) as client:
+    async with platform.client("intake", timeout=30) as client:
         created = (await client.post("/applications", json=form)).json()
         application_id = created["application_id"]
         first = await journey_until(

@@ -43,7 +43,7 @@ def person(*, email: str | None, preferred: str | None, alone: bool) -> dict[str
 
 
 async def submit(platform: Platform, form: dict[str, Any]) -> str:
-    async with httpx.AsyncClient(base_url=platform.urls["intake"], timeout=30) as intake:
+    async with platform.client("intake", timeout=30) as intake:
         response = await intake.post("/applications", json=form)
     assert response.status_code == 202, response.text
     application_id: str = response.json()["application_id"]
@@ -69,7 +69,7 @@ async def wait_events(
 async def messages_due(platform: Platform, app: str, seconds: float = 120) -> int:
     """How many messages the application's journey calls for, once it is decided (and placed)."""
     deadline = time.monotonic() + seconds
-    async with httpx.AsyncClient(base_url=platform.urls["intake"], timeout=30) as intake:
+    async with platform.client("intake", timeout=30) as intake:
         while True:
             journey = (await intake.get(f"/applications/{app}")).json()
             seen = steps(journey)
@@ -80,7 +80,7 @@ async def messages_due(platform: Platform, app: str, seconds: float = 120) -> in
 
 
 async def completed(platform: Platform, app: str) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=platform.urls["intake"], timeout=30) as intake:
+    async with platform.client("intake", timeout=30) as intake:
         journey = (await journeys_when_complete(intake, [app], seconds=180))[app]
     assert complete(journey), journey
     return journey

@@ -100,7 +100,7 @@ async def test_the_page_follows_the_flow_and_shows_a_journey_without_personal_da
         await page.evaluate("window.__sameDocument = true")
         before = await stage_counts(page)
 
-        async with httpx.AsyncClient(base_url=platform.urls["intake"], timeout=30) as client:
+        async with platform.client("intake", timeout=30) as client:
             ids = await submit_all(client, forms)
 
         async def moved() -> bool:

@@ -10,7 +10,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
@@ -73,7 +72,7 @@ async def test_a_dead_letter_replayed_after_its_cause_is_fixed_is_processed(
     assert "was taken in here" in refused["error_message"]
 
     await send(bootstrap, submission)  # the cause, fixed: intake now knows the application
-    async with httpx.AsyncClient(base_url=platform.urls["intake"], timeout=30) as client:
+    async with platform.client("intake", timeout=30) as client:
 
         async def journey() -> list[dict[str, Any]]:
             response = await client.get(f"/applications/{application_id}")

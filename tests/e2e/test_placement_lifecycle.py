@@ -11,11 +11,14 @@ from typing import Any
 import httpx
 import pytest
 
+from socialsvc_common.apikeys import Role
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.payloads import PlacementRefused, ProvisionType
 
 from .conftest import (
+    bearer,
     free_port,
+    issue_keys,
     records_since,
     start_groups_at_end,
     wait_committed,
@@ -43,7 +46,7 @@ async def assignment(
     database_factory: Callable[[str], str],
     tmp_path: Path,
     unique: Callable[[str], str],
-) -> AsyncIterator[tuple[str, str, str]]:
+) -> AsyncIterator[tuple[str, str, str, dict[str, str]]]:
     token = unique("l").split("-")[1]
     database = database_factory(f"lifecycle_{token}")
     group = f"assignment-lifecycle-{token}"
@@ -52,6 +55,7 @@ async def assignment(
     registry.write_text(REGISTRY, encoding="utf-8")
     port = free_port()
     log = tmp_path / "assignment.log"
+    operator = bearer(issue_keys(tmp_path / "api-keys.jsonl")[Role.OPERATOR])
     process = launch(
         log,
         {
@@ -63,12 +67,13 @@ async def assignment(
             "ASSIGNMENT_OFFER_DAYS": str(OFFER_SECONDS / 86_400),
             "ASSIGNMENT_OFFER_SWEEP_SECONDS": "0.5",
             "ASSIGNMENT_LOG_JSON": "true",
+            "ASSIGNMENT_API_KEYS_FILE": str(tmp_path / "api-keys.jsonl"),
         },
     )
     try:
         wait_for_log(log, {"event": "started"})
         await wait_healthy(f"http://127.0.0.1:{port}")
-        yield f"http://127.0.0.1:{port}", database, group
+        yield f"http://127.0.0.1:{port}", database, group, operator
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
@@ -89,9 +94,9 @@ async def until(check: Callable[[], Any], seconds: float = 30) -> Any:
 
 
 async def test_offer_accept_start_end_decline_and_lapse(
-    assignment: tuple[str, str, str], bootstrap: str
+    assignment: tuple[str, str, str, dict[str, str]], bootstrap: str
 ) -> None:
-    url, database, group = assignment
+    url, database, group, operator = assignment
     people = home_care_in_xetai(4)  # one place, four people in decision order
     # The first takes the place; the others (on other partitions, read in any order) wait in
     # the order of their decisions.
@@ -103,7 +108,7 @@ async def test_offer_accept_start_end_decline_and_lapse(
         "offered",
     )
 
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=url, headers=operator, timeout=30) as client:
         start_too_early = await client.post(f"/placements/{first['id']}/start")
         accepted = await client.post(f"/placements/{first['id']}/accept")
         started = await client.post(f"/placements/{first['id']}/start")
@@ -152,9 +157,9 @@ async def test_offer_accept_start_end_decline_and_lapse(
 
 
 async def test_one_person_cannot_hold_home_care_and_residential_care(
-    assignment: tuple[str, str, str], bootstrap: str
+    assignment: tuple[str, str, str, dict[str, str]], bootstrap: str
 ) -> None:
-    _, database, group = assignment
+    _, database, group, _ = assignment
     person = "0123456789abcdef0123456789abcdef"
     home, residential, either = (
         d.model_copy(update={"person_ref": person, "provision_types": types})

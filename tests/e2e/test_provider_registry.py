@@ -1,6 +1,7 @@
 """Provider registry management on real Kafka and PostgreSQL: validated changes every replica
 sees, CSV import that is all or nothing, and a capacity cut that never evicts anyone."""
 
+import os
 import subprocess
 import sys
 import uuid
@@ -72,7 +73,7 @@ def ledger(database: str, provider_id: str) -> dict[str, Any]:
 
 async def test_changes_are_validated_and_seen_by_every_replica(replicas: Replicas) -> None:
     first, second = replicas.urls[0], replicas.urls[1]
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with httpx.AsyncClient(headers=replicas.admin, timeout=30) as client:
         seeded = (await client.get(first + "/providers")).json()
         created = await client.put(first + "/providers/ngo-new", json=ngo())
         seen = {p["id"]: p for p in (await client.get(second + "/providers")).json()}
@@ -95,7 +96,9 @@ async def test_changes_are_validated_and_seen_by_every_replica(replicas: Replica
 
 async def test_csv_import_is_all_or_nothing(replicas: Replicas) -> None:
     header = "provision_type,id,name,district,caseload_limit\n"
-    async with httpx.AsyncClient(base_url=replicas.urls[0], timeout=30) as client:
+    async with httpx.AsyncClient(
+        base_url=replicas.urls[0], headers=replicas.admin, timeout=30
+    ) as client:
         refused = await client.post(
             "/providers/import",
             content=header
@@ -125,7 +128,9 @@ async def test_a_capacity_cut_evicts_nobody_and_stops_new_placements(
     ten = home_care_in_xetai(10)
     await wait_committed(bootstrap, replicas.group, await publish(bootstrap, ten), 60)
     assert ledger(replicas.database, "hc-xetai")["used"] == 10
-    async with httpx.AsyncClient(base_url=replicas.urls[0], timeout=30) as client:
+    async with httpx.AsyncClient(
+        base_url=replicas.urls[0], headers=replicas.admin, timeout=30
+    ) as client:
         cut = await client.put(
             "/providers/hc-xetai",
             json={
@@ -174,8 +179,13 @@ def test_the_import_command_reports_rows_and_imports(replicas: Replicas, tmp_pat
         encoding="utf-8",
     )
     command = [sys.executable, "-m", "assignment.registry_cli", "--url", replicas.urls[2]]
-    refused = subprocess.run([*command, str(bad)], capture_output=True, text=True, check=False)
-    imported = subprocess.run([*command, str(good)], capture_output=True, text=True, check=False)
+    env = os.environ | {"SOCIALSVC_API_KEY": replicas.admin_key}
+    refused = subprocess.run(
+        [*command, str(bad)], capture_output=True, text=True, check=False, env=env
+    )
+    imported = subprocess.run(
+        [*command, str(good)], capture_output=True, text=True, check=False, env=env
+    )
     assert refused.returncode == 1
     assert "row 2 (inst-new): places" in refused.stderr
     assert imported.returncode == 0, imported.stderr

@@ -73,12 +73,12 @@ async def test_public_streams_tell_each_story_under_one_pseudonym_and_nobody_in_
 ) -> None:
     started_ms = int(time.time() * 1000) - 1000
     forms = mixed_applications(20, seed=11)
-    async with httpx.AsyncClient(base_url=platform.urls["intake"], timeout=30) as client:
+    async with platform.client("intake", timeout=30) as client:
         ids = await submit_all(client, forms)
         journeys = await journeys_when_complete(client, ids, seconds=120)
     assert all(complete(j) for j in journeys.values())
     placed = next(i for i, j in journeys.items() if j["status"] == "placed")
-    async with httpx.AsyncClient(base_url=platform.urls["assignment"], timeout=30) as client:
+    async with platform.client("assignment", timeout=30) as client:
         offer = (await client.get("/placements", params={"application_id": placed})).json()[0]
         declined = await client.post(f"/placements/{offer['id']}/decline")
         assert declined.status_code == 202, declined.text

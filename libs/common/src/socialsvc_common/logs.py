@@ -31,7 +31,13 @@ PERSONAL_KEYS = frozenset(
         "address",
         "password",
         "api_key",
+        "x-api-key",
+        "x_api_key",
         "authorization",
+        "cookie",
+        "token",
+        "secret",
+        "pseudonym_key",
     }
 )
 
@@ -48,10 +54,14 @@ _FIN = re.compile(
 # +994, a two-digit operator code and seven digits, with the usual separators.
 _PHONE = re.compile(r"(?<!\d)\+?994[\s\-().]*\d{2}[\s\-().]*\d{3}[\s\-]*\d{2}[\s\-]*\d{2}(?!\d)")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+# Secrets in free text: one of our API keys (socialsvc_common.apikeys), or whatever follows
+# "Bearer" (an Authorization header quoted in an error message).
+_SECRET = re.compile(r"ssk_[A-Za-z0-9_\-]+|(?i:bearer)\s+[A-Za-z0-9._~+/\-]+=*")
 
 
 def redact_text(text: str) -> str:
-    """Masks FINs, +994 phone numbers and e-mail addresses inside free text."""
+    """Masks API keys, bearer tokens, FINs, +994 phone numbers and e-mail addresses in text."""
+    text = _SECRET.sub(REDACTED, text)
     text = _EMAIL.sub(REDACTED, text)
     text = _PHONE.sub(REDACTED, text)
     return _FIN.sub(REDACTED, text)

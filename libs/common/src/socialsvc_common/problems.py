@@ -4,6 +4,7 @@ Validation errors name each field by its JSON path (`applicant.fin`) with a mess
 on; the input value itself is never echoed, since it may be personal data.
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,12 +19,22 @@ TYPE_BASE = "https://socialsvc.example.az/problems/"
 class Problem(Exception):
     """An error an API answers with: a status, a stable type slug, a title and a detail."""
 
-    def __init__(self, status: int, slug: str, title: str, detail: str, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.slug = slug
         self.title = title
         self.detail = detail
+        self.headers = dict(headers or {})
         self.extra = extra
 
     def body(self, instance: str) -> dict[str, Any]:
@@ -38,7 +49,12 @@ class Problem(Exception):
 
 
 def problem_response(problem: Problem, request: Request) -> JSONResponse:
-    return JSONResponse(problem.body(request.url.path), problem.status, media_type=PROBLEM_JSON)
+    return JSONResponse(
+        problem.body(request.url.path),
+        problem.status,
+        headers=problem.headers,
+        media_type=PROBLEM_JSON,
+    )
 
 
 def field_errors(errors: Any) -> list[dict[str, str]]:
@@ -68,5 +84,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        problem = Problem(error.status_code, "http", str(error.detail), str(error.detail))
+        problem = Problem(
+            error.status_code, "http", str(error.detail), str(error.detail), headers=error.headers
+        )
         return problem_response(problem, request)

@@ -18,6 +18,8 @@ from assignment.provider_api import providers_router
 from assignment.providers import ProviderCache, ProviderRow, seed
 from assignment.registry import Provider, load_providers
 from assignment.store import TABLES, PlacementRow
+from socialsvc_common.apikeys import Role
+from socialsvc_common.auth import AUTH_RESPONSES, ApiSettings, install_api_keys, require
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Envelope, Event
 from socialsvc_common.contract.payloads import DecisionMade, PlacementStatus, ReleaseReason
@@ -45,7 +47,7 @@ PUBLISHES = (
 )
 
 
-class AssignmentSettings(PseudonymSettings):
+class AssignmentSettings(PseudonymSettings, ApiSettings):
     model_config = service_config("ASSIGNMENT_")
 
     http_port: int = 8002
@@ -77,7 +79,9 @@ def register_handlers(runtime: Runtime, registry: Registry, seed_providers: list
 
 
 def router(runtime: Runtime, registry: Registry) -> APIRouter:
-    api = APIRouter(tags=["placements"])
+    api = APIRouter(
+        tags=["placements"], responses=AUTH_RESPONSES, dependencies=[require(Role.OPERATOR)]
+    )
 
     async def step(work: Callable[[AsyncSession], Awaitable[list[Event]]]) -> dict[str, Any]:
         for attempt in range(1, DEADLOCK_RETRIES + 1):
@@ -141,6 +145,7 @@ def build_app(settings: AssignmentSettings | None = None) -> FastAPI:
         runtime, title="Assignment", description="Places people within real capacity."
     )
     install_problem_handlers(app)
+    install_api_keys(app, settings.key_store())
     app.include_router(router(runtime, registry))
     app.include_router(providers_router(runtime, registry))
     return app

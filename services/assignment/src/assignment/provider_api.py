@@ -8,6 +8,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from assignment.placements import Registry, promote
 from assignment.providers import listing, parse_csv, parse_one, upsert
 from assignment.registry import Provider, RegistryError
+from socialsvc_common.apikeys import Role
+from socialsvc_common.auth import AUTH_RESPONSES, require
 from socialsvc_common.db import transaction
 from socialsvc_common.outbox import add_events
 from socialsvc_common.problems import Problem
@@ -32,7 +34,8 @@ def invalid(error: RegistryError) -> Problem:
 
 
 def providers_router(runtime: Runtime, registry: Registry) -> APIRouter:
-    api = APIRouter(prefix="/providers", tags=["providers"])
+    # Operators see capacity; only administrators change the registry.
+    api = APIRouter(prefix="/providers", tags=["providers"], responses=AUTH_RESPONSES)
     geography = registry.geography
 
     async def store(session: AsyncSession, provider: Provider) -> bool:
@@ -41,12 +44,21 @@ def providers_router(runtime: Runtime, registry: Registry) -> APIRouter:
         add_events(session, await promote(session, registry, provider, ledger, cause=None))
         return created
 
-    @api.get("", summary="Every provider with its places taken")
+    @api.get(
+        "",
+        summary="Every provider with its places taken",
+        dependencies=[require(Role.OPERATOR)],
+    )
     async def list_providers() -> list[dict[str, Any]]:
         async with runtime.sessions() as session:
             return await listing(session)
 
-    @api.put("/{provider_id}", responses=RESPONSES, summary="Create or change a provider")
+    @api.put(
+        "/{provider_id}",
+        responses=RESPONSES,
+        summary="Create or change a provider",
+        dependencies=[require(Role.ADMINISTRATOR)],
+    )
     async def put_provider(
         provider_id: str, body: dict[str, Any], response: Response
     ) -> dict[str, Any]:
@@ -68,7 +80,12 @@ def providers_router(runtime: Runtime, registry: Registry) -> APIRouter:
         response.status_code = 201 if created else 200
         return {"id": provider_id, "created": created}
 
-    @api.post("/import", responses=RESPONSES, summary="Import providers from CSV, all or nothing")
+    @api.post(
+        "/import",
+        responses=RESPONSES,
+        summary="Import providers from CSV, all or nothing",
+        dependencies=[require(Role.ADMINISTRATOR)],
+    )
     async def import_csv(request: Request) -> dict[str, list[str]]:
         document = (await request.body()).decode("utf-8", errors="replace")
         try:

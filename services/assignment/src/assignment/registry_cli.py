@@ -5,9 +5,12 @@
 Columns: provision_type, id, name and the fields of that kind (district, caseload_limit; places,
 target_groups; organisation, districts, capacity, contract_start, contract_end). Lists are
 separated by ';'. The service validates every row and imports all of them or none.
+The administrator's API key is read from SOCIALSVC_API_KEY (never from the command line, where
+other users of the machine could see it).
 """
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -24,7 +27,10 @@ def main(argv: list[str] | None = None) -> int:
         response = httpx.post(
             f"{args.url}/providers/import",
             content=document,
-            headers={"content-type": "text/csv"},
+            headers={
+                "content-type": "text/csv",
+                "Authorization": f"Bearer {os.environ.get('SOCIALSVC_API_KEY', '')}",
+            },
             timeout=60,
         )
     except (OSError, httpx.HTTPError) as error:

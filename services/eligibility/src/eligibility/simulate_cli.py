@@ -5,6 +5,7 @@
 It only reads: SELECTs on eligibility's table (in READ ONLY transactions on PostgreSQL), the free
 places from assignment's HTTP API; it publishes nothing. The candidate decides every stored
 application, whatever its effective dates: the question is what it would have decided.
+Reading the free places needs an operator's API key of assignment, from SOCIALSVC_API_KEY.
 Exit status: 0 done, 1 the database cannot be read, 2 the candidate rule file is refused.
 """
 
@@ -13,6 +14,7 @@ import asyncio
 import dataclasses
 import gc
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -116,8 +118,9 @@ def fetch_free_places(
     """Capacity less places in use, per direction, from GET /providers; None when unavailable."""
     url = assignment_url.rstrip("/") + "/providers"
     try:
+        key = os.environ.get("SOCIALSVC_API_KEY", "")
         with httpx.Client(transport=transport, timeout=5.0) as client:
-            response = client.get(url)
+            response = client.get(url, headers={"Authorization": f"Bearer {key}"})
         response.raise_for_status()
         entries = LEDGER.validate_python(response.json())
     except (httpx.HTTPError, ValidationError, ValueError) as error:

@@ -10,6 +10,8 @@ from sqlalchemy.exc import IntegrityError
 
 from intake.applications import Submission, add_facts, submit
 from intake.store import ApplicationRow, journey_of
+from socialsvc_common.apikeys import Role
+from socialsvc_common.auth import AUTH_RESPONSES, require
 from socialsvc_common.contract.payloads import AddedFacts, ApplicationForm
 from socialsvc_common.db import transaction
 from socialsvc_common.outbox import add_events
@@ -47,7 +49,12 @@ def status_url(application_id: UUID) -> str:
 
 
 def applications_router(runtime: Runtime, pseudonym_key: bytes) -> APIRouter:
-    router = APIRouter(prefix="/applications", tags=["applications"])
+    # Every refusal is problem+json, a malformed body (400) or path (422) included.
+    router = APIRouter(
+        prefix="/applications",
+        tags=["applications"],
+        responses={**AUTH_RESPONSES, 400: PROBLEM, 422: PROBLEM},
+    )
 
     async def store(form: ApplicationForm, key: str | None) -> Submission:
         async with transaction(runtime.sessions) as session:
@@ -62,6 +69,7 @@ def applications_router(runtime: Runtime, pseudonym_key: bytes) -> APIRouter:
         status_code=202,
         responses={409: PROBLEM, 422: PROBLEM},
         summary="Submit an application; answered once it is stored with its event",
+        dependencies=[require(Role.SUBMITTER, Role.SOCIAL_WORKER)],
     )
     async def create(
         form: ApplicationForm,
@@ -84,6 +92,7 @@ def applications_router(runtime: Runtime, pseudonym_key: bytes) -> APIRouter:
         status_code=202,
         responses={404: PROBLEM, 409: PROBLEM, 422: PROBLEM},
         summary="Add facts (e.g. what a needs-information decision asked for); decided again",
+        dependencies=[require(Role.SOCIAL_WORKER)],
     )
     async def add(application_id: UUID, facts: AddedFacts) -> Accepted:
         async with transaction(runtime.sessions) as session:
@@ -95,7 +104,12 @@ def applications_router(runtime: Runtime, pseudonym_key: bytes) -> APIRouter:
         row = submission.application
         return Accepted(application_id=row.id, status=row.status, status_url=status_url(row.id))
 
-    @router.get("/{application_id}", responses={404: PROBLEM}, summary="Status and journey")
+    @router.get(
+        "/{application_id}",
+        responses={404: PROBLEM},
+        summary="Status and journey",
+        dependencies=[require(Role.SOCIAL_WORKER, Role.OPERATOR)],
+    )
     async def read(application_id: UUID) -> ApplicationStatus:
         async with runtime.sessions() as session:
             row = await session.get(ApplicationRow, application_id)

@@ -8,6 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from intake.api import applications_router
 from intake.applications import NAME, DuplicateApplication, record_event, submit
 from intake.store import TABLES
+from socialsvc_common.auth import ApiSettings, install_api_keys
 from socialsvc_common.consumer import Rejected
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Envelope, Event
@@ -32,7 +33,7 @@ EGOV_NAMESPACE = uuid.UUID("5f0e4c1a-8f55-4a39-9d0b-2b7c8f6f0e11")
 PUBLISHES = (topics.APPLICATION_RECEIVED, topics.PUBLIC_APPLICATION_RECEIVED)
 
 
-class IntakeSettings(PseudonymSettings):
+class IntakeSettings(PseudonymSettings, ApiSettings):
     model_config = service_config("INTAKE_")
 
 
@@ -69,5 +70,6 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
         description="Takes social-service applications in and keeps each one's journey.",
     )
     install_problem_handlers(app)
+    install_api_keys(app, settings.key_store())
     app.include_router(applications_router(runtime, key))
     return app

@@ -1,0 +1,156 @@
+"""Who may do what, on the running intake and assignment: each role is admitted exactly where it
+should be and refused (403) everywhere else; no key or an unknown key is 401; every refusal is
+problem+json without data; keys never reach a log file."""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from socialsvc_common.apikeys import Role, new_key
+
+from .applicants import mixed_applications
+from .conftest import Platform, bearer, issue_keys
+
+pytestmark = pytest.mark.integration
+PROBLEM = "application/problem+json"
+PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance"}
+SUBMITTER, WORKER, OPERATOR, ADMIN = (
+    Role.SUBMITTER,
+    Role.SOCIAL_WORKER,
+    Role.OPERATOR,
+    Role.ADMINISTRATOR,
+)
+PROVIDER = {
+    "provision_type": "home_care",
+    "name": "Access test team",
+    "district": "Xətai",
+    "caseload_limit": 3,
+}
+
+
+@dataclass(frozen=True)
+class Call:
+    service: str
+    method: str
+    path: str
+    admitted: frozenset[Role]
+    body: Callable[[], dict[str, Any] | None] = lambda: None
+    content: bytes | None = None
+
+
+def fresh_form() -> dict[str, Any]:
+    return mixed_applications(1, seed=uuid.uuid4().int % 10_000)[0]
+
+
+def table(application_id: str) -> list[Call]:
+    nobody = str(uuid.uuid4())
+    return [
+        Call("intake", "POST", "/applications", frozenset({SUBMITTER, WORKER, ADMIN}), fresh_form),
+        Call(
+            "intake",
+            "PATCH",
+            f"/applications/{application_id}",
+            frozenset({WORKER, ADMIN}),
+            lambda: {"lives_alone": True},
+        ),
+        Call(
+            "intake", "GET", f"/applications/{application_id}", frozenset({WORKER, OPERATOR, ADMIN})
+        ),
+        Call("assignment", "GET", "/providers", frozenset({OPERATOR, ADMIN})),
+        Call(
+            "assignment",
+            "PUT",
+            f"/providers/hc-access-{uuid.uuid4().hex[:8]}",
+            frozenset({ADMIN}),
+            lambda: PROVIDER,
+        ),
+        Call(
+            "assignment",
+            "POST",
+            "/providers/import",
+            frozenset({ADMIN}),
+            content=b"provision_type,id,name,district,caseload_limit\n",
+        ),
+        Call(
+            "assignment",
+            "GET",
+            f"/placements?application_id={nobody}",
+            frozenset({OPERATOR, ADMIN}),
+        ),
+        *(
+            Call("assignment", "POST", f"/placements/{nobody}/{step}", frozenset({OPERATOR, ADMIN}))
+            for step in ("accept", "start", "decline")
+        ),
+        Call(
+            "assignment",
+            "POST",
+            f"/placements/{nobody}/release",
+            frozenset({OPERATOR, ADMIN}),
+            lambda: {"reason": "moved"},
+        ),
+    ]
+
+
+async def send(
+    client: httpx.AsyncClient, platform: Platform, call: Call, headers: dict[str, str]
+) -> httpx.Response:
+    return await client.request(
+        call.method,
+        platform.urls[call.service] + call.path,
+        json=call.body(),
+        content=call.content,
+        headers=headers | ({"content-type": "text/csv"} if call.content else {}),
+    )
+
+
+def assert_refusal(response: httpx.Response, status: int, what: str) -> None:
+    assert response.status_code == status, (what, response.status_code, response.text)
+    assert response.headers["content-type"] == PROBLEM, what
+    assert set(response.json()) == PROBLEM_FIELDS, (what, response.text)
+
+
+async def test_each_role_is_admitted_exactly_where_it_should_be(platform: Platform) -> None:
+    strangers = issue_keys(platform.sinks.parent / "other-store.jsonl")  # real keys, wrong store
+    async with platform.client("intake", timeout=30) as admin:
+        created = await admin.post("/applications", json=fresh_form())
+    assert created.status_code == 202, created.text
+    outcomes: list[str] = []
+    async with httpx.AsyncClient(timeout=30) as client:
+        for call in table(created.json()["application_id"]):
+            what = f"{call.method} {call.service}{call.path}"
+            for role, key in platform.keys.items():
+                response = await send(client, platform, call, bearer(key))
+                if role in call.admitted:
+                    assert response.status_code not in {401, 403}, (what, role, response.text)
+                    assert response.status_code < 500, (what, role, response.text)
+                else:
+                    assert_refusal(response, 403, f"{what} as {role}")
+                    assert role.value in response.json()["detail"]
+                outcomes.append(f"{what} {role.value} {response.status_code}")
+            for headers in (
+                {},
+                bearer(new_key()),
+                bearer(strangers[ADMIN]),
+                {"X-API-Key": "not-a-key"},
+                {"Authorization": f"Basic {platform.keys[ADMIN]}"},
+            ):
+                response = await send(client, platform, call, headers)
+                assert_refusal(response, 401, f"{what} with {headers.keys()}")
+            # The other header a client may use.
+            response = await send(client, platform, call, {"X-API-Key": platform.keys[ADMIN]})
+            assert response.status_code not in {401, 403}, (what, response.text)
+        for service in ("intake", "assignment"):
+            for open_path in ("/health", "/openapi.json"):
+                assert (await client.get(platform.urls[service] + open_path)).status_code == 200
+    print("\n".join(outcomes))
+
+    secrets = [*platform.keys.values(), *strangers.values()]
+    for name, log in platform.logs.items():
+        text = log.read_text()
+        for secret in secrets:
+            assert secret not in text, f"an API key in {name}.log"
+            assert secret[4:24] not in text, f"part of an API key in {name}.log"

@@ -1,0 +1,154 @@
+"""The API key store: only hashes kept, keys recognised by their hash, bad stores refused."""
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from socialsvc_common.apikeys import KeyStore, KeyStoreError, Role, digest, issue, revoke
+from socialsvc_common.auth import ApiSettings
+from socialsvc_common.keys_cli import main
+from socialsvc_common.logs import REDACTED, redact_personal_data, redact_text
+from socialsvc_common.settings import service_config
+
+
+class DemoSettings(ApiSettings):
+    model_config = service_config("DEMO_")
+
+
+def test_the_store_holds_the_hash_never_the_key(tmp_path: Path) -> None:
+    store_file = tmp_path / "keys.jsonl"
+    key = issue(store_file, "egov-gateway", Role.SUBMITTER)
+    text = store_file.read_text()
+    assert key not in text
+    assert key.removeprefix("ssk_") not in text
+    assert json.loads(text)["sha256"] == digest(key)
+    assert stat.S_IMODE(store_file.stat().st_mode) == 0o600
+    caller = KeyStore.load(store_file).identify(key)
+    assert caller is not None
+    assert (caller.name, caller.role) == ("egov-gateway", Role.SUBMITTER)
+
+
+def test_unknown_and_malformed_keys_are_not_identified(tmp_path: Path) -> None:
+    store_file = tmp_path / "keys.jsonl"
+    key = issue(store_file, "worker-1", Role.SOCIAL_WORKER)
+    store = KeyStore.load(store_file)
+    other = issue(tmp_path / "other.jsonl", "worker-1", Role.SOCIAL_WORKER)
+    for candidate in (other, key[:-1], key + "x", "", digest(key), key.upper()):
+        assert store.identify(candidate) is None
+
+
+def test_every_issued_key_is_different(tmp_path: Path) -> None:
+    keys = {issue(tmp_path / "keys.jsonl", f"n{n}", Role.OPERATOR) for n in range(20)}
+    assert len(keys) == 20
+    assert len(KeyStore.load(tmp_path / "keys.jsonl")) == 20
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("not json", "Expecting value"),
+        ('["a list"]', "JSON object"),
+        ('{"name": "a", "role": "operator", "issued_at": "2026-01-01T00:00:00+00:00"}', "sha256"),
+        (
+            '{"name": "a", "role": "root", "sha256": "' + "0" * 64 + '", '
+            '"issued_at": "2026-01-01T00:00:00+00:00"}',
+            "unknown role",
+        ),
+        (
+            '{"name": "a", "role": "operator", "sha256": "ssk_plain-key", '
+            '"issued_at": "2026-01-01T00:00:00+00:00"}',
+            "64 lower-case hex",
+        ),
+    ],
+)
+def test_a_bad_store_line_is_named(tmp_path: Path, line: str, reason: str) -> None:
+    store_file = tmp_path / "keys.jsonl"
+    issue(store_file, "good", Role.OPERATOR)
+    with store_file.open("a") as out:
+        out.write(line + "\n")
+    with pytest.raises(KeyStoreError, match=rf"keys.jsonl:2: .*{reason}"):
+        KeyStore.load(store_file)
+
+
+def test_revoke_removes_only_that_name(tmp_path: Path) -> None:
+    store_file = tmp_path / "keys.jsonl"
+    gone = issue(store_file, "leaver", Role.OPERATOR)
+    kept = issue(store_file, "stayer", Role.OPERATOR)
+    assert revoke(store_file, "leaver") == 1
+    store = KeyStore.load(store_file)
+    assert store.identify(gone) is None
+    assert store.identify(kept) is not None
+
+
+def test_settings_validate_the_store_at_start_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store_file = tmp_path / "keys.jsonl"
+    store_file.write_text('{"name": "x"}\n')
+    monkeypatch.setenv("DEMO_API_KEYS_FILE", str(store_file))
+    with pytest.raises(ValidationError, match=r"keys\.jsonl:1"):
+        DemoSettings()
+    monkeypatch.setenv("DEMO_API_KEYS_FILE", str(tmp_path / "missing.jsonl"))
+    with pytest.raises(ValidationError, match="cannot read the API key store"):
+        DemoSettings()
+
+
+def test_production_refuses_to_start_without_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEMO_ENVIRONMENT", "production")
+    monkeypatch.setenv("DEMO_DATABASE_URL", "postgresql+psycopg://svc:real-password@db/svc")
+    with pytest.raises(ValidationError, match="production needs an API key store"):
+        DemoSettings()
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    monkeypatch.setenv("DEMO_API_KEYS_FILE", str(empty))
+    with pytest.raises(ValidationError, match="holds no keys"):
+        DemoSettings()
+    issue(empty, "admin", Role.ADMINISTRATOR)
+    assert len(DemoSettings().key_store()) == 1
+
+
+def test_the_console_script_prints_the_key_once_and_stores_its_hash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store_file = tmp_path / "keys.jsonl"
+    assert main(["--file", str(store_file), "issue", "egov-gateway", "submitter"]) == 0
+    key = capsys.readouterr().out.strip()
+    assert KeyStore.load(store_file).identify(key) is not None
+    assert main(["--file", str(store_file), "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "egov-gateway\tsubmitter" in listing
+    assert key not in listing
+    assert main(["--file", str(store_file), "issue", "bad name!", "operator"]) == 2
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "Authorization: Bearer {key}",
+        "authorization: bearer {key}",
+        "request with key {key} refused",
+        "X-API-Key={key}",
+    ],
+)
+def test_keys_in_free_text_are_redacted(tmp_path: Path, template: str) -> None:
+    key = issue(tmp_path / "keys.jsonl", "someone", Role.OPERATOR)
+    redacted = redact_text(template.format(key=key))
+    assert REDACTED in redacted
+    assert key not in redacted
+    assert key[4:20] not in redacted
+
+
+def test_credential_fields_are_redacted_whatever_their_value() -> None:
+    event = {
+        "event": "request",
+        "headers": {"Authorization": "Basic dXNlcjpwdw==", "X-API-Key": "plain-text-secret"},
+        "token": "t0k3n",
+    }
+    rendered = json.dumps(redact_personal_data(None, "info", event))
+    for secret in ("dXNlcjpwdw==", "plain-text-secret", "t0k3n"):
+        assert secret not in rendered
