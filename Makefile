@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 KAFKA := deploy/kafka/kafkactl
 PG := deploy/postgres/pgctl
 
-.PHONY: help install run test test-unit test-integration lint format infra infra-stop topics schemas \
+.PHONY: help install run test test-unit test-integration lint format infra infra-stop topics schemas chaos \
 	kafka-jars kafka-start kafka-stop kafka-status kafka-wipe \
 	cluster-start cluster-stop cluster-status cluster-wipe \
 	pg-start pg-stop pg-status pg-wipe
@@ -40,6 +40,11 @@ test-unit: install ## pure logic only: no broker, no database
 
 test-integration: install ## integration and end-to-end tests (starts Kafka and PostgreSQL)
 	@deploy/with-infra.sh $(PY) -m pytest tests/integration tests/e2e
+
+SCENARIO ?=
+APPLICATIONS ?= 10000
+chaos: install kafka-jars ## the chaos suite: SCENARIO=<name> (default: all), APPLICATIONS=10000
+	$(PY) -m chaos $(if $(SCENARIO),--scenario $(SCENARIO),--all) --applications $(APPLICATIONS) $(CHAOS_ARGS)
 
 lint: install ## ruff check, ruff format --check, mypy
 	$(VENV)/bin/ruff check .

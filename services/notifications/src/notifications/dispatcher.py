@@ -27,6 +27,7 @@ from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Event, new_event
 from socialsvc_common.db import transaction
+from socialsvc_common.faults import fault_point
 from socialsvc_common.outbox import OutboxRelay, add_events
 from socialsvc_common.worker import Worker
 
@@ -151,6 +152,7 @@ class Dispatcher(Worker):
             breaker.succeeded()  # the gateway works; it refused this one message
             row.last_error = str(error)
             return self._failed(row, channel, now, final=channel is not p.Channel.EMAIL)
+        fault_point("notifications.after_send")
         breaker.succeeded()
         row.status, row.sent_at, row.gateway_message_id = SENT, now, receipt.message_id
         delivered = p.NotificationDelivered(
