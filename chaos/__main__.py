@@ -63,11 +63,13 @@ async def run(args: argparse.Namespace) -> list[Row]:
         for name in names:
             print(f"chaos: {name}: {SCENARIOS[name].description}", flush=True)
             scenario = SCENARIOS[name]
-            rows.append(
-                await run_scenario(
+            try:
+                row = await run_scenario(
                     scenario, options, main, victim if scenario.own_database else None
                 )
-            )
+            except Exception as error:  # one broken scenario must not hide the others' results
+                row = Row(name, 0, 0, 0, 0, None, {"error": repr(error)})
+            rows.append(row)
             print(table(rows[-1:]), flush=True)
             write_json(rows, args.json)
     finally:

@@ -94,6 +94,9 @@ class Postgres:
         return {"SOCIALSVC_VAR": str(VAR / "chaos" / self.name), "PG_PORT": str(self.port)}
 
     def start(self) -> None:
+        # Made first: pgctl (as root) keeps the data in the postgres user's home, one place for
+        # every cluster of this checkout, unless that user can enter the directory it is given.
+        (VAR / "chaos" / self.name).mkdir(parents=True, exist_ok=True)
         _run([str(PGCTL), "start"], self.env)
 
     def stop(self) -> None:
