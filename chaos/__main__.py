@@ -13,6 +13,7 @@ or duplicated, or the platform did not drain.
 import argparse
 import asyncio
 import sys
+import traceback
 from pathlib import Path
 
 from chaos.infra import VAR, Kafka, Postgres
@@ -68,6 +69,7 @@ async def run(args: argparse.Namespace) -> list[Row]:
                     scenario, options, main, victim if scenario.own_database else None
                 )
             except Exception as error:  # one broken scenario must not hide the others' results
+                traceback.print_exc()
                 row = Row(name, 0, 0, 0, 0, None, {"error": repr(error)})
             rows.append(row)
             print(table(rows[-1:]), flush=True)

@@ -63,7 +63,7 @@ async def duplicate_events(bootstrap: str, share: float, stop: asyncio.Event) ->
                     stats.seen += 1
                     if _chosen(event_id, share):
                         await producer.send_and_wait(
-                            record.topic, record.value, key=record.key, headers=record.headers
+                            record.topic, record.value, key=record.key, headers=list(record.headers)
                         )
                         stats.published_twice += 1
     finally:
