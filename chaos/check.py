@@ -46,11 +46,13 @@ class Findings:
         }
 
 
-async def distinct_events(bootstrap: str, topic: str) -> dict[str, set[str]]:
+async def distinct_events(bootstrap: str, topic: str, findings: Findings) -> dict[str, set[str]]:
     """Application id -> the distinct event ids about it on one topic (a re-published copy of
     an event has the same id and is not a duplicate of the work)."""
     found: dict[str, set[str]] = defaultdict(set)
-    for record in await all_records(bootstrap, [topic]):
+    records = await all_records(bootstrap, [topic])
+    findings.facts.setdefault("records read", {})[topic] = len(records)
+    for record in records:
         subject, event_id = header(record, "ce_subject"), header(record, "ce_id")
         if subject and event_id:
             found[subject].add(event_id)
@@ -66,10 +68,10 @@ async def check(
 ) -> Findings:
     findings = Findings()
     stores = await read_stores(urls)
-    received = await distinct_events(bootstrap, topics.APPLICATION_RECEIVED.name)
-    decided = await distinct_events(bootstrap, topics.DECISION_MADE.name)
-    placed = await distinct_events(bootstrap, topics.PLACEMENT_MADE.name)
-    refused = await distinct_events(bootstrap, topics.PLACEMENT_REFUSED.name)
+    received = await distinct_events(bootstrap, topics.APPLICATION_RECEIVED.name, findings)
+    decided = await distinct_events(bootstrap, topics.DECISION_MADE.name, findings)
+    placed = await distinct_events(bootstrap, topics.PLACEMENT_MADE.name, findings)
+    refused = await distinct_events(bootstrap, topics.PLACEMENT_REFUSED.name, findings)
     for app in accepted:
         _count(findings, "intake row", app, int(app in stores.applications))
         _count(findings, "received event", app, len(received.get(app, ())))

@@ -59,6 +59,8 @@ async def end_offsets(bootstrap: str, names: Sequence[str]) -> dict[TopicPartiti
 async def all_records(bootstrap: str, names: Sequence[str]) -> list[Any]:
     """Every record now on these topics, from the beginning to the current end."""
     partitions = await partitions_of(bootstrap, names)
+    if not partitions:
+        raise RuntimeError(f"no partitions found for {names}: the broker did not describe them")
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
     )
