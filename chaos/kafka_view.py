@@ -1,6 +1,7 @@
 """Reading the broker as the checker needs it: every record of some topics, and each consumer
 group's lag behind the end of its input topics."""
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,6 +10,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from socialsvc_common.contract import topics
 
+DESCRIBE_ATTEMPTS = 10
 # What each service's consumer group reads (the groups are named after the services).
 INPUTS: dict[str, list[str]] = {
     "intake": [
@@ -36,13 +38,23 @@ def header(record: Any, name: str) -> str | None:
 
 
 async def partitions_of(bootstrap: str, names: Sequence[str]) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics(list(names))
-    finally:
-        await admin.close()
-    return [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
+    """Every partition of these topics; asks again while the broker answers for some topic with
+    an error or no partitions (a node just back), as a short answer would hide records."""
+    for _ in range(DESCRIBE_ATTEMPTS):
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            described = await admin.describe_topics(list(names))
+        finally:
+            await admin.close()
+        if all(not t["error_code"] and t["partitions"] for t in described):
+            return [
+                TopicPartition(t["topic"], p["partition"])
+                for t in described
+                for p in t["partitions"]
+            ]
+        await asyncio.sleep(1)
+    raise RuntimeError(f"the broker did not describe {list(names)}: {described}")
 
 
 async def end_offsets(bootstrap: str, names: Sequence[str]) -> dict[TopicPartition, int]:
@@ -59,8 +71,6 @@ async def end_offsets(bootstrap: str, names: Sequence[str]) -> dict[TopicPartiti
 async def all_records(bootstrap: str, names: Sequence[str]) -> list[Any]:
     """Every record now on these topics, from the beginning to the current end."""
     partitions = await partitions_of(bootstrap, names)
-    if not partitions:
-        raise RuntimeError(f"no partitions found for {names}: the broker did not describe them")
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
     )
