@@ -47,7 +47,10 @@ async def partitions_of(bootstrap: str, names: Sequence[str]) -> list[TopicParti
             described = await admin.describe_topics(list(names))
         finally:
             await admin.close()
-        if all(not t["error_code"] and t["partitions"] for t in described):
+        if all(
+            not t["error_code"] and len(t["partitions"]) == topics.by_name(t["topic"]).partitions
+            for t in described
+        ):
             return [
                 TopicPartition(t["topic"], p["partition"])
                 for t in described
@@ -77,13 +80,19 @@ async def all_records(bootstrap: str, names: Sequence[str]) -> list[Any]:
     await consumer.start()
     try:
         consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
         await consumer.seek_to_beginning(*partitions)
         records: list[Any] = []
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-            for batch in (await consumer.getmany(timeout_ms=1000, max_records=5000)).values():
-                records += batch
-        return records
+        while True:
+            batches = (await consumer.getmany(timeout_ms=1000, max_records=5000)).values()
+            fetched = [record for batch in batches for record in batch]
+            records += fetched
+            if fetched:
+                continue
+            # The ends are read again whenever a fetch comes back empty: read once at the start,
+            # right after a node came back, they were seen to be short.
+            ends = await consumer.end_offsets(partitions)
+            if all([await consumer.position(tp) >= ends[tp] for tp in partitions]):
+                return records
     finally:
         await consumer.stop()
 
