@@ -1,6 +1,6 @@
 """`python -m chaos` (make chaos): run one scenario, or --all in turn, and print the report.
 
-    make chaos SCENARIO=kill-intake
+    make chaos SCENARIO=kill-intake            # or SCENARIO="kill-intake pg-pause"
     .venv/bin/python -m chaos --scenario kill-leader --applications 300
     .venv/bin/python -m chaos --all --applications 10000
 
@@ -27,7 +27,7 @@ MAIN_PG_PORT, VICTIM_PG_PORT = 55532, 55533
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m chaos", description=__doc__.split("\n")[0])
     which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--scenario", choices=sorted(SCENARIOS))
+    which.add_argument("--scenario", nargs="+", choices=sorted(SCENARIOS), help="one or more")
     which.add_argument("--all", action="store_true", help="every scenario in turn")
     parser.add_argument("--applications", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=20.0, help="applications a second, at most")
@@ -44,7 +44,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 async def run(args: argparse.Namespace) -> list[Row]:
-    names = sorted(SCENARIOS) if args.all else [args.scenario]
+    names = sorted(SCENARIOS) if args.all else list(args.scenario)
     options = Options(
         args.applications,
         args.rate,
