@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 KAFKA := deploy/kafka/kafkactl
 PG := deploy/postgres/pgctl
 
-.PHONY: help install run ops test test-unit test-integration bench lint format infra infra-stop topics schemas asyncapi \
+.PHONY: help install run ops test test-unit test-integration bench chaos lint format infra infra-stop topics schemas asyncapi \
 	kafka-jars kafka-start kafka-stop kafka-status kafka-wipe \
 	cluster-start cluster-stop cluster-status cluster-wipe \
 	secure-cluster-start secure-cluster-stop secure-cluster-status secure-cluster-wipe \
@@ -50,6 +50,11 @@ test-integration: install ## integration and end-to-end tests (starts Kafka and 
 BENCH_ARGS ?=
 bench: install kafka-jars pg-start ## throughput and latency of the whole platform next to the broker's limit
 	$(PY) -m benchmarks.bench $(BENCH_ARGS)
+
+SCENARIO ?=
+APPLICATIONS ?= 10000
+chaos: install kafka-jars ## the chaos suite: SCENARIO=<name> (default: all), APPLICATIONS=10000
+	$(PY) -m chaos $(if $(SCENARIO),--scenario $(SCENARIO),--all) --applications $(APPLICATIONS) $(CHAOS_ARGS)
 
 lint: install ## ruff check, ruff format --check, mypy
 	$(VENV)/bin/ruff check .

@@ -2,6 +2,8 @@
 
 import json
 from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -10,6 +12,8 @@ from pydantic import ValidationError
 from assignment.app import AssignmentSettings
 from eligibility.app import EligibilitySettings
 from intake.app import IntakeSettings
+from socialsvc_common.apikeys import Role, issue
+from socialsvc_common.auth import ApiSettings
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Envelope
@@ -114,12 +118,16 @@ def test_an_unknown_release_reason_reaches_partners_as_other() -> None:
 
 @pytest.mark.parametrize("settings", [IntakeSettings, EligibilitySettings, AssignmentSettings])
 def test_production_refuses_the_development_pseudonym_key(
-    settings: type[PseudonymSettings],
+    settings: type[PseudonymSettings], tmp_path: Path
 ) -> None:
-    production = {
+    production: dict[str, Any] = {
         "environment": "production",
         "database_url": "postgresql+psycopg://svc:s3cret-value@db/x",
     }
+    if issubclass(settings, ApiSettings):  # production needs its key store as well
+        store = tmp_path / "api-keys.jsonl"
+        issue(store, "egov-gateway", Role.SUBMITTER)
+        production["api_keys_file"] = store
     with pytest.raises(ValidationError, match="PSEUDONYM_KEY"):
         settings.model_validate(production)
     chosen = settings.model_validate(production | {"pseudonym_key": "k" * 32})

@@ -92,20 +92,33 @@ class Runtime:
         try:
             yield
         finally:
-            await self.broker.stop()
-            for ask in self.stopping:
-                ask()
-            background = self._tasks[1:]
-            if background:
-                await asyncio.wait(background, timeout=self.settings.shutdown_grace_seconds)
-            for task in self._tasks:
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-            for step in self.on_stop:
-                await step()
-            await self.producer.stop()
-            await self.engine.dispose()
-            self.logger.info("stopped", service=self.name)
+            await self._shut_down()
+
+    async def _shut_down(self) -> None:
+        # Every step is bounded: a step that hangs (a handler stuck on a lock, a gateway that
+        # never answers) must not keep the process from exiting. Whatever is cut short is safe
+        # to cut: offsets not committed are read again and the inbox skips what was done.
+        grace = self.settings.shutdown_grace_seconds
+        for ask in self.stopping:
+            ask()
+        await self._bounded("consumer", self.broker.stop(), grace)
+        background = self._tasks[1:]
+        if background:
+            await asyncio.wait(background, timeout=grace)
+        for task in self._tasks:
+            task.cancel()
+        await self._bounded("background", asyncio.gather(*self._tasks, return_exceptions=True), 5)
+        for step in self.on_stop:
+            await self._bounded("on_stop", step(), 5)
+        await self._bounded("producer", self.producer.stop(), grace)
+        await self._bounded("database", self.engine.dispose(), 5)
+        self.logger.info("stopped", service=self.name)
+
+    async def _bounded(self, step: str, work: Awaitable[Any], seconds: float) -> None:
+        try:
+            await asyncio.wait_for(work, seconds)
+        except TimeoutError:
+            self.logger.warning("shutdown step cut short", step=step, seconds=seconds)
 
     @property
     def group_id(self) -> str:

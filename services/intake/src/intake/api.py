@@ -14,6 +14,7 @@ from socialsvc_common.apikeys import Role
 from socialsvc_common.auth import AUTH_RESPONSES, require
 from socialsvc_common.contract.payloads import AddedFacts, ApplicationForm
 from socialsvc_common.db import transaction
+from socialsvc_common.faults import fault_point
 from socialsvc_common.outbox import add_events
 from socialsvc_common.problems import Problem
 from socialsvc_common.service import Runtime
@@ -82,6 +83,7 @@ def applications_router(runtime: Runtime, pseudonym_key: bytes) -> APIRouter:
             # A concurrent request with the same key or person won the race: answer as it did.
             submission = await store(form, idempotency_key)
         if submission.created:
+            fault_point("intake.after_commit")
             runtime.relay.wake()
         row = submission.application
         response.headers["Location"] = status_url(row.id)

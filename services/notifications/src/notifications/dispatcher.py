@@ -31,6 +31,7 @@ from notifications.templates import MessageContext, MessageKind, application_ref
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract.envelope import Event
 from socialsvc_common.db import transaction
+from socialsvc_common.faults import fault_point
 from socialsvc_common.outbox import OutboxRelay, add_events
 from socialsvc_common.worker import Worker
 
@@ -152,6 +153,7 @@ class Dispatcher(Worker):
         except PermanentDeliveryError as error:
             breaker.succeeded()  # the gateway works; it refused this one message
             return channel_failed(row, contact, channel, str(error), now)
+        fault_point("notifications.after_send")
         breaker.succeeded()
         row.gateway_message_id, row.sent_at = receipt.message_id, now
         if receipt.delivered:

@@ -1,0 +1,117 @@
+"""Reading the broker as the checker needs it: every record of some topics, and each consumer
+group's lag behind the end of its input topics."""
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from socialsvc_common.contract import topics
+
+DESCRIBE_ATTEMPTS = 10
+# What each service's consumer group reads (the groups are named after the services).
+INPUTS: dict[str, list[str]] = {
+    "intake": [
+        t.name for t in topics.REGISTRY if t.owner != "intake" and "deadletter" not in t.name
+    ],
+    "eligibility": [topics.APPLICATION_RECEIVED.name],
+    "assignment": [topics.DECISION_MADE.name],
+    "notifications": [
+        topics.APPLICATION_RECEIVED.name,
+        topics.DECISION_MADE.name,
+        topics.PLACEMENT_MADE.name,
+        topics.PLACEMENT_WAITLISTED.name,
+    ],
+}
+
+
+def header(record: Any, name: str) -> str | None:
+    for key, value in record.headers:
+        if key == name:
+            try:
+                return str(value.decode())
+            except (UnicodeDecodeError, AttributeError):
+                return None
+    return None
+
+
+async def partitions_of(bootstrap: str, names: Sequence[str]) -> list[TopicPartition]:
+    """Every partition of these topics; asks again while the broker answers for some topic with
+    an error or no partitions (a node just back), as a short answer would hide records."""
+    for _ in range(DESCRIBE_ATTEMPTS):
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            described = await admin.describe_topics(list(names))
+        finally:
+            await admin.close()
+        if all(
+            not t["error_code"] and len(t["partitions"]) == topics.by_name(t["topic"]).partitions
+            for t in described
+        ):
+            return [
+                TopicPartition(t["topic"], p["partition"])
+                for t in described
+                for p in t["partitions"]
+            ]
+        await asyncio.sleep(1)
+    raise RuntimeError(f"the broker did not describe {list(names)}: {described}")
+
+
+async def end_offsets(bootstrap: str, names: Sequence[str]) -> dict[TopicPartition, int]:
+    partitions = await partitions_of(bootstrap, names)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+        return ends
+    finally:
+        await consumer.stop()
+
+
+async def all_records(bootstrap: str, names: Sequence[str]) -> list[Any]:
+    """Every record now on these topics, from the beginning to the current end."""
+    partitions = await partitions_of(bootstrap, names)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+    )
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        records: list[Any] = []
+        while True:
+            batches = (await consumer.getmany(timeout_ms=1000, max_records=5000)).values()
+            fetched = [record for batch in batches for record in batch]
+            records += fetched
+            if fetched:
+                continue
+            # The ends are read again whenever a fetch comes back empty: read once at the start,
+            # right after a node came back, they were seen to be short.
+            ends = await consumer.end_offsets(partitions)
+            if all([await consumer.position(tp) >= ends[tp] for tp in partitions]):
+                return records
+    finally:
+        await consumer.stop()
+
+
+async def committed(bootstrap: str, group: str) -> dict[TopicPartition, int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return {tp: meta.offset for tp, meta in offsets.items()}
+
+
+async def lag(bootstrap: str) -> dict[str, int]:
+    """Records each service's group has not yet committed past, summed over its partitions."""
+    found: dict[str, int] = {}
+    for group, names in INPUTS.items():
+        ends = await end_offsets(bootstrap, names)
+        done = await committed(bootstrap, group)
+        found[group] = sum(max(0, end - max(done.get(tp, 0), 0)) for tp, end in ends.items())
+    return found

@@ -1,0 +1,205 @@
+"""The platform as processes: the local sinks and the four services (and extra replicas), each
+with its own log, watched by a monitor that starts again whatever stopped without being asked to.
+"""
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from chaos.load import API_KEY_ENV
+from socialsvc_common.apikeys import Role, issue
+from socialsvc_common.faults import ENV as FAULT_ENV
+
+SERVICES = ("intake", "eligibility", "assignment", "notifications")
+HEALTHY_WITHIN = 120.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class Process:
+    name: str
+    args: list[str]
+    env: dict[str, str]
+    url: str
+    # A crash point armed for this many more launches (see socialsvc_common.faults).
+    fault: str | None = None
+    fault_launches: int = 0
+    popen: "subprocess.Popen[bytes] | None" = None
+    exits: list[int] = field(default_factory=list)
+
+    @property
+    def pid(self) -> int | None:
+        return self.popen.pid if self.popen is not None and self.popen.poll() is None else None
+
+
+class Platform:
+    def __init__(self, workdir: Path, bootstrap: str, databases: dict[str, str]) -> None:
+        self.workdir = workdir
+        self.sinks = workdir / "sinks"
+        self.bootstrap = bootstrap
+        self.databases = databases
+        self.processes: dict[str, Process] = {}
+        # Names stopped on purpose: the monitor leaves them alone.
+        self.held: set[str] = set()
+        self.unexpected_exits: list[tuple[str, int]] = []
+        self._sms_port, self._inbox_port, self._smtp_port = free_port(), free_port(), free_port()
+        self._monitor: asyncio.Task[None] | None = None
+        # The load submits as the e-gov gateway would, with a key of the submitting role.
+        self.key_store = workdir / "api-keys.jsonl"
+        self.key_store.unlink(missing_ok=True)
+        os.environ.setdefault(API_KEY_ENV, issue(self.key_store, "chaos-load", Role.SUBMITTER))
+
+    def service_env(self, service: str, port: int) -> dict[str, str]:
+        prefix = service.upper() + "_"
+        env = {
+            prefix + "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            prefix + "DATABASE_URL": self.databases[service],
+            prefix + "HTTP_PORT": str(port),
+            prefix + "LOG_JSON": "true",
+            prefix + "API_KEYS_FILE": str(self.key_store),
+        }
+        if service == "notifications":
+            env |= {
+                "NOTIFICATIONS_SMS_GATEWAY_URL": f"http://127.0.0.1:{self._sms_port}",
+                "NOTIFICATIONS_INBOX_GATEWAY_URL": f"http://127.0.0.1:{self._inbox_port}",
+                "NOTIFICATIONS_SMTP_PORT": str(self._smtp_port),
+                "NOTIFICATIONS_QUIET_HOURS": "off",
+            }
+        return env
+
+    def add(self, name: str, service: str, fault: str | None = None, launches: int = 0) -> Process:
+        port = free_port()
+        process = Process(
+            name,
+            [service],
+            self.service_env(service, port),
+            f"http://127.0.0.1:{port}",
+            fault=fault,
+            fault_launches=launches,
+        )
+        self.processes[name] = process
+        return process
+
+    async def start(self, faults: dict[str, tuple[str, int]]) -> None:
+        """Starts the sinks and one process of each service; `faults` arms crash points."""
+        sms = f"http://127.0.0.1:{self._sms_port}"
+        for service in SERVICES:
+            fault, launches = faults.get(service, (None, 0))
+            self.add(service, service, fault, launches)
+        receipts = self.processes["notifications"].url + "/receipts"
+        self.processes = {
+            "sinks": Process(
+                "sinks",
+                [
+                    "notifications.sinks",
+                    "--sms-port",
+                    str(self._sms_port),
+                    "--inbox-port",
+                    str(self._inbox_port),
+                    "--receipts-url",
+                    receipts,
+                    "--smtp-port",
+                    str(self._smtp_port),
+                    "--store-dir",
+                    str(self.sinks),
+                ],
+                {},
+                sms,
+            ),
+            **self.processes,  # started after the sinks they send to
+        }
+        for name in self.processes:
+            self.launch(name)
+        for name in self.processes:
+            await self.wait_healthy(name)
+        self._monitor = asyncio.create_task(self._watch())
+
+    def launch(self, name: str) -> None:
+        process = self.processes[name]
+        env = {**os.environ, **process.env}
+        env.pop(FAULT_ENV, None)
+        if process.fault and process.fault_launches > 0:
+            env[FAULT_ENV] = process.fault
+            process.fault_launches -= 1
+        with (self.workdir / f"{name}.log").open("ab") as log:
+            process.popen = subprocess.Popen(
+                [sys.executable, "-m", *process.args], stdout=log, stderr=log, env=env
+            )
+
+    async def wait_healthy(self, name: str) -> None:
+        process = self.processes[name]
+        deadline = time.monotonic() + HEALTHY_WITHIN
+        async with httpx.AsyncClient() as client:
+            while True:
+                try:
+                    if (await client.get(process.url + "/health", timeout=5)).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} not healthy after {HEALTHY_WITHIN}s")
+                await asyncio.sleep(0.3)
+
+    async def stop(self, name: str, sig: signal.Signals, *, grace: float = 60) -> int:
+        """Sends `sig` and waits for the exit; the monitor does not start it again."""
+        self.held.add(name)
+        process = self.processes[name]
+        if process.popen is None:
+            return 0
+        process.popen.send_signal(sig)
+        deadline = time.monotonic() + grace
+        while process.popen.poll() is None:
+            if time.monotonic() > deadline:
+                process.popen.kill()
+            await asyncio.sleep(0.1)
+        code = process.popen.returncode
+        process.exits.append(code)
+        return code
+
+    async def restart(self, name: str) -> None:
+        self.launch(name)
+        await self.wait_healthy(name)
+        self.held.discard(name)
+
+    async def _watch(self) -> None:
+        while True:
+            for name, process in list(self.processes.items()):
+                if name in self.held or process.popen is None:
+                    continue
+                code = process.popen.poll()
+                if code is not None:
+                    process.exits.append(code)
+                    if not (process.fault and code == -signal.SIGKILL):
+                        self.unexpected_exits.append((name, code))
+                    self.launch(name)
+            await asyncio.sleep(0.5)
+
+    def cpu_seconds(self, name: str) -> float:
+        pid = self.processes[name].pid
+        if pid is None:
+            return 0.0
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    async def shutdown(self) -> None:
+        """SIGTERM to every process, services before the sinks; SIGKILL after the grace."""
+        if self._monitor is not None:
+            self._monitor.cancel()
+        names = [name for name in self.processes if name != "sinks"] + ["sinks"]
+        for name in names:
+            if self.processes[name].pid is not None:
+                await self.stop(name, signal.SIGTERM, grace=30)

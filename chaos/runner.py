@@ -1,0 +1,110 @@
+"""One scenario from a fresh broker and fresh databases to its row in the report."""
+
+import asyncio
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chaos.check import check
+from chaos.drain import wait_drained
+from chaos.faults import Context
+from chaos.infra import VAR, Kafka, Postgres
+from chaos.load import Progress, submit_all
+from chaos.platform import SERVICES, Platform
+from chaos.scenarios import Scenario
+from tests.e2e.applicants import mixed_applications
+
+
+@dataclass(frozen=True)
+class Options:
+    applications: int
+    rate: float
+    drain_timeout: float
+    broker_down_seconds: float
+    pause_seconds: float
+    pause_service: str
+    seed: int = 8
+
+
+@dataclass
+class Row:
+    scenario: str
+    applications: int
+    lost: int
+    duplicated: int
+    dead_lettered: int
+    drain_seconds: float | None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+async def run_scenario(
+    scenario: Scenario, options: Options, main: Postgres, victim: Postgres | None
+) -> Row:
+    kafka = Kafka("cluster" if scenario.cluster else "chaos")
+    await asyncio.to_thread(kafka.fresh)
+    workdir = VAR / "chaos" / "runs" / scenario.name
+    _empty(workdir)
+    run = f"{scenario.name}-{int(time.time())}"
+    urls = {}
+    for service in SERVICES:
+        server = victim if victim and service == options.pause_service else main
+        urls[service] = server.fresh_database(f"chaos_{scenario.name}_{service}".replace("-", "_"))
+    platform = Platform(workdir, kafka.bootstrap, urls)
+    progress = Progress(options.applications)
+    context = Context(
+        platform,
+        kafka,
+        progress,
+        asyncio.Event(),
+        victim=victim,
+        victim_service=options.pause_service,
+        broker_down_seconds=options.broker_down_seconds,
+        pause_seconds=options.pause_seconds,
+    )
+    try:
+        await platform.start(scenario.hooks(options.applications))
+        fault = asyncio.create_task(scenario.fault(context))
+        forms = mixed_applications(options.applications, options.seed)
+        load = await submit_all(
+            lambda: platform.processes["intake"].url, forms, run, progress, rate=options.rate
+        )
+        context.load_done.set()
+        await fault
+        drain = await wait_drained(kafka.bootstrap, urls, options.drain_timeout)
+        findings = await check(
+            kafka.bootstrap,
+            urls,
+            platform.sinks,
+            {str(a) for a in load.accepted.values()},
+            context.injected,
+        )
+    finally:
+        await platform.shutdown()
+    details = {
+        "submitted": options.applications,
+        "refused by intake": len(load.refused),
+        "load seconds": round(load.seconds, 1),
+        "retried submissions": load.retries,
+        "unexpected process exits": platform.unexpected_exits,
+        "drained": drain.drained,
+        "left when the drain timed out": drain.left,
+        **context.notes,
+        **findings.summary(),
+    }
+    return Row(
+        scenario.name,
+        len(load.accepted),
+        findings.lost_count,
+        findings.duplicated_count,
+        int(findings.facts.get("dead letters", 0)),
+        round(drain.seconds, 1) if drain.drained else None,
+        details,
+    )
+
+
+def _empty(workdir: Path) -> None:
+    # Logs and sinks of the scenario's previous run go; they would be counted again.
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)

@@ -1,0 +1,40 @@
+"""Opt-in crash points for the chaos suite (`make chaos`); inert unless the environment asks.
+
+`SOCIALSVC_FAULT_KILL_AT=<point>:<n>` makes the process SIGKILL itself the n-th time it passes
+`<point>`, so the suite can crash a service exactly where a crash hurts most instead of hoping a
+timed kill lands there. The points in the code:
+
+- `intake.after_commit`: an application and its event are committed, the relay not yet woken and
+  the client not yet answered;
+- `notifications.after_send`: the gateway took the message, the commit recording it not yet made.
+
+Never set in production: nothing but the chaos suite sets it.
+"""
+
+import os
+import signal
+
+ENV = "SOCIALSVC_FAULT_KILL_AT"
+
+
+class _KillAt:
+    def __init__(self, spec: str) -> None:
+        point, _, count = spec.partition(":")
+        self.point = point
+        self.remaining = int(count) if count.isdigit() else 1
+        self.armed = bool(point)
+
+    def passed(self, point: str) -> None:
+        if not self.armed or point != self.point:
+            return
+        self.remaining -= 1
+        if self.remaining <= 0:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+_kill_at = _KillAt(os.environ.get(ENV, ""))
+
+
+def fault_point(point: str) -> None:
+    """A named place where the chaos suite may crash this process (see the module docstring)."""
+    _kill_at.passed(point)
