@@ -67,8 +67,11 @@ def tail_command(
 
     async def run() -> None:
         shown = 0
-        render.errors.print(f"following {len(topics)} topics", style="dim")
-        async for seen in tail(bootstrap, topics, wanted, since=parse_since(since)):
+
+        def ready() -> None:
+            render.errors.print(f"following {len(topics)} topics", style="dim")
+
+        async for seen in tail(bootstrap, topics, wanted, since=parse_since(since), ready=ready):
             render.record_line(seen, as_json=as_json)
             shown += 1
             if limit is not None and shown >= limit:

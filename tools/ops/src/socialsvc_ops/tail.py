@@ -1,6 +1,6 @@
 """Following topics live, with filters on the event type, the application and the district."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -36,9 +36,15 @@ class TailFilter:
 
 
 async def tail(
-    bootstrap: str, topics: list[str], wanted: TailFilter, *, since: datetime | None
+    bootstrap: str,
+    topics: list[str],
+    wanted: TailFilter,
+    *,
+    since: datetime | None,
+    ready: Callable[[], None] = lambda: None,
 ) -> AsyncIterator[Seen]:
-    """The matching records of `topics`, from `since` (or from now on), as they arrive."""
+    """The matching records of `topics`, from `since` (or from now on), as they arrive; `ready`
+    is called once the starting positions are taken, so nothing published after it is missed."""
     tps = await partitions(bootstrap, topics)
     consumer = onlooker(bootstrap)
     await consumer.start()
@@ -48,6 +54,7 @@ async def tail(
             if since is not None
             else dict(await consumer.end_offsets(tps))
         )
+        ready()
         async for seen in follow(consumer, starts):
             if wanted.matches(seen):
                 yield seen
