@@ -8,6 +8,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from socialsvc_common.contract import topics
 from socialsvc_common.contract.access import service_inputs
 
 DESCRIBE_ATTEMPTS = 10
