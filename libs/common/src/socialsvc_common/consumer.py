@@ -11,6 +11,11 @@ For every record:
 The handler returns only after the commit (or the dead-letter publish), and only then does the
 offset advance. If the dead-letter publish itself fails the error propagates and the record is
 redelivered.
+
+A batch of records (`process_batch`) is applied in one transaction, each record with its own inbox
+claim, in the order received (so per partition). If any record of the batch is invalid or fails,
+the transaction is rolled back and the records are applied one by one as above: a bad record gets
+its retries and dead letter alone and never takes the good ones of its batch down with it.
 """
 
 import asyncio
@@ -115,14 +120,56 @@ class EventConsumer:
 
         return register
 
+    async def process_batch(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+        """Applies records in one transaction, or one by one when any of them fails."""
+        if len(records) == 1:
+            await self.process(records[0])
+            return
+        started = time.perf_counter()
+        try:
+            outcomes = await self._apply_batch(records)
+        except Exception as error:
+            self._log.warning(
+                "batch failed; applying its records one by one",
+                error=repr(error),
+                records=len(records),
+            )
+            for record in records:
+                await self.process(record)
+            return
+        seconds = time.perf_counter() - started
+        for record, outcome in zip(records, outcomes, strict=True):
+            self._metrics.consumed(record.topic, outcome, seconds)
+
+    async def _apply_batch(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> list[str]:
+        # Parse everything first: an invalid record sends the batch down the one-by-one path
+        # before any transaction is opened.
+        parsed = []
+        for record in records:
+            topic, handler = self._handlers[record.topic]
+            parsed.append((record, *parse(record, topic), handler))
+        outcomes = []
+        async with transaction(self._sessions) as session:
+            for record, envelope, payload, handler in parsed:
+                with structlog.contextvars.bound_contextvars(**context_of(record, envelope)):
+                    if await inbox.claim(session, self.name, envelope.event_id):
+                        add_events(session, await handler(session, envelope, payload))
+                        outcomes.append(PROCESSED)
+                    else:
+                        self._log.info("duplicate event skipped")
+                        outcomes.append(DUPLICATE)
+        if self._relay is not None and PROCESSED in outcomes:
+            self._relay.wake()
+        return outcomes
+
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """Applies one record: processed, skipped as a repeat, or dead-lettered."""
         started = time.perf_counter()
         outcome = await self._process(record)
         self._metrics.consumed(record.topic, outcome, time.perf_counter() - started)
 
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> str:
-        where = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
-        with structlog.contextvars.bound_contextvars(**where):
+        with structlog.contextvars.bound_contextvars(**context_of(record)):
             try:
                 topic, handler = self._handlers[record.topic]
                 envelope, payload = parse(record, topic)
@@ -201,6 +248,21 @@ class EventConsumer:
             "record dead-lettered", error_class=letter.error_class, reason=letter.error_message
         )
         return DEAD_LETTERED
+
+
+def context_of(
+    record: ConsumerRecord[bytes, bytes], envelope: Envelope | None = None
+) -> dict[str, Any]:
+    """What every log line about a record is bound to: where it came from and what it is about."""
+    where: dict[str, Any] = {
+        "topic": record.topic,
+        "partition": record.partition,
+        "offset": record.offset,
+    }
+    if envelope is not None:
+        where["event_id"] = str(envelope.event_id)
+        where["application_id"] = str(envelope.application_id)
+    return where
 
 
 def parse(record: ConsumerRecord[bytes, bytes], topic: Topic) -> tuple[Envelope, BaseModel]:
