@@ -29,14 +29,14 @@ from typing import Any
 import structlog
 from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, RequestTimedOutError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from socialsvc_common import inbox
-from socialsvc_common.contract.envelope import Envelope, Event, InvalidEnvelope
+from socialsvc_common.contract.envelope import Envelope, Event
 from socialsvc_common.contract.payloads import DeadLetter
 from socialsvc_common.contract.topics import Topic
 from socialsvc_common.db import transaction
@@ -45,6 +45,28 @@ from socialsvc_common.logs import redact_text
 from socialsvc_common.metrics import DEAD_LETTERED, DUPLICATE, PROCESSED, Metrics
 from socialsvc_common.outbox import OutboxRelay, add_events
 from socialsvc_common.problems import Problem
+from socialsvc_common.records import (
+    DLQ_PREFIX,
+    InvalidRecord,
+    context_of,
+    dead_letter_headers,
+    parse,
+    read_dead_letter,
+)
+
+# Re-exported: services and tools import them from here.
+__all__ = [
+    "DLQ_PREFIX",
+    "INFRASTRUCTURE_ERRORS",
+    "EventConsumer",
+    "Handler",
+    "InvalidRecord",
+    "Rejected",
+    "RetryPolicy",
+    "dead_letter_headers",
+    "parse",
+    "read_dead_letter",
+]
 
 Handler = Callable[[AsyncSession, Envelope, Any], Awaitable[Sequence[Event]]]
 INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
@@ -59,16 +81,11 @@ INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
     TimeoutError,
     OSError,
 )
-DLQ_PREFIX = "dlq_"
 MAX_ERROR_MESSAGE = 1000
 
 
 class Rejected(Exception):
     """The event can never be applied as it is; it is dead-lettered with this reason."""
-
-
-class InvalidRecord(Exception):
-    """The record's headers or payload do not match the contract."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +118,9 @@ class EventConsumer:
         self._sessions = sessions
         self._producer = producer
         self._dead_letters = dead_letter_topic
-        self._relay = relay
+        # Woken after every commit that applied an event: the relay, and whatever a service
+        # adds (a worker that acts on what the events stored).
+        self._wake: list[Callable[[], None]] = [relay.wake] if relay is not None else []
         self._policy = policy or RetryPolicy()
         self._metrics = metrics or Metrics(name)
         self._handlers: dict[str, tuple[Topic, Handler]] = {}
@@ -119,6 +138,14 @@ class EventConsumer:
             return handler
 
         return register
+
+    def wake_after_commit(self, wake: Callable[[], None]) -> None:
+        """Calls `wake` after each commit that applied events (e.g. a worker's `wake`)."""
+        self._wake.append(wake)
+
+    def _woken(self) -> None:
+        for wake in self._wake:
+            wake()
 
     async def process_batch(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
         """Applies records in one transaction, or one by one when any of them fails."""
@@ -158,8 +185,8 @@ class EventConsumer:
                     else:
                         self._log.info("duplicate event skipped")
                         outcomes.append(DUPLICATE)
-        if self._relay is not None and PROCESSED in outcomes:
-            self._relay.wake()
+        if PROCESSED in outcomes:
+            self._woken()
         return outcomes
 
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
@@ -219,8 +246,7 @@ class EventConsumer:
                 self._log.info("duplicate event skipped")
                 return False
             add_events(session, await handler(session, envelope, payload))
-        if self._relay is not None:
-            self._relay.wake()
+        self._woken()
         return True
 
     async def _dead_letter(
@@ -248,53 +274,3 @@ class EventConsumer:
             "record dead-lettered", error_class=letter.error_class, reason=letter.error_message
         )
         return DEAD_LETTERED
-
-
-def context_of(
-    record: ConsumerRecord[bytes, bytes], envelope: Envelope | None = None
-) -> dict[str, Any]:
-    """What every log line about a record is bound to: where it came from and what it is about."""
-    where: dict[str, Any] = {
-        "topic": record.topic,
-        "partition": record.partition,
-        "offset": record.offset,
-    }
-    if envelope is not None:
-        where["event_id"] = str(envelope.event_id)
-        where["application_id"] = str(envelope.application_id)
-    return where
-
-
-def parse(record: ConsumerRecord[bytes, bytes], topic: Topic) -> tuple[Envelope, BaseModel]:
-    """The envelope and validated payload of a record, or InvalidRecord saying what is wrong."""
-    try:
-        envelope = Envelope.from_headers(record.headers)
-    except InvalidEnvelope as error:
-        raise InvalidRecord(str(error)) from error
-    if record.value is None:
-        raise InvalidRecord("the record has no value")
-    try:
-        payload = topic.payload.model_validate_json(record.value)
-    except ValidationError as error:
-        fields = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in error.errors()
-        )
-        raise InvalidRecord(f"payload does not match {topic.payload.__name__}: {fields}") from error
-    return envelope, payload
-
-
-def dead_letter_headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
-    """The `dlq_*` headers that say where a dead letter came from and why it failed."""
-    return [
-        (
-            DLQ_PREFIX + key,
-            str(value.isoformat() if isinstance(value, datetime) else value).encode(),
-        )
-        for key, value in letter.model_dump().items()
-    ]
-
-
-def read_dead_letter(headers: Sequence[tuple[str, bytes]]) -> DeadLetter:
-    """The provenance of a dead-lettered record, from its `dlq_*` headers."""
-    found = {k.removeprefix(DLQ_PREFIX): v.decode() for k, v in headers if k.startswith(DLQ_PREFIX)}
-    return DeadLetter.model_validate(found)
