@@ -118,9 +118,9 @@ class EventConsumer:
         self._sessions = sessions
         self._producer = producer
         self._dead_letters = dead_letter_topic
-        # Woken after every commit that applied an event: the relay, and whatever a service
-        # adds (a worker that acts on what the events stored).
-        self._wake: list[Callable[[], None]] = [relay.wake] if relay is not None else []
+        self._relay = relay
+        # Woken after every commit that applied an event (a worker that acts on what they stored).
+        self._wake: list[Callable[[], None]] = []
         self._policy = policy or RetryPolicy()
         self._metrics = metrics or Metrics(name)
         self._handlers: dict[str, tuple[Topic, Handler]] = {}
@@ -143,7 +143,11 @@ class EventConsumer:
         """Calls `wake` after each commit that applied events (e.g. a worker's `wake`)."""
         self._wake.append(wake)
 
-    def _woken(self) -> None:
+    def _committed(self, *, wrote_events: bool) -> None:
+        # A commit without outgoing events leaves the relay nothing to publish: waking it would
+        # cost a transaction for nothing (most events a service keeps produce none).
+        if wrote_events and self._relay is not None:
+            self._relay.wake()
         for wake in self._wake:
             wake()
 
@@ -176,17 +180,20 @@ class EventConsumer:
             topic, handler = self._handlers[record.topic]
             parsed.append((record, *parse(record, topic), handler))
         outcomes = []
+        wrote_events = False
         async with transaction(self._sessions) as session:
             for record, envelope, payload, handler in parsed:
                 with structlog.contextvars.bound_contextvars(**context_of(record, envelope)):
                     if await inbox.claim(session, self.name, envelope.event_id):
-                        add_events(session, await handler(session, envelope, payload))
+                        events = await handler(session, envelope, payload)
+                        add_events(session, events)
+                        wrote_events = wrote_events or bool(events)
                         outcomes.append(PROCESSED)
                     else:
                         self._log.info("duplicate event skipped")
                         outcomes.append(DUPLICATE)
         if PROCESSED in outcomes:
-            self._woken()
+            self._committed(wrote_events=wrote_events)
         return outcomes
 
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
@@ -245,8 +252,9 @@ class EventConsumer:
             if not await inbox.claim(session, self.name, envelope.event_id):
                 self._log.info("duplicate event skipped")
                 return False
-            add_events(session, await handler(session, envelope, payload))
-        self._woken()
+            events = await handler(session, envelope, payload)
+            add_events(session, events)
+        self._committed(wrote_events=bool(events))
         return True
 
     async def _dead_letter(
