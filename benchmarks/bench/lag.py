@@ -8,13 +8,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from benchmarks.bench.infra import partitions_of
+from intake.app import JOURNEY_TOPICS
 from socialsvc_common.contract import topics
 
 # What each service consumes (intake also keeps every downstream event for the journey view).
 INPUTS = {
-    "intake": [
-        t.name for t in topics.REGISTRY if t.owner != "intake" and "deadletter" not in t.name
-    ],
+    "intake": [t.name for t in (*JOURNEY_TOPICS, topics.EGOV_APPLICATION_SUBMITTED)],
     "eligibility": [topics.APPLICATION_RECEIVED.name],
     "assignment": [topics.DECISION_MADE.name],
     "notifications": [
