@@ -8,21 +8,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from benchmarks.bench.infra import partitions_of
-from intake.app import JOURNEY_TOPICS
-from socialsvc_common.contract import topics
+from socialsvc_common.contract.access import service_inputs
 
 # What each service consumes (intake also keeps every downstream event for the journey view).
-INPUTS = {
-    "intake": [t.name for t in (*JOURNEY_TOPICS, topics.EGOV_APPLICATION_SUBMITTED)],
-    "eligibility": [topics.APPLICATION_RECEIVED.name],
-    "assignment": [topics.DECISION_MADE.name],
-    "notifications": [
-        topics.APPLICATION_RECEIVED.name,
-        topics.DECISION_MADE.name,
-        topics.PLACEMENT_MADE.name,
-        topics.PLACEMENT_WAITLISTED.name,
-    ],
-}
+INPUTS = service_inputs()
 
 
 @dataclass
