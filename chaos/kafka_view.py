@@ -9,22 +9,11 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from socialsvc_common.contract import topics
+from socialsvc_common.contract.access import service_inputs
 
 DESCRIBE_ATTEMPTS = 10
 # What each service's consumer group reads (the groups are named after the services).
-INPUTS: dict[str, list[str]] = {
-    "intake": [
-        t.name for t in topics.REGISTRY if t.owner != "intake" and "deadletter" not in t.name
-    ],
-    "eligibility": [topics.APPLICATION_RECEIVED.name],
-    "assignment": [topics.DECISION_MADE.name],
-    "notifications": [
-        topics.APPLICATION_RECEIVED.name,
-        topics.DECISION_MADE.name,
-        topics.PLACEMENT_MADE.name,
-        topics.PLACEMENT_WAITLISTED.name,
-    ],
-}
+INPUTS = service_inputs()
 
 
 def header(record: Any, name: str) -> str | None:

@@ -58,10 +58,11 @@ class Platform:
         self.unexpected_exits: list[tuple[str, int]] = []
         self._sms_port, self._inbox_port, self._smtp_port = free_port(), free_port(), free_port()
         self._monitor: asyncio.Task[None] | None = None
-        # The load submits as the e-gov gateway would, with a key of the submitting role.
+        # The load submits as the e-gov gateway would, with a key of the submitting role; each
+        # scenario's platform has a store of its own, so its key replaces the one before.
         self.key_store = workdir / "api-keys.jsonl"
         self.key_store.unlink(missing_ok=True)
-        os.environ.setdefault(API_KEY_ENV, issue(self.key_store, "chaos-load", Role.SUBMITTER))
+        os.environ[API_KEY_ENV] = issue(self.key_store, "chaos-load", Role.SUBMITTER)
 
     def service_env(self, service: str, port: int) -> dict[str, str]:
         prefix = service.upper() + "_"

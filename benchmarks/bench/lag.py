@@ -8,22 +8,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from benchmarks.bench.infra import partitions_of
-from socialsvc_common.contract import topics
+from socialsvc_common.contract.access import service_inputs
 
 # What each service consumes (intake also keeps every downstream event for the journey view).
-INPUTS = {
-    "intake": [
-        t.name for t in topics.REGISTRY if t.owner != "intake" and "deadletter" not in t.name
-    ],
-    "eligibility": [topics.APPLICATION_RECEIVED.name],
-    "assignment": [topics.DECISION_MADE.name],
-    "notifications": [
-        topics.APPLICATION_RECEIVED.name,
-        topics.DECISION_MADE.name,
-        topics.PLACEMENT_MADE.name,
-        topics.PLACEMENT_WAITLISTED.name,
-    ],
-}
+INPUTS = service_inputs()
 
 
 @dataclass

@@ -21,26 +21,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from socialsvc_common.apikeys import Role, issue
-from socialsvc_common.contract import topics
+from socialsvc_common.contract.access import service_inputs
 
 SERVICES = ("intake", "eligibility", "assignment", "notifications")
 # The services with an HTTP API behind API keys.
 PROTECTED = ("intake", "assignment")
-INPUTS = {
-    "intake": [
-        t.name
-        for t in topics.REGISTRY
-        if t.owner not in ("intake", "public") and "deadletter" not in t.name
-    ],
-    "eligibility": [topics.APPLICATION_RECEIVED.name],
-    "assignment": [topics.DECISION_MADE.name],
-    "notifications": [
-        topics.APPLICATION_RECEIVED.name,
-        topics.DECISION_MADE.name,
-        topics.PLACEMENT_MADE.name,
-        topics.PLACEMENT_WAITLISTED.name,
-    ],
-}
+INPUTS = service_inputs()
 
 
 def free_port() -> int:

@@ -12,13 +12,15 @@ from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 import pytest
+import sqlalchemy
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from faststream.kafka import KafkaMessage
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from socialsvc_common.admin import ensure_topics
-from socialsvc_common.consumer import EventConsumer, read_dead_letter
+from socialsvc_common.consumer import EventConsumer, Rejected, read_dead_letter
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract.envelope import Envelope, Event, new_event
 from socialsvc_common.contract.topics import Topic
@@ -29,7 +31,9 @@ from socialsvc_common.kafka import (
     keep_raw,
     make_broker,
     record_of,
+    records_of,
     subscriber,
+    tolerant_batch_headers,
     tolerant_headers,
 )
 from socialsvc_common.outbox import OutboxRelay, OutboxRow
@@ -74,8 +78,9 @@ async def read_all(
     return found
 
 
+@pytest.mark.parametrize("batch", [False, True], ids=["record", "batch"])
 async def test_good_events_once_bad_records_dead_lettered_nothing_blocked(
-    bootstrap: str, fresh_postgres: str, unique: Callable[[str], str]
+    bootstrap: str, fresh_postgres: str, unique: Callable[[str], str], batch: bool
 ) -> None:
     name = unique("runtime")
     source = Topic(f"test.{name}.in.v1", p.PlacementReleased, "in", partitions=1)
@@ -107,9 +112,25 @@ async def test_good_events_once_bad_records_dead_lettered_nothing_blocked(
 
     broker = make_broker(settings, client_id=name)
 
-    @subscriber(broker, source, group_id=name, parser=tolerant_headers, decoder=keep_raw)
-    async def on_record(message: KafkaMessage) -> None:
-        await consumer.process(record_of(message))
+    if batch:
+        # The records are all there before the consumer starts: they come as one batch, whose
+        # bad records send it down the record-by-record path.
+        @subscriber(
+            broker,
+            source,
+            group_id=name,
+            parser=tolerant_batch_headers,
+            decoder=keep_raw,
+            batch=True,
+            max_records=100,
+        )
+        async def on_records(message: KafkaMessage) -> None:
+            await consumer.process_batch(records_of(message))
+    else:
+
+        @subscriber(broker, source, group_id=name, parser=tolerant_headers, decoder=keep_raw)
+        async def on_record(message: KafkaMessage) -> None:
+            await consumer.process(record_of(message))
 
     first = new_event(source, released(uuid4()), producer="test", application_id=uuid4())
     second = new_event(source, released(uuid4()), producer="test", application_id=uuid4())
@@ -157,3 +178,101 @@ async def test_good_events_once_bad_records_dead_lettered_nothing_blocked(
     assert [value for value, _ in dead_letters] == [b"{not json", second.value(), second.value()]
     assert dead_letters[2][1]["ce_id"] == b"\xff\xfe"  # dead-lettered exactly as it came
     assert all(x.original_topic == source.name and x.consumer == name for x in letters)
+
+
+async def test_a_batch_is_one_transaction_and_a_refusal_in_it_spares_the_rest(
+    bootstrap: str, fresh_postgres: str, unique: Callable[[str], str]
+) -> None:
+    name = unique("batch")
+    source = Topic(f"test.{name}.in.v1", p.PlacementReleased, "in", partitions=1)
+    output = Topic(f"test.{name}.out.v1", p.PlacementReleased, "out", partitions=1)
+    dead = Topic(f"test.{name}.dead.v1", p.DeadLetter, "dead", partitions=1)
+    await ensure_topics([bootstrap], [source, output, dead])
+    settings = ServiceSettings(kafka_bootstrap_servers=bootstrap)
+    engine = make_engine(fresh_postgres)
+    await create_tables(engine, Applied, InboxRow, OutboxRow)
+    # No relay: every commit counted here is the consumer's.
+    commits: list[object] = []
+    sqlalchemy.event.listen(engine.sync_engine, "commit", commits.append)
+    sessions = session_factory(engine)
+    producer = Producer(settings, client_id=name)
+    consumer = EventConsumer(name, sessions, producer, dead)
+
+    @consumer.handle(source)
+    async def apply(
+        session: AsyncSession, envelope: Envelope, payload: p.PlacementReleased
+    ) -> list[Event]:
+        if payload.reason == "refuse":
+            raise Rejected("this one is refused")
+        session.add(Applied(event_id=envelope.event_id, consumer=name))
+        return [new_event(output, payload, producer=name, application_id=payload.application_id)]
+
+    broker = make_broker(settings, client_id=name)
+
+    @subscriber(
+        broker,
+        source,
+        group_id=name,
+        parser=tolerant_batch_headers,
+        decoder=keep_raw,
+        batch=True,
+        max_records=100,
+    )
+    async def on_records(message: KafkaMessage) -> None:
+        await consumer.process_batch(records_of(message))
+
+    def fresh(reason: str = "moved") -> Event:
+        payload = released(uuid4()).model_copy(update={"reason": reason})
+        return new_event(source, payload, producer="test", application_id=payload.application_id)
+
+    good, later, refused = [fresh() for _ in range(20)], [fresh(), fresh()], fresh("refuse")
+    await send_all(bootstrap, source, good)
+    await producer.start()
+    await broker.start()
+    try:
+        await wait_for_rows(sessions, name, 20)
+        commits_for_twenty = len(commits)
+        # Sent together, so that they most likely arrive as one batch.
+        await send_all(bootstrap, source, [later[0], refused, later[1]])
+        await wait_for_rows(sessions, name, 22)
+        dead_letters = await read_all(bootstrap, dead.name, 1)
+    finally:
+        await broker.stop()
+        await producer.stop()
+    async with sessions() as session:
+        outbox = (await session.exec(select(OutboxRow).order_by(OutboxRow.id))).all()  # type: ignore[arg-type]
+    await engine.dispose()
+
+    assert commits_for_twenty < 20
+    letters = [read_dead_letter(list(headers.items())) for _, headers in dead_letters]
+    assert [(x.original_offset, x.error_class) for x in letters] == [(21, "Rejected")]
+    assert "this one is refused" in letters[0].error_message
+    # Applied once each and in the order consumed: the refusal took nothing down with it.
+    assert [row.value for row in outbox] == [e.value() for e in [*good, *later]]
+
+
+async def send_all(bootstrap: str, topic: Topic, events: list[Event]) -> None:
+    raw = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=100)
+    await raw.start()
+    try:
+        sent = [
+            await raw.send(topic.name, e.value(), key=b"k", headers=e.envelope.to_headers())
+            for e in events
+        ]
+        await asyncio.gather(*sent)
+    finally:
+        await raw.stop()
+
+
+async def wait_for_rows(
+    sessions: async_sessionmaker[AsyncSession], name: str, count: int, seconds: float = 30
+) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    found = 0
+    while asyncio.get_running_loop().time() < deadline:
+        async with sessions() as session:
+            found = len((await session.exec(select(Applied).where(Applied.consumer == name))).all())
+        if found >= count:
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{found} of {count} events applied")

@@ -11,6 +11,11 @@ For every record:
 The handler returns only after the commit (or the dead-letter publish), and only then does the
 offset advance. If the dead-letter publish itself fails the error propagates and the record is
 redelivered.
+
+A batch of records (`process_batch`) is applied in one transaction, each record with its own inbox
+claim, in the order received (so per partition). If any record of the batch is invalid or fails,
+the transaction is rolled back and the records are applied one by one as above: a bad record gets
+its retries and dead letter alone and never takes the good ones of its batch down with it.
 """
 
 import asyncio
@@ -24,14 +29,14 @@ from typing import Any
 import structlog
 from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, RequestTimedOutError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from socialsvc_common import inbox
-from socialsvc_common.contract.envelope import Envelope, Event, InvalidEnvelope
+from socialsvc_common.contract.envelope import Envelope, Event
 from socialsvc_common.contract.payloads import DeadLetter
 from socialsvc_common.contract.topics import Topic
 from socialsvc_common.db import transaction
@@ -40,6 +45,28 @@ from socialsvc_common.logs import redact_text
 from socialsvc_common.metrics import DEAD_LETTERED, DUPLICATE, PROCESSED, Metrics
 from socialsvc_common.outbox import OutboxRelay, add_events
 from socialsvc_common.problems import Problem
+from socialsvc_common.records import (
+    DLQ_PREFIX,
+    InvalidRecord,
+    context_of,
+    dead_letter_headers,
+    parse,
+    read_dead_letter,
+)
+
+# Re-exported: services and tools import them from here.
+__all__ = [
+    "DLQ_PREFIX",
+    "INFRASTRUCTURE_ERRORS",
+    "EventConsumer",
+    "Handler",
+    "InvalidRecord",
+    "Rejected",
+    "RetryPolicy",
+    "dead_letter_headers",
+    "parse",
+    "read_dead_letter",
+]
 
 Handler = Callable[[AsyncSession, Envelope, Any], Awaitable[Sequence[Event]]]
 INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
@@ -54,16 +81,11 @@ INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
     TimeoutError,
     OSError,
 )
-DLQ_PREFIX = "dlq_"
 MAX_ERROR_MESSAGE = 1000
 
 
 class Rejected(Exception):
     """The event can never be applied as it is; it is dead-lettered with this reason."""
-
-
-class InvalidRecord(Exception):
-    """The record's headers or payload do not match the contract."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +119,8 @@ class EventConsumer:
         self._producer = producer
         self._dead_letters = dead_letter_topic
         self._relay = relay
+        # Woken after every commit that applied an event (a worker that acts on what they stored).
+        self._wake: list[Callable[[], None]] = []
         self._policy = policy or RetryPolicy()
         self._metrics = metrics or Metrics(name)
         self._handlers: dict[str, tuple[Topic, Handler]] = {}
@@ -115,14 +139,71 @@ class EventConsumer:
 
         return register
 
+    def wake_after_commit(self, wake: Callable[[], None]) -> None:
+        """Calls `wake` after each commit that applied events (e.g. a worker's `wake`)."""
+        self._wake.append(wake)
+
+    def _committed(self, *, wrote_events: bool) -> None:
+        # A commit without outgoing events leaves the relay nothing to publish: waking it would
+        # cost a transaction for nothing (most events a service keeps produce none).
+        if wrote_events and self._relay is not None:
+            self._relay.wake()
+        for wake in self._wake:
+            wake()
+
+    async def process_batch(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+        """Applies records in one transaction, or one by one when any of them fails."""
+        if len(records) == 1:
+            await self.process(records[0])
+            return
+        started = time.perf_counter()
+        try:
+            outcomes = await self._apply_batch(records)
+        except Exception as error:
+            self._log.warning(
+                "batch failed; applying its records one by one",
+                error=repr(error),
+                records=len(records),
+            )
+            for record in records:
+                await self.process(record)
+            return
+        seconds = time.perf_counter() - started
+        for record, outcome in zip(records, outcomes, strict=True):
+            self._metrics.consumed(record.topic, outcome, seconds)
+
+    async def _apply_batch(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> list[str]:
+        # Parse everything first: an invalid record sends the batch down the one-by-one path
+        # before any transaction is opened.
+        parsed = []
+        for record in records:
+            topic, handler = self._handlers[record.topic]
+            parsed.append((record, *parse(record, topic), handler))
+        outcomes = []
+        wrote_events = False
+        async with transaction(self._sessions) as session:
+            for record, envelope, payload, handler in parsed:
+                with structlog.contextvars.bound_contextvars(**context_of(record, envelope)):
+                    if await inbox.claim(session, self.name, envelope.event_id):
+                        events = await handler(session, envelope, payload)
+                        add_events(session, events)
+                        wrote_events = wrote_events or bool(events)
+                        outcomes.append(PROCESSED)
+                    else:
+                        self._log.info("duplicate event skipped")
+                        outcomes.append(DUPLICATE)
+        if PROCESSED in outcomes:
+            self._committed(wrote_events=wrote_events)
+        return outcomes
+
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """Applies one record: processed, skipped as a repeat, or dead-lettered."""
         started = time.perf_counter()
         outcome = await self._process(record)
         self._metrics.consumed(record.topic, outcome, time.perf_counter() - started)
 
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> str:
-        where = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
-        with structlog.contextvars.bound_contextvars(**where):
+        with structlog.contextvars.bound_contextvars(**context_of(record)):
             try:
                 topic, handler = self._handlers[record.topic]
                 envelope, payload = parse(record, topic)
@@ -171,9 +252,9 @@ class EventConsumer:
             if not await inbox.claim(session, self.name, envelope.event_id):
                 self._log.info("duplicate event skipped")
                 return False
-            add_events(session, await handler(session, envelope, payload))
-        if self._relay is not None:
-            self._relay.wake()
+            events = await handler(session, envelope, payload)
+            add_events(session, events)
+        self._committed(wrote_events=bool(events))
         return True
 
     async def _dead_letter(
@@ -201,38 +282,3 @@ class EventConsumer:
             "record dead-lettered", error_class=letter.error_class, reason=letter.error_message
         )
         return DEAD_LETTERED
-
-
-def parse(record: ConsumerRecord[bytes, bytes], topic: Topic) -> tuple[Envelope, BaseModel]:
-    """The envelope and validated payload of a record, or InvalidRecord saying what is wrong."""
-    try:
-        envelope = Envelope.from_headers(record.headers)
-    except InvalidEnvelope as error:
-        raise InvalidRecord(str(error)) from error
-    if record.value is None:
-        raise InvalidRecord("the record has no value")
-    try:
-        payload = topic.payload.model_validate_json(record.value)
-    except ValidationError as error:
-        fields = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in error.errors()
-        )
-        raise InvalidRecord(f"payload does not match {topic.payload.__name__}: {fields}") from error
-    return envelope, payload
-
-
-def dead_letter_headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
-    """The `dlq_*` headers that say where a dead letter came from and why it failed."""
-    return [
-        (
-            DLQ_PREFIX + key,
-            str(value.isoformat() if isinstance(value, datetime) else value).encode(),
-        )
-        for key, value in letter.model_dump().items()
-    ]
-
-
-def read_dead_letter(headers: Sequence[tuple[str, bytes]]) -> DeadLetter:
-    """The provenance of a dead-lettered record, from its `dlq_*` headers."""
-    found = {k.removeprefix(DLQ_PREFIX): v.decode() for k, v in headers if k.startswith(DLQ_PREFIX)}
-    return DeadLetter.model_validate(found)

@@ -129,11 +129,11 @@ def subscriber(
     return created
 
 
-async def keep_raw(message: StreamMessage[Any]) -> bytes:
-    """A FastStream decoder that leaves the value alone: the consumer runtime validates it itself,
-    so a malformed record reaches the dead-letter path instead of failing inside FastStream."""
-    body: bytes = message.body
-    return body
+async def keep_raw(message: StreamMessage[Any]) -> Any:
+    """A FastStream decoder that leaves the value (a batch's values) alone: the consumer runtime
+    validates it itself, so a malformed record reaches the dead-letter path instead of failing
+    inside FastStream (whose batch decoder would parse every header of the batch again)."""
+    return message.body
 
 
 def _readable(value: bytes | None) -> bytes:
@@ -163,6 +163,32 @@ async def tolerant_headers(
         message = await original(readable)
         message.raw_message = record
         return message
+
+
+async def tolerant_batch_headers(
+    records: "tuple[ConsumerRecord[bytes, bytes], ...]",
+    original: Callable[["tuple[ConsumerRecord[bytes, bytes], ...]"], Awaitable[StreamMessage[Any]]],
+) -> StreamMessage[Any]:
+    """`tolerant_headers` for a batch subscriber: one unreadable header in a batch must not stop
+    the good records with it."""
+    try:
+        return await original(records)
+    except (UnicodeDecodeError, AttributeError):
+        readable = tuple(
+            dataclasses.replace(
+                record, headers=[(key, _readable(value)) for key, value in record.headers]
+            )
+            for record in records
+        )
+        message = await original(readable)
+        message.raw_message = records
+        return message
+
+
+def records_of(message: KafkaMessage) -> "tuple[ConsumerRecord[bytes, bytes], ...]":
+    """The aiokafka records behind a message of a batch subscriber (or a single-record one)."""
+    records = message.raw_message
+    return records if isinstance(records, tuple) else (records,)
 
 
 def record_of(message: KafkaMessage) -> "ConsumerRecord[bytes, bytes]":

@@ -128,6 +128,9 @@ def configure_logging(
             existing.handlers.clear()
             existing.propagate = True
     logging.getLogger("aiokafka").setLevel(max(logging.WARNING, root.level))
+    # httpx writes a line per request at INFO (one per message sent through a gateway); failed
+    # deliveries are logged by the services themselves.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
 
     structlog.configure(
         processors=[

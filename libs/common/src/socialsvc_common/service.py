@@ -33,15 +33,19 @@ from socialsvc_common.kafka import (
     Producer,
     keep_raw,
     make_broker,
-    record_of,
+    records_of,
     subscriber,
-    tolerant_headers,
+    tolerant_batch_headers,
 )
 from socialsvc_common.kafka_security import client_security
 from socialsvc_common.logs import configure_logging
 from socialsvc_common.metrics import Metrics, consumer_lag
 from socialsvc_common.outbox import OutboxRelay, OutboxRow, unsent_backlog
 from socialsvc_common.settings import ServiceSettings
+
+# A batch of this size is applied well within a second, far from max_poll_interval_ms.
+BATCH_MAX_RECORDS = 100
+BATCH_TIMEOUT_MS = 100
 
 
 class MissingTopicsError(RuntimeError):
@@ -129,13 +133,18 @@ class Runtime:
             self.broker,
             *self.consumer.topics,
             group_id=self.group_id,
-            parser=tolerant_headers,
+            parser=tolerant_batch_headers,
             decoder=keep_raw,
+            # What has arrived is applied in one transaction and committed with one offset
+            # commit; the fetch waits no longer than the timeout when there is nothing to take.
+            batch=True,
+            max_records=BATCH_MAX_RECORDS,
+            batch_timeout_ms=BATCH_TIMEOUT_MS,
         )
 
         @self._subscriber
-        async def on_record(message: KafkaMessage) -> None:
-            await self.consumer.process(record_of(message))
+        async def on_records(message: KafkaMessage) -> None:
+            await self.consumer.process_batch(records_of(message))
 
     async def _check_topics(self) -> None:
         wanted = {t.name for t in self.consumer.topics} | {DEAD_LETTERS[self.name].name}

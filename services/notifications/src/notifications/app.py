@@ -84,6 +84,8 @@ def build_app(settings: NotificationsSettings | None = None) -> FastAPI:
             settings.breaker_failures, timedelta(seconds=settings.breaker_cooldown_seconds)
         ),
     )
+    # New messages are sent at once; the dispatcher's own polling is for retries and holds.
+    runtime.consumer.wake_after_commit(dispatcher.wake)
     runtime.background.append(dispatcher.run)
     runtime.stopping.append(dispatcher.stop)
     runtime.on_stop.append(client.aclose)

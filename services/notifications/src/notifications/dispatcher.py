@@ -1,8 +1,9 @@
 """Sends pending messages through the gateways and records each delivery with its event.
 
 Each message is sent with its own id as the idempotency key, inside the transaction that records
-the outcome. A crash between the gateway's answer and the commit leaves the message pending; the
-next attempt uses the same key and the gateway answers as before, so the citizen gets one message.
+the outcome (one transaction for a batch of messages). A crash between the gateway's answer and the
+commit leaves the message pending; the next attempt uses the same key and the gateway answers as
+before, so the citizen gets one message.
 """
 
 import random
@@ -64,7 +65,7 @@ class Dispatcher(Worker):
         urgent_kinds: frozenset[str] = frozenset(),
         breaker: Callable[[], CircuitBreaker] = CircuitBreaker,
         batch_size: int = 50,
-        idle_seconds: float = 0.2,
+        idle_seconds: float = 1.0,
     ) -> None:
         super().__init__("dispatcher", idle_seconds=idle_seconds)
         self._sessions = sessions
@@ -79,14 +80,36 @@ class Dispatcher(Worker):
         return await self.dispatch_once() > 0
 
     async def dispatch_once(self) -> int:
-        """Sends up to one batch of due messages, each in a transaction of its own, so one
-        message's failure never undoes (and later repeats) the sending of another."""
+        """Sends up to one batch of due messages and records every outcome in one transaction.
+
+        A message's own failure is recorded with it and never undoes the others. Should the batch
+        not commit, each message goes again in a transaction of its own (under the same
+        idempotency keys, so the gateways answer as before), and one message that cannot be
+        recorded holds up only itself."""
+        try:
+            return await self._dispatch_batch()
+        except Exception as error:
+            self._log.warning("batch of messages not recorded; one by one", error=repr(error))
         sent = 0
         while sent < self._batch_size and not self._stopping.is_set():
             if not await self._dispatch_next():
                 break
             sent += 1
         return sent
+
+    async def _dispatch_batch(self) -> int:
+        events: list[Event] = []
+        async with transaction(self._sessions) as session:
+            batch = await due(session, datetime.now(UTC), self._batch_size)
+            for row, contact in batch:
+                if self._stopping.is_set():
+                    break  # the rest stay pending, untouched
+                events += await self._attempt(row, contact, datetime.now(UTC))
+                session.add(row)
+            add_events(session, events)
+        if events:
+            self._relay.wake()
+        return len(batch)
 
     async def _dispatch_next(self) -> bool:
         now = datetime.now(UTC)
@@ -95,15 +118,20 @@ class Dispatcher(Worker):
             if not batch:
                 return False
             row, contact = batch[0]
-            try:
-                events = await self._deliver(row, contact, now)
-            except Exception as error:  # bad data or a bug in one message must not stop the rest
-                events = self._unexpected(row, contact, error, now)
+            events = await self._attempt(row, contact, now)
             session.add(row)
             add_events(session, events)
         if events:
             self._relay.wake()
         return True
+
+    async def _attempt(
+        self, row: NotificationRow, contact: ContactRow, now: datetime
+    ) -> list[Event]:
+        try:
+            return await self._deliver(row, contact, now)
+        except Exception as error:  # bad data or a bug in one message must not stop the rest
+            return self._unexpected(row, contact, error, now)
 
     def _not_now(self, row: NotificationRow, channel: p.Channel, now: datetime) -> datetime | None:
         """When a message must wait without trying: quiet hours, or its gateway's breaker open."""
@@ -146,11 +174,13 @@ class Dispatcher(Worker):
         try:
             receipt = await self._send(channel, row, contact)
         except TransientDeliveryError as error:
+            self._log.warning("gateway failed; will retry", channel=channel.value, error=str(error))
             breaker.failed(now)
             row.next_attempt_at = now + backoff(row.attempts, error.retry_after)
             row.last_error = str(error)
             return []
         except PermanentDeliveryError as error:
+            self._log.warning("gateway refused message", channel=channel.value, error=str(error))
             breaker.succeeded()  # the gateway works; it refused this one message
             return channel_failed(row, contact, channel, str(error), now)
         fault_point("notifications.after_send")

@@ -34,7 +34,8 @@ class NotificationRow(SQLModel, table=True):
 
     id: UUID = Field(primary_key=True)
     application_id: UUID = Field(index=True)
-    event_id: UUID
+    # due() looks up each held message's cause by it.
+    event_id: UUID = Field(index=True)
     kind: str
     context: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     status: str = Field(default=PENDING, index=True)

@@ -46,6 +46,12 @@ SERVICE_READS: dict[str, tuple[t.Topic, ...]] = {
     ),
 }
 
+
+def service_inputs() -> dict[str, list[str]]:
+    """The topic names each service's consumer group reads, by service."""
+    return {service: [topic.name for topic in read] for service, read in SERVICE_READS.items()}
+
+
 # The partner streams each service feeds, beside the topics it owns.
 PUBLIC_WRITES: dict[str, tuple[t.Topic, ...]] = {
     "intake": (t.PUBLIC_APPLICATION_RECEIVED,),
