@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from socialsvc_common.contract.topics import Topic
 
@@ -30,10 +30,11 @@ class Envelope(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     event_id: UUID
-    type: str
-    schema_version: str
+    # CloudEvents requires type and source to be non-empty; an empty one names nothing to act on.
+    type: str = Field(min_length=1, max_length=200)
+    schema_version: str = Field(min_length=1, max_length=20)
     time: datetime
-    source: str
+    source: str = Field(min_length=1, max_length=200)
     application_id: UUID
     correlation_id: UUID
     causation_id: UUID | None = None
