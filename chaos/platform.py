@@ -5,7 +5,6 @@ with its own log, watched by a monitor that starts again whatever stopped withou
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,16 +16,10 @@ import httpx
 from chaos.load import API_KEY_ENV
 from socialsvc_common.apikeys import Role, issue
 from socialsvc_common.faults import ENV as FAULT_ENV
+from tests.harness import free_port
 
 SERVICES = ("intake", "eligibility", "assignment", "notifications")
 HEALTHY_WITHIN = 120.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -1,12 +1,13 @@
 """Shared fixtures: where the real broker and database are, and unique names for each test."""
 
 import os
-import socket
 import uuid
 from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
+
+from tests.harness import reachable
 
 BOOTSTRAP = os.environ.get("SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9192")
 DATABASE_URL = os.environ.get(
@@ -14,20 +15,11 @@ DATABASE_URL = os.environ.get(
 )
 
 
-def _reachable(address: str) -> bool:
-    host, port = address.rsplit(":", 1)
-    try:
-        with socket.create_connection((host, int(port)), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="session")
 def bootstrap() -> str:
     """The real Kafka broker; integration tests fail (not skip) without it."""
     first = BOOTSTRAP.split(",")[0]
-    if not _reachable(first):
+    if not reachable(first):
         pytest.fail(f"Kafka is not reachable at {first}: run the tests with 'make test'")
     return BOOTSTRAP
 
@@ -35,7 +27,7 @@ def bootstrap() -> str:
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
     """The real PostgreSQL test database."""
-    if not _reachable("127.0.0.1:" + DATABASE_URL.rsplit(":", 1)[1].split("/", 1)[0]):
+    if not reachable("127.0.0.1:" + DATABASE_URL.rsplit(":", 1)[1].split("/", 1)[0]):
         pytest.fail(f"PostgreSQL is not reachable for {DATABASE_URL}: run 'make test'")
     return DATABASE_URL
 

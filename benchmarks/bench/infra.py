@@ -1,7 +1,6 @@
 """The benchmark's own broker (deploy/kafka/kafkactl's `bench` deployment), its topics, and fresh
 PostgreSQL databases for one run."""
 
-import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,12 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import BaseModel
 
 from socialsvc_common.admin import ensure_topics
 from socialsvc_common.contract.topics import REGISTRY, Topic
+from tests.harness import reachable
 
 ROOT = Path(__file__).resolve().parents[2]
 KAFKACTL = ROOT / "deploy" / "kafka" / "kafkactl"
@@ -27,15 +25,6 @@ RELAY_TOPICS = tuple(
 PERF_TOPIC = Topic(
     "bench.producer.perf.v1", BaseModel, "ProducerPerformance", retention_ms=3_600_000
 )
-
-
-def reachable(address: str) -> bool:
-    host, port = address.rsplit(":", 1)
-    try:
-        with socket.create_connection((host, int(port)), timeout=2):
-            return True
-    except OSError:
-        return False
 
 
 @dataclass
@@ -69,42 +58,6 @@ def start_broker(bootstrap: str | None) -> Broker:
 
 async def create_topics(bootstrap: str) -> None:
     await ensure_topics([bootstrap], [*REGISTRY, *RELAY_TOPICS, PERF_TOPIC])
-
-
-async def partitions_of(bootstrap: str, names: list[str]) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics(names)
-    finally:
-        await admin.close()
-    return [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
-
-
-async def end_offsets(bootstrap: str, names: list[str]) -> dict[TopicPartition, int]:
-    partitions = await partitions_of(bootstrap, names)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
-        return ends
-    finally:
-        await consumer.stop()
-
-
-async def start_group_at_end(bootstrap: str, group: str, names: list[str]) -> None:
-    """Commits a new group's offsets at the end of its topics: earlier runs' records on a reused
-    broker are not replayed into this one."""
-    ends = await end_offsets(bootstrap, names)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        consumer.assign(list(ends))
-        await consumer.commit(ends)
-    finally:
-        await consumer.stop()
 
 
 @contextmanager

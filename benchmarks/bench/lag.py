@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from benchmarks.bench.infra import partitions_of
 from socialsvc_common.contract.access import service_inputs
+from tests.harness import partitions_of
 
 # What each service consumes (intake also keeps every downstream event for the journey view).
 INPUTS = service_inputs()

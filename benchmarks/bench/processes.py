@@ -4,7 +4,6 @@ the CPU and memory of every process that takes part in a run."""
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,15 +14,9 @@ import httpx
 import psutil
 
 from socialsvc_common.apikeys import Role, issue
+from tests.harness import free_port
 
 SERVICES = ("intake", "eligibility", "assignment", "notifications")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from benchmarks.bench.infra import RELAY_TOPICS, end_offsets, start_group_at_end
+from benchmarks.bench.infra import RELAY_TOPICS
 from benchmarks.bench.processes import Sampler, launch
 from benchmarks.bench.stats import Summary, summarise
+from tests.harness import end_offsets, start_group_at_end
 
 ORIGIN = "bench_origin_ms"
 

@@ -15,7 +15,7 @@ import httpx
 from benchmarks.bench.analysis import PlatformFigures, analyse
 from benchmarks.bench.collect import KINDS, read_events
 from benchmarks.bench.forms import FormMaker
-from benchmarks.bench.infra import Broker, end_offsets, start_group_at_end
+from benchmarks.bench.infra import Broker
 from benchmarks.bench.lag import INPUTS, LagWatch
 from benchmarks.bench.load import LoadResult, drive, http_submitter, kafka_submitter, producer_for
 from benchmarks.bench.perf import producer_performance
@@ -24,6 +24,7 @@ from benchmarks.bench.relay import run_relay
 from benchmarks.bench.report import machine
 from benchmarks.bench.stats import summarise
 from benchmarks.bench.targets import RunFigures, judge
+from tests.harness import end_offsets, start_group_at_end
 
 BROKER = "kafka broker"
 LIMIT = ", limit"  # the broker again, while the relay and ProducerPerformance run

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,18 +21,12 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from socialsvc_common.apikeys import Role, issue
 from socialsvc_common.contract.access import service_inputs
+from tests.harness import free_port, partitions_of, start_group_at_end
 
 SERVICES = ("intake", "eligibility", "assignment", "notifications")
 # The services with an HTTP API behind API keys.
 PROTECTED = ("intake", "assignment")
 INPUTS = service_inputs()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def issue_keys(store: Path) -> dict[Role, str]:
@@ -94,33 +87,10 @@ class Platform:
         return {name: process.wait(timeout=60) for name, process in self.processes.items()}
 
 
-async def partitions_of(bootstrap: str, names: list[str]) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics(names)
-    finally:
-        await admin.close()
-    missing = [t["topic"] for t in described if t["error_code"]]
-    if missing:
-        raise AssertionError(f"topics {missing} missing: run the tests with make test")
-    return [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
-
-
 async def start_groups_at_end(bootstrap: str, groups: dict[str, str]) -> None:
     """Commits each new group's offsets at the current end of its topics."""
     for service, group in groups.items():
-        partitions = await partitions_of(bootstrap, INPUTS[service])
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-        )
-        await consumer.start()
-        try:
-            consumer.assign(partitions)
-            await consumer.seek_to_end(*partitions)
-            await consumer.commit({tp: await consumer.position(tp) for tp in partitions})
-        finally:
-            await consumer.stop()
+        await start_group_at_end(bootstrap, group, INPUTS[service])
 
 
 async def wait_healthy(url: str, seconds: float = 60) -> None:

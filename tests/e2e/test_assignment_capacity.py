@@ -44,10 +44,10 @@ from socialsvc_common.contract.payloads import (
     TargetGroup,
 )
 from socialsvc_common.geography import load_geography
+from tests.harness import free_port
 
 from .conftest import (
     bearer,
-    free_port,
     issue_keys,
     log_lines,
     records_since,

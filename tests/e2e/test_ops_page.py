@@ -16,8 +16,10 @@ import httpx
 import pytest
 from playwright.async_api import Page, async_playwright
 
+from tests.harness import free_port
+
 from .applicants import mixed_applications
-from .conftest import Platform, free_port
+from .conftest import Platform
 from .ops_tool import poll
 from .test_journey import submit_all
 

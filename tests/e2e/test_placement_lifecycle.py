@@ -14,10 +14,10 @@ import pytest
 from socialsvc_common.apikeys import Role
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.payloads import PlacementRefused, ProvisionType
+from tests.harness import free_port
 
 from .conftest import (
     bearer,
-    free_port,
     issue_keys,
     records_since,
     start_groups_at_end,

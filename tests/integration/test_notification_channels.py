@@ -28,6 +28,7 @@ from notifications.channels import (
 from notifications.sinks import create_sms_gateway, start_smtp_sink, stop_smtp_sink
 from notifications.templates import MessageContext, MessageKind, render
 from socialsvc_common.contract.payloads import Language
+from tests.harness import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -46,13 +47,6 @@ class Sink:
         if not self.store.exists():
             return []
         return [json.loads(line) for line in self.store.read_text(encoding="utf-8").splitlines()]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOCAL, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture

@@ -1,0 +1,66 @@
+"""Small pieces every harness that runs the platform needs: the e2e fixture, `make bench` and
+`make chaos` start services on free ports, check the broker answers, and start consumer groups at
+the end of their topics so records of earlier runs on a reused broker are not replayed."""
+
+import socket
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+
+def free_port() -> int:
+    """A port nothing listens on now (the caller binds it soon after)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def reachable(address: str) -> bool:
+    """Whether something accepts TCP connections at host:port."""
+    host, port = address.rsplit(":", 1)
+    try:
+        with socket.create_connection((host, int(port)), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+async def partitions_of(bootstrap: str, names: list[str]) -> list[TopicPartition]:
+    """Every partition of these topics; a missing topic is an error that names it."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(names)
+    finally:
+        await admin.close()
+    missing = [t["topic"] for t in described if t["error_code"]]
+    if missing:
+        raise AssertionError(f"topics {missing} missing: create them first (make topics)")
+    return [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
+
+
+async def end_offsets(bootstrap: str, names: list[str]) -> dict[TopicPartition, int]:
+    """The end offset of every partition of these topics."""
+    partitions = await partitions_of(bootstrap, names)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+        return ends
+    finally:
+        await consumer.stop()
+
+
+async def start_group_at_end(bootstrap: str, group: str, names: list[str]) -> None:
+    """Commits a new group's offsets at the end of its topics."""
+    ends = await end_offsets(bootstrap, names)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        consumer.assign(list(ends))
+        await consumer.commit(ends)
+    finally:
+        await consumer.stop()
