@@ -91,7 +91,7 @@ async def due(
                 .exists(),
             )
         )
-        .order_by(col(NotificationRow.occurred_at))
+        .order_by(col(NotificationRow.occurred_at), col(NotificationRow.id))
         .limit(limit)
         .with_for_update(of=NotificationRow, skip_locked=True)
     )

@@ -1,0 +1,108 @@
+"""The dispatcher sends a batch side by side, yet one citizen's messages strictly in turn."""
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+import httpx
+from sqlmodel import select
+
+from notifications.channels import EmailGateway, GatewayReceipt, InboxGateway, SmsGateway
+from notifications.dispatcher import Dispatcher, Gateways
+from notifications.store import SENT, TABLES, ContactRow, NotificationRow
+from socialsvc_common.db import create_tables, make_engine, session_factory, transaction
+from socialsvc_common.kafka import Producer
+from socialsvc_common.outbox import OutboxRelay, OutboxRow
+from socialsvc_common.settings import ServiceSettings
+
+HELD = 0.2
+UNUSED = "http://127.0.0.1:9"
+
+
+class RecordingSms(SmsGateway):
+    """An SMS gateway that holds each answer a while and notes what was in flight meanwhile."""
+
+    def __init__(self, phones: dict[str, UUID], client: httpx.AsyncClient) -> None:
+        super().__init__(UNUSED, client)
+        self._phones = phones
+        self.in_flight: Counter[UUID] = Counter()
+        self.most_in_flight = 0
+        self.overlapping_for_one_citizen = 0
+        self.sent: list[tuple[UUID, str]] = []
+
+    async def send(self, to: str, text: str, idempotency_key: str) -> GatewayReceipt:
+        citizen = self._phones[to]
+        self.in_flight[citizen] += 1
+        self.overlapping_for_one_citizen += self.in_flight[citizen] > 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight.total())
+        await asyncio.sleep(HELD)
+        self.in_flight[citizen] -= 1
+        self.sent.append((citizen, idempotency_key))
+        return GatewayReceipt(message_id=f"sms-{idempotency_key}", status="delivered")
+
+
+async def test_a_batch_goes_out_side_by_side_and_each_citizen_in_order(
+    fresh_postgres: str,
+) -> None:
+    engine = make_engine(fresh_postgres)
+    await create_tables(engine, *TABLES, OutboxRow)
+    sessions = session_factory(engine)
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    phones: dict[str, UUID] = {}
+    messages: dict[UUID, list[UUID]] = {}
+    async with transaction(sessions) as session:
+        for n in range(12):
+            citizen = uuid4()
+            phone = f"+99450{n:07d}"
+            phones[phone] = citizen
+            session.add(
+                ContactRow(
+                    application_id=citizen,
+                    fin=f"{n:07d}",
+                    mobile_phone=phone,
+                    language="az",
+                    district="Xətai",
+                )
+            )
+            # Two messages of the same moment for some citizens: due() offers both in one batch.
+            for kind in ("received", "placement_waitlisted")[: 2 if n % 3 == 0 else 1]:
+                message_id = uuid4()
+                messages.setdefault(citizen, []).append(message_id)
+                session.add(
+                    NotificationRow(
+                        id=message_id,
+                        application_id=citizen,
+                        event_id=uuid4(),
+                        kind=kind,
+                        context={"district": "Xətai", "provision_type": "home_care"},
+                        occurred_at=start,
+                        hold_until=start,
+                        next_attempt_at=start,
+                    )
+                )
+    client = httpx.AsyncClient()
+    sms = RecordingSms(phones, client)
+    # No contact has an e-mail address or prefers the inbox: every message goes by SMS.
+    unused_email = EmailGateway("127.0.0.1", 9, "x@example.az")
+    gateways = Gateways(sms, unused_email, InboxGateway(UNUSED, client))
+    relay = OutboxRelay(sessions, Producer(ServiceSettings(), client_id="unused"))
+    dispatcher = Dispatcher(sessions, relay, gateways, batch_size=50, concurrency=8)
+    try:
+        assert await dispatcher.dispatch_once() == 16
+        async with sessions() as session:
+            rows = (await session.exec(select(NotificationRow))).all()
+            delivered_events = (await session.exec(select(OutboxRow))).all()
+    finally:
+        await client.aclose()
+        await engine.dispose()
+
+    assert {row.status for row in rows} == {SENT}
+    assert len(delivered_events) == 16
+    assert sms.most_in_flight == 8  # side by side, up to the limit
+    assert sms.overlapping_for_one_citizen == 0
+    sent_order: dict[UUID, list[str]] = {}
+    for citizen, key in sms.sent:
+        sent_order.setdefault(citizen, []).append(key)
+    # Messages of the same moment go in the order due() gives them: by time, then by id.
+    assert sent_order == {citizen: sorted(map(str, ids)) for citizen, ids in messages.items()}
