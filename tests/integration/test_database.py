@@ -21,6 +21,7 @@ from socialsvc_common.db import (
     session_factory,
     transaction,
 )
+from socialsvc_common.inbox import InboxRow, claim, claim_all
 
 pytestmark = pytest.mark.integration
 BAKU = ZoneInfo("Asia/Baku")
@@ -81,6 +82,25 @@ async def test_a_failed_unit_of_work_leaves_nothing_behind(engine: AsyncEngine) 
         await store_then_fail()
     async with sessions() as session:
         assert (await session.exec(select(RoundTrip).where(RoundTrip.id == row_id))).first() is None
+
+
+async def test_the_inbox_claims_each_event_once_within_a_batch_and_across_batches(
+    engine: AsyncEngine, unique: Callable[[str], str]
+) -> None:
+    await create_tables(engine, InboxRow)
+    sessions = session_factory(engine)
+    consumer = unique("consumer")
+    seen, again, new = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    async with transaction(sessions) as session:
+        assert await claim(session, consumer, seen)
+    async with transaction(sessions) as session:
+        firsts = await claim_all(session, consumer, [again, seen, new, again, new])
+    assert firsts == [True, False, True, False, False]
+    async with transaction(sessions) as session:
+        assert await claim_all(session, consumer, [again, new, seen]) == [False, False, False]
+        assert not await claim(session, consumer, new)
+        # Another consumer's inbox is its own.
+        assert await claim_all(session, unique("other"), [seen]) == [True]
 
 
 async def test_a_table_made_by_an_older_version_is_refused_by_column(

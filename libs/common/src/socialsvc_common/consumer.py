@@ -182,9 +182,11 @@ class EventConsumer:
         outcomes = []
         wrote_events = False
         async with transaction(self._sessions) as session:
-            for record, envelope, payload, handler in parsed:
+            ids = [envelope.event_id for _, envelope, _, _ in parsed]
+            news = await inbox.claim_all(session, self.name, ids)
+            for (record, envelope, payload, handler), first in zip(parsed, news, strict=True):
                 with structlog.contextvars.bound_contextvars(**context_of(record, envelope)):
-                    if await inbox.claim(session, self.name, envelope.event_id):
+                    if first:
                         events = await handler(session, envelope, payload)
                         add_events(session, events)
                         wrote_events = wrote_events or bool(events)

@@ -5,6 +5,7 @@ is skipped; two replicas racing for the same event serialise on the primary key,
 skips. Either way the effect happens once.
 """
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -27,13 +28,25 @@ class InboxRow(SQLModel, table=True):
 
 async def claim(session: AsyncSession, consumer: str, event_id: UUID) -> bool:
     """True the first time `consumer` sees `event_id` (in this transaction); False for a repeat."""
+    return await claim_all(session, consumer, [event_id]) == [True]
+
+
+async def claim_all(session: AsyncSession, consumer: str, event_ids: Sequence[UUID]) -> list[bool]:
+    """`claim` for a batch in one statement: for each id in order, whether this is its first
+    time. An id twice in the batch is new at most once, at its first place."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    now = datetime.now(UTC)
     statement = (
         insert(InboxRow)
-        .values(consumer=consumer, event_id=event_id, processed_at=datetime.now(UTC))
+        .values([{"consumer": consumer, "event_id": e, "processed_at": now} for e in event_ids])
         .on_conflict_do_nothing()
         .returning(InboxRow.__table__.c.event_id)  # type: ignore[attr-defined]
     )
     # RETURNING, not rowcount: drivers disagree on rowcount for INSERT .. ON CONFLICT.
-    return (await session.exec(statement)).first() is not None
+    new = set((await session.exec(statement)).scalars())
+    first_times = []
+    for event_id in event_ids:
+        first_times.append(event_id in new)
+        new.discard(event_id)
+    return first_times
