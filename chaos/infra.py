@@ -10,6 +10,8 @@ from pathlib import Path
 
 import psycopg
 
+from tests.harness import drop_database
+
 ROOT = Path(__file__).resolve().parent.parent
 KAFKACTL = ROOT / "deploy" / "kafka" / "kafkactl"
 PGCTL = ROOT / "deploy" / "postgres" / "pgctl"
@@ -108,7 +110,7 @@ class Postgres:
     def fresh_database(self, database: str) -> str:
         """An empty database of this name (dropped first if an earlier run left it)."""
         with psycopg.connect(self._admin_url(), autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            drop_database(connection, database)
             connection.execute(f'CREATE DATABASE "{database}"')
         return self.url(database)
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 import psycopg
 import pytest
 
-from tests.harness import reachable
+from tests.harness import drop_database, reachable
 
 BOOTSTRAP = os.environ.get("SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9192")
 DATABASE_URL = os.environ.get(
@@ -48,7 +48,7 @@ def create_database(postgres_url: str, name: str) -> tuple[str, Callable[[], Non
 
     def drop() -> None:
         with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            drop_database(connection, name)
 
     return f"{postgres_url.rsplit('/', 1)[0]}/{name}", drop
 

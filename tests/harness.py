@@ -3,7 +3,9 @@
 the end of their topics so records of earlier runs on a reused broker are not replayed."""
 
 import socket
+import time
 
+import psycopg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
@@ -14,6 +16,19 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def drop_database(connection: psycopg.Connection, name: str, *, attempts: int = 20) -> None:
+    """DROP DATABASE .. WITH (FORCE), again while an autovacuum worker is in it: PostgreSQL 15
+    refuses to terminate that worker for a role that is not a superuser, and it soon ends."""
+    for attempt in range(1, attempts + 1):
+        try:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except psycopg.errors.InsufficientPrivilege:
+            if attempt == attempts:
+                raise
+            time.sleep(0.5)
 
 
 def reachable(address: str) -> bool:

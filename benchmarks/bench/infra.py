@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from socialsvc_common.admin import ensure_topics
 from socialsvc_common.contract.topics import REGISTRY, Topic
-from tests.harness import reachable
+from tests.harness import drop_database, reachable
 
 ROOT = Path(__file__).resolve().parents[2]
 KAFKACTL = ROOT / "deploy" / "kafka" / "kafkactl"
@@ -73,4 +73,4 @@ def databases(admin_url: str, names: list[str]) -> Iterator[dict[str, str]]:
     finally:
         with psycopg.connect(plain, autocommit=True) as connection:
             for name in names:
-                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                drop_database(connection, name)
