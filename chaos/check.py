@@ -7,14 +7,16 @@ exactly one placement or waiting entry (none otherwise); one delivered message p
 invariant named in the details.
 """
 
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from chaos.inject import Injected
 from chaos.kafka_view import INPUTS, all_records, header, lag
-from chaos.stores import Stores, delivered, read_stores, sink_counts
+from chaos.stores import Stores, delivered, processed_at, read_stores, sink_counts
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.topics import DEAD_LETTERS
 
@@ -89,7 +91,7 @@ async def check(
     findings.facts["unsent outbox rows"] = {s: n for s, n in stores.unsent.items() if n}
     findings.facts["consumer lag"] = {g: n for g, n in (await lag(bootstrap)).items() if n}
     findings.facts["applications not accepted by the load"] = len(stores.applications - accepted)
-    await _check_dead_letters(findings, bootstrap, injected)
+    await _check_dead_letters(findings, bootstrap, urls, injected)
     return findings
 
 
@@ -129,9 +131,14 @@ def _check_messages(findings: Findings, stores: Stores, sinks: Path, accepted: s
     findings.facts["messages failed for good"] = failed
 
 
-async def _check_dead_letters(findings: Findings, bootstrap: str, injected: list[Injected]) -> None:
+Origin = tuple[str, str, int, int]  # consumer, topic, partition, offset
+
+
+async def _check_dead_letters(
+    findings: Findings, bootstrap: str, urls: dict[str, str], injected: list[Injected]
+) -> None:
     letters = await all_records(bootstrap, [t.name for t in DEAD_LETTERS.values()])
-    by_origin: dict[tuple[str, str, int, int], Any] = {}
+    by_origin: dict[Origin, Any] = {}
     reasons: dict[str, int] = defaultdict(int)
     for letter in letters:
         origin = (
@@ -162,3 +169,81 @@ async def _check_dead_letters(findings: Findings, bootstrap: str, injected: list
         findings.facts["expected dead letters (record x consumer)"] = len(expected)
         findings.facts["malformed records not dead-lettered"] = len(missing)
         findings.facts["longest bad record to dead letter (s)"] = round(max(delays, default=0), 2)
+        held = await _held_up(bootstrap, urls, expected, by_origin)
+        findings.facts["longest partition held up by a bad record (s)"] = round(
+            max(held, default=0), 2
+        )
+
+
+async def _held_up(
+    bootstrap: str,
+    urls: dict[str, str],
+    expected: dict[Origin, Injected],
+    by_origin: dict[Origin, Any],
+) -> list[float]:
+    records = await all_records(bootstrap, sorted({topic for _, topic, _, _ in expected}))
+    before = records_before(expected, records)
+    wanted: dict[str, set[UUID]] = defaultdict(set)
+    for (consumer, *_), previous in before.items():
+        if (event_id := _event_id(previous)) is not None:
+            wanted[consumer].add(event_id)
+    done = {
+        consumer: await processed_at(urls[consumer], consumer, ids)
+        for consumer, ids in wanted.items()
+    }
+    return held_up(expected, by_origin, before, done)
+
+
+def records_before(expected: dict[Origin, Injected], records: list[Any]) -> dict[Origin, Any]:
+    """The record just before each bad one on its partition (none when it was the first)."""
+    offsets: dict[tuple[str, int], list[int]] = defaultdict(list)
+    at: dict[tuple[str, int, int], Any] = {}
+    for record in records:
+        offsets[(record.topic, record.partition)].append(record.offset)
+        at[(record.topic, record.partition, record.offset)] = record
+    for found in offsets.values():
+        found.sort()
+    before = {}
+    for origin in expected:
+        _, topic, partition, offset = origin
+        found = offsets[(topic, partition)]
+        if index := bisect_left(found, offset):
+            before[origin] = at[(topic, partition, found[index - 1])]
+    return before
+
+
+def held_up(
+    expected: dict[Origin, Injected],
+    by_origin: dict[Origin, Any],
+    before: dict[Origin, Any],
+    done: dict[str, dict[UUID, float]],
+) -> list[float]:
+    """How long each consumer's partition waited on each bad record: from when the consumer was
+    done with the record before it (that event's inbox time, or its own dead letter), or from the
+    bad record's arrival if that came later, to the bad record's dead letter. Under load the bad
+    record also waits its turn behind good ones; that wait is the backlog's, not a stall."""
+    held = []
+    for origin, bad in expected.items():
+        if origin not in by_origin:
+            continue
+        consumer, topic, partition, _ = origin
+        start = bad.timestamp_ms / 1000
+        if (previous := before.get(origin)) is not None:
+            letter = by_origin.get((consumer, topic, partition, previous.offset))
+            event_id = _event_id(previous)
+            if letter is not None:
+                start = max(start, letter.timestamp / 1000)
+            elif event_id is not None and event_id in done.get(consumer, {}):
+                start = max(start, done[consumer][event_id])
+        held.append(by_origin[origin].timestamp / 1000 - start)
+    return held
+
+
+def _event_id(record: Any) -> UUID | None:
+    text = header(record, "ce_id")
+    if text is None:
+        return None
+    try:
+        return UUID(text)
+    except ValueError:
+        return None

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from aiokafka import ConsumerRecord
 
-from chaos.check import Findings, _check_messages
-from chaos.inject import MALFORMED_TOPICS, _chosen, malformed
+from chaos.check import Findings, _check_messages, held_up, records_before
+from chaos.inject import MALFORMED_TOPICS, Injected, _chosen, malformed
 from chaos.stores import Stores
 from notifications.app import NotificationsSettings
 from notifications.channels import message_id
@@ -87,3 +87,35 @@ def test_a_crash_point_kills_on_its_nth_pass_only() -> None:
     assert run_with_crash_point("here:3", 2) == 0
     assert run_with_crash_point("here:3", 3) == -9
     assert run_with_crash_point("", 5) == 0
+
+
+def _record(topic: str, offset: int, timestamp_ms: int, event_id: uuid.UUID | None) -> Any:
+    headers = [] if event_id is None else [("ce_id", str(event_id).encode())]
+    return ConsumerRecord(topic, 0, offset, timestamp_ms, 0, b"k", b"v", None, 1, 1, headers)
+
+
+def test_a_partition_is_held_up_only_from_when_its_consumer_reached_the_bad_record() -> None:
+    good, topic = uuid.uuid4(), "eligibility.decision.made.v1"
+    # Offset 4 a good event applied at t=100; 5 and 6 bad, published at t=90 and t=91 (they
+    # waited behind the backlog); 7 bad, published at t=200 after the partition was idle.
+    records = [
+        _record(topic, 4, 80_000, good),
+        _record(topic, 5, 90_000, None),
+        _record(topic, 6, 91_000, None),
+        _record(topic, 7, 200_000, None),
+    ]
+    expected = {
+        ("notifications", topic, 0, offset): Injected(topic, 0, offset, "not json", at)
+        for offset, at in ((5, 90_000), (6, 91_000), (7, 200_000))
+    }
+    letters = {
+        ("notifications", topic, 0, 5): _record("dlq", 0, 100_500, None),
+        ("notifications", topic, 0, 6): _record("dlq", 1, 101_250, None),
+        ("notifications", topic, 0, 7): _record("dlq", 2, 200_100, None),
+    }
+    before = records_before(expected, records)
+    assert {origin[3]: record.offset for origin, record in before.items()} == {5: 4, 6: 5, 7: 6}
+    held = held_up(expected, letters, before, {"notifications": {good: 100.0}})
+    assert held == pytest.approx([0.5, 0.75, 0.1])
+    # Without the inbox time the wait runs from the bad record's own arrival.
+    assert held_up(expected, letters, before, {})[0] == pytest.approx(10.5)
