@@ -9,6 +9,7 @@ LATENCY_RATE = 500.0  # ... at this rate
 RSS_TARGET_MB = 200.0  # each service process
 # Backlog growth per second (of the offered rate) beyond which the lag counts as growing.
 GROWTH_TOLERANCE = 0.01
+DURATION_TOLERANCE = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +36,9 @@ class RunFigures:
 def throughput(f: RunFigures) -> Verdict:
     growing = f.backlog_growth_per_second > GROWTH_TOLERANCE * max(f.offered_per_second, 1.0)
     problems = []
-    if f.load_seconds < THROUGHPUT_SECONDS:
+    # The load runs from the first submission to the last, a fraction of a second short of the
+    # duration asked for.
+    if f.load_seconds < THROUGHPUT_SECONDS * (1 - DURATION_TOLERANCE):
         problems.append(f"ran {f.load_seconds:.0f} s, not {THROUGHPUT_SECONDS:.0f} s")
     if f.sustained_per_second < THROUGHPUT_TARGET:
         problems.append(f"sustained {f.sustained_per_second:.1f}/s")

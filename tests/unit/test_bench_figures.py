@@ -88,6 +88,8 @@ def test_a_growing_backlog_fails_the_throughput_target() -> None:
     short = judge(RunFigures(30, 20, 20, 0.0, 0, 0.3, {"intake": 250.0}))
     assert [v.passed for v in short] == [False, False, False]
     assert "ran 30 s" in short[0].detail
+    five_minutes = judge(RunFigures(299.6, 15, 14.3, 0.1, 0, 18.0, {"intake": 108.0}))[0]
+    assert five_minutes.detail == "sustained 14.3/s"
     assert "intake 250 MB" in short[2].detail
 
 
