@@ -34,7 +34,10 @@ run: install ## start Kafka, create the topics and run the four services (Ctrl-C
 	@deploy/run.sh
 
 ops: install ## the live operations page on http://127.0.0.1:8080 for the `make run` platform
-	$(VENV)/bin/socialsvc-ops serve --bootstrap 127.0.0.1:9092 --port $${OPS_PORT:-8080}
+	@deploy/dev-keys.sh
+	@echo "ops: log in with the operator key in $(CURDIR)/var/keys/operator.key"
+	$(VENV)/bin/socialsvc-ops serve --bootstrap 127.0.0.1:9092 --port $${OPS_PORT:-8080} \
+		--keys-file var/keys/api-keys.jsonl
 
 test: install lint ## lint, then every test tier but chaos/bench against real Kafka and PostgreSQL
 	@deploy/with-infra.sh $(PY) -m pytest

@@ -13,15 +13,10 @@ export NOTIFICATIONS_SINK_RECEIPTS_URL=${NOTIFICATIONS_SINK_RECEIPTS_URL:-http:/
 logs=var/log
 mkdir -p "$logs" var/data var/sinks var/keys
 
-# Development API keys, one per role, each in var/keys/<role>.key (owner-only); the store keeps
-# only their hashes. A key file removed is issued again.
+# Development API keys, one per role, each in var/keys/<role>.key; `make ops` uses the same store.
 keys=var/keys/api-keys.jsonl
 export INTAKE_API_KEYS_FILE=$root/$keys ASSIGNMENT_API_KEYS_FILE=$root/$keys
-for role in submitter social_worker operator administrator; do
-  if [ ! -s "var/keys/$role.key" ]; then
-    (umask 077 && .venv/bin/socialsvc-keys --file "$keys" issue "dev-$role" "$role" >"var/keys/$role.key")
-  fi
-done
+deploy/dev-keys.sh
 
 kafka_started=no
 if ! deploy/kafka/kafkactl status single >/dev/null 2>&1; then kafka_started=yes; fi
@@ -79,6 +74,8 @@ echo "run: assignment :8002, notifications :8003); SMS sink :8090, e-gov inbox s
 echo "run: SMTP sink :8025 write what citizens receive to var/sinks/{sms,inbox,mail}.jsonl."
 echo "run: API keys by role in var/keys/<role>.key, e.g."
 echo "run:   curl -H \"Authorization: Bearer \$(cat var/keys/social_worker.key)\" localhost:8000/applications/<id>"
+echo "run: the operations page: \`make ops\` in another terminal, then log in at http://127.0.0.1:8080/"
+echo "run: with the operator key in var/keys/operator.key."
 .venv/bin/python deploy/demo/demo.py || echo "run: the demo did not finish; the platform keeps running" >&2
 echo "run: the platform keeps running. Ctrl-C stops everything."
 

@@ -195,6 +195,7 @@ async def platform(
             "sms": f"http://127.0.0.1:{sms_port}",
             "inbox": f"http://127.0.0.1:{inbox_port}",
             "pseudonym_key": pseudonym_key,
+            "key_store": key_store,
         },
         launchers=launchers,
     )

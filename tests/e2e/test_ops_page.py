@@ -16,6 +16,7 @@ import httpx
 import pytest
 from playwright.async_api import Page, async_playwright
 
+from socialsvc_common.apikeys import Role
 from tests.harness import free_port
 
 from .applicants import mixed_applications
@@ -43,7 +44,12 @@ def start_page(platform: Platform, bootstrap: str, port: int) -> "subprocess.Pop
     command = [sys.executable, "-m", "socialsvc_ops", "serve", f"--port={port}", "--since=2m"]
     return subprocess.Popen(
         [*command, *services, ghost, *groups],
-        env={**os.environ, "SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS": bootstrap},
+        env={
+            **os.environ,
+            "SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            # The page admits the operators of the platform's own key store.
+            "OPS_API_KEYS_FILE": str(platform.extra["key_store"]),
+        },
     )
 
 
@@ -57,7 +63,8 @@ async def page_url(platform: Platform, bootstrap: str) -> AsyncIterator[str]:
             deadline = time.monotonic() + 90
             while True:
                 try:
-                    if (await client.get(url + "/api/snapshot")).status_code == 200:
+                    answer = await client.get(url + "/api/snapshot", headers=operator(platform))
+                    if answer.status_code == 200:
                         break
                 except httpx.TransportError:
                     pass
@@ -67,6 +74,18 @@ async def page_url(platform: Platform, bootstrap: str) -> AsyncIterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def operator(platform: Platform) -> dict[str, str]:
+    return {"X-API-Key": platform.keys[Role.OPERATOR]}
+
+
+async def log_in(page: Page, key: str) -> str:
+    """Submits `key` through the login form; the message the form shows, if any."""
+    await page.fill("#key", key)
+    async with page.expect_navigation():
+        await page.click("#login button")
+    return (await page.text_content("#login-message") or "") if "/login" in page.url else ""
 
 
 async def table(page: Page, table_id: str) -> list[list[str]]:
@@ -95,6 +114,17 @@ async def test_the_page_follows_the_flow_and_shows_a_journey_without_personal_da
         browser = await driver.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
         page = await browser.new_page(viewport={"width": 1400, "height": 1000})
         await page.goto(page_url)
+        # Nobody logged in: the login form, and not one figure.
+        assert page.url == page_url + "/login"
+        assert await page.is_visible("#login #key")
+        assert await page.query_selector("#stages") is None
+        assert "not known" in await log_in(page, f"ssk_{'0' * 43}")
+        assert await log_in(page, platform.keys[Role.OPERATOR]) == ""
+        assert page.url == page_url + "/"
+        cookies = {c["name"]: c for c in await page.context.cookies()}
+        assert cookies["ops_session"]["httpOnly"]
+        assert cookies["ops_session"]["sameSite"] == "Strict"
+        assert cookies["ops_session"]["value"] != platform.keys[Role.OPERATOR]
         await page.wait_for_function(
             "document.getElementById('status').textContent.startsWith('live')"
         )
@@ -132,10 +162,18 @@ async def test_the_page_follows_the_flow_and_shows_a_journey_without_personal_da
         if path := os.environ.get("OPS_PAGE_SCREENSHOT"):
             await page.screenshot(path=path, full_page=True)
         shown = await page.inner_text("body")
+        await page.click("#logout button")
+        await page.wait_for_url(page_url + "/login")
+        await page.goto(page_url)
+        assert page.url == page_url + "/login", "the session ended with the logout"
         await browser.close()
     async with httpx.AsyncClient(base_url=page_url, timeout=60) as client:
-        pushed = (await client.get("/api/snapshot")).text
-        traced = (await client.get(f"/api/journey/{ids[0]}")).text
+        refused = await client.get("/api/snapshot")
+        assert refused.status_code == 401
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert set(refused.json()) == {"type", "title", "status", "detail", "instance"}
+        pushed = (await client.get("/api/snapshot", headers=operator(platform))).text
+        traced = (await client.get(f"/api/journey/{ids[0]}", headers=operator(platform))).text
     for value in personal:
         assert value not in shown
         assert value not in pushed

@@ -3,14 +3,18 @@
 import asyncio
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
 
+from socialsvc_common.apikeys import KeyStoreError
 from socialsvc_common.contract.topics import REGISTRY
+from socialsvc_common.logs import configure_logging
 from socialsvc_ops import deadletters, render
 from socialsvc_ops.lag import lag_report
+from socialsvc_ops.page.access import Access, viewers_store
 from socialsvc_ops.page.app import create_app
 from socialsvc_ops.page.monitor import MonitorSettings
 from socialsvc_ops.page.outbox import DEFAULT_SERVICES
@@ -193,6 +197,13 @@ def _services(given: list[str] | None) -> dict[str, str]:
 def serve_command(
     *,
     bootstrap: Bootstrap = DEFAULT_BOOTSTRAP,
+    keys_file: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="OPS_API_KEYS_FILE",
+            help="the API key store (socialsvc-keys); operator and administrator keys may log in",
+        ),
+    ] = None,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="SOCIALSVC_OPS_PORT")] = 8080,
     service: Annotated[
@@ -202,7 +213,12 @@ def serve_command(
     group: Annotated[list[str] | None, typer.Option(help="consumer group to watch")] = None,
     since: Annotated[str, typer.Option(help="count applications seen since")] = "24h",
 ) -> None:
-    """The live operations page (stages, rates, lag, dead letters, outbox age, journeys)."""
+    """The live operations page (stages, rates, lag, dead letters, outbox age, journeys), for
+    operators and administrators: log in with an API key, or send it as X-API-Key."""
+    try:
+        store = viewers_store(keys_file)
+    except KeyStoreError as error:
+        raise typer.BadParameter(str(error), param_hint="--keys-file") from None
     services = _services(service)
     settings = MonitorSettings(
         bootstrap=bootstrap,
@@ -210,8 +226,17 @@ def serve_command(
         groups=group or list(services),
         services=services,
     )
-    render.errors.print(f"operations page on http://{host}:{port}/")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    configure_logging("socialsvc-ops", level="INFO")
+    render.errors.print(f"operations page on http://{host}:{port}/ (log in with an operator key)")
+    # Our logging (with its redaction) for uvicorn's lines too; no access log, which would
+    # only repeat paths.
+    uvicorn.run(
+        create_app(settings, Access(store)),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+    )
 
 
 def main() -> None:

@@ -51,13 +51,27 @@ function show(snapshot) {
   status.classList.toggle("down", problems.length > 0);
 }
 
+// A session that ended (logout elsewhere, expiry, a restarted page server) answers 401: back to
+// the login form rather than a page that silently stops updating.
+function toLogin(response) {
+  if (response.status !== 401) return false;
+  window.location.assign("/login");
+  return true;
+}
+
 function connect() {
   const source = new EventSource("/api/events");
   source.onmessage = (message) => show(JSON.parse(message.data));
-  source.onerror = () => {
+  source.onerror = async () => {
     const status = document.getElementById("status");
     status.textContent = "connection lost; reconnecting…";
     status.classList.add("down");
+    // EventSource gives up for good on an error status and never says which; ask once.
+    if (source.readyState === EventSource.CLOSED) {
+      const response = await fetch("/api/snapshot", { method: "HEAD" }).catch(() => null);
+      if (response && toLogin(response)) return;
+      setTimeout(connect, 2000);
+    }
   };
 }
 
@@ -67,6 +81,7 @@ async function search(event) {
   const note = document.getElementById("journey-note");
   note.textContent = "searching…";
   const response = await fetch(`/api/journey/${encodeURIComponent(id)}`);
+  if (toLogin(response)) return;
   const body = await response.json();
   if (!response.ok) {
     note.textContent = body.detail;
