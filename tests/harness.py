@@ -2,9 +2,12 @@
 `make chaos` start services on free ports, check the broker answers, and start consumer groups at
 the end of their topics so records of earlier runs on a reused broker are not replayed."""
 
+import asyncio
 import socket
+import subprocess
 import time
 
+import httpx
 import psycopg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -29,6 +32,30 @@ def drop_database(connection: psycopg.Connection, name: str, *, attempts: int = 
             if attempt == attempts:
                 raise
             time.sleep(0.5)
+
+
+async def wait_answering(
+    url: str,
+    *,
+    seconds: float = 60,
+    headers: dict[str, str] | None = None,
+    process: "subprocess.Popen[bytes] | None" = None,
+) -> None:
+    """Until GET `url` answers 200 (a server just started); fails after `seconds`, or at once
+    when the server's `process` has ended."""
+    deadline = time.monotonic() + seconds
+    async with httpx.AsyncClient() as client:
+        while True:
+            try:
+                if (await client.get(url, headers=headers)).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if process is not None and process.poll() is not None:
+                raise AssertionError(f"the server for {url} ended with {process.returncode}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{url} did not answer 200 within {seconds}s")
+            await asyncio.sleep(0.2)
 
 
 def reachable(address: str) -> bool:

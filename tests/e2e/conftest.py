@@ -21,7 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from socialsvc_common.apikeys import Role, issue
 from socialsvc_common.contract.access import service_inputs
-from tests.harness import free_port, partitions_of, start_group_at_end
+from tests.harness import free_port, partitions_of, start_group_at_end, wait_answering
 
 SERVICES = ("intake", "eligibility", "assignment", "notifications")
 # The services with an HTTP API behind API keys.
@@ -95,17 +95,7 @@ async def start_groups_at_end(bootstrap: str, groups: dict[str, str]) -> None:
 
 async def wait_healthy(url: str, seconds: float = 60) -> None:
     # "started" is logged inside the lifespan, a moment before uvicorn listens.
-    deadline = time.monotonic() + seconds
-    async with httpx.AsyncClient() as client:
-        while True:
-            try:
-                if (await client.get(url + "/health")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{url} not healthy after {seconds}s")
-            await asyncio.sleep(0.2)
+    await wait_answering(url + "/health", seconds=seconds)
 
 
 @pytest.fixture

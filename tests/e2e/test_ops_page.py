@@ -4,7 +4,6 @@ Chromium is Debian's package (deploy/chromium/ensure installs it when missing), 
 Playwright. Set OPS_PAGE_SCREENSHOT to a path to keep a picture of the page (docs/ops-page.png).
 """
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import pytest
 from playwright.async_api import Page, async_playwright
 
 from socialsvc_common.apikeys import Role
-from tests.harness import free_port
+from tests.harness import free_port, wait_answering
 
 from .applicants import mixed_applications
 from .conftest import Platform
@@ -59,17 +58,9 @@ async def page_url(platform: Platform, bootstrap: str) -> AsyncIterator[str]:
     server = start_page(platform, bootstrap, port)
     url = f"http://127.0.0.1:{port}"
     try:
-        async with httpx.AsyncClient() as client:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    answer = await client.get(url + "/api/snapshot", headers=operator(platform))
-                    if answer.status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "the operations page did not start"
-                await asyncio.sleep(0.5)
+        await wait_answering(
+            url + "/api/snapshot", seconds=90, headers=operator(platform), process=server
+        )
         yield url
     finally:
         server.terminate()

@@ -18,7 +18,7 @@ import pytest
 
 from socialsvc_common.apikeys import Role, issue, new_key
 from socialsvc_common.problems import PROBLEM_JSON
-from tests.harness import free_port
+from tests.harness import free_port, wait_answering
 
 pytestmark = pytest.mark.integration
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance"}
@@ -60,17 +60,7 @@ async def running_page(bootstrap: str, tmp_path: Path) -> AsyncIterator[Page]:
     process = start(bootstrap, port, store, log)
     page = Page(f"http://127.0.0.1:{port}", log, keys, new_key())
     try:
-        async with httpx.AsyncClient(base_url=page.url) as client:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if (await client.get("/login")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert process.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "the operations page did not start"
-                await asyncio.sleep(0.3)
+        await wait_answering(page.url + "/login", process=process)
         yield page
     finally:
         process.terminate()
