@@ -10,12 +10,20 @@ that matters is set here on purpose:
 - topics: never auto-created by a client; they come from the registry (`socialsvc-topics`).
 """
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka.errors import (
+    InvalidProducerEpoch,
+    OutOfOrderSequenceNumber,
+    ProducerClosed,
+    ProducerFenced,
+    UnknownProducerId,
+)
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.kafka.subscriber.usecase import LogicSubscriber
@@ -26,6 +34,17 @@ from socialsvc_common.kafka_security import broker_security, client_security
 from socialsvc_common.settings import ServiceSettings
 
 PRODUCER_REQUEST_TIMEOUT_MS = 30_000
+# Errors after which an idempotent producer cannot go on: aiokafka's sender task has died (a
+# batch expired during an outage left a gap in the partition's sequence numbers) and every send
+# fails, or waits for ever. Only a new producer, with a new producer id, sends again.
+BROKEN_PRODUCER_ERRORS: tuple[type[BaseException], ...] = (
+    OutOfOrderSequenceNumber,
+    UnknownProducerId,
+    InvalidProducerEpoch,
+    ProducerFenced,
+    ProducerClosed,
+)
+PRODUCER_STOP_SECONDS = 10.0
 PRODUCER_LINGER_MS = 5
 # A handler that runs longer than this is considered stuck and its partitions are reassigned.
 MAX_POLL_INTERVAL_MS = 5 * 60 * 1000
@@ -100,6 +119,24 @@ class Producer:
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
+
+    @property
+    def running(self) -> bool:
+        return self._producer is not None
+
+    async def renew(self) -> None:
+        """Replaces a broken client with a new one (a new producer id and fresh sequence numbers).
+        The old one is closed within a bound and otherwise abandoned: its sender may be dead, and
+        what it had not sent is sent again by its caller (the outbox keeps it unsent)."""
+        old, self._producer = self._producer, None
+        if old is not None:
+            try:
+                await asyncio.wait_for(old.stop(), timeout=PRODUCER_STOP_SECONDS)
+            except Exception as error:  # a client that cannot even close is left behind
+                logging.getLogger(f"{self._client_id}.kafka").warning(
+                    "broken producer abandoned: %r", error
+                )
+        await self.start()
 
 
 def subscriber(
