@@ -3,7 +3,13 @@ import logging
 
 import pytest
 
-from socialsvc_common.logs import REDACTED, configure_logging, redact_personal_data, redact_text
+from socialsvc_common.logs import (
+    REDACTED,
+    RepeatFilter,
+    configure_logging,
+    redact_personal_data,
+    redact_text,
+)
 
 FIN = "5ZJ8K2L"
 PHONE = "+994501234567"
@@ -75,3 +81,21 @@ def test_rendered_lines_carry_no_personal_data(capsys: pytest.CaptureFixture[str
     rendered = json.dumps(lines)
     for secret in (FIN, PHONE, EMAIL):
         assert secret not in rendered
+
+
+def test_a_library_warning_repeated_during_an_outage_shows_once_per_interval() -> None:
+    shown = RepeatFilter(("aiokafka",), interval=10.0)
+
+    def record(name: str, msg: str, at: float) -> logging.LogRecord:
+        found = logging.LogRecord(name, logging.WARNING, __file__, 1, msg, ("1",), None)
+        found.created = at
+        return found
+
+    unable = "Unable connect to node with id %s"
+    flood = [record("aiokafka.conn", unable, t / 10) for t in range(50)]
+    assert [shown.filter(r) for r in flood] == [True] + [False] * 49
+    later = record("aiokafka.conn", unable, 12.0)
+    assert shown.filter(later)
+    assert later.__dict__["repeated_meanwhile"] == 49
+    assert shown.filter(record("aiokafka.conn", "another warning %s", 12.5))
+    assert all(shown.filter(record("intake", "step failed %s", 12.0 + n)) for n in range(3))

@@ -89,6 +89,31 @@ def redact_personal_data(_: WrappedLogger, __: str, event_dict: EventDict) -> Ev
     }
 
 
+class RepeatFilter(logging.Filter):
+    """Lets a library's warning through once per `interval` seconds per message template, noting
+    how many were held back. While the broker is down aiokafka warns about every reconnect attempt
+    of every client, thousands of lines a second that drown everything else."""
+
+    def __init__(self, prefixes: tuple[str, ...], interval: float = 10.0) -> None:
+        super().__init__()
+        self._prefixes = prefixes
+        self._interval = interval
+        self._last: dict[tuple[str, object], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(self._prefixes):
+            return True
+        key = (record.name, record.msg)
+        shown_at, held = self._last.get(key, (float("-inf"), 0))
+        if record.created - shown_at < self._interval:
+            self._last[key] = (shown_at, held + 1)
+            return False
+        if held:
+            record.repeated_meanwhile = held
+        self._last[key] = (record.created, 0)
+        return True
+
+
 def configure_logging(
     service: str, *, level: str = "INFO", json: bool | None = None
 ) -> structlog.stdlib.BoundLogger:
@@ -117,6 +142,7 @@ def configure_logging(
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
+    handler.addFilter(RepeatFilter(("aiokafka",)))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
