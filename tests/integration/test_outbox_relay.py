@@ -115,3 +115,26 @@ async def test_a_broken_producer_is_renewed_and_the_rows_published_in_order(
         await engine.dispose()
     published = await values_on(bootstrap, topic.name, 3)
     assert published == [event.value() for event in events]
+
+
+@pytest.mark.parametrize(
+    "break_producer",
+    [wedge_by_stopping_the_sender, refuse_every_send],
+    ids=["sends-never-answered", "out-of-order-sequence"],
+)
+async def test_a_dead_letter_is_sent_by_a_renewed_producer_when_asked_again(
+    bootstrap: str, unique: Callable[[str], str], break_producer: Callable[[Producer], None]
+) -> None:
+    topic = Topic(f"test.{unique('dead')}.v1", p.DeadLetter, "dead letters", partitions=1)
+    await ensure_topics([bootstrap], [topic])
+    producer = Producer(ServiceSettings(kafka_bootstrap_servers=[bootstrap]), client_id="dead")
+    await producer.start()
+    letter = (topic.name, b"key", b"not json", [("dlq_reason", b"InvalidRecord")])
+    try:
+        break_producer(producer)
+        with pytest.raises((TimeoutError, OutOfOrderSequenceNumber)):
+            await producer.deliver([letter], within_seconds=3)
+        await producer.deliver([letter], within_seconds=30)
+    finally:
+        await producer.stop()
+    assert await values_on(bootstrap, topic.name, 1) == [b"not json"]

@@ -273,12 +273,8 @@ class EventConsumer:
             failed_at=datetime.now(UTC),
             attempts=attempts,
         )
-        await self._producer.client.send_and_wait(
-            self._dead_letters.name,
-            value=record.value,
-            key=record.key,
-            headers=[*record.headers, *dead_letter_headers(letter)],
-        )
+        headers = [*record.headers, *dead_letter_headers(letter)]
+        await self._producer.deliver([(self._dead_letters.name, record.key, record.value, headers)])
         self._metrics.dead_lettered(record.topic, letter.error_class, self._dead_letters.name)
         self._log.warning(
             "record dead-lettered", error_class=letter.error_class, reason=letter.error_message

@@ -45,6 +45,11 @@ BROKEN_PRODUCER_ERRORS: tuple[type[BaseException], ...] = (
     ProducerClosed,
 )
 PRODUCER_STOP_SECONDS = 10.0
+# Records the broker has not acknowledged by then are given up and the producer renewed: a healthy
+# one answers or fails within its request timeout, a broken one may never answer.
+DELIVERY_TIMEOUT_SECONDS = 2 * PRODUCER_REQUEST_TIMEOUT_MS / 1000
+RENEW_ON: tuple[type[BaseException], ...] = (TimeoutError, *BROKEN_PRODUCER_ERRORS)
+Record = tuple[str, bytes | None, bytes | None, Sequence[tuple[str, bytes]]]
 PRODUCER_LINGER_MS = 5
 # A handler that runs longer than this is considered stuck and its partitions are reassigned.
 MAX_POLL_INTERVAL_MS = 5 * 60 * 1000
@@ -120,9 +125,31 @@ class Producer:
             await self._producer.stop()
             self._producer = None
 
-    @property
-    def running(self) -> bool:
-        return self._producer is not None
+    async def deliver(
+        self, records: Sequence[Record], *, within_seconds: float = DELIVERY_TIMEOUT_SECONDS
+    ) -> None:
+        """Sends (topic, key, value, headers) records in order and waits until the broker has
+        taken them all. A client that failed in a way it cannot recover from, or did not answer in
+        time, is renewed and the error raised: the caller sends the records again (consumers drop
+        the copies of any that did get through)."""
+        if self._producer is None:
+            await self.start()
+
+        async def send_all() -> None:
+            deliveries = [
+                await self.client.send(topic, value=value, key=key, headers=list(headers))
+                for topic, key, value, headers in records
+            ]
+            await asyncio.gather(*deliveries)
+
+        try:
+            await asyncio.wait_for(send_all(), timeout=within_seconds)
+        except RENEW_ON as error:
+            logging.getLogger(f"{self._client_id}.kafka").warning(
+                "producer renewed after %r (%d records to send again)", error, len(records)
+            )
+            await self.renew()
+            raise
 
     async def renew(self) -> None:
         """Replaces a broken client with a new one (a new producer id and fresh sequence numbers).

@@ -9,9 +9,8 @@ On PostgreSQL one relay per database publishes at a time (a transaction-level ad
 replicas of a service cannot reorder the events of one application.
 """
 
-import asyncio
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -22,16 +21,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from socialsvc_common.contract.envelope import Event
 from socialsvc_common.db import UtcDateTime, transaction
-from socialsvc_common.kafka import BROKEN_PRODUCER_ERRORS, PRODUCER_REQUEST_TIMEOUT_MS, Producer
+from socialsvc_common.kafka import DELIVERY_TIMEOUT_SECONDS, Producer
 from socialsvc_common.metrics import Metrics
 from socialsvc_common.worker import Worker
 
 # Any constant works: every service has a database of its own.
 RELAY_LOCK_KEY = 7_160_021
-# A batch the broker has not acknowledged by then is given up and the producer renewed: a healthy
-# one answers or fails within its request timeout, a broken one may never answer.
-PUBLISH_TIMEOUT_SECONDS = 2 * PRODUCER_REQUEST_TIMEOUT_MS / 1000
-RENEW_ON: tuple[type[BaseException], ...] = (TimeoutError, *BROKEN_PRODUCER_ERRORS)
 
 
 class OutboxRow(SQLModel, table=True):
@@ -85,7 +80,7 @@ class OutboxRelay(Worker):
         batch_size: int = 500,
         idle_seconds: float = 0.5,
         max_backoff_seconds: float = 10.0,
-        publish_timeout_seconds: float = PUBLISH_TIMEOUT_SECONDS,
+        publish_timeout_seconds: float = DELIVERY_TIMEOUT_SECONDS,
         metrics: Metrics | None = None,
     ) -> None:
         super().__init__(
@@ -114,7 +109,18 @@ class OutboxRelay(Worker):
             rows = (await session.exec(query)).all()
             if not rows:
                 return 0
-            await self._publish(rows)
+            await self._producer.deliver(
+                [
+                    (
+                        row.topic,
+                        row.key,
+                        row.value,
+                        [(k, v.encode()) for k, v in json.loads(row.headers)],
+                    )
+                    for row in rows
+                ],
+                within_seconds=self._publish_timeout,
+            )
             await session.exec(
                 update(OutboxRow)
                 .where(OutboxRow.id.in_([row.id for row in rows]))  # type: ignore[union-attr]
@@ -122,33 +128,6 @@ class OutboxRelay(Worker):
             )
         self._metrics.published(row.topic for row in rows)
         return len(rows)
-
-    async def _publish(self, rows: Sequence[OutboxRow]) -> None:
-        """Sends the rows and waits for the broker to take them all. A producer that failed in a
-        way it cannot recover from, or did not answer in time, is renewed and the error raised:
-        the rows stay unsent and go again, in order, on the next step (consumers drop the copies
-        of any that did get through)."""
-        if not self._producer.running:
-            await self._producer.start()
-
-        async def send_all() -> None:
-            deliveries = [
-                await self._producer.client.send(
-                    row.topic,
-                    value=row.value,
-                    key=row.key,
-                    headers=[(k, v.encode()) for k, v in json.loads(row.headers)],
-                )
-                for row in rows
-            ]
-            await asyncio.gather(*deliveries)
-
-        try:
-            await asyncio.wait_for(send_all(), timeout=self._publish_timeout)
-        except RENEW_ON as error:
-            self._log.warning("producer renewed", error=repr(error), rows=len(rows))
-            await self._producer.renew()
-            raise
 
     @staticmethod
     async def _lead(session: AsyncSession) -> bool:
