@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +26,7 @@ from socialsvc_common.consumer import (
 )
 from socialsvc_common.contract.envelope import Envelope, InvalidEnvelope
 from socialsvc_common.contract.topics import DEAD_LETTERS, REGISTRY, Topic
-from socialsvc_common.kafka import tolerant_headers
+from socialsvc_common.kafka import Record, tolerant_headers
 from socialsvc_common.logs import redact_text
 
 CE_NAMES = [
@@ -143,10 +143,10 @@ class RecordingProducer:
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, dict[str, Any]]] = []
-        self.client = self
 
-    async def send_and_wait(self, topic: str, **record: Any) -> None:
-        self.sent.append((topic, record))
+    async def deliver(self, records: Sequence[Record], **_: Any) -> None:
+        for topic, key, value, headers in records:
+            self.sent.append((topic, {"key": key, "value": value, "headers": list(headers)}))
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow], max_examples=200)
