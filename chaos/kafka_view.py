@@ -10,6 +10,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.access import service_inputs
+from tests.harness import ends_of
 
 DESCRIBE_ATTEMPTS = 10
 # What each service's consumer group reads (the groups are named after the services).
@@ -50,14 +51,7 @@ async def partitions_of(bootstrap: str, names: Sequence[str]) -> list[TopicParti
 
 
 async def end_offsets(bootstrap: str, names: Sequence[str]) -> dict[TopicPartition, int]:
-    partitions = await partitions_of(bootstrap, names)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
-        return ends
-    finally:
-        await consumer.stop()
+    return await ends_of(bootstrap, await partitions_of(bootstrap, names))
 
 
 async def all_records(bootstrap: str, names: Sequence[str]) -> list[Any]:

@@ -84,7 +84,11 @@ async def partitions_of(bootstrap: str, names: list[str]) -> list[TopicPartition
 
 async def end_offsets(bootstrap: str, names: list[str]) -> dict[TopicPartition, int]:
     """The end offset of every partition of these topics."""
-    partitions = await partitions_of(bootstrap, names)
+    return await ends_of(bootstrap, await partitions_of(bootstrap, names))
+
+
+async def ends_of(bootstrap: str, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+    """The end offset of each of these partitions."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
