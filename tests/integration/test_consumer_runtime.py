@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 import pytest
 import sqlalchemy
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from faststream.kafka import KafkaMessage
+from faststream.kafka import KafkaBroker, KafkaMessage
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -78,6 +78,22 @@ async def read_all(
     return found
 
 
+def subscribe_in_batches(
+    broker: KafkaBroker, source: Topic, group: str, consumer: EventConsumer
+) -> None:
+    @subscriber(
+        broker,
+        source,
+        group_id=group,
+        parser=tolerant_batch_headers,
+        decoder=keep_raw,
+        batch=True,
+        max_records=100,
+    )
+    async def on_records(message: KafkaMessage) -> None:
+        await consumer.process_batch(records_of(message))
+
+
 @pytest.mark.parametrize("batch", [False, True], ids=["record", "batch"])
 async def test_good_events_once_bad_records_dead_lettered_nothing_blocked(
     bootstrap: str, fresh_postgres: str, unique: Callable[[str], str], batch: bool
@@ -115,17 +131,7 @@ async def test_good_events_once_bad_records_dead_lettered_nothing_blocked(
     if batch:
         # The records are all there before the consumer starts: they come as one batch, whose
         # bad records send it down the record-by-record path.
-        @subscriber(
-            broker,
-            source,
-            group_id=name,
-            parser=tolerant_batch_headers,
-            decoder=keep_raw,
-            batch=True,
-            max_records=100,
-        )
-        async def on_records(message: KafkaMessage) -> None:
-            await consumer.process_batch(records_of(message))
+        subscribe_in_batches(broker, source, name, consumer)
     else:
 
         @subscriber(broker, source, group_id=name, parser=tolerant_headers, decoder=keep_raw)
@@ -208,18 +214,7 @@ async def test_a_batch_is_one_transaction_and_a_refusal_in_it_spares_the_rest(
         return [new_event(output, payload, producer=name, application_id=payload.application_id)]
 
     broker = make_broker(settings, client_id=name)
-
-    @subscriber(
-        broker,
-        source,
-        group_id=name,
-        parser=tolerant_batch_headers,
-        decoder=keep_raw,
-        batch=True,
-        max_records=100,
-    )
-    async def on_records(message: KafkaMessage) -> None:
-        await consumer.process_batch(records_of(message))
+    subscribe_in_batches(broker, source, name, consumer)
 
     def fresh(reason: str = "moved") -> Event:
         payload = released(uuid4()).model_copy(update={"reason": reason})
