@@ -7,16 +7,19 @@
 The suite starts its own brokers (one node on 127.0.0.1:9392, the three-node cluster on
 19092/29092/39092) and PostgreSQL (127.0.0.1:55532, and 55533 for the paused database), wipes the
 broker before each scenario and stops all of it at the end. Exit status 1 when anything was lost
-or duplicated, or the platform did not drain.
+or duplicated, the platform did not drain, or a bad record held its partition up over five seconds.
 """
 
 import argparse
 import asyncio
+import signal
 import sys
 import traceback
 from pathlib import Path
 
+from chaos.check import STALLED
 from chaos.infra import VAR, Kafka, Postgres
+from chaos.platform import leftovers
 from chaos.report import table, write_json
 from chaos.runner import Options, Row, run_scenario
 from chaos.scenarios import SCENARIOS
@@ -53,6 +56,14 @@ async def run(args: argparse.Namespace) -> list[Row]:
         args.pause_seconds,
         args.pause_service,
     )
+    if left := leftovers():
+        raise SystemExit(
+            "chaos: processes of an earlier run are still running; stop them first "
+            "(kill <pid>):\n  " + "\n  ".join(left)
+        )
+    # SIGTERM as SIGINT: stop the platform, the brokers and the databases before leaving.
+    if (main_task := asyncio.current_task()) is not None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     main = Postgres("pg-main", MAIN_PG_PORT)
     victim = Postgres("pg-victim", VICTIM_PG_PORT)
     needs_victim = any(SCENARIOS[name].own_database for name in names)
@@ -85,11 +96,19 @@ async def run(args: argparse.Namespace) -> list[Row]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    rows = asyncio.run(run(args))
+    try:
+        rows = asyncio.run(run(args))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("chaos: stopped; its services, brokers and databases are down", file=sys.stderr)
+        return 130
     print()
     print(table(rows))
     print(f"\nchaos: details in {args.json}")
-    bad = [row for row in rows if row.lost or row.duplicated or row.drain_seconds is None]
+    bad = [
+        row
+        for row in rows
+        if row.lost or row.duplicated or row.drain_seconds is None or row.details.get(STALLED)
+    ]
     return 1 if bad else 0
 
 

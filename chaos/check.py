@@ -1,5 +1,6 @@
 """The invariants, checked after the platform drained: nothing accepted is lost, nothing is done
-twice, nothing is left unsent or unread, and every bad record is in a dead-letter topic.
+twice, nothing is left unsent or unread, and every bad record is in a dead-letter topic without
+holding its partition up for more than five seconds.
 
 Per accepted application: one `application.received` event; one current decision; when eligible
 exactly one placement or waiting entry (none otherwise); one delivered message per step
@@ -7,16 +8,19 @@ exactly one placement or waiting entry (none otherwise); one delivered message p
 invariant named in the details.
 """
 
-from bisect import bisect_left
+import math
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from chaos.inject import Injected
 from chaos.kafka_view import INPUTS, all_records, header, lag
-from chaos.stores import Stores, delivered, processed_at, read_stores, sink_counts
+from chaos.stores import Stores, delivered, read_stores, sink_counts
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.topics import DEAD_LETTERS
 
@@ -66,8 +70,11 @@ async def check(
     urls: dict[str, str],
     sinks: Path,
     accepted: set[str],
+    *,
     injected: list[Injected],
+    expositions: list[str],
 ) -> Findings:
+    """`expositions`: the services' /metrics, read before they stopped."""
     findings = Findings()
     stores = await read_stores(urls)
     received = await distinct_events(bootstrap, topics.APPLICATION_RECEIVED.name, findings)
@@ -91,7 +98,7 @@ async def check(
     findings.facts["unsent outbox rows"] = {s: n for s, n in stores.unsent.items() if n}
     findings.facts["consumer lag"] = {g: n for g, n in (await lag(bootstrap)).items() if n}
     findings.facts["applications not accepted by the load"] = len(stores.applications - accepted)
-    await _check_dead_letters(findings, bootstrap, urls, injected)
+    await _check_dead_letters(findings, bootstrap, injected, expositions)
     return findings
 
 
@@ -132,10 +139,14 @@ def _check_messages(findings: Findings, stores: Stores, sinks: Path, accepted: s
 
 
 Origin = tuple[str, str, int, int]  # consumer, topic, partition, offset
+HOLD_FAMILY = "socialsvc_dead_letter_hold_seconds"
+# The issue's bound; one of the histogram's bucket bounds, so counted exactly.
+STALL_BOUND_SECONDS = 5.0
+STALLED = f"bad records that held their partition up over {STALL_BOUND_SECONDS:g} s"
 
 
 async def _check_dead_letters(
-    findings: Findings, bootstrap: str, urls: dict[str, str], injected: list[Injected]
+    findings: Findings, bootstrap: str, injected: list[Injected], expositions: list[str]
 ) -> None:
     letters = await all_records(bootstrap, [t.name for t in DEAD_LETTERS.values()])
     by_origin: dict[Origin, Any] = {}
@@ -169,81 +180,42 @@ async def _check_dead_letters(
         findings.facts["expected dead letters (record x consumer)"] = len(expected)
         findings.facts["malformed records not dead-lettered"] = len(missing)
         findings.facts["longest bad record to dead letter (s)"] = round(max(delays, default=0), 2)
-        held = await _held_up(bootstrap, urls, expected, by_origin)
-        findings.facts["longest partition held up by a bad record (s)"] = round(
-            max(held, default=0), 2
-        )
+        findings.facts |= hold_facts(hold_buckets(expositions))
 
 
-async def _held_up(
-    bootstrap: str,
-    urls: dict[str, str],
-    expected: dict[Origin, Injected],
-    by_origin: dict[Origin, Any],
-) -> list[float]:
-    records = await all_records(bootstrap, sorted({topic for _, topic, _, _ in expected}))
-    before = records_before(expected, records)
-    wanted: dict[str, set[UUID]] = defaultdict(set)
-    for (consumer, *_), previous in before.items():
-        if (event_id := _event_id(previous)) is not None:
-            wanted[consumer].add(event_id)
-    done = {
-        consumer: await processed_at(urls[consumer], consumer, ids)
-        for consumer, ids in wanted.items()
+async def scrape(urls: Iterable[str]) -> list[str]:
+    """The /metrics of each service process."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        return [(await client.get(url + "/metrics")).text for url in urls]
+
+
+def hold_buckets(expositions: Iterable[str]) -> dict[float, float]:
+    """The consumers' own timing of the records they dead-lettered (from a record's batch
+    reaching the handler to the dead letter's acknowledgement, the time nothing behind it on its
+    partition could move): cumulative counts by upper bound, summed over services and topics.
+
+    The end-to-end time from publication to dead letter cannot tell this from the wait behind
+    good records of every topic a consumer reads, which under load is the backlog's, not a
+    stall."""
+    buckets: dict[float, float] = defaultdict(float)
+    for text in expositions:
+        for family in text_string_to_metric_families(text):
+            if family.name != HOLD_FAMILY:
+                continue
+            for sample in family.samples:
+                if sample.name == HOLD_FAMILY + "_bucket":
+                    buckets[float(sample.labels["le"])] += sample.value
+    return dict(buckets)
+
+
+def hold_facts(buckets: dict[float, float]) -> dict[str, Any]:
+    total = buckets.get(math.inf, 0.0)
+    longest = min((bound for bound, count in buckets.items() if count >= total), default=0.0)
+    finite = max((bound for bound in buckets if bound != math.inf), default=0.0)
+    return {
+        "dead letters timed by their consumers": int(total),
+        "longest a bad record held its partition up (s, at most)": (
+            longest if longest != math.inf else f"over {finite:g}"
+        ),
+        STALLED: int(total - buckets.get(STALL_BOUND_SECONDS, 0.0)),
     }
-    return held_up(expected, by_origin, before, done)
-
-
-def records_before(expected: dict[Origin, Injected], records: list[Any]) -> dict[Origin, Any]:
-    """The record just before each bad one on its partition (none when it was the first)."""
-    offsets: dict[tuple[str, int], list[int]] = defaultdict(list)
-    at: dict[tuple[str, int, int], Any] = {}
-    for record in records:
-        offsets[(record.topic, record.partition)].append(record.offset)
-        at[(record.topic, record.partition, record.offset)] = record
-    for found in offsets.values():
-        found.sort()
-    before = {}
-    for origin in expected:
-        _, topic, partition, offset = origin
-        found = offsets[(topic, partition)]
-        if index := bisect_left(found, offset):
-            before[origin] = at[(topic, partition, found[index - 1])]
-    return before
-
-
-def held_up(
-    expected: dict[Origin, Injected],
-    by_origin: dict[Origin, Any],
-    before: dict[Origin, Any],
-    done: dict[str, dict[UUID, float]],
-) -> list[float]:
-    """How long each consumer's partition waited on each bad record: from when the consumer was
-    done with the record before it (that event's inbox time, or its own dead letter), or from the
-    bad record's arrival if that came later, to the bad record's dead letter. Under load the bad
-    record also waits its turn behind good ones; that wait is the backlog's, not a stall."""
-    held = []
-    for origin, bad in expected.items():
-        if origin not in by_origin:
-            continue
-        consumer, topic, partition, _ = origin
-        start = bad.timestamp_ms / 1000
-        if (previous := before.get(origin)) is not None:
-            letter = by_origin.get((consumer, topic, partition, previous.offset))
-            event_id = _event_id(previous)
-            if letter is not None:
-                start = max(start, letter.timestamp / 1000)
-            elif event_id is not None and event_id in done.get(consumer, {}):
-                start = max(start, done[consumer][event_id])
-        held.append(by_origin[origin].timestamp / 1000 - start)
-    return held
-
-
-def _event_id(record: Any) -> UUID | None:
-    text = header(record, "ce_id")
-    if text is None:
-        return None
-    try:
-        return UUID(text)
-    except ValueError:
-        return None

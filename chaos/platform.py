@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from chaos.infra import VAR
 from chaos.load import API_KEY_ENV
 from socialsvc_common.apikeys import Role, issue
 from socialsvc_common.faults import ENV as FAULT_ENV
@@ -20,6 +21,25 @@ from tests.harness import free_port
 
 SERVICES = ("intake", "eligibility", "assignment", "notifications")
 HEALTHY_WITHIN = 120.0
+# One file per live process the suite started, named by its pid, holding its command line: a
+# runner killed before it could stop them leaves them here to be found by the next one.
+PIDS = VAR / "chaos" / "pids"
+
+
+def leftovers() -> list[str]:
+    """The processes an earlier run started and left running ("pid: command")."""
+    found = []
+    for entry in sorted(PIDS.glob("*")) if PIDS.exists() else []:
+        try:
+            running = Path(f"/proc/{entry.name}/cmdline").read_bytes()
+        except OSError:
+            running = b""
+        if running and running == entry.read_bytes():
+            command = running.replace(b"\0", b" ").decode().strip()
+            found.append(f"{entry.name}: {command}")
+        else:
+            entry.unlink()  # gone, or its pid taken by something else since
+    return found
 
 
 @dataclass
@@ -129,10 +149,21 @@ class Platform:
         if process.fault and process.fault_launches > 0:
             env[FAULT_ENV] = process.fault
             process.fault_launches -= 1
+        args = [sys.executable, "-m", *process.args]
         with (self.workdir / f"{name}.log").open("ab") as log:
+            # A session of its own: a Ctrl-C at the terminal reaches the runner alone, which
+            # stops every process in order instead of its monitor starting them again.
             process.popen = subprocess.Popen(
-                [sys.executable, "-m", *process.args], stdout=log, stderr=log, env=env
+                args, stdout=log, stderr=log, env=env, start_new_session=True
             )
+        PIDS.mkdir(parents=True, exist_ok=True)
+        (PIDS / str(process.popen.pid)).write_bytes(b"".join(a.encode() + b"\0" for a in args))
+
+    @staticmethod
+    def _exited(process: Process, code: int) -> None:
+        process.exits.append(code)
+        if process.popen is not None:
+            (PIDS / str(process.popen.pid)).unlink(missing_ok=True)
 
     async def wait_healthy(self, name: str) -> None:
         process = self.processes[name]
@@ -161,7 +192,7 @@ class Platform:
                 process.popen.kill()
             await asyncio.sleep(0.1)
         code = process.popen.returncode
-        process.exits.append(code)
+        self._exited(process, code)
         return code
 
     async def restart(self, name: str) -> None:
@@ -176,7 +207,7 @@ class Platform:
                     continue
                 code = process.popen.poll()
                 if code is not None:
-                    process.exits.append(code)
+                    self._exited(process, code)
                     if not (process.fault and code == -signal.SIGKILL):
                         self.unexpected_exits.append((name, code))
                     self.launch(name)

@@ -1,13 +1,14 @@
 """One scenario from a fresh broker and fresh databases to its row in the report."""
 
 import asyncio
+import contextlib
 import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chaos.check import check
+from chaos.check import check, scrape
 from chaos.drain import wait_drained
 from chaos.faults import Context
 from chaos.infra import VAR, Kafka, Postgres
@@ -63,6 +64,7 @@ async def run_scenario(
         broker_down_seconds=options.broker_down_seconds,
         pause_seconds=options.pause_seconds,
     )
+    fault: asyncio.Task[None] | None = None
     try:
         await platform.start(scenario.hooks(options.applications))
         fault = asyncio.create_task(scenario.fault(context))
@@ -73,14 +75,23 @@ async def run_scenario(
         context.load_done.set()
         await fault
         drain = await wait_drained(kafka.bootstrap, urls, options.drain_timeout)
+        expositions = await scrape(
+            process.url for name, process in platform.processes.items() if name != "sinks"
+        )
         findings = await check(
             kafka.bootstrap,
             urls,
             platform.sinks,
             {str(a) for a in load.accepted.values()},
-            context.injected,
+            injected=context.injected,
+            expositions=expositions,
         )
     finally:
+        # Stopped early (Ctrl-C, SIGTERM, an error): the fault must not restart what stops now.
+        if fault is not None and not fault.done():
+            fault.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await fault
         await platform.shutdown()
     details = {
         "submitted": options.applications,

@@ -5,11 +5,10 @@ the suite only reads them, with plain SQL, once the platform has drained.
 """
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import psycopg
 
@@ -25,17 +24,6 @@ async def rows(url: str, query: str, params: Sequence[Any] = ()) -> list[tuple[A
     async with await psycopg.AsyncConnection.connect(_plain(url)) as connection:
         cursor = await connection.execute(query.encode(), params)
         return list(await cursor.fetchall())
-
-
-async def processed_at(url: str, consumer: str, event_ids: Collection[UUID]) -> dict[UUID, float]:
-    """When `consumer` applied each of these events (its inbox), as Unix time."""
-    found = await rows(
-        url,
-        "SELECT event_id, extract(epoch FROM processed_at) FROM inbox "
-        "WHERE consumer = %s AND event_id = ANY(%s)",
-        (consumer, list(event_ids)),
-    )
-    return {event_id: float(at) for event_id, at in found}
 
 
 async def unsent_outbox(url: str) -> int:

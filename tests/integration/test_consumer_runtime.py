@@ -13,21 +13,17 @@ from uuid import UUID, uuid4
 
 import pytest
 import sqlalchemy
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from faststream.kafka import KafkaBroker, KafkaMessage
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from socialsvc_common.admin import ensure_topics
 from socialsvc_common.consumer import EventConsumer, Rejected, read_dead_letter
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract.envelope import Envelope, Event, new_event
 from socialsvc_common.contract.topics import Topic
-from socialsvc_common.db import create_tables, make_engine, session_factory
-from socialsvc_common.inbox import InboxRow
 from socialsvc_common.kafka import (
-    Producer,
     keep_raw,
     make_broker,
     record_of,
@@ -36,8 +32,9 @@ from socialsvc_common.kafka import (
     tolerant_batch_headers,
     tolerant_headers,
 )
+from socialsvc_common.metrics import Metrics
 from socialsvc_common.outbox import OutboxRelay, OutboxRow
-from socialsvc_common.settings import ServiceSettings
+from tests.integration.consumer_rig import consumer_rig
 
 pytestmark = pytest.mark.integration
 
@@ -98,16 +95,9 @@ def subscribe_in_batches(
 async def test_good_events_once_bad_records_dead_lettered_nothing_blocked(
     bootstrap: str, fresh_postgres: str, unique: Callable[[str], str], batch: bool
 ) -> None:
-    name = unique("runtime")
-    source = Topic(f"test.{name}.in.v1", p.PlacementReleased, "in", partitions=1)
-    output = Topic(f"test.{name}.out.v1", p.PlacementReleased, "out", partitions=1)
-    dead = Topic(f"test.{name}.dead.v1", p.DeadLetter, "dead", partitions=1)
-    await ensure_topics([bootstrap], [source, output, dead])
-    settings = ServiceSettings(kafka_bootstrap_servers=bootstrap)
-    engine = make_engine(fresh_postgres)
-    await create_tables(engine, Applied, InboxRow, OutboxRow)
-    sessions = session_factory(engine)
-    producer = Producer(settings, client_id=name)
+    rig = await consumer_rig(bootstrap, fresh_postgres, unique("runtime"), Applied)
+    name, source, output, dead = rig.name, rig.source, rig.output, rig.dead
+    settings, engine, sessions, producer = rig.settings, rig.engine, rig.sessions, rig.producer
     relay = OutboxRelay(sessions, producer, idle_seconds=0.1)
     consumer = EventConsumer(name, sessions, producer, dead, relay=relay)
 
@@ -189,19 +179,12 @@ async def test_good_events_once_bad_records_dead_lettered_nothing_blocked(
 async def test_a_batch_is_one_transaction_and_a_refusal_in_it_spares_the_rest(
     bootstrap: str, fresh_postgres: str, unique: Callable[[str], str]
 ) -> None:
-    name = unique("batch")
-    source = Topic(f"test.{name}.in.v1", p.PlacementReleased, "in", partitions=1)
-    output = Topic(f"test.{name}.out.v1", p.PlacementReleased, "out", partitions=1)
-    dead = Topic(f"test.{name}.dead.v1", p.DeadLetter, "dead", partitions=1)
-    await ensure_topics([bootstrap], [source, output, dead])
-    settings = ServiceSettings(kafka_bootstrap_servers=bootstrap)
-    engine = make_engine(fresh_postgres)
-    await create_tables(engine, Applied, InboxRow, OutboxRow)
+    rig = await consumer_rig(bootstrap, fresh_postgres, unique("batch"), Applied)
+    name, source, output, dead = rig.name, rig.source, rig.output, rig.dead
+    settings, engine, sessions, producer = rig.settings, rig.engine, rig.sessions, rig.producer
     # No relay: every commit counted here is the consumer's.
     commits: list[object] = []
     sqlalchemy.event.listen(engine.sync_engine, "commit", commits.append)
-    sessions = session_factory(engine)
-    producer = Producer(settings, client_id=name)
     consumer = EventConsumer(name, sessions, producer, dead)
 
     @consumer.handle(source)
@@ -271,3 +254,51 @@ async def wait_for_rows(
             return
         await asyncio.sleep(0.2)
     raise AssertionError(f"{found} of {count} events applied")
+
+
+async def test_a_bad_record_in_a_batch_is_timed_from_the_batch_reaching_the_handler(
+    bootstrap: str, fresh_postgres: str, unique: Callable[[str], str]
+) -> None:
+    """What nothing behind a bad record could do meanwhile: the batch's failed attempt and the
+    good records before it, one by one, count in its hold, not only its own dead letter."""
+    rig = await consumer_rig(bootstrap, fresh_postgres, unique("hold"))
+    source, engine, producer = rig.source, rig.engine, rig.producer
+    metrics = Metrics(rig.name)
+    consumer = EventConsumer(rig.name, rig.sessions, producer, rig.dead, metrics=metrics)
+    slow = 0.3
+
+    @consumer.handle(source)
+    async def apply(
+        session: AsyncSession, envelope: Envelope, payload: p.PlacementReleased
+    ) -> list[Event]:
+        if payload.reason == "refuse":
+            raise Rejected("refused")
+        await asyncio.sleep(slow)
+        return []
+
+    def record(offset: int, reason: str) -> ConsumerRecord[bytes, bytes]:
+        payload = released(uuid4()).model_copy(update={"reason": reason})
+        event = new_event(source, payload, producer="test", application_id=payload.application_id)
+        value, headers = event.value(), event.envelope.to_headers()
+        return ConsumerRecord(source.name, 0, offset, 0, 0, b"k", value, None, 1, 1, headers)
+
+    await producer.start()
+    try:
+        # The good record is applied twice before the refusal is reached alone: in the batch's
+        # transaction (rolled back) and on its own.
+        await consumer.process_batch([record(0, "moved"), record(1, "refuse")])
+        await consumer.process(record(2, "refuse"))
+    finally:
+        await producer.stop()
+        await engine.dispose()
+
+    def sample(family: str) -> float:
+        return metrics.registry.get_sample_value(family, {"topic": source.name}) or 0.0
+
+    assert sample("socialsvc_dead_letter_hold_seconds_count") == 2
+    assert sample("socialsvc_dead_letter_hold_seconds_sum") >= 2 * slow
+    # The refusal that came alone held its partition only for its own dead letter.
+    labels = {"topic": source.name, "le": "0.5"}
+    assert (
+        metrics.registry.get_sample_value("socialsvc_dead_letter_hold_seconds_bucket", labels) == 1
+    )

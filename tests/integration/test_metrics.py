@@ -17,18 +17,15 @@ from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaMessage
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from socialsvc_common.admin import ensure_topics
 from socialsvc_common.consumer import EventConsumer
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract.envelope import Envelope, Event, new_event
-from socialsvc_common.contract.topics import Topic
-from socialsvc_common.db import create_tables, make_engine, session_factory
-from socialsvc_common.inbox import InboxRow
-from socialsvc_common.kafka import Producer, keep_raw, make_broker, record_of, subscriber
+from socialsvc_common.kafka import keep_raw, make_broker, record_of, subscriber
 from socialsvc_common.metrics import Metrics, consumer_lag
-from socialsvc_common.outbox import OutboxRelay, OutboxRow, unsent_backlog
+from socialsvc_common.outbox import OutboxRelay, unsent_backlog
 from socialsvc_common.service import build_runtime
 from socialsvc_common.settings import ServiceSettings
+from tests.integration.consumer_rig import consumer_rig
 
 pytestmark = pytest.mark.integration
 
@@ -53,17 +50,10 @@ async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 30) 
 async def test_counters_lag_and_outbox_gauges_show_what_happened(
     bootstrap: str, fresh_postgres: str, unique: Callable[[str], str]
 ) -> None:
-    name = unique("metrics")
-    source = Topic(f"test.{name}.in.v1", p.PlacementReleased, "in", partitions=1)
-    output = Topic(f"test.{name}.out.v1", p.PlacementReleased, "out", partitions=1)
-    dead = Topic(f"test.{name}.dead.v1", p.DeadLetter, "dead", partitions=1)
-    await ensure_topics([bootstrap], [source, output, dead])
-    settings = ServiceSettings(kafka_bootstrap_servers=bootstrap)
-    engine = make_engine(fresh_postgres)
-    await create_tables(engine, InboxRow, OutboxRow)
-    sessions = session_factory(engine)
+    rig = await consumer_rig(bootstrap, fresh_postgres, unique("metrics"))
+    name, source, output, dead = rig.name, rig.source, rig.output, rig.dead
+    settings, engine, sessions, producer = rig.settings, rig.engine, rig.sessions, rig.producer
     metrics = Metrics(name)
-    producer = Producer(settings, client_id=name)
     relay = OutboxRelay(sessions, producer, idle_seconds=0.1, metrics=metrics)
     consumer = EventConsumer(name, sessions, producer, dead, metrics=metrics)
     gate = asyncio.Event()

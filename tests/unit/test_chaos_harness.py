@@ -2,8 +2,10 @@
 and the crash points kill only where and when they are asked to."""
 
 import json
+import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -11,14 +13,16 @@ from typing import Any
 import pytest
 from aiokafka import ConsumerRecord
 
-from chaos.check import Findings, _check_messages, held_up, records_before
-from chaos.inject import MALFORMED_TOPICS, Injected, _chosen, malformed
+from chaos import platform
+from chaos.check import STALLED, Findings, _check_messages, hold_buckets, hold_facts
+from chaos.inject import MALFORMED_TOPICS, _chosen, malformed
 from chaos.stores import Stores
 from notifications.app import NotificationsSettings
 from notifications.channels import message_id
 from socialsvc_common.consumer import InvalidRecord, parse
 from socialsvc_common.contract.topics import Topic
 from socialsvc_common.faults import ENV
+from socialsvc_common.metrics import Metrics
 
 
 def record(topic: str, value: bytes | None, headers: list[tuple[str, bytes]]) -> Any:
@@ -89,33 +93,55 @@ def test_a_crash_point_kills_on_its_nth_pass_only() -> None:
     assert run_with_crash_point("", 5) == 0
 
 
-def _record(topic: str, offset: int, timestamp_ms: int, event_id: uuid.UUID | None) -> Any:
-    headers = [] if event_id is None else [("ce_id", str(event_id).encode())]
-    return ConsumerRecord(topic, 0, offset, timestamp_ms, 0, b"k", b"v", None, 1, 1, headers)
+def test_the_longest_hold_and_the_stalls_are_read_from_every_services_histogram() -> None:
+    # Two services' own metrics, as /metrics serves them: one bad record held 0.2 s and one
+    # 0.04 s in the first, one 7 s (a stall) in the second on another topic.
+    first, second = Metrics("intake"), Metrics("notifications")
+    first.held_up("egov.application.submitted.v1", 0.2)
+    first.held_up("intake.application.received.v1", 0.04)
+    facts = hold_facts(hold_buckets([first.render().decode()]))
+    assert facts == {
+        "dead letters timed by their consumers": 2,
+        "longest a bad record held its partition up (s, at most)": 0.25,
+        STALLED: 0,
+    }
+    second.held_up("eligibility.decision.made.v1", 7.0)
+    facts = hold_facts(hold_buckets([first.render().decode(), second.render().decode()]))
+    assert facts["dead letters timed by their consumers"] == 3
+    assert facts["longest a bad record held its partition up (s, at most)"] == 10
+    assert facts[STALLED] == 1
+    second.held_up("eligibility.decision.made.v1", 45.0)
+    facts = hold_facts(hold_buckets([second.render().decode()]))
+    assert facts["longest a bad record held its partition up (s, at most)"] == "over 30"
+    assert facts[STALLED] == 2
+    assert hold_facts(hold_buckets([])) == {
+        "dead letters timed by their consumers": 0,
+        "longest a bad record held its partition up (s, at most)": 0.0,
+        STALLED: 0,
+    }
 
 
-def test_a_partition_is_held_up_only_from_when_its_consumer_reached_the_bad_record() -> None:
-    good, topic = uuid.uuid4(), "eligibility.decision.made.v1"
-    # Offset 4 a good event applied at t=100; 5 and 6 bad, published at t=90 and t=91 (they
-    # waited behind the backlog); 7 bad, published at t=200 after the partition was idle.
-    records = [
-        _record(topic, 4, 80_000, good),
-        _record(topic, 5, 90_000, None),
-        _record(topic, 6, 91_000, None),
-        _record(topic, 7, 200_000, None),
-    ]
-    expected = {
-        ("notifications", topic, 0, offset): Injected(topic, 0, offset, "not json", at)
-        for offset, at in ((5, 90_000), (6, 91_000), (7, 200_000))
-    }
-    letters = {
-        ("notifications", topic, 0, 5): _record("dlq", 0, 100_500, None),
-        ("notifications", topic, 0, 6): _record("dlq", 1, 101_250, None),
-        ("notifications", topic, 0, 7): _record("dlq", 2, 200_100, None),
-    }
-    before = records_before(expected, records)
-    assert {origin[3]: record.offset for origin, record in before.items()} == {5: 4, 6: 5, 7: 6}
-    held = held_up(expected, letters, before, {"notifications": {good: 100.0}})
-    assert held == pytest.approx([0.5, 0.75, 0.1])
-    # Without the inbox time the wait runs from the bad record's own arrival.
-    assert held_up(expected, letters, before, {})[0] == pytest.approx(10.5)
+def test_a_process_left_by_an_earlier_run_is_found_and_a_stale_record_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(platform, "PIDS", tmp_path)
+    args = [sys.executable, "-c", "import time; time.sleep(60)"]
+    alive = subprocess.Popen(args)
+    command = b"".join(a.encode() + b"\0" for a in args)
+    try:
+        # Until the child has exec'd, /proc shows the command line of this process.
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{alive.pid}/cmdline").read_bytes() != command:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        (tmp_path / str(alive.pid)).write_bytes(command)
+        # A pid now taken by another command, and one that is gone.
+        (tmp_path / str(os.getpid())).write_bytes(b"python\0-m\0intake\0")
+        (tmp_path / "999999999").write_bytes(b"python\0-m\0intake\0")
+        assert platform.leftovers() == [f"{alive.pid}: {' '.join(args)}"]
+        assert sorted(p.name for p in tmp_path.iterdir()) == [str(alive.pid)]
+    finally:
+        alive.kill()
+        alive.wait()
+    assert platform.leftovers() == []
+    assert list(tmp_path.iterdir()) == []

@@ -166,7 +166,7 @@ class EventConsumer:
                 records=len(records),
             )
             for record in records:
-                await self.process(record)
+                await self.process(record, received=started)
             return
         seconds = time.perf_counter() - started
         for record, outcome in zip(records, outcomes, strict=True):
@@ -198,11 +198,18 @@ class EventConsumer:
             self._committed(wrote_events=wrote_events)
         return outcomes
 
-    async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        """Applies one record: processed, skipped as a repeat, or dead-lettered."""
+    async def process(
+        self, record: ConsumerRecord[bytes, bytes], *, received: float | None = None
+    ) -> None:
+        """Applies one record: processed, skipped as a repeat, or dead-lettered. `received` is
+        when its batch reached the handler (perf_counter), if it came in one that failed."""
         started = time.perf_counter()
         outcome = await self._process(record)
-        self._metrics.consumed(record.topic, outcome, time.perf_counter() - started)
+        done = time.perf_counter()
+        self._metrics.consumed(record.topic, outcome, done - started)
+        if outcome == DEAD_LETTERED:
+            # Nothing behind it on its partition moved meanwhile: the stall a bad record causes.
+            self._metrics.held_up(record.topic, done - (started if received is None else received))
 
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> str:
         with structlog.contextvars.bound_contextvars(**context_of(record)):

@@ -1,5 +1,5 @@
 """Prometheus metrics of a service, served at /metrics: what flows in and out, how long it takes,
-what fails, and what waits (outbox, consumer lag).
+what fails, how long a bad record holds its partition up, and what waits (outbox, consumer lag).
 
 Labels are topics, partitions, outcomes and error classes: a few dozen values each, never an
 application id or anything about a person. Counters and the histogram leave the service to the
@@ -62,6 +62,14 @@ class Metrics:
             buckets=PROCESSING_BUCKETS,
             registry=r,
         )
+        self.dead_letter_hold = Histogram(
+            "socialsvc_dead_letter_hold_seconds",
+            "How long a record that went to the dead-letter topic held its partition up: from "
+            "its batch reaching the handler to the dead letter's acknowledgement.",
+            ["topic"],
+            buckets=PROCESSING_BUCKETS,
+            registry=r,
+        )
         self.errors = Counter(
             "socialsvc_errors",
             "Failed attempts at a record, by error class (each retry counts).",
@@ -97,6 +105,9 @@ class Metrics:
     def consumed(self, topic: str, outcome: str, seconds: float) -> None:
         self.messages_in.labels(topic, outcome).inc()
         self.processing.labels(topic).observe(seconds)
+
+    def held_up(self, topic: str, seconds: float) -> None:
+        self.dead_letter_hold.labels(topic).observe(seconds)
 
     def failed(self, error: BaseException) -> None:
         self.errors.labels(type(error).__name__).inc()
