@@ -12,8 +12,9 @@ from chaos.infra import Kafka, Postgres
 from chaos.inject import Duplication, Injected, duplicate_events, inject_malformed
 from chaos.kafka_view import INPUTS, committed
 from chaos.load import Progress
-from chaos.platform import SERVICES, Platform
+from chaos.platform import Platform
 from socialsvc_common.contract import topics
+from tests.harness import SERVICES
 
 
 @dataclass

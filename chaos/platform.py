@@ -17,9 +17,8 @@ from chaos.infra import VAR
 from chaos.load import API_KEY_ENV
 from socialsvc_common.apikeys import Role, issue
 from socialsvc_common.faults import ENV as FAULT_ENV
-from tests.harness import free_port
+from tests.harness import SERVICES, Gateways, free_port, service_env
 
-SERVICES = ("intake", "eligibility", "assignment", "notifications")
 HEALTHY_WITHIN = 120.0
 # One file per live process the suite started, named by its pid, holding its command line: a
 # runner killed before it could stop them leaves them here to be found by the next one.
@@ -69,7 +68,7 @@ class Platform:
         # Names stopped on purpose: the monitor leaves them alone.
         self.held: set[str] = set()
         self.unexpected_exits: list[tuple[str, int]] = []
-        self._sms_port, self._inbox_port, self._smtp_port = free_port(), free_port(), free_port()
+        self._gateways = Gateways()
         self._monitor: asyncio.Task[None] | None = None
         # The load submits as the e-gov gateway would, with a key of the submitting role; each
         # scenario's platform has a store of its own, so its key replaces the one before.
@@ -78,22 +77,14 @@ class Platform:
         os.environ[API_KEY_ENV] = issue(self.key_store, "chaos-load", Role.SUBMITTER)
 
     def service_env(self, service: str, port: int) -> dict[str, str]:
-        prefix = service.upper() + "_"
-        env = {
-            prefix + "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
-            prefix + "DATABASE_URL": self.databases[service],
-            prefix + "HTTP_PORT": str(port),
-            prefix + "LOG_JSON": "true",
-            prefix + "API_KEYS_FILE": str(self.key_store),
-        }
-        if service == "notifications":
-            env |= {
-                "NOTIFICATIONS_SMS_GATEWAY_URL": f"http://127.0.0.1:{self._sms_port}",
-                "NOTIFICATIONS_INBOX_GATEWAY_URL": f"http://127.0.0.1:{self._inbox_port}",
-                "NOTIFICATIONS_SMTP_PORT": str(self._smtp_port),
-                "NOTIFICATIONS_QUIET_HOURS": "off",
-            }
-        return env
+        return service_env(
+            service,
+            bootstrap=self.bootstrap,
+            database_url=self.databases[service],
+            port=port,
+            gateways=self._gateways,
+            api_keys_file=str(self.key_store),
+        )
 
     def add(self, name: str, service: str, fault: str | None = None, launches: int = 0) -> Process:
         port = free_port()
@@ -110,29 +101,13 @@ class Platform:
 
     async def start(self, faults: dict[str, tuple[str, int]]) -> None:
         """Starts the sinks and one process of each service; `faults` arms crash points."""
-        sms = f"http://127.0.0.1:{self._sms_port}"
         for service in SERVICES:
             fault, launches = faults.get(service, (None, 0))
             self.add(service, service, fault, launches)
         receipts = self.processes["notifications"].url + "/receipts"
         self.processes = {
             "sinks": Process(
-                "sinks",
-                [
-                    "notifications.sinks",
-                    "--sms-port",
-                    str(self._sms_port),
-                    "--inbox-port",
-                    str(self._inbox_port),
-                    "--receipts-url",
-                    receipts,
-                    "--smtp-port",
-                    str(self._smtp_port),
-                    "--store-dir",
-                    str(self.sinks),
-                ],
-                {},
-                sms,
+                "sinks", self._gateways.sinks_args(receipts, self.sinks), {}, self._gateways.sms_url
             ),
             **self.processes,  # started after the sinks they send to
         }

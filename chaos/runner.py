@@ -13,9 +13,10 @@ from chaos.drain import wait_drained
 from chaos.faults import Context
 from chaos.infra import VAR, Kafka, Postgres
 from chaos.load import Progress, submit_all
-from chaos.platform import SERVICES, Platform
+from chaos.platform import Platform
 from chaos.scenarios import Scenario
 from tests.e2e.applicants import mixed_applications
+from tests.harness import SERVICES
 
 
 @dataclass(frozen=True)

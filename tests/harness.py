@@ -1,11 +1,14 @@
 """Small pieces every harness that runs the platform needs: the e2e fixture, `make bench` and
-`make chaos` start services on free ports, check the broker answers, and start consumer groups at
-the end of their topics so records of earlier runs on a reused broker are not replayed."""
+`make chaos` start the services and the gateways' sinks on free ports, check the broker answers,
+and start consumer groups at the end of their topics so records of earlier runs on a reused
+broker are not replayed."""
 
 import asyncio
 import socket
 import subprocess
 import time
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -19,6 +22,65 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+SERVICES = ("intake", "eligibility", "assignment", "notifications")
+
+
+@dataclass(frozen=True)
+class Gateways:
+    """Free ports for the local stand-ins of the SMS and e-gov inbox HTTP gateways and the SMTP
+    server (`python -m notifications.sinks`)."""
+
+    sms: int = field(default_factory=free_port)
+    inbox: int = field(default_factory=free_port)
+    smtp: int = field(default_factory=free_port)
+
+    @property
+    def sms_url(self) -> str:
+        return f"http://127.0.0.1:{self.sms}"
+
+    @property
+    def inbox_url(self) -> str:
+        return f"http://127.0.0.1:{self.inbox}"
+
+    def sinks_args(self, receipts_url: str, store: Path) -> list[str]:
+        """`python -m` arguments of the sinks, confirming deliveries to `receipts_url`."""
+        return [
+            "notifications.sinks",
+            *("--sms-port", str(self.sms), "--inbox-port", str(self.inbox)),
+            *("--smtp-port", str(self.smtp), "--receipts-url", receipts_url),
+            *("--store-dir", str(store)),
+        ]
+
+
+def service_env(
+    service: str,
+    *,
+    bootstrap: str,
+    database_url: str,
+    port: int,
+    gateways: Gateways,
+    **settings: str,
+) -> dict[str, str]:
+    """The environment of one service process: broker, database, HTTP port, JSON logs and, for
+    notifications, the gateways (at any hour: quiet hours have tests of their own); `settings`
+    are more of the service's own, by their name without the prefix (`kafka_group_id=...`)."""
+    prefix = service.upper() + "_"
+    env = {
+        prefix + "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        prefix + "DATABASE_URL": database_url,
+        prefix + "HTTP_PORT": str(port),
+        prefix + "LOG_JSON": "true",
+    } | {prefix + name.upper(): value for name, value in settings.items()}
+    if service == "notifications":
+        env |= {
+            "NOTIFICATIONS_SMS_GATEWAY_URL": gateways.sms_url,
+            "NOTIFICATIONS_INBOX_GATEWAY_URL": gateways.inbox_url,
+            "NOTIFICATIONS_SMTP_PORT": str(gateways.smtp),
+            "NOTIFICATIONS_QUIET_HOURS": "off",
+        }
+    return env
 
 
 def drop_database(connection: psycopg.Connection, name: str, *, attempts: int = 20) -> None:

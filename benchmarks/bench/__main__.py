@@ -19,9 +19,9 @@ from pathlib import Path
 
 from benchmarks.bench.chart import draw
 from benchmarks.bench.infra import ROOT, create_topics, databases, start_broker
-from benchmarks.bench.processes import SERVICES
 from benchmarks.bench.report import save, table
 from benchmarks.bench.run import Options, measure
+from tests.harness import SERVICES
 
 DEFAULT_DATABASE = "postgresql+psycopg://socialsvc:socialsvc@127.0.0.1:55432/socialsvc_test"
 

@@ -14,9 +14,7 @@ import httpx
 import psutil
 
 from socialsvc_common.apikeys import Role, issue
-from tests.harness import free_port
-
-SERVICES = ("intake", "eligibility", "assignment", "notifications")
+from tests.harness import SERVICES, Gateways, free_port, service_env
 
 
 @dataclass
@@ -51,48 +49,23 @@ def launch(
 def start_platform(
     bootstrap: str, urls: dict[str, str], groups: dict[str, str], logs: Path, log_level: str
 ) -> Platform:
-    sms, inbox, smtp = free_port(), free_port(), free_port()
+    gateways = Gateways()
     ports = {service: free_port() for service in SERVICES}
     key_store = logs / "api-keys.jsonl"
     api_key = issue(key_store, "bench-load", Role.SUBMITTER)
-    processes = {
-        "sinks": launch(
-            "sinks",
-            [
-                "notifications.sinks",
-                "--sms-port",
-                str(sms),
-                "--inbox-port",
-                str(inbox),
-                "--receipts-url",
-                f"http://127.0.0.1:{ports['notifications']}/receipts",
-                "--smtp-port",
-                str(smtp),
-                "--store-dir",
-                str(logs / "sinks"),
-            ],
-            {},
-            logs,
-        )
-    }
+    receipts = f"http://127.0.0.1:{ports['notifications']}/receipts"
+    processes = {"sinks": launch("sinks", gateways.sinks_args(receipts, logs / "sinks"), {}, logs)}
     for service in SERVICES:
-        prefix = service.upper() + "_"
-        env = {
-            prefix + "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            prefix + "DATABASE_URL": urls[service],
-            prefix + "KAFKA_GROUP_ID": groups[service],
-            prefix + "HTTP_PORT": str(ports[service]),
-            prefix + "LOG_JSON": "true",
-            prefix + "LOG_LEVEL": log_level,
-            prefix + "API_KEYS_FILE": str(key_store),
-        }
-        if service == "notifications":
-            env |= {
-                "NOTIFICATIONS_SMS_GATEWAY_URL": f"http://127.0.0.1:{sms}",
-                "NOTIFICATIONS_INBOX_GATEWAY_URL": f"http://127.0.0.1:{inbox}",
-                "NOTIFICATIONS_SMTP_PORT": str(smtp),
-                "NOTIFICATIONS_QUIET_HOURS": "off",
-            }
+        env = service_env(
+            service,
+            bootstrap=bootstrap,
+            database_url=urls[service],
+            port=ports[service],
+            gateways=gateways,
+            kafka_group_id=groups[service],
+            log_level=log_level,
+            api_keys_file=str(key_store),
+        )
         processes[service] = launch(service, [service], env, logs)
     urls_by_service = {s: f"http://127.0.0.1:{p}" for s, p in ports.items()}
     return Platform(processes, urls_by_service, groups, api_key)

@@ -19,12 +19,12 @@ from benchmarks.bench.infra import Broker
 from benchmarks.bench.lag import INPUTS, LagWatch
 from benchmarks.bench.load import LoadResult, drive, http_submitter, kafka_submitter, producer_for
 from benchmarks.bench.perf import producer_performance
-from benchmarks.bench.processes import SERVICES, Platform, Sampler, start_platform, wait_healthy
+from benchmarks.bench.processes import Platform, Sampler, start_platform, wait_healthy
 from benchmarks.bench.relay import run_relay
 from benchmarks.bench.report import machine
 from benchmarks.bench.stats import summarise
 from benchmarks.bench.targets import RunFigures, judge
-from tests.harness import end_offsets, start_group_at_end
+from tests.harness import SERVICES, end_offsets, start_group_at_end
 
 BROKER = "kafka broker"
 LIMIT = ", limit"  # the broker again, while the relay and ProducerPerformance run

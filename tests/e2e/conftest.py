@@ -21,9 +21,16 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from socialsvc_common.apikeys import Role, issue
 from socialsvc_common.contract.access import service_inputs
-from tests.harness import free_port, partitions_of, start_group_at_end, wait_answering
+from tests.harness import (
+    SERVICES,
+    Gateways,
+    free_port,
+    partitions_of,
+    service_env,
+    start_group_at_end,
+    wait_answering,
+)
 
-SERVICES = ("intake", "eligibility", "assignment", "notifications")
 # The services with an HTTP API behind API keys.
 PROTECTED = ("intake", "assignment")
 INPUTS = service_inputs()
@@ -109,7 +116,7 @@ async def platform(
     urls = {service: database_factory(f"e2e_{token}_{service}") for service in SERVICES}
     groups = {service: f"{service}-e2e-{token}" for service in SERVICES}
     await start_groups_at_end(bootstrap, groups)
-    sms_port, inbox_port, smtp_port = free_port(), free_port(), free_port()
+    gateways = Gateways()
     ports = {service: free_port() for service in SERVICES}
     sinks = tmp_path / "sinks"
     # A key of this run's own: public events that other runs on the shared broker derive from
@@ -133,46 +140,25 @@ async def platform(
         launchers[name] = start
         start()
 
-    launch(
-        "sinks",
-        [
-            "notifications.sinks",
-            "--sms-port",
-            str(sms_port),
-            "--inbox-port",
-            str(inbox_port),
-            "--receipts-url",
-            f"http://127.0.0.1:{ports['notifications']}/receipts",
-            "--smtp-port",
-            str(smtp_port),
-            "--store-dir",
-            str(sinks),
-        ],
-        {},
-    )
+    receipts = f"http://127.0.0.1:{ports['notifications']}/receipts"
+    launch("sinks", gateways.sinks_args(receipts, sinks), {})
     for service in SERVICES:
-        prefix = service.upper() + "_"
-        env = {
-            prefix + "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            prefix + "DATABASE_URL": urls[service],
-            prefix + "KAFKA_GROUP_ID": groups[service],
-            prefix + "HTTP_PORT": str(ports[service]),
-            prefix + "LOG_JSON": "true",
-        }
-        if service != "notifications":
-            env[prefix + "PSEUDONYM_KEY"] = pseudonym_key
-        if service in PROTECTED:
-            env[prefix + "API_KEYS_FILE"] = str(key_store)
+        settings = {"kafka_group_id": groups[service]}
         if service == "notifications":
-            env |= {
-                "NOTIFICATIONS_SMS_GATEWAY_URL": f"http://127.0.0.1:{sms_port}",
-                "NOTIFICATIONS_INBOX_GATEWAY_URL": f"http://127.0.0.1:{inbox_port}",
-                "NOTIFICATIONS_SMTP_PORT": str(smtp_port),
-                # Tests run at any hour; quiet hours have tests of their own.
-                "NOTIFICATIONS_QUIET_HOURS": "off",
-                # A short cooldown, so a gateway outage test recovers in seconds.
-                "NOTIFICATIONS_BREAKER_COOLDOWN_SECONDS": "1",
-            }
+            # A short cooldown, so a gateway outage test recovers in seconds.
+            settings["breaker_cooldown_seconds"] = "1"
+        else:
+            settings["pseudonym_key"] = pseudonym_key
+        if service in PROTECTED:
+            settings["api_keys_file"] = str(key_store)
+        env = service_env(
+            service,
+            bootstrap=bootstrap,
+            database_url=urls[service],
+            port=ports[service],
+            gateways=gateways,
+            **settings,
+        )
         launch(service, [service], env)
     running = Platform(
         urls={s: f"http://127.0.0.1:{p}" for s, p in ports.items()},
@@ -182,8 +168,8 @@ async def platform(
         sinks=sinks,
         keys=keys,
         extra={
-            "sms": f"http://127.0.0.1:{sms_port}",
-            "inbox": f"http://127.0.0.1:{inbox_port}",
+            "sms": gateways.sms_url,
+            "inbox": gateways.inbox_url,
             "pseudonym_key": pseudonym_key,
             "key_store": key_store,
         },

@@ -4,7 +4,9 @@ import signal
 
 import pytest
 
-from .conftest import SERVICES, Platform, wait_for_log
+from tests.harness import SERVICES
+
+from .conftest import Platform, wait_for_log
 
 pytestmark = pytest.mark.integration
 
