@@ -25,31 +25,30 @@ class Scenario:
     hooks: Callable[[int], dict[str, tuple[str, int]]] = field(default=_no_hooks)
 
 
+def _crash_point(service: str, point: str, every: int, where: str) -> Scenario:
+    """SIGKILLed three times by its own crash point `point`, armed to fire at the pass of one
+    application in `every` (at least the second), so the kills fall within the load."""
+    return Scenario(
+        f"kill-{service}",
+        f"{service} SIGKILLed three times {where} (crash point)",
+        partial(faults.killed_by_hook, service=service),
+        hooks=lambda n: {service: (f"{service}.{point}:{max(2, n // every)}", 3)},
+    )
+
+
 SCENARIOS = {
     s.name: s
     for s in (
-        Scenario(
-            "kill-intake",
-            "intake SIGKILLed three times between its commit and the relay (crash point)",
-            partial(faults.killed_by_hook, service="intake"),
-            hooks=lambda n: {"intake": (f"intake.after_commit:{max(2, n // 5)}", 3)},
+        _crash_point("intake", "after_commit", 5, "between its commit and the relay"),
+        *(
+            Scenario(
+                f"kill-{service}",
+                f"{service} SIGKILLed three times during the load",
+                partial(faults.kill_three_times, service=service),
+            )
+            for service in ("eligibility", "assignment")
         ),
-        Scenario(
-            "kill-eligibility",
-            "eligibility SIGKILLed three times during the load",
-            partial(faults.kill_three_times, service="eligibility"),
-        ),
-        Scenario(
-            "kill-assignment",
-            "assignment SIGKILLed three times during the load",
-            partial(faults.kill_three_times, service="assignment"),
-        ),
-        Scenario(
-            "kill-notifications",
-            "notifications SIGKILLed three times between a gateway's answer and the commit",
-            partial(faults.killed_by_hook, service="notifications"),
-            hooks=lambda n: {"notifications": (f"notifications.after_send:{max(2, n // 2)}", 3)},
-        ),
+        _crash_point("notifications", "after_send", 2, "between a gateway's answer and the commit"),
         Scenario(
             "kill-leader",
             "three-broker cluster; the partition leader SIGKILLed five times",
