@@ -118,7 +118,7 @@ secure-cluster-status: ## show the secure cluster
 secure-cluster-wipe: ## delete the secure cluster's data, users and passwords (it must be stopped)
 	@$(KAFKA) wipe cluster-secure
 
-pg-start: ## install (if needed) and start PostgreSQL on 127.0.0.1:55432 with the role and databases
+pg-start: ## install (if needed) and start PostgreSQL on 127.0.0.1:25432 with the role and databases
 	@$(PG) start
 pg-stop: ## stop PostgreSQL
 	@$(PG) stop

@@ -5,7 +5,7 @@
     .venv/bin/python -m chaos --all --applications 10000
 
 The suite starts its own brokers (one node on 127.0.0.1:9392, the three-node cluster on
-19092/29092/39092) and PostgreSQL (127.0.0.1:55532, and 55533 for the paused database), wipes the
+19092/29092/39092) and PostgreSQL (127.0.0.1:25532, and 25533 for the paused database), wipes the
 broker before each scenario and stops all of it at the end. Exit status 1 when anything was lost
 or duplicated, the platform did not drain, or a bad record held its partition up over five seconds.
 """
@@ -24,7 +24,7 @@ from chaos.report import table, write_json
 from chaos.runner import Options, Row, run_scenario
 from chaos.scenarios import SCENARIOS
 
-MAIN_PG_PORT, VICTIM_PG_PORT = 55532, 55533
+MAIN_PG_PORT, VICTIM_PG_PORT = 25532, 25533
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

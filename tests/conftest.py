@@ -11,7 +11,7 @@ from tests.harness import drop_database, reachable
 
 BOOTSTRAP = os.environ.get("SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9192")
 DATABASE_URL = os.environ.get(
-    "TEST_DATABASE_URL", "postgresql+psycopg://socialsvc:socialsvc@127.0.0.1:55432/socialsvc_test"
+    "TEST_DATABASE_URL", "postgresql+psycopg://socialsvc:socialsvc@127.0.0.1:25432/socialsvc_test"
 )
 
 
