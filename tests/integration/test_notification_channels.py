@@ -2,6 +2,7 @@
 server (aiosmtpd), started in this process on free ports of 127.0.0.1. No Kafka, no database."""
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -25,7 +26,12 @@ from notifications.channels import (
     SmsGateway,
     TransientDeliveryError,
 )
-from notifications.sinks import create_sms_gateway, start_smtp_sink, stop_smtp_sink
+from notifications.sinks import (
+    ReceiptSender,
+    create_sms_gateway,
+    start_smtp_sink,
+    stop_smtp_sink,
+)
 from notifications.templates import MessageContext, MessageKind, render
 from socialsvc_common.contract.payloads import Language
 from tests.harness import free_port
@@ -49,24 +55,29 @@ class Sink:
         return [json.loads(line) for line in self.store.read_text(encoding="utf-8").splitlines()]
 
 
-@pytest.fixture
-async def sms_sink(tmp_path: Path) -> AsyncIterator[Sink]:
+@contextlib.asynccontextmanager
+async def served(app: Any) -> AsyncIterator[int]:
+    """Serves an ASGI app with uvicorn in this process; yields its port."""
     sock = socket.socket()
     sock.bind((LOCAL, 0))  # bound here and handed over: no race for the port
-    config = uvicorn.Config(
-        create_sms_gateway(tmp_path / "sms.jsonl"), log_config=None, lifespan="off"
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="off"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if task.done():
             await task
         await asyncio.sleep(0.01)
-    port = sock.getsockname()[1]
-    yield Sink(f"http://{LOCAL}:{port}", port, tmp_path / "sms.jsonl")
-    server.should_exit = True
-    await task
-    sock.close()
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+@pytest.fixture
+async def sms_sink(tmp_path: Path) -> AsyncIterator[Sink]:
+    async with served(create_sms_gateway(tmp_path / "sms.jsonl")) as port:
+        yield Sink(f"http://{LOCAL}:{port}", port, tmp_path / "sms.jsonl")
 
 
 @pytest.fixture
@@ -247,3 +258,38 @@ async def test_the_sinks_process_serves_and_stops_cleanly(
     assert b"vetendas@example.az" not in log
     assert len((tmp_path / "sms.jsonl").read_text().splitlines()) == 1
     assert len((tmp_path / "mail.jsonl").read_text().splitlines()) == 1
+
+
+async def test_receipts_go_with_a_bounded_number_in_flight_and_none_is_lost() -> None:
+    """Messages taken faster than the platform takes their receipts: the sender keeps to its
+    bound (it used to open every request at once, and receipts timed out in the pool, unsent)."""
+    in_flight, most, taken = 0, 0, []
+
+    async def platform(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        nonlocal in_flight, most
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.02)  # a platform that takes a while over each receipt
+        in_flight -= 1
+        taken.append(json.loads(body)["reference"])
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async with served(platform) as port:
+        sender = ReceiptSender(f"http://{LOCAL}:{port}/receipts", b"secret", delay=0, concurrency=8)
+        references = [f"key-{n}" for n in range(400)]
+        for reference in references:
+            sender.report({"key": reference, "message_id": f"m-{reference}"}, "delivered")
+        for _ in range(600):
+            if len(taken) == len(references):
+                break
+            await asyncio.sleep(0.05)
+        await sender.close()
+    assert sorted(taken) == sorted(references)
+    assert 1 < most <= 8

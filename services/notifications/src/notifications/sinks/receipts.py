@@ -18,13 +18,28 @@ RETRY_STATUSES = frozenset({408, 409, 425, 429})
 
 
 class ReceiptSender:
-    """Reports each accepted message to `url`, signed with `secret`, after `delay` seconds."""
+    """Reports each accepted message to `url`, signed with `secret`, after `delay` seconds, with
+    at most `concurrency` requests in flight.
 
-    def __init__(self, url: str, secret: bytes, *, delay: float = 0.2, attempts: int = 30) -> None:
+    The bound matters when messages come faster than the platform takes their receipts: without
+    it every receipt waited for one of the client's connections at once, thousands of them timed
+    out in the pool (spending their attempts without a request being made) and the busy loop made
+    the gateway itself answer late. Waiting for a slot costs no attempt."""
+
+    def __init__(
+        self,
+        url: str,
+        secret: bytes,
+        *,
+        delay: float = 0.2,
+        attempts: int = 30,
+        concurrency: int = 16,
+    ) -> None:
         self.url = url
         self._secret = secret
         self._delay = delay
         self._attempts = attempts
+        self._slots = asyncio.Semaphore(concurrency)
         self._client: httpx.AsyncClient | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -44,7 +59,8 @@ class ReceiptSender:
             await asyncio.sleep(pause)
             pause = min(pause * 2, 5.0)
             try:
-                response = await self._client.post(self.url, content=body, headers=headers)
+                async with self._slots:
+                    response = await self._client.post(self.url, content=body, headers=headers)
             except httpx.TransportError as error:
                 log.info("receipt not taken", error_class=type(error).__name__)
                 continue
