@@ -183,10 +183,19 @@ async def _check_dead_letters(
         findings.facts |= hold_facts(hold_buckets(expositions))
 
 
-async def scrape(urls: Iterable[str]) -> list[str]:
-    """The /metrics of each service process."""
+async def scrape(urls: dict[str, str]) -> tuple[list[str], list[str]]:
+    """The /metrics of each named process, and the names of those that did not answer."""
+    texts, unread = [], []
     async with httpx.AsyncClient(timeout=10) as client:
-        return [(await client.get(url + "/metrics")).text for url in urls]
+        for name, url in urls.items():
+            try:
+                response = await client.get(url + "/metrics")
+                response.raise_for_status()
+            except httpx.HTTPError:
+                unread.append(name)
+            else:
+                texts.append(response.text)
+    return texts, unread
 
 
 def hold_buckets(expositions: Iterable[str]) -> dict[float, float]:

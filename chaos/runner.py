@@ -76,8 +76,13 @@ async def run_scenario(
         context.load_done.set()
         await fault
         drain = await wait_drained(kafka.bootstrap, urls, options.drain_timeout)
-        expositions = await scrape(
-            process.url for name, process in platform.processes.items() if name != "sinks"
+        # The processes running now: replicas a scenario stopped on purpose are gone.
+        expositions, unread = await scrape(
+            {
+                name: process.url
+                for name, process in platform.processes.items()
+                if name != "sinks" and process.pid is not None
+            }
         )
         findings = await check(
             kafka.bootstrap,
@@ -103,6 +108,7 @@ async def run_scenario(
         "drained": drain.drained,
         "left when the drain timed out": drain.left,
         **context.notes,
+        **({"metrics not read": unread} if unread else {}),
         **findings.summary(),
     }
     return Row(

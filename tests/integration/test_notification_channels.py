@@ -2,11 +2,9 @@
 server (aiosmtpd), started in this process on free ports of 127.0.0.1. No Kafka, no database."""
 
 import asyncio
-import contextlib
 import json
 import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,7 +14,6 @@ from uuid import uuid4
 
 import httpx
 import pytest
-import uvicorn
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -34,7 +31,7 @@ from notifications.sinks import (
 )
 from notifications.templates import MessageContext, MessageKind, render
 from socialsvc_common.contract.payloads import Language
-from tests.harness import free_port
+from tests.harness import free_port, served
 
 pytestmark = pytest.mark.integration
 
@@ -53,25 +50,6 @@ class Sink:
         if not self.store.exists():
             return []
         return [json.loads(line) for line in self.store.read_text(encoding="utf-8").splitlines()]
-
-
-@contextlib.asynccontextmanager
-async def served(app: Any) -> AsyncIterator[int]:
-    """Serves an ASGI app with uvicorn in this process; yields its port."""
-    sock = socket.socket()
-    sock.bind((LOCAL, 0))  # bound here and handed over: no race for the port
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            await task
-        await asyncio.sleep(0.01)
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 @pytest.fixture

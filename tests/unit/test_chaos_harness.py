@@ -14,7 +14,7 @@ import pytest
 from aiokafka import ConsumerRecord
 
 from chaos import platform
-from chaos.check import STALLED, Findings, _check_messages, hold_buckets, hold_facts
+from chaos.check import STALLED, Findings, _check_messages, hold_buckets, hold_facts, scrape
 from chaos.inject import MALFORMED_TOPICS, _chosen, malformed
 from chaos.stores import Stores
 from notifications.app import NotificationsSettings
@@ -23,6 +23,7 @@ from socialsvc_common.consumer import InvalidRecord, parse
 from socialsvc_common.contract.topics import Topic
 from socialsvc_common.faults import ENV
 from socialsvc_common.metrics import Metrics
+from tests.harness import free_port, served
 
 
 def record(topic: str, value: bytes | None, headers: list[tuple[str, bytes]]) -> Any:
@@ -145,3 +146,19 @@ def test_a_process_left_by_an_earlier_run_is_found_and_a_stale_record_dropped(
         alive.wait()
     assert platform.leftovers() == []
     assert list(tmp_path.iterdir()) == []
+
+
+async def test_metrics_are_read_from_the_processes_that_answer_and_the_others_named() -> None:
+    metrics = Metrics("intake")
+    metrics.held_up("egov.application.submitted.v1", 0.2)
+
+    async def service(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": metrics.render()})
+
+    async with served(service) as port:
+        texts, unread = await scrape(
+            {"intake": f"http://127.0.0.1:{port}", "intake-r2": f"http://127.0.0.1:{free_port()}"}
+        )
+    assert unread == ["intake-r2"]
+    assert hold_facts(hold_buckets(texts))["dead letters timed by their consumers"] == 1
