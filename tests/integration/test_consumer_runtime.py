@@ -260,7 +260,8 @@ async def test_a_bad_record_in_a_batch_is_timed_from_the_batch_reaching_the_hand
     bootstrap: str, fresh_postgres: str, unique: Callable[[str], str]
 ) -> None:
     """What nothing behind a bad record could do meanwhile: the batch's failed attempt and the
-    good records before it, one by one, count in its hold, not only its own dead letter."""
+    good records before it, one by one, count in the hold of a refusal. A record that cannot be
+    parsed goes at once, before the good ones of its batch, which are applied together."""
     rig = await consumer_rig(bootstrap, fresh_postgres, unique("hold"))
     source, engine, producer = rig.source, rig.engine, rig.producer
     metrics = Metrics(rig.name)
@@ -288,6 +289,11 @@ async def test_a_bad_record_in_a_batch_is_timed_from_the_batch_reaching_the_hand
         # transaction (rolled back) and on its own.
         await consumer.process_batch([record(0, "moved"), record(1, "refuse")])
         await consumer.process(record(2, "refuse"))
+        good = [record(3, "moved"), record(5, "moved")]
+        malformed = ConsumerRecord(source.name, 0, 4, 0, 0, b"k", b"{not json", None, 1, 1, [])
+        commits: list[object] = []
+        sqlalchemy.event.listen(engine.sync_engine, "commit", commits.append)
+        await consumer.process_batch([good[0], malformed, good[1]])
     finally:
         await producer.stop()
         await engine.dispose()
@@ -295,10 +301,13 @@ async def test_a_bad_record_in_a_batch_is_timed_from_the_batch_reaching_the_hand
     def sample(family: str) -> float:
         return metrics.registry.get_sample_value(family, {"topic": source.name}) or 0.0
 
-    assert sample("socialsvc_dead_letter_hold_seconds_count") == 2
+    assert sample("socialsvc_dead_letter_hold_seconds_count") == 3
     assert sample("socialsvc_dead_letter_hold_seconds_sum") >= 2 * slow
-    # The refusal that came alone held its partition only for its own dead letter.
+    # The refusal that came alone and the malformed record held their partition only for their
+    # own dead letter (the good ones of its batch, 2 x 0.3 s, came after it).
     labels = {"topic": source.name, "le": "0.5"}
     assert (
-        metrics.registry.get_sample_value("socialsvc_dead_letter_hold_seconds_bucket", labels) == 1
+        metrics.registry.get_sample_value("socialsvc_dead_letter_hold_seconds_bucket", labels) == 2
     )
+    # The good ones around it in one transaction, not one by one.
+    assert len(commits) == 1

@@ -13,9 +13,10 @@ offset advance. If the dead-letter publish itself fails the error propagates and
 redelivered.
 
 A batch of records (`process_batch`) is applied in one transaction, each record with its own inbox
-claim, in the order received (so per partition). If any record of the batch is invalid or fails,
-the transaction is rolled back and the records are applied one by one as above: a bad record gets
-its retries and dead letter alone and never takes the good ones of its batch down with it.
+claim, in the order received (so per partition). Records that cannot be parsed are dead-lettered
+first, at once; if any other record of the batch fails, the transaction is rolled back and the
+records are applied one by one as above: a bad record gets its retries and dead letter alone and
+never takes the good ones of its batch down with it.
 """
 
 import asyncio
@@ -69,6 +70,8 @@ __all__ = [
 ]
 
 Handler = Callable[[AsyncSession, Envelope, Any], Awaitable[Sequence[Event]]]
+# A record with what it carries and the handler of its topic.
+Parsed = tuple[ConsumerRecord[bytes, bytes], Envelope, BaseModel, Handler]
 INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
     OperationalError,
     InterfaceError,
@@ -152,33 +155,44 @@ class EventConsumer:
             wake()
 
     async def process_batch(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
-        """Applies records in one transaction, or one by one when any of them fails."""
+        """Dead-letters the records that cannot be parsed, then applies the others in one
+        transaction, or one by one when any of them fails."""
         if len(records) == 1:
             await self.process(records[0])
             return
         started = time.perf_counter()
+        parsed: list[Parsed] = []
+        for record in records:
+            try:
+                parsed.append((record, *self._parse(record)))
+            except (InvalidRecord, KeyError) as error:
+                # At once, before the good records around it: a bad record must not wait for
+                # them one by one (the state is the same, dead-lettering changes none).
+                with structlog.contextvars.bound_contextvars(**context_of(record)):
+                    outcome = await self._dead_letter(record, error, attempts=1)
+                self._observe(record, outcome, started, started)
+        if not parsed:
+            return
         try:
-            outcomes = await self._apply_batch(records)
+            outcomes = await self._apply_batch(parsed)
         except Exception as error:
             self._log.warning(
                 "batch failed; applying its records one by one",
                 error=repr(error),
-                records=len(records),
+                records=len(parsed),
             )
-            for record in records:
+            for record, *_ in parsed:
                 await self.process(record, received=started)
             return
         seconds = time.perf_counter() - started
-        for record, outcome in zip(records, outcomes, strict=True):
+        for (record, *_), outcome in zip(parsed, outcomes, strict=True):
             self._metrics.consumed(record.topic, outcome, seconds)
 
-    async def _apply_batch(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> list[str]:
-        # Parse everything first: an invalid record sends the batch down the one-by-one path
-        # before any transaction is opened.
-        parsed = []
-        for record in records:
-            topic, handler = self._handlers[record.topic]
-            parsed.append((record, *parse(record, topic), handler))
+    def _parse(self, record: ConsumerRecord[bytes, bytes]) -> tuple[Envelope, BaseModel, Handler]:
+        topic, handler = self._handlers[record.topic]
+        return *parse(record, topic), handler
+
+    async def _apply_batch(self, parsed: Sequence[Parsed]) -> list[str]:
         outcomes = []
         wrote_events = False
         async with transaction(self._sessions) as session:
@@ -205,17 +219,21 @@ class EventConsumer:
         when its batch reached the handler (perf_counter), if it came in one that failed."""
         started = time.perf_counter()
         outcome = await self._process(record)
+        self._observe(record, outcome, started, started if received is None else received)
+
+    def _observe(
+        self, record: ConsumerRecord[bytes, bytes], outcome: str, started: float, received: float
+    ) -> None:
         done = time.perf_counter()
         self._metrics.consumed(record.topic, outcome, done - started)
         if outcome == DEAD_LETTERED:
             # Nothing behind it on its partition moved meanwhile: the stall a bad record causes.
-            self._metrics.held_up(record.topic, done - (started if received is None else received))
+            self._metrics.held_up(record.topic, done - received)
 
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> str:
         with structlog.contextvars.bound_contextvars(**context_of(record)):
             try:
-                topic, handler = self._handlers[record.topic]
-                envelope, payload = parse(record, topic)
+                envelope, payload, handler = self._parse(record)
             except (InvalidRecord, KeyError) as error:
                 return await self._dead_letter(record, error, attempts=1)
             with structlog.contextvars.bound_contextvars(
