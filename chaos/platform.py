@@ -76,8 +76,9 @@ class Platform:
         self.key_store.unlink(missing_ok=True)
         os.environ[API_KEY_ENV] = issue(self.key_store, "chaos-load", Role.SUBMITTER)
 
-    def service_env(self, service: str, port: int) -> dict[str, str]:
-        return service_env(
+    def add(self, name: str, service: str, fault: str | None = None, launches: int = 0) -> Process:
+        port = free_port()
+        env = service_env(
             service,
             bootstrap=self.bootstrap,
             database_url=self.databases[service],
@@ -85,13 +86,10 @@ class Platform:
             gateways=self._gateways,
             api_keys_file=str(self.key_store),
         )
-
-    def add(self, name: str, service: str, fault: str | None = None, launches: int = 0) -> Process:
-        port = free_port()
         process = Process(
             name,
             [service],
-            self.service_env(service, port),
+            env,
             f"http://127.0.0.1:{port}",
             fault=fault,
             fault_launches=launches,
