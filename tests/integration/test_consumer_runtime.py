@@ -7,7 +7,7 @@ with their provenance, without stopping at them.
 """
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from socialsvc_common.consumer import EventConsumer, Rejected, read_dead_letter
+from socialsvc_common.consumer import EventConsumer, Received, Rejected, read_dead_letter
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract.envelope import Envelope, Event, new_event
 from socialsvc_common.contract.topics import Topic
@@ -103,18 +103,22 @@ async def test_good_events_once_bad_records_dead_lettered_nothing_blocked(
 
     @consumer.handle(source)
     async def apply(
-        session: AsyncSession, envelope: Envelope, payload: p.PlacementReleased
+        session: AsyncSession, batch: Sequence[Received[p.PlacementReleased]]
     ) -> list[Event]:
-        session.add(Applied(event_id=envelope.event_id, consumer=name))
-        return [
-            new_event(
-                output,
-                payload,
-                producer=name,
-                application_id=payload.application_id,
-                cause=envelope,
-            )
-        ]
+        events: list[Event] = []
+        for item in batch:
+            envelope, payload = item.envelope, item.payload
+            session.add(Applied(event_id=envelope.event_id, consumer=name))
+            events += [
+                new_event(
+                    output,
+                    payload,
+                    producer=name,
+                    application_id=payload.application_id,
+                    cause=envelope,
+                )
+            ]
+        return events
 
     broker = make_broker(settings, client_id=name)
 
@@ -189,12 +193,18 @@ async def test_a_batch_is_one_transaction_and_a_refusal_in_it_spares_the_rest(
 
     @consumer.handle(source)
     async def apply(
-        session: AsyncSession, envelope: Envelope, payload: p.PlacementReleased
+        session: AsyncSession, batch: Sequence[Received[p.PlacementReleased]]
     ) -> list[Event]:
-        if payload.reason == "refuse":
-            raise Rejected("this one is refused")
-        session.add(Applied(event_id=envelope.event_id, consumer=name))
-        return [new_event(output, payload, producer=name, application_id=payload.application_id)]
+        events: list[Event] = []
+        for item in batch:
+            envelope, payload = item.envelope, item.payload
+            if payload.reason == "refuse":
+                raise Rejected("this one is refused")
+            session.add(Applied(event_id=envelope.event_id, consumer=name))
+            events += [
+                new_event(output, payload, producer=name, application_id=payload.application_id)
+            ]
+        return events
 
     broker = make_broker(settings, client_id=name)
     subscribe_in_batches(broker, source, name, consumer)
@@ -270,12 +280,15 @@ async def test_a_bad_record_in_a_batch_is_timed_from_the_batch_reaching_the_hand
 
     @consumer.handle(source)
     async def apply(
-        session: AsyncSession, envelope: Envelope, payload: p.PlacementReleased
+        session: AsyncSession, batch: Sequence[Received[p.PlacementReleased]]
     ) -> list[Event]:
-        if payload.reason == "refuse":
-            raise Rejected("refused")
-        await asyncio.sleep(slow)
-        return []
+        events: list[Event] = []
+        for item in batch:
+            if item.payload.reason == "refuse":
+                raise Rejected("refused")
+            await asyncio.sleep(slow)
+            continue
+        return events
 
     def record(offset: int, reason: str) -> ConsumerRecord[bytes, bytes]:
         payload = released(uuid4()).model_copy(update={"reason": reason})

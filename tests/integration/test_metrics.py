@@ -8,7 +8,7 @@ outgoing events (relay not yet running) and its age grows; once the relay runs i
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -17,9 +17,9 @@ from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaMessage
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from socialsvc_common.consumer import EventConsumer
+from socialsvc_common.consumer import EventConsumer, Received
 from socialsvc_common.contract import payloads as p
-from socialsvc_common.contract.envelope import Envelope, Event, new_event
+from socialsvc_common.contract.envelope import Event, new_event
 from socialsvc_common.kafka import keep_raw, make_broker, record_of, subscriber
 from socialsvc_common.metrics import Metrics, consumer_lag
 from socialsvc_common.outbox import OutboxRelay, unsent_backlog
@@ -60,10 +60,16 @@ async def test_counters_lag_and_outbox_gauges_show_what_happened(
 
     @consumer.handle(source)
     async def apply(
-        session: AsyncSession, envelope: Envelope, payload: p.PlacementReleased
+        session: AsyncSession, batch: Sequence[Received[p.PlacementReleased]]
     ) -> list[Event]:
-        await gate.wait()
-        return [new_event(output, payload, producer=name, application_id=uuid4(), cause=envelope)]
+        events: list[Event] = []
+        for item in batch:
+            envelope, payload = item.envelope, item.payload
+            await gate.wait()
+            events += [
+                new_event(output, payload, producer=name, application_id=uuid4(), cause=envelope)
+            ]
+        return events
 
     broker = make_broker(settings, client_id=name)
     on_record = subscriber(broker, source, group_id=name, decoder=keep_raw)

@@ -93,7 +93,7 @@ async def test_a_broken_producer_is_renewed_and_the_rows_published_in_order(
         for n in range(3)
     ]
     async with transaction(sessions) as session:
-        add_events(session, events)
+        await add_events(session, events)
     producer = Producer(ServiceSettings(kafka_bootstrap_servers=[bootstrap]), client_id=name)
     await producer.start()
     relay = OutboxRelay(sessions, producer, publish_timeout_seconds=3)
@@ -109,7 +109,8 @@ async def test_a_broken_producer_is_renewed_and_the_rows_published_in_order(
         assert await relay.relay_once() == 3
         async with sessions() as session:
             rows = (await session.exec(select(OutboxRow))).all()
-        assert all(row.sent_at is not None for row in rows)
+        # Sent rows are cleared: the table holds only what is still to be sent.
+        assert rows == []
     finally:
         await producer.stop()
         await engine.dispose()

@@ -5,7 +5,7 @@ from uuid import uuid4
 
 import pytest
 
-from intake.applications import moves_to, status_after, summary
+from intake.journey import moves_to, status_after, summary
 from intake.store import Status
 from socialsvc_common.contract import payloads as p
 

@@ -12,11 +12,15 @@ The handler returns only after the commit (or the dead-letter publish), and only
 offset advance. If the dead-letter publish itself fails the error propagates and the record is
 redelivered.
 
-A batch of records (`process_batch`) is applied in one transaction, each record with its own inbox
-claim, in the order received (so per partition). Records that cannot be parsed are dead-lettered
-first, at once; if any other record of the batch fails, the transaction is rolled back and the
-records are applied one by one as above: a bad record gets its retries and dead letter alone and
-never takes the good ones of its batch down with it.
+Handlers are set-based: a handler takes the new events of its topic in a batch, in the order
+received (so per partition), and applies them with a fixed number of statements whatever their
+number: read what the batch needs, decide per event in pure code, write per table. A batch of
+records (`process_batch`) is one transaction: one inbox statement claims every event id, each
+topic's handler runs once over its new events, and one statement writes the outgoing events.
+Records that cannot be parsed are dead-lettered first, at once; if any other record of the batch
+fails, the transaction is rolled back and the records are applied one by one as above (the handler
+given a list of one): a bad record gets its retries and dead letter alone and never takes the good
+ones of its batch down with it.
 """
 
 import asyncio
@@ -25,7 +29,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import structlog
 from aiokafka import ConsumerRecord
@@ -62,6 +66,7 @@ __all__ = [
     "EventConsumer",
     "Handler",
     "InvalidRecord",
+    "Received",
     "Rejected",
     "RetryPolicy",
     "dead_letter_headers",
@@ -69,7 +74,20 @@ __all__ = [
     "read_dead_letter",
 ]
 
-Handler = Callable[[AsyncSession, Envelope, Any], Awaitable[Sequence[Event]]]
+
+P = TypeVar("P", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class Received(Generic[P]):
+    """One new event handed to a handler: its envelope and validated payload."""
+
+    envelope: Envelope
+    payload: P
+
+
+# A set-based handler: the new events of its topic in a batch, in order, to the outgoing events.
+Handler = Callable[[AsyncSession, Sequence[Received[Any]]], Awaitable[Sequence[Event]]]
 # A record with what it carries and the handler of its topic.
 Parsed = tuple[ConsumerRecord[bytes, bytes], Envelope, BaseModel, Handler]
 INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
@@ -134,7 +152,8 @@ class EventConsumer:
         return [topic for topic, _ in self._handlers.values()]
 
     def handle(self, topic: Topic) -> Callable[[Handler], Handler]:
-        """Registers the handler of one topic: `async (session, envelope, payload) -> [events]`."""
+        """Registers the handler of one topic: `async (session, [Received]) -> [events]`, called
+        once per batch with the topic's new events in the order received."""
 
         def register(handler: Handler) -> Handler:
             self._handlers[topic.name] = (topic, handler)
@@ -193,23 +212,28 @@ class EventConsumer:
         return *parse(record, topic), handler
 
     async def _apply_batch(self, parsed: Sequence[Parsed]) -> list[str]:
-        outcomes = []
-        wrote_events = False
         async with transaction(self._sessions) as session:
             ids = [envelope.event_id for _, envelope, _, _ in parsed]
             news = await inbox.claim_all(session, self.name, ids)
-            for (record, envelope, payload, handler), first in zip(parsed, news, strict=True):
-                with structlog.contextvars.bound_contextvars(**context_of(record, envelope)):
-                    if first:
-                        events = await handler(session, envelope, payload)
-                        add_events(session, events)
-                        wrote_events = wrote_events or bool(events)
-                        outcomes.append(PROCESSED)
-                    else:
-                        self._log.info("duplicate event skipped")
-                        outcomes.append(DUPLICATE)
-        if PROCESSED in outcomes:
-            self._committed(wrote_events=wrote_events)
+            # Per topic, in the order received: a partition belongs to one topic, so its order
+            # holds; events of different topics are not ordered by Kafka either.
+            per_handler: dict[Handler, list[Received[Any]]] = {}
+            for (_, envelope, payload, handler), first in zip(parsed, news, strict=True):
+                if first:
+                    per_handler.setdefault(handler, []).append(Received(envelope, payload))
+            events = [
+                event
+                for handler, received in per_handler.items()
+                for event in await handler(session, received)
+            ]
+            await add_events(session, events)
+        outcomes = [PROCESSED if first else DUPLICATE for first in news]
+        duplicates = outcomes.count(DUPLICATE)
+        self._log.info(
+            "batch applied", records=len(parsed), duplicates=duplicates, events=len(events)
+        )
+        if duplicates < len(outcomes):
+            self._committed(wrote_events=bool(events))
         return outcomes
 
     async def process(
@@ -277,10 +301,10 @@ class EventConsumer:
         """Applies the event in one transaction; False when the inbox says it was applied before."""
         async with transaction(self._sessions) as session:
             if not await inbox.claim(session, self.name, envelope.event_id):
-                self._log.info("duplicate event skipped")
+                self._log.debug("duplicate event skipped")
                 return False
-            events = await handler(session, envelope, payload)
-            add_events(session, events)
+            events = await handler(session, [Received(envelope, payload)])
+            await add_events(session, events)
         self._committed(wrote_events=bool(events))
         return True
 

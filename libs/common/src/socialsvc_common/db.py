@@ -4,13 +4,14 @@ Every service owns its database. Sessions are async (SQLModel's AsyncSession ove
 consumer or an HTTP handler never blocks the event loop on the database.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Dialect, Table, event, inspect, text
+from sqlalchemy import Column, Connection, DateTime, Dialect, Table, event, inspect, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
@@ -103,6 +104,36 @@ async def transaction(
     """One unit of work: commits when the block ends, rolls back when it raises."""
     async with sessions() as session, session.begin():
         yield session
+
+
+def _insert(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.Insert:
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
+async def insert_new(
+    session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]], returning: Column[Any]
+) -> set[Any]:
+    """Inserts the rows that clash with no unique key, in one statement, and returns the
+    `returning` column of those that went in: what was new, learnt without a SELECT first."""
+    if not rows:
+        return set()
+    statement = _insert(session, table).on_conflict_do_nothing().returning(returning)
+    return set((await session.execute(statement, list(rows))).scalars())
+
+
+async def upsert(
+    session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]], key: Sequence[str]
+) -> None:
+    """Inserts the rows, or overwrites the row with the same `key`, in one statement. When the
+    rows repeat a key, the last of them wins."""
+    latest = {tuple(row[k] for k in key): row for row in rows}
+    if not latest:
+        return
+    statement = _insert(session, table)
+    replaced = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in key}
+    statement = statement.on_conflict_do_update(index_elements=list(key), set_=replaced)
+    await session.execute(statement, list(latest.values()))
 
 
 async def create_tables(engine: AsyncEngine, *models: type[SQLModel]) -> None:

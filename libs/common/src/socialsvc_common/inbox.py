@@ -10,12 +10,10 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from sqlalchemy import Column
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from socialsvc_common.db import UtcDateTime
+from socialsvc_common.db import UtcDateTime, insert_new
 
 
 class InboxRow(SQLModel, table=True):
@@ -34,17 +32,10 @@ async def claim(session: AsyncSession, consumer: str, event_id: UUID) -> bool:
 async def claim_all(session: AsyncSession, consumer: str, event_ids: Sequence[UUID]) -> list[bool]:
     """`claim` for a batch in one statement: for each id in order, whether this is its first
     time. An id twice in the batch is new at most once, at its first place."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     now = datetime.now(UTC)
-    statement = (
-        insert(InboxRow)
-        .values([{"consumer": consumer, "event_id": e, "processed_at": now} for e in event_ids])
-        .on_conflict_do_nothing()
-        .returning(InboxRow.__table__.c.event_id)  # type: ignore[attr-defined]
-    )
-    # RETURNING, not rowcount: drivers disagree on rowcount for INSERT .. ON CONFLICT.
-    new = set((await session.exec(statement)).scalars())
+    table = InboxRow.__table__  # type: ignore[attr-defined]
+    rows = [{"consumer": consumer, "event_id": e, "processed_at": now} for e in event_ids]
+    new = await insert_new(session, table, rows, table.c.event_id)
     first_times = []
     for event_id in event_ids:
         first_times.append(event_id in new)

@@ -1,9 +1,11 @@
 """The transactional outbox: events are rows written with the state change, published by a relay.
 
 A service never writes its database and then publishes (a dual write). It adds its outgoing events
-to the same transaction as the change (`add_events`); the `OutboxRelay` publishes unsent rows in id
-order and marks them sent. A crash between publish and mark republishes the rows: consumers drop the
-repeat by event id (the inbox), so the effect is exactly once.
+to the same transaction as the change (`add_events`, one statement for all of them); the
+`OutboxRelay` publishes unsent rows in id order and deletes them once the broker has them all (one
+statement per batch), so the table holds only what is still to be sent. A crash between publish
+and delete republishes the rows: consumers drop the repeat by event id (the inbox), so the effect
+is exactly once.
 
 On PostgreSQL one relay per database publishes at a time (a transaction-level advisory lock), so
 replicas of a service cannot reorder the events of one application.
@@ -14,7 +16,20 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, Text, func, text, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    Table,
+    Text,
+    delete,
+    func,
+    text,
+)
+from sqlalchemy import insert as sql_insert
+from sqlalchemy import select as sql_select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -53,20 +68,27 @@ class OutboxRow(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
 
 
-def add_events(session: AsyncSession, events: Iterable[Event]) -> None:
-    """Adds events to the caller's transaction; they are published only if it commits."""
+OUTBOX: Table = OutboxRow.__table__  # type: ignore[attr-defined]
+
+
+async def add_events(session: AsyncSession, events: Iterable[Event]) -> None:
+    """Adds events to the caller's transaction in one statement; they are published only if it
+    commits, in the order given."""
     now = datetime.now(UTC)
-    for event in events:
-        session.add(
-            OutboxRow(
-                event_id=event.envelope.event_id,
-                topic=event.topic.name,
-                key=event.key,
-                headers=json.dumps([[k, v.decode()] for k, v in event.envelope.to_headers()]),
-                value=event.value(),
-                created_at=now,
-            )
-        )
+    rows = [
+        {
+            "event_id": event.envelope.event_id,
+            "topic": event.topic.name,
+            "key": event.key,
+            "headers": json.dumps([[k, v.decode()] for k, v in event.envelope.to_headers()]),
+            "value": event.value(),
+            "created_at": now,
+            "sent_at": None,
+        }
+        for event in events
+    ]
+    if rows:
+        await session.execute(sql_insert(OUTBOX), rows)
 
 
 class OutboxRelay(Worker):
@@ -100,13 +122,14 @@ class OutboxRelay(Worker):
         async with transaction(self._sessions) as session:
             if not await self._lead(session):
                 return 0
+            columns = OUTBOX.c
             query = (
-                select(OutboxRow)
-                .where(OutboxRow.sent_at.is_(None))  # type: ignore[union-attr]
-                .order_by(OutboxRow.id)  # type: ignore[arg-type]
+                sql_select(columns.id, columns.topic, columns.key, columns.value, columns.headers)
+                .where(columns.sent_at.is_(None))
+                .order_by(columns.id)
                 .limit(self._batch_size)
             )
-            rows = (await session.exec(query)).all()
+            rows = (await session.execute(query)).all()
             if not rows:
                 return 0
             await self._producer.deliver(
@@ -121,11 +144,7 @@ class OutboxRelay(Worker):
                 ],
                 within_seconds=self._publish_timeout,
             )
-            await session.exec(
-                update(OutboxRow)
-                .where(OutboxRow.id.in_([row.id for row in rows]))  # type: ignore[union-attr]
-                .values(sent_at=datetime.now(UTC))
-            )
+            await session.execute(delete(OUTBOX).where(columns.id.in_([row.id for row in rows])))
         self._metrics.published(row.topic for row in rows)
         return len(rows)
 

@@ -1,6 +1,6 @@
 """Composition root of assignment: registry, ledger, the placement handler and the HTTP API."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,15 +13,17 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from assignment.lifecycle import OfferSweeper, advance, decline, end
-from assignment.placements import NAME, Registry, place
+from assignment.placements import NAME, Registry
+from assignment.placing import place_all
 from assignment.provider_api import providers_router
 from assignment.providers import ProviderCache, ProviderRow, seed
 from assignment.registry import Provider, load_providers
 from assignment.store import TABLES, PlacementRow
 from socialsvc_common.apikeys import Role
 from socialsvc_common.auth import AUTH_RESPONSES, ApiSettings, install_api_keys, require
+from socialsvc_common.consumer import Received
 from socialsvc_common.contract import topics
-from socialsvc_common.contract.envelope import Envelope, Event
+from socialsvc_common.contract.envelope import Event
 from socialsvc_common.contract.payloads import DecisionMade, PlacementStatus, ReleaseReason
 from socialsvc_common.db import transaction
 from socialsvc_common.geography import load_geography
@@ -65,10 +67,10 @@ class Release(BaseModel):
 
 def register_handlers(runtime: Runtime, registry: Registry, seed_providers: list[Provider]) -> None:
     @runtime.consumer.handle(topics.DECISION_MADE)
-    async def on_decision(
-        session: AsyncSession, envelope: Envelope, decision: DecisionMade
+    async def on_decisions(
+        session: AsyncSession, batch: Sequence[Received[DecisionMade]]
     ) -> list[Event]:
-        return await place(session, registry, envelope, decision)
+        return await place_all(session, registry, batch)
 
     async def seed_registry() -> None:
         async with transaction(runtime.sessions) as session:
@@ -88,7 +90,7 @@ def router(runtime: Runtime, registry: Registry) -> APIRouter:
             try:
                 async with transaction(runtime.sessions) as session:
                     events = await work(session)
-                    add_events(session, events)
+                    await add_events(session, events)
                 break
             except OperationalError as error:
                 # PostgreSQL ends one side of a deadlock or serialisation clash; the step is

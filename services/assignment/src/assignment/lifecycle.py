@@ -124,7 +124,7 @@ class OfferSweeper(Worker):
             try:
                 async with transaction(self._sessions) as session:
                     events = await lapse(session, self._registry, placement_id, now)
-                    add_events(session, events)
+                    await add_events(session, events)
             except Exception as error:  # one offer's trouble must not hold up the others
                 self._log.warning(
                     "offer not lapsed", placement_id=str(placement_id), error=repr(error)

@@ -10,38 +10,29 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from assignment.matching import (
-    ProviderCapacity,
     WaitlistEntry,
-    choose_provider,
     fits,
-    waitlist_provision,
 )
 from assignment.providers import ProviderCache
 from assignment.registry import Provider
 from assignment.store import (
     LedgerRow,
     PlacementRow,
-    WaitlistRow,
     held_by,
-    is_known,
-    lock_candidates,
     lock_ledger,
     waiting_for,
 )
-from socialsvc_common.consumer import Rejected
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Envelope, Event, new_event
 from socialsvc_common.contract.payloads import (
     DecisionMade,
-    Outcome,
     PlacementMade,
     PlacementRefused,
     PlacementReleased,
-    PlacementWaitlisted,
     ProvisionType,
     TargetGroup,
 )
-from socialsvc_common.geography import Geography, UnknownUnit
+from socialsvc_common.geography import Geography
 from socialsvc_common.problems import Problem
 from socialsvc_common.public_stream import PublicStream
 
@@ -68,6 +59,43 @@ class Registry:
         return self.providers.geography
 
 
+def placement_made(
+    registry: Registry,
+    provider: Provider,
+    application_id: UUID,
+    *,
+    person_ref: str | None,
+    groups: list[TargetGroup],
+    cause: Envelope | None,
+    now: datetime,
+) -> tuple[PlacementRow, list[Event]]:
+    """A place offered with a provider: its row and the placement.made event with its public
+    twin. The caller takes the place on the ledger."""
+    row = PlacementRow(
+        id=uuid4(),
+        application_id=application_id,
+        person_ref=person_ref,
+        provider_id=provider.id,
+        provision_type=provider.provision_type.value,
+        offer_expires_at=now + registry.offer_ttl,
+        placed_at=now,
+    )
+    made = PlacementMade(
+        application_id=application_id,
+        placement_id=row.id,
+        provider_id=provider.id,
+        provider_name=provider.name,
+        provision_type=provider.provision_type,
+        district=provider.districts[0],
+        placed_at=now,
+        offer_expires_at=row.offer_expires_at,
+    )
+    event = new_event(
+        topics.PLACEMENT_MADE, made, producer=NAME, application_id=application_id, cause=cause
+    )
+    return row, [event, registry.public.placed(made, groups)]
+
+
 def _placement(
     session: AsyncSession,
     registry: Registry,
@@ -82,99 +110,17 @@ def _placement(
     """Takes a place on the ledger: the placement.made event and its public twin."""
     ledger.used += 1
     session.add(ledger)
-    now = datetime.now(UTC)
-    row = PlacementRow(
-        id=uuid4(),
-        application_id=application_id,
+    row, events = placement_made(
+        registry,
+        provider,
+        application_id,
         person_ref=person_ref,
-        provider_id=provider.id,
-        provision_type=provider.provision_type.value,
-        offer_expires_at=now + registry.offer_ttl,
-        placed_at=now,
+        groups=groups,
+        cause=cause,
+        now=datetime.now(UTC),
     )
     session.add(row)
-    made = PlacementMade(
-        application_id=application_id,
-        placement_id=row.id,
-        provider_id=provider.id,
-        provider_name=provider.name,
-        provision_type=provider.provision_type,
-        district=provider.districts[0],
-        placed_at=now,
-        offer_expires_at=row.offer_expires_at,
-    )
-    event = new_event(
-        topics.PLACEMENT_MADE, made, producer=NAME, application_id=application_id, cause=cause
-    )
-    return [event, registry.public.placed(made, groups)]
-
-
-async def place(
-    session: AsyncSession, registry: Registry, envelope: Envelope, decision: DecisionMade
-) -> list[Event]:
-    """Places an eligible person with the best provider that has room, or waitlists them."""
-    if decision.outcome is not Outcome.ELIGIBLE or not decision.provision_types:
-        return []
-    if await is_known(session, decision.application_id):
-        return []
-    try:
-        district = registry.geography.canonical(decision.district)
-    except UnknownUnit as unknown:
-        raise Rejected(str(unknown)) from unknown
-    decision = decision.model_copy(update={"district": district})
-    # Ledger rows first, the person second: the order release() takes them in, so the two
-    # cannot wait for each other.
-    ledgers = {row.provider_id: row for row in await lock_candidates(session, decision)}
-    held = await _held_under_lock(session, decision.person_ref)
-    allowed = [t for t in decision.provision_types if not _excluded(t, held)]
-    if not allowed:
-        return [_refused(decision, held, envelope)]
-    decision = decision.model_copy(update={"provision_types": allowed})
-    providers = await registry.providers.load(session, list(ledgers))
-    candidates = [
-        ProviderCapacity(providers[pid], row.used)
-        for pid, row in ledgers.items()
-        if pid in providers
-    ]
-    choice = choose_provider(decision, candidates, registry.geography, today())
-    if choice is not None:
-        return _placement(
-            session,
-            registry,
-            ledgers[choice.provider.id],
-            choice.provider,
-            decision.application_id,
-            person_ref=decision.person_ref,
-            groups=decision.groups,
-            cause=envelope,
-        )
-    entry = WaitlistEntry.from_decision(decision)
-    session.add(
-        WaitlistRow(
-            application_id=decision.application_id,
-            provision_type=entry.provision_type.value,
-            priority_score=entry.priority_score,
-            decided_at=decision.decided_at,
-            decision=decision.model_dump(mode="json"),
-        )
-    )
-    waitlisted = PlacementWaitlisted(
-        application_id=decision.application_id,
-        provision_type=waitlist_provision(decision),
-        district=decision.district,
-        priority_score=entry.priority_score,
-        waitlisted_at=datetime.now(UTC),
-    )
-    return [
-        new_event(
-            topics.PLACEMENT_WAITLISTED,
-            waitlisted,
-            producer=NAME,
-            application_id=decision.application_id,
-            cause=envelope,
-        ),
-        registry.public.waitlisted(waitlisted, decision.groups),
-    ]
+    return events
 
 
 # What a placement is once released, by reason.
@@ -188,7 +134,7 @@ EXCLUSIVE: dict[ProvisionType, frozenset[ProvisionType]] = {
 }
 
 
-def _excluded(provision: ProvisionType, held: list[PlacementRow]) -> bool:
+def excluded(provision: ProvisionType, held: list[PlacementRow]) -> bool:
     return any(provision in EXCLUSIVE.get(ProvisionType(row.provision_type), ()) for row in held)
 
 
@@ -203,10 +149,11 @@ async def _held_under_lock(session: AsyncSession, person_ref: str | None) -> lis
 
 
 async def clashes(session: AsyncSession, person_ref: str | None, provision: ProvisionType) -> bool:
-    return _excluded(provision, await _held_under_lock(session, person_ref))
+    return excluded(provision, await _held_under_lock(session, person_ref))
 
 
-def _refused(decision: DecisionMade, placements: list[PlacementRow], cause: Envelope) -> Event:
+def refused(decision: DecisionMade, placements: list[PlacementRow], cause: Envelope) -> Event:
+    """The person holds a place that excludes every type this decision allows."""
     held = next(
         row
         for row in placements

@@ -41,7 +41,7 @@ def providers_router(runtime: Runtime, registry: Registry) -> APIRouter:
     async def store(session: AsyncSession, provider: Provider) -> bool:
         # New or larger capacity goes to the people waiting first, not to the next newcomer.
         created, ledger = await upsert(session, provider)
-        add_events(session, await promote(session, registry, provider, ledger, cause=None))
+        await add_events(session, await promote(session, registry, provider, ledger, cause=None))
         return created
 
     @api.get(

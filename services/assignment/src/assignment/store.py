@@ -5,11 +5,12 @@ release, so replicas of the service cannot both take the last place. The CHECK c
 `used` outside 0..capacity whatever the code does.
 """
 
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, CheckConstraint, Column
+from sqlalchemy import JSON, CheckConstraint, Column, text, union
 from sqlmodel import Field, SQLModel, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -65,16 +66,28 @@ class WaitlistRow(SQLModel, table=True):
 TABLES = (LedgerRow, PlacementRow, WaitlistRow)
 
 
-async def lock_candidates(session: AsyncSession, decision: DecisionMade) -> list[LedgerRow]:
-    """Locks the ledger rows that could take this person, in id order (no deadlocks)."""
-    types = [t.value for t in decision.provision_types]
+def could_take(ledger: LedgerRow, decision: DecisionMade) -> bool:
+    """Whether a provider could take the person at all: a type the decision allows, and home care
+    only from the person's own district (the same test `lock_candidates` makes in SQL)."""
+    return ledger.provision_type in decision.provision_types and (
+        ledger.provision_type != ProvisionType.HOME_CARE.value
+        or ledger.district == decision.district
+    )
+
+
+async def lock_candidates(
+    session: AsyncSession, decisions: Sequence[DecisionMade]
+) -> list[LedgerRow]:
+    """Locks the ledger rows that could take any of these people, in id order (no deadlocks)."""
+    types = sorted({t.value for decision in decisions for t in decision.provision_types})
+    districts = sorted({decision.district for decision in decisions})
     query = (
         select(LedgerRow)
         .where(col(LedgerRow.provision_type).in_(types))
         .where(
             or_(
                 LedgerRow.provision_type != ProvisionType.HOME_CARE.value,
-                LedgerRow.district == decision.district,
+                col(LedgerRow.district).in_(districts),
             )
         )
         .order_by(col(LedgerRow.provider_id))
@@ -83,17 +96,43 @@ async def lock_candidates(session: AsyncSession, decision: DecisionMade) -> list
     return list((await session.exec(query)).all())
 
 
+async def lock_people(session: AsyncSession, person_refs: Collection[str]) -> None:
+    """Takes the per-person locks of these people on PostgreSQL, in one fixed order."""
+    bind = session.bind
+    if not person_refs or bind is None or bind.dialect.name != "postgresql":
+        return
+    statement = text(
+        "SELECT pg_advisory_xact_lock(k) FROM "
+        "(SELECT DISTINCT hashtext(r) AS k FROM unnest(CAST(:refs AS text[])) AS r ORDER BY k) AS p"
+    )
+    await session.execute(statement, {"refs": sorted(person_refs)})
+
+
+async def known_of(session: AsyncSession, ids: Collection[UUID]) -> set[UUID]:
+    """Which of these applications were placed or waitlisted before."""
+    placed = select(PlacementRow.application_id).where(col(PlacementRow.application_id).in_(ids))
+    waiting = select(WaitlistRow.application_id).where(col(WaitlistRow.application_id).in_(ids))
+    return set((await session.exec(union(placed, waiting))).all())  # type: ignore[call-overload]
+
+
+async def held_by_all(
+    session: AsyncSession, person_refs: Collection[str]
+) -> dict[str, list[PlacementRow]]:
+    """The places each of these people holds now (any application of theirs)."""
+    held: dict[str, list[PlacementRow]] = {ref: [] for ref in person_refs}
+    if not person_refs:
+        return held
+    query = select(PlacementRow).where(
+        col(PlacementRow.person_ref).in_(person_refs), col(PlacementRow.active).is_(True)
+    )
+    for row in (await session.exec(query)).all():
+        held[row.person_ref or ""].append(row)
+    return held
+
+
 async def lock_ledger(session: AsyncSession, provider_id: str) -> LedgerRow | None:
     query = select(LedgerRow).where(LedgerRow.provider_id == provider_id).with_for_update()
     return (await session.exec(query)).first()
-
-
-async def is_known(session: AsyncSession, application_id: UUID) -> bool:
-    placed = select(PlacementRow.id).where(PlacementRow.application_id == application_id)
-    waiting = select(WaitlistRow.application_id).where(WaitlistRow.application_id == application_id)
-    return (await session.exec(placed)).first() is not None or (
-        await session.exec(waiting)
-    ).first() is not None
 
 
 async def waiting_for(session: AsyncSession, provision_type: str) -> list[WaitlistRow]:

@@ -1,6 +1,8 @@
 """Composition root of eligibility: settings, rule sets, the decision handler, HTTP."""
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
@@ -8,10 +10,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from eligibility.policy_store import RuleSets
 from eligibility.rules import decide
-from eligibility.ruleset import default_rule_sets, rule_set_for
-from eligibility.store import TABLES, DecisionRow
+from eligibility.ruleset import RuleSet, default_rule_sets, rule_set_for
+from eligibility.store import TABLES, save_decisions
+from socialsvc_common.consumer import Received
 from socialsvc_common.contract import topics
-from socialsvc_common.contract.envelope import Envelope, Event, new_event
+from socialsvc_common.contract.envelope import Event, new_event
 from socialsvc_common.contract.payloads import ApplicationReceived, DecisionMade
 from socialsvc_common.public_stream import PublicStream
 from socialsvc_common.service import Runtime, build_runtime, service_app
@@ -32,46 +35,56 @@ class EligibilitySettings(PseudonymSettings):
 
 def register_handlers(runtime: Runtime, rule_sets: RuleSets, public: PublicStream) -> None:
     @runtime.consumer.handle(topics.APPLICATION_RECEIVED)
-    async def on_application_received(
-        session: AsyncSession, envelope: Envelope, application: ApplicationReceived
+    async def on_applications_received(
+        session: AsyncSession, batch: Sequence[Received[ApplicationReceived]]
     ) -> list[Event]:
-        submitted_on = application.submitted_at.astimezone(BAKU).date()
         # Read within this session, so versions activated since start-up are seen.
         in_force = await rule_sets.current(session)
-        decision = decide(application, rule_set_for(in_force, submitted_on), today=submitted_on)
         now = datetime.now(UTC)
-        made = DecisionMade(
-            application_id=application.application_id,
-            decided_at=now,
-            district=application.applicant.district,
-            person_ref=application.person_ref,
-            **decision.model_dump(),
-        )
-        event = new_event(
-            topics.DECISION_MADE,
-            made,
-            producer=NAME,
-            application_id=made.application_id,
-            cause=envelope,
-        )
-        row = DecisionRow(
-            application_id=made.application_id,
-            event_id=event.envelope.event_id,
-            outcome=made.outcome.value,
-            rule_set_version=made.rule_set_version,
-            district=made.district,
-            decided_on=submitted_on,
-            decided_at=now,
-            facts=application.model_dump(
-                mode="json", include={"service_requested", "circumstances"}
-            )
-            | {"birth_date": application.applicant.birth_date.isoformat()},
-            decision=made.model_dump(mode="json"),
-        )
+        decided = [decision_for(item, in_force, public, now) for item in batch]
         # A new application.received for the same application (added facts) decides it again;
         # the new decision supersedes the old one.
-        await session.merge(row)
-        return [event, public.decided(made)]
+        await save_decisions(session, [row for row, _ in decided])
+        return [event for _, events in decided for event in events]
+
+
+def decision_for(
+    item: Received[ApplicationReceived],
+    in_force: Sequence[RuleSet],
+    public: PublicStream,
+    now: datetime,
+) -> tuple[dict[str, Any], list[Event]]:
+    """The decision on one application (its row and its events), in pure code."""
+    application = item.payload
+    submitted_on = application.submitted_at.astimezone(BAKU).date()
+    decision = decide(application, rule_set_for(in_force, submitted_on), today=submitted_on)
+    made = DecisionMade(
+        application_id=application.application_id,
+        decided_at=now,
+        district=application.applicant.district,
+        person_ref=application.person_ref,
+        **decision.model_dump(),
+    )
+    event = new_event(
+        topics.DECISION_MADE,
+        made,
+        producer=NAME,
+        application_id=made.application_id,
+        cause=item.envelope,
+    )
+    row = {
+        "application_id": made.application_id,
+        "event_id": event.envelope.event_id,
+        "outcome": made.outcome.value,
+        "rule_set_version": made.rule_set_version,
+        "district": made.district,
+        "decided_on": submitted_on,
+        "decided_at": now,
+        "facts": application.model_dump(mode="json", include={"service_requested", "circumstances"})
+        | {"birth_date": application.applicant.birth_date.isoformat()},
+        "decision": made.model_dump(mode="json"),
+    }
+    return row, [event, public.decided(made)]
 
 
 def build_app(settings: EligibilitySettings | None = None) -> FastAPI:

@@ -4,15 +4,17 @@ The facts are kept (without names, FIN or contacts) so that a later rule set can
 real history; the decision is kept whole so it can be explained.
 """
 
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from eligibility.policy_store import RuleSetRow
-from socialsvc_common.db import UtcDateTime
+from socialsvc_common.db import UtcDateTime, upsert
 
 
 class DecisionRow(SQLModel, table=True):
@@ -31,3 +33,9 @@ class DecisionRow(SQLModel, table=True):
 
 # Activated rule-set versions live here too, so the service creates their table at start-up.
 TABLES = (DecisionRow, RuleSetRow)
+
+
+async def save_decisions(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Stores each application's latest decision in one statement, superseding an earlier one."""
+    table = DecisionRow.__table__  # type: ignore[attr-defined]
+    await upsert(session, table, rows, key=["application_id"])

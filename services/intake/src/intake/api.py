@@ -1,20 +1,22 @@
 """Intake's HTTP API: submit an application, read its status and journey."""
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Response
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from intake.applications import Submission, add_facts, submit
+from intake.applications import Submission, Submit, add_facts, submit_all
 from intake.store import ApplicationRow, journey_of
 from socialsvc_common.apikeys import Role
 from socialsvc_common.auth import AUTH_RESPONSES, require
 from socialsvc_common.contract.payloads import AddedFacts, ApplicationForm
 from socialsvc_common.db import transaction
 from socialsvc_common.faults import fault_point
+from socialsvc_common.group_commit import GroupCommit
 from socialsvc_common.outbox import add_events
 from socialsvc_common.problems import Problem
 from socialsvc_common.service import Runtime
@@ -49,6 +51,15 @@ def status_url(application_id: UUID) -> str:
     return f"/applications/{application_id}"
 
 
+def accepted(submission: Submission) -> Accepted:
+    application_id = submission.application_id
+    return Accepted(
+        application_id=application_id,
+        status=submission.status,
+        status_url=status_url(application_id),
+    )
+
+
 def applications_router(runtime: Runtime, pseudonym_key: bytes) -> APIRouter:
     # Every refusal is problem+json, a malformed body (400) or path (422) included.
     router = APIRouter(
@@ -57,13 +68,19 @@ def applications_router(runtime: Runtime, pseudonym_key: bytes) -> APIRouter:
         responses={**AUTH_RESPONSES, 400: PROBLEM, 422: PROBLEM},
     )
 
-    async def store(form: ApplicationForm, key: str | None) -> Submission:
-        async with transaction(runtime.sessions) as session:
-            submission = await submit(
-                session, form, channel="web", idempotency_key=key, pseudonym_key=pseudonym_key
-            )
-            add_events(session, submission.events)
-        return submission
+    async def store(
+        session: AsyncSession, commands: Sequence[Submit]
+    ) -> list[Submission | Problem]:
+        outcomes = await submit_all(session, commands, pseudonym_key=pseudonym_key)
+        await add_events(
+            session, [e for o in outcomes if isinstance(o, Submission) for e in o.events]
+        )
+        return outcomes
+
+    # Submissions that arrive together share a transaction; each is answered after its commit.
+    submissions: GroupCommit[Submit, Submission] = GroupCommit(
+        runtime.sessions, store, name="intake.submissions"
+    )
 
     @router.post(
         "",
@@ -77,17 +94,12 @@ def applications_router(runtime: Runtime, pseudonym_key: bytes) -> APIRouter:
         response: Response,
         idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
     ) -> Accepted:
-        try:
-            submission = await store(form, idempotency_key)
-        except IntegrityError:
-            # A concurrent request with the same key or person won the race: answer as it did.
-            submission = await store(form, idempotency_key)
+        submission = await submissions.submit(Submit(form, "web", idempotency_key))
         if submission.created:
             fault_point("intake.after_commit")
             runtime.relay.wake()
-        row = submission.application
-        response.headers["Location"] = status_url(row.id)
-        return Accepted(application_id=row.id, status=row.status, status_url=status_url(row.id))
+        response.headers["Location"] = status_url(submission.application_id)
+        return accepted(submission)
 
     @router.patch(
         "/{application_id}",
@@ -101,10 +113,9 @@ def applications_router(runtime: Runtime, pseudonym_key: bytes) -> APIRouter:
             submission = await add_facts(
                 session, application_id, facts, pseudonym_key=pseudonym_key
             )
-            add_events(session, submission.events)
+            await add_events(session, submission.events)
         runtime.relay.wake()
-        row = submission.application
-        return Accepted(application_id=row.id, status=row.status, status_url=status_url(row.id))
+        return accepted(submission)
 
     @router.get(
         "/{application_id}",

@@ -1,19 +1,21 @@
 """Composition root of intake: settings, runtime, event handlers and the HTTP API."""
 
 import uuid
+from collections.abc import Sequence
 
 from fastapi import FastAPI
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from intake.api import applications_router
-from intake.applications import NAME, DuplicateApplication, record_event, submit
+from intake.applications import NAME, DuplicateApplication, Submission, Submit, submit_all
+from intake.journey import record_events
 from intake.store import TABLES
 from socialsvc_common.auth import ApiSettings, install_api_keys
-from socialsvc_common.consumer import Rejected
+from socialsvc_common.consumer import Received, Rejected
 from socialsvc_common.contract import topics
-from socialsvc_common.contract.envelope import Envelope, Event
+from socialsvc_common.contract.envelope import Event
 from socialsvc_common.contract.payloads import ApplicationForm
-from socialsvc_common.problems import install_problem_handlers
+from socialsvc_common.problems import Problem, install_problem_handlers
 from socialsvc_common.service import Runtime, build_runtime, service_app
 from socialsvc_common.settings import PseudonymSettings, service_config
 
@@ -39,24 +41,29 @@ class IntakeSettings(PseudonymSettings, ApiSettings):
 
 def register_handlers(runtime: Runtime, key: bytes) -> None:
     for topic in JOURNEY_TOPICS:
-        runtime.consumer.handle(topic)(record_event)
+        runtime.consumer.handle(topic)(record_events)
 
     @runtime.consumer.handle(topics.EGOV_APPLICATION_SUBMITTED)
-    async def on_egov_submission(
-        session: AsyncSession, envelope: Envelope, form: ApplicationForm
+    async def on_egov_submissions(
+        session: AsyncSession, batch: Sequence[Received[ApplicationForm]]
     ) -> list[Event]:
-        try:
-            submission = await submit(
-                session,
-                form,
-                channel="egov",
-                idempotency_key=f"egov:{envelope.event_id}",
-                pseudonym_key=key,
-                application_id=uuid.uuid5(EGOV_NAMESPACE, str(envelope.event_id)),
+        commands = [
+            Submit(
+                item.payload,
+                "egov",
+                f"egov:{item.envelope.event_id}",
+                uuid.uuid5(EGOV_NAMESPACE, str(item.envelope.event_id)),
             )
-        except DuplicateApplication as duplicate:
-            raise Rejected(duplicate.detail) from duplicate
-        return submission.events
+            for item in batch
+        ]
+        outcomes = await submit_all(session, commands, pseudonym_key=key)
+        for outcome in outcomes:
+            # The batch is applied again one by one, where this submission alone is refused.
+            if isinstance(outcome, DuplicateApplication):
+                raise Rejected(outcome.detail) from outcome
+            if isinstance(outcome, Problem):
+                raise outcome
+        return [event for o in outcomes if isinstance(o, Submission) for event in o.events]
 
 
 def build_app(settings: IntakeSettings | None = None) -> FastAPI:

@@ -1,30 +1,33 @@
-"""Taking applications in and keeping their journeys: intake's use cases, free of HTTP and Kafka."""
+"""Taking applications in: intake's use cases, free of HTTP and Kafka.
+
+Submissions are taken in sets (the HTTP requests that arrive together, a batch of the e-government
+topic): one insert tells which are new, the unique indexes enforcing the idempotency key and the
+one open application per person and service; only the rare clashes are looked up afterwards.
+"""
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from intake.journey import journey_row
 from intake.store import (
-    CLOSED,
-    DECIDABLE,
     OPEN_FOR_FACTS,
-    STATUS_RANK,
     ApplicationRow,
-    JourneyEntry,
     Status,
-    by_key,
+    add_journey,
+    by_keys,
+    insert_applications,
     open_for,
     revisions,
 )
-from socialsvc_common.consumer import Rejected
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract import topics
-from socialsvc_common.contract.envelope import Envelope, Event, new_event
+from socialsvc_common.contract.envelope import Event, new_event
 from socialsvc_common.problems import Problem
 from socialsvc_common.pseudonym import pseudonym
 from socialsvc_common.public_stream import PublicStream
@@ -54,9 +57,24 @@ class IdempotencyKeyReused(Problem):
         )
 
 
+class SubmissionClashed(RuntimeError):
+    """The insert found a clash that the lookups after it cannot name; the caller tries again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Submit:
+    """A command: take this application in."""
+
+    form: p.ApplicationForm
+    channel: str
+    idempotency_key: str | None
+    application_id: UUID | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Submission:
-    application: ApplicationRow
+    application_id: UUID
+    status: str
     created: bool
     events: list[Event]
 
@@ -65,51 +83,89 @@ def request_hash(form: p.ApplicationForm) -> str:
     return hashlib.sha256(form.model_dump_json().encode()).hexdigest()
 
 
-async def submit(
-    session: AsyncSession,
-    form: p.ApplicationForm,
-    *,
-    channel: str,
-    idempotency_key: str | None,
-    pseudonym_key: bytes,
-    application_id: UUID | None = None,
-) -> Submission:
-    """Stores a new application with its `application.received` event, or returns the one this
-    idempotency key already made. Raises DuplicateApplication when one is open for the service."""
-    digest = request_hash(form)
-    if idempotency_key is not None and (known := await by_key(session, idempotency_key)):
-        if known.request_hash != digest:
-            raise IdempotencyKeyReused
-        return Submission(known, created=False, events=[])
-    if first := await open_for(session, form.applicant.fin, form.service_requested.value):
-        raise DuplicateApplication(first.id)
-    now = datetime.now(UTC)
-    row = ApplicationRow(
-        id=application_id or uuid4(),
-        fin=form.applicant.fin,
-        service_requested=form.service_requested.value,
-        channel=channel,
-        idempotency_key=idempotency_key,
-        request_hash=digest,
-        form=form.model_dump_json(),
-        submitted_at=now,
-        updated_at=now,
-    )
+@dataclass(frozen=True, slots=True)
+class _Draft:
+    command: Submit
+    row: dict[str, Any]
+    events: list[Event]
+
+    @property
+    def received(self) -> Event:
+        return self.events[0]
+
+
+def _draft(command: Submit, now: datetime, pseudonym_key: bytes) -> _Draft:
+    form = command.form
+    application_id = command.application_id or uuid4()
+    row = {
+        "id": application_id,
+        "fin": form.applicant.fin,
+        "service_requested": form.service_requested.value,
+        "channel": command.channel,
+        "status": Status.RECEIVED.value,
+        "is_open": True,
+        "idempotency_key": command.idempotency_key,
+        "request_hash": request_hash(form),
+        "form": form.model_dump_json(),
+        "submitted_at": now,
+        "updated_at": now,
+    }
     received = p.ApplicationReceived(
-        application_id=row.id,
+        application_id=application_id,
         submitted_at=now,
-        channel=channel,
+        channel=command.channel,
         service_requested=form.service_requested,
         applicant=form.applicant,
         circumstances=form.circumstances,
         person_ref=pseudonym(form.applicant.fin, pseudonym_key),
     )
     event = new_event(
-        topics.APPLICATION_RECEIVED, received, producer=NAME, application_id=row.id, at=now
+        topics.APPLICATION_RECEIVED, received, producer=NAME, application_id=application_id, at=now
     )
-    session.add(row)
-    session.add(journey_entry(event.envelope, received))
-    return Submission(row, created=True, events=[event, public_twin(received, pseudonym_key)])
+    return _Draft(command, row, [event, public_twin(received, pseudonym_key)])
+
+
+async def submit_all(
+    session: AsyncSession, commands: Sequence[Submit], *, pseudonym_key: bytes
+) -> list[Submission | Problem]:
+    """Stores the new applications with their `application.received` events (in the caller's
+    transaction, which adds the events to its outbox). For each command in order: the new
+    submission, the one its idempotency key made before (not created), or the Problem that
+    refuses it (an open application exists, the key was used for another form)."""
+    now = datetime.now(UTC)
+    drafts = [_draft(command, now, pseudonym_key) for command in commands]
+    inserted = await insert_applications(session, [draft.row for draft in drafts])
+    created = [draft for draft in drafts if draft.row["id"] in inserted]
+    await add_journey(
+        session, [journey_row(d.events[0].envelope, d.events[0].payload) for d in created]
+    )
+    clashed = [draft for draft in drafts if draft.row["id"] not in inserted]
+    keys = {d.command.idempotency_key for d in clashed if d.command.idempotency_key is not None}
+    known = await by_keys(session, keys) if keys else {}
+    people = {(d.row["fin"], d.row["service_requested"]) for d in clashed}
+    holders = await open_for(session, people) if clashed else {}
+    outcomes: list[Submission | Problem] = []
+    for draft in drafts:
+        if draft.row["id"] in inserted:
+            outcomes.append(Submission(draft.row["id"], Status.RECEIVED.value, True, draft.events))
+        else:
+            outcomes.append(_clash(draft, known, holders))
+    return outcomes
+
+
+def _clash(
+    draft: _Draft,
+    known: dict[str, ApplicationRow],
+    holders: dict[tuple[str, str], ApplicationRow],
+) -> Submission | Problem:
+    """Why a draft was not inserted: its key made an application before, or one is open."""
+    if (key := draft.command.idempotency_key) is not None and (first := known.get(key)):
+        if first.request_hash != draft.row["request_hash"]:
+            return IdempotencyKeyReused()
+        return Submission(first.id, first.status, created=False, events=[])
+    if holder := holders.get((draft.row["fin"], draft.row["service_requested"])):
+        return DuplicateApplication(holder.id)
+    raise SubmissionClashed("an application clashed with one no longer found; try again")
 
 
 class NotOpenForFacts(Problem):
@@ -154,93 +210,11 @@ async def add_facts(
     )
     row.form, row.status, row.updated_at = form.model_dump_json(), Status.RECEIVED.value, now
     session.add(row)
-    session.add(journey_entry(event.envelope, received))
-    return Submission(row, created=True, events=[event, public_twin(received, pseudonym_key)])
+    await add_journey(session, [journey_row(event.envelope, received)])
+    events = [event, public_twin(received, pseudonym_key)]
+    return Submission(row.id, row.status, created=True, events=events)
 
 
 def public_twin(received: p.ApplicationReceived, pseudonym_key: bytes) -> Event:
     """What partners see of the application being received, under its pseudonymous id."""
     return PublicStream(NAME, pseudonym_key).received(received)
-
-
-def journey_entry(envelope: Envelope, payload: BaseModel) -> JourneyEntry:
-    return JourneyEntry(
-        event_id=envelope.event_id,
-        application_id=envelope.application_id,
-        type=envelope.type,
-        time=envelope.time,
-        summary=summary(payload),
-    )
-
-
-def summary(payload: BaseModel) -> dict[str, Any]:  # noqa: PLR0911 - one return per event type
-    """What the journey shows of an event: status facts, never personal data."""
-    match payload:
-        case p.ApplicationReceived():
-            return {
-                "channel": payload.channel,
-                "service_requested": payload.service_requested.value,
-                "revision": payload.revision,
-            }
-        case p.DecisionMade():
-            return payload.model_dump(
-                mode="json",
-                include={"outcome", "rule_set_version", "need_level", "provision_types", "missing"},
-            ) | {"reasons": payload.refusal_reasons()}
-        case p.PlacementMade():
-            return payload.model_dump(
-                mode="json", include={"provider_name", "provision_type", "district"}
-            )
-        case p.PlacementWaitlisted():
-            return payload.model_dump(mode="json", include={"provision_type", "district"})
-        case p.PlacementUpdated():
-            return {"status": payload.status.value}
-        case p.PlacementRefused():
-            return {"reason": payload.reason}
-        case p.PlacementReleased():
-            return {"reason": payload.reason}
-        case p.NotificationDelivered():
-            return payload.model_dump(mode="json", include={"channel", "segments"})
-        case p.NotificationFailed():
-            return payload.model_dump(mode="json", include={"channel", "reason", "final"})
-    return {}
-
-
-def status_after(payload: BaseModel) -> Status | None:
-    match payload:
-        case p.DecisionMade():
-            return Status(payload.outcome.value)
-        case p.PlacementMade():
-            return Status.PLACED
-        case p.PlacementWaitlisted():
-            return Status.WAITLISTED
-        case p.PlacementRefused():
-            return Status.REFUSED
-        case p.PlacementReleased():
-            return Status.RELEASED
-    return None
-
-
-async def record_event(
-    session: AsyncSession, envelope: Envelope, payload: BaseModel
-) -> list[Event]:
-    """Adds a downstream event to the application's journey and moves its status forward."""
-    row = await session.get(ApplicationRow, envelope.application_id)
-    if row is None:
-        raise Rejected(f"no application {envelope.application_id} was taken in here")
-    session.add(journey_entry(envelope, payload))
-    status = status_after(payload)
-    if status is not None and moves_to(Status(row.status), status, payload):
-        row.status = status.value
-        row.is_open = status not in CLOSED
-        row.updated_at = datetime.now(UTC)
-        session.add(row)
-    return []
-
-
-def moves_to(current: Status, new: Status, payload: BaseModel) -> bool:
-    """A newer decision supersedes an earlier one until the person is placed or waitlisted; any
-    other status only moves forward, because events of different topics arrive in either order."""
-    if isinstance(payload, p.DecisionMade):
-        return current in DECIDABLE
-    return STATUS_RANK[new] > STATUS_RANK[current]

@@ -1,15 +1,16 @@
 """Intake's tables: applications (with their personal data, which stays here) and journeys."""
 
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, Column, Index, Text, func, text
-from sqlmodel import Field, SQLModel, select
+from sqlalchemy import JSON, Column, Index, Table, Text, bindparam, func, insert, text, update
+from sqlmodel import Field, SQLModel, col, select, tuple_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from socialsvc_common.db import UtcDateTime
+from socialsvc_common.db import UtcDateTime, insert_new
 
 
 class Status(StrEnum):
@@ -72,20 +73,65 @@ class JourneyEntry(SQLModel, table=True):
 
 
 TABLES = (ApplicationRow, JourneyEntry)
+APPLICATIONS: Table = ApplicationRow.__table__  # type: ignore[attr-defined]
+JOURNEY: Table = JourneyEntry.__table__  # type: ignore[attr-defined]
 
 
-async def by_key(session: AsyncSession, key: str) -> ApplicationRow | None:
-    query = select(ApplicationRow).where(ApplicationRow.idempotency_key == key)
-    return (await session.exec(query)).first()
+async def insert_applications(
+    session: AsyncSession, rows: Sequence[Mapping[str, Any]]
+) -> set[UUID]:
+    """Inserts the applications that clash with no idempotency key and no open application of
+    the same person and service (the unique indexes decide); the ids of those inserted."""
+    return await insert_new(session, APPLICATIONS, rows, APPLICATIONS.c.id)
 
 
-async def open_for(session: AsyncSession, fin: str, service: str) -> ApplicationRow | None:
+async def by_keys(session: AsyncSession, keys: Collection[str]) -> dict[str, ApplicationRow]:
+    """The applications made under these idempotency keys."""
+    query = select(ApplicationRow).where(col(ApplicationRow.idempotency_key).in_(keys))
+    return {row.idempotency_key or "": row for row in (await session.exec(query)).all()}
+
+
+async def open_for(
+    session: AsyncSession, people: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], ApplicationRow]:
+    """The open applications of these (FIN, service requested) pairs."""
+    pairs = tuple_(col(ApplicationRow.fin), col(ApplicationRow.service_requested))
     query = select(ApplicationRow).where(
-        ApplicationRow.fin == fin,
-        ApplicationRow.service_requested == service,
+        pairs.in_(list(people)),
         ApplicationRow.is_open == True,  # noqa: E712 - SQL comparison
     )
-    return (await session.exec(query)).first()
+    return {(row.fin, row.service_requested): row for row in (await session.exec(query)).all()}
+
+
+async def statuses_of(session: AsyncSession, ids: Collection[UUID]) -> dict[UUID, Status]:
+    """The current status of each of these applications that exists."""
+    query = select(ApplicationRow.id, ApplicationRow.status).where(col(ApplicationRow.id).in_(ids))
+    return {row_id: Status(status) for row_id, status in (await session.exec(query)).all()}
+
+
+async def add_journey(session: AsyncSession, entries: Sequence[Mapping[str, Any]]) -> None:
+    if entries:
+        await session.execute(insert(JOURNEY), list(entries))
+
+
+async def set_statuses(
+    session: AsyncSession, changes: Sequence[Mapping[str, Any]], now: datetime
+) -> None:
+    """Sets (id, status, is_open) of many applications in one statement."""
+    if not changes:
+        return
+    statement = (
+        update(APPLICATIONS)
+        .where(APPLICATIONS.c.id == bindparam("application"))
+        .values(status=bindparam("new_status"), is_open=bindparam("open"), updated_at=now)
+    )
+    await session.execute(
+        statement,
+        [
+            {"application": c["id"], "new_status": c["status"], "open": c["is_open"]}
+            for c in changes
+        ],
+    )
 
 
 async def journey_of(session: AsyncSession, application_id: UUID) -> list[JourneyEntry]:

@@ -9,7 +9,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from notifications.breaker import CircuitBreaker
 from notifications.channels import EmailGateway, InboxGateway, SmsGateway
 from notifications.dispatcher import NAME, Dispatcher, Gateways
-from notifications.messages import on_event
+from notifications.messages import on_events
 from notifications.quiet_hours import QuietHours
 from notifications.receipts import receipts_router
 from notifications.signing import DEVELOPMENT_RECEIPT_SECRET
@@ -67,7 +67,7 @@ def build_app(settings: NotificationsSettings | None = None) -> FastAPI:
     settings = settings or NotificationsSettings()
     runtime = build_runtime(NAME, settings, TABLES, publishes=topics.NOTIFICATION_TOPICS)
     for topic in SOURCES:
-        runtime.consumer.handle(topic)(on_event)
+        runtime.consumer.handle(topic)(on_events)
     client = httpx.AsyncClient()
     gateways = Gateways(
         sms=SmsGateway(settings.sms_gateway_url, client),

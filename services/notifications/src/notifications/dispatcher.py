@@ -112,7 +112,7 @@ class Dispatcher(Worker):
                 per_citizen.setdefault(row.application_id, []).append((row, contact))
             sent = await asyncio.gather(*(self._attempt_in_turn(m) for m in per_citizen.values()))
             events = [event for events in sent for event in events]
-            add_events(session, events)
+            await add_events(session, events)
         if events:
             self._relay.wake()
         return len(batch)
@@ -138,7 +138,7 @@ class Dispatcher(Worker):
             row, contact = batch[0]
             events = await self._attempt(row, contact, now)
             session.add(row)
-            add_events(session, events)
+            await add_events(session, events)
         if events:
             self._relay.wake()
         return True

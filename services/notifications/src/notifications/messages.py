@@ -1,5 +1,6 @@
 """Which events become which messages: one message per event, whatever the redeliveries."""
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -7,10 +8,11 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from notifications.store import PENDING, SKIPPED, ContactRow, NotificationRow
+from notifications.store import PENDING, SKIPPED, add_messages, save_contacts
 from notifications.templates import MessageKind
+from socialsvc_common.consumer import Received
 from socialsvc_common.contract import payloads as p
-from socialsvc_common.contract.envelope import Envelope, Event
+from socialsvc_common.contract.envelope import Event
 
 # An event that calls for no message still gets a row, so messages it causes need not wait for it.
 SILENT = None
@@ -50,39 +52,58 @@ def message_for(payload: BaseModel) -> tuple[MessageKind | None, dict[str, Any]]
     return None
 
 
-async def on_event(session: AsyncSession, envelope: Envelope, payload: BaseModel) -> list[Event]:
-    """Stores the citizen's contact (from the application) and the message this event calls for;
-    the dispatcher sends it. Nothing is published here: delivery events follow the delivery."""
-    if isinstance(payload, p.ApplicationReceived):
-        applicant = payload.applicant
-        await session.merge(
-            ContactRow(
-                application_id=payload.application_id,
-                fin=applicant.fin,
-                mobile_phone=applicant.mobile_phone,
-                email=applicant.email,
-                language=applicant.language.value,
-                preferred_channel=applicant.preferred_channel,
-                district=applicant.district,
-                lives_alone=payload.circumstances.lives_alone,
-            )
-        )
-    message = message_for(payload)
-    if message is not None:
-        kind, context = message
-        now = datetime.now(UTC)
-        session.add(
-            NotificationRow(
-                id=notification_id(envelope.event_id),
-                application_id=envelope.application_id,
-                event_id=envelope.event_id,
-                kind=kind.value if kind else "none",
-                context=context,
-                status=PENDING if kind else SKIPPED,
-                occurred_at=envelope.time,
-                next_attempt_at=now,
-                cause_event_id=envelope.causation_id,
-                hold_until=now + CAUSE_HOLD,
-            )
-        )
+async def on_events(session: AsyncSession, batch: Sequence[Received[BaseModel]]) -> list[Event]:
+    """Stores the citizens' contacts (from their applications) and the messages these events call
+    for, one statement each; the dispatcher sends them. Nothing is published here: delivery events
+    follow the delivery."""
+    now = datetime.now(UTC)
+    contacts = [
+        contact_of(item.payload)
+        for item in batch
+        if isinstance(item.payload, p.ApplicationReceived)
+    ]
+    messages = [row for item in batch if (row := message_row(item, now)) is not None]
+    await save_contacts(session, contacts)
+    await add_messages(session, messages)
     return []
+
+
+def contact_of(received: p.ApplicationReceived) -> dict[str, Any]:
+    applicant = received.applicant
+    return {
+        "application_id": received.application_id,
+        "fin": applicant.fin,
+        "mobile_phone": applicant.mobile_phone,
+        "email": applicant.email,
+        "language": applicant.language.value,
+        "preferred_channel": applicant.preferred_channel,
+        "district": applicant.district,
+        "lives_alone": received.circumstances.lives_alone,
+    }
+
+
+def message_row(item: Received[BaseModel], now: datetime) -> dict[str, Any] | None:
+    """The message row an event calls for (a silent one when it calls for none that is sent)."""
+    message = message_for(item.payload)
+    if message is None:
+        return None
+    kind, context = message
+    envelope = item.envelope
+    return {
+        "id": notification_id(envelope.event_id),
+        "application_id": envelope.application_id,
+        "event_id": envelope.event_id,
+        "kind": kind.value if kind else "none",
+        "context": context,
+        "status": PENDING if kind else SKIPPED,
+        "channel": None,
+        "attempts": 0,
+        "segments": None,
+        "gateway_message_id": None,
+        "last_error": None,
+        "occurred_at": envelope.time,
+        "next_attempt_at": now,
+        "cause_event_id": envelope.causation_id,
+        "hold_until": now + CAUSE_HOLD,
+        "sent_at": None,
+    }

@@ -95,5 +95,5 @@ async def apply_receipt(
             reason = f"{channel.value}: receipt says failed ({said})"
             events = channel_failed(row, contact, channel, reason, now)
         session.add(row)
-        add_events(session, events)
+        await add_events(session, events)
         return ReceiptAnswer(notification_id=row.id, status=row.status)

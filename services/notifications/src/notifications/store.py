@@ -1,15 +1,16 @@
 """Notifications' tables: how to reach each citizen (personal data, kept only here) and every
 message with its delivery state."""
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, Table, insert
 from sqlmodel import Field, SQLModel, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from socialsvc_common.db import UtcDateTime
+from socialsvc_common.db import UtcDateTime, upsert
 
 PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
 # Taken by a gateway that reports delivery later, through a receipt.
@@ -54,6 +55,18 @@ class NotificationRow(SQLModel, table=True):
 
 
 TABLES = (ContactRow, NotificationRow)
+CONTACTS: Table = ContactRow.__table__  # type: ignore[attr-defined]
+NOTIFICATIONS: Table = NotificationRow.__table__  # type: ignore[attr-defined]
+
+
+async def save_contacts(session: AsyncSession, contacts: Sequence[Mapping[str, Any]]) -> None:
+    """Stores how to reach each citizen, the latest form's contact winning (one statement)."""
+    await upsert(session, CONTACTS, contacts, key=["application_id"])
+
+
+async def add_messages(session: AsyncSession, messages: Sequence[Mapping[str, Any]]) -> None:
+    if messages:
+        await session.execute(insert(NOTIFICATIONS), list(messages))
 
 
 async def due(

@@ -1,0 +1,122 @@
+"""Each application's journey: every event about it, and the status it has reached, written per
+batch of events (one read, one insert, one update, whatever the batch's size)."""
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from intake.store import (
+    CLOSED,
+    DECIDABLE,
+    STATUS_RANK,
+    Status,
+    add_journey,
+    set_statuses,
+    statuses_of,
+)
+from socialsvc_common.consumer import Received, Rejected
+from socialsvc_common.contract import payloads as p
+from socialsvc_common.contract.envelope import Envelope, Event
+
+
+def journey_row(envelope: Envelope, payload: BaseModel) -> dict[str, Any]:
+    return {
+        "event_id": envelope.event_id,
+        "application_id": envelope.application_id,
+        "type": envelope.type,
+        "time": envelope.time,
+        "summary": summary(payload),
+    }
+
+
+def summary(payload: BaseModel) -> dict[str, Any]:  # noqa: PLR0911 - one return per event type
+    """What the journey shows of an event: status facts, never personal data."""
+    match payload:
+        case p.ApplicationReceived():
+            return {
+                "channel": payload.channel,
+                "service_requested": payload.service_requested.value,
+                "revision": payload.revision,
+            }
+        case p.DecisionMade():
+            return payload.model_dump(
+                mode="json",
+                include={"outcome", "rule_set_version", "need_level", "provision_types", "missing"},
+            ) | {"reasons": payload.refusal_reasons()}
+        case p.PlacementMade():
+            return payload.model_dump(
+                mode="json", include={"provider_name", "provision_type", "district"}
+            )
+        case p.PlacementWaitlisted():
+            return payload.model_dump(mode="json", include={"provision_type", "district"})
+        case p.PlacementUpdated():
+            return {"status": payload.status.value}
+        case p.PlacementRefused():
+            return {"reason": payload.reason}
+        case p.PlacementReleased():
+            return {"reason": payload.reason}
+        case p.NotificationDelivered():
+            return payload.model_dump(mode="json", include={"channel", "segments"})
+        case p.NotificationFailed():
+            return payload.model_dump(mode="json", include={"channel", "reason", "final"})
+    return {}
+
+
+def status_after(payload: BaseModel) -> Status | None:
+    match payload:
+        case p.DecisionMade():
+            return Status(payload.outcome.value)
+        case p.PlacementMade():
+            return Status.PLACED
+        case p.PlacementWaitlisted():
+            return Status.WAITLISTED
+        case p.PlacementRefused():
+            return Status.REFUSED
+        case p.PlacementReleased():
+            return Status.RELEASED
+    return None
+
+
+def moves_to(current: Status, new: Status, payload: BaseModel) -> bool:
+    """A newer decision supersedes an earlier one until the person is placed or waitlisted; any
+    other status only moves forward, because events of different topics arrive in either order."""
+    if isinstance(payload, p.DecisionMade):
+        return current in DECIDABLE
+    return STATUS_RANK[new] > STATUS_RANK[current]
+
+
+def advance(statuses: dict[Any, Status], batch: Sequence[Received[BaseModel]]) -> dict[Any, Status]:
+    """The status each application reaches through the batch's events, in their order: only the
+    applications whose status changes."""
+    changed: dict[Any, Status] = {}
+    for item in batch:
+        application_id = item.envelope.application_id
+        new = status_after(item.payload)
+        if new is not None and moves_to(statuses[application_id], new, item.payload):
+            statuses[application_id] = changed[application_id] = new
+    return changed
+
+
+async def record_events(session: AsyncSession, batch: Sequence[Received[BaseModel]]) -> list[Event]:
+    """Adds downstream events to their applications' journeys and moves their statuses forward."""
+    statuses = await statuses_of(session, {item.envelope.application_id for item in batch})
+    unknown = [
+        i.envelope.application_id for i in batch if i.envelope.application_id not in statuses
+    ]
+    if unknown:
+        raise Rejected(f"no application {unknown[0]} was taken in here")
+    changed = advance(statuses, batch)
+    await add_journey(session, [journey_row(item.envelope, item.payload) for item in batch])
+    now = datetime.now(UTC)
+    await set_statuses(
+        session,
+        [
+            {"id": application_id, "status": status.value, "is_open": status not in CLOSED}
+            for application_id, status in changed.items()
+        ],
+        now,
+    )
+    return []
