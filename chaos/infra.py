@@ -105,7 +105,7 @@ class Postgres:
         _run([str(PGCTL), "stop"], self.env)
 
     def url(self, database: str) -> str:
-        return f"postgresql+psycopg://{ROLE}:{ROLE}@127.0.0.1:{self.port}/{database}"
+        return f"postgresql+asyncpg://{ROLE}:{ROLE}@127.0.0.1:{self.port}/{database}"
 
     def fresh_database(self, database: str) -> str:
         """An empty database of this name (dropped first if an earlier run left it)."""

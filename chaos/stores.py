@@ -14,10 +14,11 @@ import psycopg
 
 from notifications.app import NotificationsSettings
 from notifications.channels import message_id
+from socialsvc_common.db import libpq_url
 
 
 def _plain(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://")
+    return libpq_url(url)
 
 
 async def rows(url: str, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

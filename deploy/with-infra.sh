@@ -27,5 +27,5 @@ deploy/postgres/pgctl start
 export SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9192
 .venv/bin/socialsvc-topics >/dev/null
 
-export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgresql+psycopg://socialsvc:socialsvc@127.0.0.1:${PG_PORT:-25432}/socialsvc_test}
+export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgresql+asyncpg://socialsvc:socialsvc@127.0.0.1:${PG_PORT:-25432}/socialsvc_test}
 "$@"

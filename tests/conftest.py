@@ -7,11 +7,12 @@ from collections.abc import Callable, Iterator
 import psycopg
 import pytest
 
+from socialsvc_common.db import libpq_url
 from tests.harness import drop_database, reachable
 
 BOOTSTRAP = os.environ.get("SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9192")
 DATABASE_URL = os.environ.get(
-    "TEST_DATABASE_URL", "postgresql+psycopg://socialsvc:socialsvc@127.0.0.1:25432/socialsvc_test"
+    "TEST_DATABASE_URL", "postgresql+asyncpg://socialsvc:socialsvc@127.0.0.1:25432/socialsvc_test"
 )
 
 
@@ -42,7 +43,7 @@ def unique() -> Callable[[str], str]:
 def create_database(postgres_url: str, name: str) -> tuple[str, Callable[[], None]]:
     """A new, empty PostgreSQL database (URL and a function that drops it): tests that own their
     tables never meet rows an earlier run left behind."""
-    admin = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    admin = libpq_url(postgres_url)
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
 

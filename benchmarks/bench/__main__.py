@@ -23,7 +23,7 @@ from benchmarks.bench.report import save, table
 from benchmarks.bench.run import Options, measure
 from tests.harness import SERVICES
 
-DEFAULT_DATABASE = "postgresql+psycopg://socialsvc:socialsvc@127.0.0.1:25432/socialsvc_test"
+DEFAULT_DATABASE = "postgresql+asyncpg://socialsvc:socialsvc@127.0.0.1:25432/socialsvc_test"
 
 
 def header(text: str) -> tuple[str, str]:

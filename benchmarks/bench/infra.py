@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from socialsvc_common.admin import ensure_topics
 from socialsvc_common.contract.topics import REGISTRY, Topic
+from socialsvc_common.db import libpq_url
 from tests.harness import drop_database, reachable
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,7 +64,7 @@ async def create_topics(bootstrap: str) -> None:
 @contextmanager
 def databases(admin_url: str, names: list[str]) -> Iterator[dict[str, str]]:
     """Fresh databases by name (their SQLAlchemy URLs), dropped when the run ends."""
-    plain = admin_url.replace("postgresql+psycopg://", "postgresql://")
+    plain = libpq_url(admin_url)
     base = admin_url.rsplit("/", 1)[0]
     with psycopg.connect(plain, autocommit=True) as connection:
         for name in names:

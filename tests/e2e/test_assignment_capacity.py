@@ -43,6 +43,7 @@ from socialsvc_common.contract.payloads import (
     ProvisionType,
     TargetGroup,
 )
+from socialsvc_common.db import libpq_url
 from socialsvc_common.geography import load_geography
 from tests.harness import free_port
 
@@ -299,7 +300,7 @@ async def ours(bootstrap: str, topic: topics.Topic, since_ms: int, ids: set[str]
 
 
 def query(database: str, sql: str) -> list[dict[str, Any]]:
-    url = database.replace("postgresql+psycopg://", "postgresql://")
+    url = libpq_url(database)
     with psycopg.connect(url, row_factory=dict_row) as connection:
         return connection.execute(sql.encode()).fetchall()
 

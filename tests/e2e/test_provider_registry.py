@@ -15,6 +15,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from socialsvc_common.contract.payloads import DecisionMade, Outcome, ProvisionType, TargetGroup
+from socialsvc_common.db import libpq_url
 
 from .conftest import wait_committed
 from .test_assignment_capacity import Replicas, publish, replicas
@@ -59,7 +60,7 @@ def home_care_in_xetai(count: int) -> list[DecisionMade]:
 
 
 def fetch(database: str, sql: str, *params: Any) -> list[dict[str, Any]]:
-    url = database.replace("postgresql+psycopg://", "postgresql://")
+    url = libpq_url(database)
     with psycopg.connect(url, row_factory=dict_row) as connection:
         return connection.execute(sql.encode(), params).fetchall()
 

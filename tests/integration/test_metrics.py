@@ -162,7 +162,7 @@ async def test_counters_lag_and_outbox_gauges_show_what_happened(
 async def test_metrics_are_served_while_the_database_is_down() -> None:
     settings = ServiceSettings(
         kafka_bootstrap_servers=["127.0.0.1:9"],
-        database_url="postgresql+psycopg://nobody:pw@127.0.0.1:9/none",
+        database_url="postgresql+asyncpg://nobody:pw@127.0.0.1:9/none",
     )
     runtime = build_runtime("eligibility", settings)
     topic = "intake.application.received.v1"

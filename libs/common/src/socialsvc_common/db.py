@@ -10,7 +10,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Connection, DateTime, Dialect, Table, event, inspect, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    CursorResult,
+    DateTime,
+    Dialect,
+    Executable,
+    Table,
+    event,
+    inspect,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -43,10 +54,16 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 def normalise_url(url: str) -> str:
-    """Maps a plain postgresql:// URL to the psycopg 3 driver; other URLs pass unchanged."""
+    """Maps a plain postgresql:// URL to the asyncpg driver; other URLs pass unchanged."""
     if url.startswith("postgresql://"):
-        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return "postgresql+asyncpg://" + url.removeprefix("postgresql://")
     return url
+
+
+def libpq_url(url: str) -> str:
+    """The URL without its SQLAlchemy driver, as libpq tools and psycopg take it."""
+    scheme, sep, rest = url.partition("://")
+    return scheme.split("+", 1)[0] + sep + rest
 
 
 SCHEMA_LOCK_KEY = 7_160_020
@@ -71,7 +88,8 @@ def _sqlite_begin(connection: Any) -> None:
 
 
 def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
-    """An async engine for a service database URL (sqlite+aiosqlite:// or postgresql+psycopg://)."""
+    """An async engine for a service database URL (sqlite+aiosqlite://, postgresql+asyncpg://
+    or postgresql+psycopg://)."""
     parsed = make_url(normalise_url(url))
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -106,6 +124,19 @@ async def transaction(
         yield session
 
 
+async def run(
+    session: AsyncSession,
+    statement: Executable,
+    params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+) -> CursorResult[Any]:
+    """Runs a Core statement on the session's connection, in its transaction: a list of
+    parameter sets runs it for each in one go (executemany). No ORM work on the way."""
+    connection = await session.connection()
+    if isinstance(params, Sequence):
+        return await connection.execute(statement, list(params))
+    return await connection.execute(statement, params)
+
+
 def _insert(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.Insert:
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
@@ -119,7 +150,7 @@ async def insert_new(
     if not rows:
         return set()
     statement = _insert(session, table).on_conflict_do_nothing().returning(returning)
-    return set((await session.execute(statement, list(rows))).scalars())
+    return set((await run(session, statement, rows)).scalars())
 
 
 async def upsert(
@@ -133,7 +164,7 @@ async def upsert(
     statement = _insert(session, table)
     replaced = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in key}
     statement = statement.on_conflict_do_update(index_elements=list(key), set_=replaced)
-    await session.execute(statement, list(latest.values()))
+    await run(session, statement, list(latest.values()))
 
 
 async def create_tables(engine: AsyncEngine, *models: type[SQLModel]) -> None:

@@ -35,7 +35,7 @@ from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from socialsvc_common.contract.envelope import Event
-from socialsvc_common.db import UtcDateTime, transaction
+from socialsvc_common.db import UtcDateTime, run, transaction
 from socialsvc_common.kafka import DELIVERY_TIMEOUT_SECONDS, Producer
 from socialsvc_common.metrics import Metrics
 from socialsvc_common.worker import Worker
@@ -88,7 +88,7 @@ async def add_events(session: AsyncSession, events: Iterable[Event]) -> None:
         for event in events
     ]
     if rows:
-        await session.execute(sql_insert(OUTBOX), rows)
+        await run(session, sql_insert(OUTBOX), rows)
 
 
 class OutboxRelay(Worker):
@@ -129,7 +129,7 @@ class OutboxRelay(Worker):
                 .order_by(columns.id)
                 .limit(self._batch_size)
             )
-            rows = (await session.execute(query)).all()
+            rows = (await run(session, query)).all()
             if not rows:
                 return 0
             await self._producer.deliver(
@@ -144,7 +144,7 @@ class OutboxRelay(Worker):
                 ],
                 within_seconds=self._publish_timeout,
             )
-            await session.execute(delete(OUTBOX).where(columns.id.in_([row.id for row in rows])))
+            await run(session, delete(OUTBOX).where(columns.id.in_([row.id for row in rows])))
         self._metrics.published(row.topic for row in rows)
         return len(rows)
 

@@ -31,6 +31,7 @@ from socialsvc_common.consumer import Received, Rejected
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Envelope, Event, new_event
 from socialsvc_common.contract.payloads import DecisionMade, Outcome, PlacementWaitlisted
+from socialsvc_common.db import run
 from socialsvc_common.geography import UnknownUnit
 
 PLACEMENTS: Table = PlacementRow.__table__  # type: ignore[attr-defined]
@@ -165,6 +166,6 @@ async def _write(session: AsyncSession, ledger: Ledger) -> None:
     changed (loaded and locked in this session) are written when it commits."""
     if ledger.placed:
         rows = [row.model_dump() for row in ledger.placed]
-        await session.execute(insert(PLACEMENTS), rows)
+        await run(session, insert(PLACEMENTS), rows)
     if ledger.waiting:
-        await session.execute(insert(WAITLIST), ledger.waiting)
+        await run(session, insert(WAITLIST), ledger.waiting)

@@ -15,7 +15,7 @@ from sqlmodel import Field, SQLModel, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from socialsvc_common.contract.payloads import DecisionMade, ProvisionType
-from socialsvc_common.db import UtcDateTime
+from socialsvc_common.db import UtcDateTime, run
 
 
 class LedgerRow(SQLModel, table=True):
@@ -105,7 +105,7 @@ async def lock_people(session: AsyncSession, person_refs: Collection[str]) -> No
         "SELECT pg_advisory_xact_lock(k) FROM "
         "(SELECT DISTINCT hashtext(r) AS k FROM unnest(CAST(:refs AS text[])) AS r ORDER BY k) AS p"
     )
-    await session.execute(statement, {"refs": sorted(person_refs)})
+    await run(session, statement, {"refs": sorted(person_refs)})
 
 
 async def known_of(session: AsyncSession, ids: Collection[UUID]) -> set[UUID]:

@@ -10,7 +10,7 @@ from sqlalchemy import JSON, Column, Index, Table, Text, bindparam, func, insert
 from sqlmodel import Field, SQLModel, col, select, tuple_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from socialsvc_common.db import UtcDateTime, insert_new
+from socialsvc_common.db import UtcDateTime, insert_new, run
 
 
 class Status(StrEnum):
@@ -111,7 +111,7 @@ async def statuses_of(session: AsyncSession, ids: Collection[UUID]) -> dict[UUID
 
 async def add_journey(session: AsyncSession, entries: Sequence[Mapping[str, Any]]) -> None:
     if entries:
-        await session.execute(insert(JOURNEY), list(entries))
+        await run(session, insert(JOURNEY), list(entries))
 
 
 async def set_statuses(
@@ -125,7 +125,8 @@ async def set_statuses(
         .where(APPLICATIONS.c.id == bindparam("application"))
         .values(status=bindparam("new_status"), is_open=bindparam("open"), updated_at=now)
     )
-    await session.execute(
+    await run(
+        session,
         statement,
         [
             {"application": c["id"], "new_status": c["status"], "open": c["is_open"]}

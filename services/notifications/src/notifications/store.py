@@ -10,7 +10,7 @@ from sqlalchemy import JSON, Column, Table, insert
 from sqlmodel import Field, SQLModel, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from socialsvc_common.db import UtcDateTime, upsert
+from socialsvc_common.db import UtcDateTime, run, upsert
 
 PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
 # Taken by a gateway that reports delivery later, through a receipt.
@@ -66,7 +66,7 @@ async def save_contacts(session: AsyncSession, contacts: Sequence[Mapping[str, A
 
 async def add_messages(session: AsyncSession, messages: Sequence[Mapping[str, Any]]) -> None:
     if messages:
-        await session.execute(insert(NOTIFICATIONS), list(messages))
+        await run(session, insert(NOTIFICATIONS), list(messages))
 
 
 async def due(
