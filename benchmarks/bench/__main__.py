@@ -52,7 +52,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="applications per second; 0 for as fast as they are taken",
     )
     parser.add_argument("--duration", type=float, default=300.0, help="seconds of load")
-    parser.add_argument("--concurrency", type=int, default=64, help="submissions in flight")
+    parser.add_argument(
+        "--concurrency", type=int, default=64, help="wrk's connections: submissions in flight"
+    )
     parser.add_argument("--drain-timeout", type=float, default=300.0)
     parser.add_argument(
         "--relay-records",

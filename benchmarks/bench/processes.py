@@ -116,6 +116,13 @@ class Sampler:
         self.sample_one(name)
         self._watched.pop(name, None)
 
+    def settle(self, name: str, cpu_seconds: float) -> None:
+        """The CPU of a process that has exited, from its rusage, which a sample a second would
+        miss the last of. (Its rusage's peak memory is not used: a forked child counts its
+        parent's pages until exec.)"""
+        self._watched.pop(name, None)
+        self.usage.setdefault(name, Usage()).cpu_seconds = cpu_seconds
+
     def sample_one(self, name: str) -> None:
         process = self._watched.get(name)
         if process is None:

@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from benchmarks.bench.infra import RELAY_TOPICS
 from benchmarks.bench.processes import Sampler, launch
+from benchmarks.bench.relay_hop import PRODUCER
 from benchmarks.bench.stats import Summary, summarise
 from tests.harness import end_offsets, start_group_at_end
 
@@ -39,9 +40,7 @@ class RelayResult:
 
 async def feed(bootstrap: str, sizes: list[int], count: int) -> float:
     """Publishes `count` records of the given sizes (cycled) as fast as the broker takes them."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=5
-    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **PRODUCER)
     await producer.start()
     try:
         started = time.time()

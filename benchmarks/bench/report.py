@@ -11,6 +11,12 @@ import psutil
 
 from benchmarks.bench.infra import ROOT
 from benchmarks.bench.stats import Summary
+from tests.harness import SERVICES
+
+BROKER = "kafka broker"
+LOAD_GENERATOR = "load generator"
+STAND_INS = "sinks"  # the gateway stand-ins: SMS and SMTP sinks, receipts back
+MONITOR = "bench monitor"  # this process when wrk makes the load: lag, samples, progress
 
 
 def machine() -> dict[str, Any]:
@@ -34,6 +40,40 @@ def machine() -> dict[str, Any]:
     }
 
 
+def cpu_per_application(
+    processes: dict[str, dict[str, float]], completed: int
+) -> dict[str, float | None]:
+    """CPU milliseconds per completed application: the platform (the four services), the harness
+    (load generator and gateway stand-ins) and the broker, each apart."""
+
+    def per_app(names: list[str]) -> float | None:
+        if not completed or not any(name in processes for name in names):
+            return None
+        seconds = sum(processes[name]["cpu_seconds"] for name in names if name in processes)
+        return round(seconds * 1000 / completed, 2)
+
+    return {
+        "platform": per_app(list(SERVICES)),
+        "harness": per_app([LOAD_GENERATOR, STAND_INS]),
+        "load_generator": per_app([LOAD_GENERATOR]),
+        "gateway_stand_ins": per_app([STAND_INS]),
+        "broker": per_app([BROKER]),
+    }
+
+
+def cpu_lines(cpu: dict[str, float | None]) -> list[str]:
+    def shown(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f}"
+
+    return [
+        f"  platform (four services): {shown(cpu['platform'])} ms/app",
+        f"  harness (load generator + gateway stand-ins): {shown(cpu['harness'])} ms/app "
+        f"(load generator {shown(cpu['load_generator'])}, stand-ins "
+        f"{shown(cpu['gateway_stand_ins'])})",
+        f"  broker: {shown(cpu['broker'])} ms/app",
+    ]
+
+
 def ms(value: float) -> str:
     return "-" if math.isnan(value) else f"{value * 1000:.0f}"
 
@@ -47,7 +87,8 @@ def table(results: dict[str, Any]) -> str:
     lines = [
         f"bench: {run['mode']} load, {run['rate'] or 'max'}/s asked for {run['duration']:.0f} s "
         f"on {host['cores']} cores (load average {host['load_average_at_start']})",
-        f"  answers {run['statuses']}; accepted {p['accepted']}, completed {p['completed']}, "
+        f"  answers {run['statuses']} (timeouts counted by wrk: {run.get('load_timeouts', 0)}); "
+        f"accepted {p['accepted']}, completed {p['completed']}, "
         f"incomplete {p['incomplete']}; drained: {'yes' if run['drained'] else 'NO'}",
         f"  offered {p['offered_per_second']:.1f}/s; sustained {p['sustained_per_second']:.1f}/s; "
         f"end to end {p['end_to_end_per_second']:.1f}/s; backlog growth "
@@ -67,6 +108,8 @@ def table(results: dict[str, Any]) -> str:
             f"  {name:<24} {u['cpu_seconds']:>8.1f} {u['cpu_percent_mean']:>8.1f} "
             f"{u['peak_rss_mb']:>8.0f} {per_app:>10}"
         )
+    if cpu := results.get("cpu_ms_per_application"):
+        lines += cpu_lines(cpu)
     relay, perf = results.get("relay"), results.get("producer_performance")
     if relay:
         lines.append(

@@ -10,23 +10,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from benchmarks.bench.analysis import PlatformFigures, analyse
 from benchmarks.bench.collect import KINDS, read_events
-from benchmarks.bench.forms import FormMaker
 from benchmarks.bench.infra import Broker
 from benchmarks.bench.lag import INPUTS, LagWatch
-from benchmarks.bench.load import LoadResult, drive, http_submitter, kafka_submitter, producer_for
+from benchmarks.bench.load import EgovRecords, LoadResult, Tally, producer_for, publish
 from benchmarks.bench.perf import producer_performance
 from benchmarks.bench.processes import Platform, Sampler, start_platform, wait_healthy
+from benchmarks.bench.progress import report_progress
 from benchmarks.bench.relay import run_relay
-from benchmarks.bench.report import machine
-from benchmarks.bench.stats import summarise
+from benchmarks.bench.report import (
+    BROKER,
+    LOAD_GENERATOR,
+    MONITOR,
+    cpu_per_application,
+    machine,
+)
 from benchmarks.bench.targets import RunFigures, judge
+from benchmarks.bench.templates import ALPHABET
+from benchmarks.bench.wrk import WrkLoad, progress_folder, read_progress, run_wrk
 from tests.harness import SERVICES, end_offsets, start_group_at_end
 
-BROKER = "kafka broker"
 LIMIT = ", limit"  # the broker again, while the relay and ProducerPerformance run
 # Fewer records measure the start-up and the pipeline's fill, not its rate.
 RELAY_MIN_RECORDS = 20_000
@@ -47,22 +51,36 @@ class Options:
     limit: bool  # measure the bare relay and ProducerPerformance too
 
 
-async def load(options: Options, platform: Platform, bootstrap: str, token: str) -> LoadResult:
-    forms = FormMaker(options.seed)
+async def load(
+    options: Options,
+    platform: Platform,
+    bootstrap: str,
+    token: str,
+    *,
+    logs: Path,
+    sampler: Sampler,
+    tally: Tally,
+) -> LoadResult:
+    """Submits for the run: wrk over HTTP, or the bulk producer on the e-government topic."""
+    salt = ALPHABET[int(token, 16) % len(ALPHABET)]  # this run's FINs differ from the last's
     if options.mode == "http":
-        async with httpx.AsyncClient(
-            base_url=platform.urls["intake"],
-            timeout=30,
-            headers={"Authorization": f"Bearer {platform.api_key}", **options.headers},
-            limits=httpx.Limits(max_connections=options.concurrency),
-        ) as client:
-            submit = http_submitter(client, forms, f"bench-{token}")
-            return await drive(submit, options.rate, options.duration, options.concurrency)
+        wrk = WrkLoad(
+            url=platform.urls["intake"],
+            api_key=platform.api_key,
+            rate=options.rate,
+            duration=options.duration,
+            connections=options.concurrency,
+            salt=salt,
+            key_prefix=f"bench-{token}-",
+            seed=options.seed,
+            headers=options.headers,
+        )
+        return await run_wrk(wrk, logs, sampler, LOAD_GENERATOR)
+    records = EgovRecords(options.seed, salt)
     producer = producer_for(bootstrap)
     await producer.start()
     try:
-        submit = kafka_submitter(producer, forms)
-        return await drive(submit, options.rate, options.duration, options.concurrency)
+        return await publish(producer, records, options.rate, options.duration, tally)
     finally:
         await producer.stop()
 
@@ -76,6 +94,52 @@ def usage_of(sampler: Sampler) -> dict[str, dict[str, float]]:
         }
         for name, u in sampler.usage.items()
     }
+
+
+async def drain(lagging: "asyncio.Task[None]", within: float) -> bool:
+    """Whether the lag watch saw every group drained within `within` seconds."""
+    try:
+        await asyncio.wait_for(lagging, within)
+    except TimeoutError:
+        return False
+    return True
+
+
+async def under_load(
+    options: Options,
+    platform: Platform,
+    groups: dict[str, str],
+    start: float,
+    *,
+    bootstrap: str,
+    token: str,
+    logs: Path,
+    sampler: Sampler,
+) -> tuple[LoadResult, LagWatch, bool]:
+    """The load, then the wait for the drain, with the lag sampled and progress printed."""
+    stop = asyncio.Event()
+    lag = LagWatch(bootstrap, groups, start)
+    lagging = asyncio.create_task(lag.run(stop))
+    tally = Tally()
+
+    def so_far() -> Tally:
+        # wrk's progress files trail by up to a second; once it has finished, its summary counts.
+        if options.mode == "http" and not stop.is_set():
+            return read_progress(progress_folder(logs))
+        return tally
+
+    progress = asyncio.create_task(report_progress(start, so_far, lag))
+    try:
+        result = await load(
+            options, platform, bootstrap, token, logs=logs, sampler=sampler, tally=tally
+        )
+        tally.submitted, tally.accepted = result.submitted, result.accepted
+        stop.set()
+        drained = await drain(lagging, options.drain_timeout)
+    finally:
+        progress.cancel()
+        lagging.cancel()
+    return result, lag, drained
 
 
 async def platform_phase(
@@ -92,19 +156,20 @@ async def platform_phase(
             sampler.watch(name, process.pid)
         if (pid := broker.pid()) is not None:
             sampler.watch(BROKER, pid)
-        sampler.watch("load generator", os.getpid())
+        # Over HTTP wrk is the load generator and this process only watches; over Kafka it is both.
+        sampler.watch(MONITOR if options.mode == "http" else LOAD_GENERATOR, os.getpid())
         since = await end_offsets(bootstrap, list(KINDS))
         start = time.time()
-        stop = asyncio.Event()
-        lag = LagWatch(bootstrap, groups, start)
-        lagging = asyncio.create_task(lag.run(stop))
-        result = await load(options, platform, bootstrap, token)
-        stop.set()
-        drained = True
-        try:
-            await asyncio.wait_for(lagging, options.drain_timeout)
-        except TimeoutError:
-            drained = False
+        result, lag, drained = await under_load(
+            options,
+            platform,
+            groups,
+            start,
+            bootstrap=bootstrap,
+            token=token,
+            logs=logs,
+            sampler=sampler,
+        )
         for name in [*platform.processes, BROKER]:
             sampler.forget(name)
         events = await read_events(bootstrap, since)
@@ -162,11 +227,13 @@ async def measure(
             "drained": drained,
             "statuses": dict(result.statuses),
             "schedule_behind_seconds": result.behind_seconds,
-            "submit_answer_seconds": summarise(result.answer_seconds).as_dict(),
+            "submit_answer_seconds": result.answer.as_dict(),
+            "load_timeouts": result.timeouts,
             "machine": host,
         },
         "platform": figures.as_dict(),
         "processes": processes,
+        "cpu_ms_per_application": cpu_per_application(processes, figures.completed),
         "lag": [{"at": round(at, 1), "lag": values} for at, values in lag.samples],
         "relay": relay.as_dict() if relay else None,
         "producer_performance": perf.as_dict() if perf else None,
