@@ -1,13 +1,16 @@
 """Intake's journey rules, without broker or database: what a status becomes, what a step shows."""
 
 from datetime import UTC, datetime
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
+from pydantic import BaseModel
 
-from intake.journey import moves_to, status_after, summary
+from intake.journey import advance, moves_to, status_after, summary
 from intake.store import Status
+from socialsvc_common.consumer import Received
 from socialsvc_common.contract import payloads as p
+from socialsvc_common.contract.envelope import Envelope
 
 NOW = datetime.now(UTC)
 
@@ -78,3 +81,34 @@ def test_journey_steps_carry_no_personal_data() -> None:
         "provision_type": "home_care",
         "district": "Xətai",
     }
+
+
+def test_a_batch_moves_each_application_through_its_events_in_order() -> None:
+    first, second = uuid4(), uuid4()
+
+    def received(application_id: UUID, payload: BaseModel) -> Received[BaseModel]:
+        envelope = Envelope(
+            event_id=uuid4(),
+            type="t",
+            schema_version="1.0",
+            time=NOW,
+            source="/test",
+            application_id=application_id,
+            correlation_id=uuid4(),
+        )
+        return Received(envelope, payload)
+
+    statuses = {first: Status.RECEIVED, second: Status.RECEIVED}
+    changed = advance(
+        statuses,
+        [
+            received(first, decision(p.Outcome.ELIGIBLE)),
+            received(second, placed()),
+            received(first, placed()),
+            # A decision after the placement (another topic, read later) supersedes nothing.
+            received(second, decision(p.Outcome.INELIGIBLE)),
+            received(first, decision(p.Outcome.NEEDS_INFORMATION)),
+        ],
+    )
+    assert changed == {first: Status.PLACED, second: Status.PLACED}
+    assert statuses == changed

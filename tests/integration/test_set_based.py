@@ -1,0 +1,208 @@
+"""The set-based write path on real PostgreSQL: one statement for many rows tells what was new,
+submissions that arrive together share one transaction, and a batch of decisions is placed within
+capacity in one transaction."""
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy
+from sqlalchemy import Column, Integer, String, Table, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import SQLModel
+from sqlmodel import select as model_select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from assignment.placements import Registry
+from assignment.placing import place_all
+from assignment.providers import ProviderCache, ProviderRow, seed
+from assignment.registry import load_providers
+from assignment.store import TABLES as ASSIGNMENT_TABLES
+from assignment.store import LedgerRow, PlacementRow, WaitlistRow
+from intake.applications import (
+    DuplicateApplication,
+    IdempotencyKeyReused,
+    Submission,
+    Submit,
+    submit_all,
+)
+from intake.store import TABLES as INTAKE_TABLES
+from intake.store import ApplicationRow
+from socialsvc_common.consumer import Received
+from socialsvc_common.contract import payloads as p
+from socialsvc_common.contract.envelope import new_event
+from socialsvc_common.contract.topics import DECISION_MADE
+from socialsvc_common.db import (
+    create_tables,
+    insert_new,
+    make_engine,
+    run,
+    session_factory,
+    transaction,
+    upsert,
+)
+from socialsvc_common.geography import load_geography
+from socialsvc_common.group_commit import GroupCommit
+from socialsvc_common.problems import Problem
+from socialsvc_common.public_stream import PublicStream
+from tests.e2e.applicants import application
+from tests.unit.test_assignment_matching import decision
+
+pytestmark = pytest.mark.integration
+KEY = b"k" * 32
+PAIRS = Table(
+    "test_set_pairs",
+    SQLModel.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("label", String, nullable=False),
+)
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    if request.param == "postgresql":
+        url = request.getfixturevalue("fresh_postgres")
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'set.db'}"
+    made = make_engine(url)
+    async with made.begin() as connection:
+        await connection.run_sync(SQLModel.metadata.create_all, tables=[PAIRS])
+    yield made
+    await made.dispose()
+
+
+async def test_insert_new_says_what_went_in_and_upsert_keeps_the_last(engine: AsyncEngine) -> None:
+    sessions = session_factory(engine)
+    async with transaction(sessions) as session:
+        first = await insert_new(session, PAIRS, [{"id": 1, "label": "a"}], PAIRS.c.id)
+    async with transaction(sessions) as session:
+        rows = [{"id": 1, "label": "b"}, {"id": 2, "label": "c"}, {"id": 2, "label": "d"}]
+        second = await insert_new(session, PAIRS, rows, PAIRS.c.id)
+    assert (first, second) == ({1}, {2})
+    async with transaction(sessions) as session:
+        rows = [{"id": 1, "label": "x"}, {"id": 3, "label": "y"}, {"id": 1, "label": "z"}]
+        await upsert(session, PAIRS, rows, key=["id"])
+    async with sessions() as session:
+        found = (await run(session, select(PAIRS).order_by(PAIRS.c.id))).all()
+    assert [tuple(row) for row in found] == [(1, "z"), (2, "c"), (3, "y")]
+
+
+@pytest.fixture
+async def intake_engine(fresh_postgres: str) -> AsyncIterator[AsyncEngine]:
+    made = make_engine(fresh_postgres)
+    await create_tables(made, *INTAKE_TABLES)
+    yield made
+    await made.dispose()
+
+
+def form(fin: str) -> p.ApplicationForm:
+    body = application(0, random.Random(7))
+    body["applicant"]["fin"] = fin
+    return p.ApplicationForm.model_validate(body)
+
+
+async def test_submissions_arriving_together_share_a_commit_and_get_their_own_answers(
+    intake_engine: AsyncEngine,
+) -> None:
+    commits: list[object] = []
+    sqlalchemy.event.listen(intake_engine.sync_engine, "commit", commits.append)
+    sessions = session_factory(intake_engine)
+
+    async def store(
+        session: AsyncSession, commands: Sequence[Submit]
+    ) -> list[Submission | Problem]:
+        return await submit_all(session, commands, pseudonym_key=KEY)
+
+    group: GroupCommit[Submit, Submission] = GroupCommit(sessions, store)
+    people = [f"{n:03d}ABC{n % 10}" for n in range(30)]
+    commands = [Submit(form(fin), "web", f"key-{fin}") for fin in people]
+    # The same request again (a client retry), the same person under another key, and a key
+    # reused for another person's form.
+    commands += [
+        Submit(form(people[0]), "web", f"key-{people[0]}"),
+        Submit(form(people[1]), "web", "another-key"),
+        Submit(form("9999AAA"), "web", f"key-{people[2]}"),
+    ]
+    answers = await asyncio.gather(*(group.submit(c) for c in commands), return_exceptions=True)
+    new = answers[:30]
+    assert all(isinstance(a, Submission) and a.created for a in new)
+    retry, same_person, reused = answers[30:]
+    assert isinstance(retry, Submission)
+    assert not retry.created
+    assert retry.application_id == new[0].application_id  # type: ignore[union-attr]
+    assert isinstance(same_person, DuplicateApplication)
+    assert same_person.first == new[1].application_id  # type: ignore[union-attr]
+    assert isinstance(reused, IdempotencyKeyReused)
+    # 33 requests, far fewer transactions: those that waited went together.
+    assert len(commits) < 10
+    async with sessions() as session:
+        stored = (
+            await run(
+                session,
+                select(sqlalchemy.func.count()).select_from(
+                    ApplicationRow.__table__  # type: ignore[attr-defined]
+                ),
+            )
+        ).scalar_one()
+    assert stored == 30
+
+
+@pytest.fixture
+async def assignment_engine(fresh_postgres: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    registry = tmp_path / "providers.toml"
+    registry.write_text(
+        '[[home_care]]\nid = "hc-test"\nname = "Test team"\ndistrict = "Xətai"\n'
+        "caseload_limit = 2\n",
+        encoding="utf-8",
+    )
+    made = make_engine(fresh_postgres)
+    await create_tables(made, *ASSIGNMENT_TABLES, ProviderRow)
+    async with transaction(session_factory(made)) as session:
+        await seed(session, load_providers(registry))
+    yield made
+    await made.dispose()
+
+
+async def test_a_batch_of_decisions_is_placed_within_capacity_in_one_transaction(
+    assignment_engine: AsyncEngine,
+) -> None:
+    geography = load_geography()
+    registry = Registry(ProviderCache(geography), PublicStream("assignment", KEY))
+    people = ["person-1", "person-2", "person-1", "person-3", "person-4"]
+    decisions = [
+        decision().model_copy(update={"person_ref": ref, "decided_at": datetime.now(UTC)})
+        for ref in people
+    ]
+    batch = [
+        Received(
+            new_event(DECISION_MADE, d, producer="t", application_id=d.application_id).envelope, d
+        )
+        for d in decisions
+    ]
+    commits: list[object] = []
+    sqlalchemy.event.listen(assignment_engine.sync_engine, "commit", commits.append)
+    sessions = session_factory(assignment_engine)
+    async with transaction(sessions) as session:
+        events = await place_all(session, registry, [*batch, batch[0]])
+    kinds = [e.envelope.type for e in events if e.topic.owner == "assignment"]
+    # The first two take the team's two places; the first person's second application clashes
+    # with the place they now hold; the others wait; the repeat of the first changes nothing.
+    assert kinds == [
+        "assignment.placement.made",
+        "assignment.placement.made",
+        "assignment.placement.refused",
+        "assignment.placement.waitlisted",
+        "assignment.placement.waitlisted",
+    ]
+    assert len(commits) == 1
+    async with sessions() as session:
+        ledger = await session.get(LedgerRow, "hc-test")
+        placed = (await session.exec(model_select(PlacementRow))).all()
+        waiting = (await session.exec(model_select(WaitlistRow))).all()
+    assert ledger is not None
+    assert ledger.used == 2
+    assert {row.application_id for row in placed} == {d.application_id for d in decisions[:2]}
+    assert {row.application_id for row in waiting} == {d.application_id for d in decisions[3:]}
