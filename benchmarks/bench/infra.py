@@ -75,3 +75,16 @@ def databases(admin_url: str, names: list[str]) -> Iterator[dict[str, str]]:
         with psycopg.connect(plain, autocommit=True) as connection:
             for name in names:
                 drop_database(connection, name)
+
+
+def commits_of(urls: dict[str, str]) -> dict[str, int]:
+    """PostgreSQL's count of committed transactions in each service's database (by service), read
+    after the services stopped, so every backend has reported its own."""
+    names = {url.rsplit("/", 1)[1]: service for service, url in urls.items()}
+    first = next(iter(urls.values()))
+    with psycopg.connect(libpq_url(first), autocommit=True) as connection:
+        rows = connection.execute(
+            "SELECT datname, xact_commit FROM pg_stat_database WHERE datname = ANY(%s)",
+            [list(names)],
+        ).fetchall()
+    return {names[name]: int(commits) for name, commits in rows}

@@ -61,6 +61,17 @@ def cpu_per_application(
     }
 
 
+def commits_per_application(commits: dict[str, int], completed: int) -> dict[str, float | None]:
+    """PostgreSQL commits per completed application in each service's database, and in all."""
+    if not completed:
+        return dict.fromkeys([*commits, "all"])
+    per_app: dict[str, float | None] = {
+        service: round(count / completed, 3) for service, count in commits.items()
+    }
+    per_app["all"] = round(sum(commits.values()) / completed, 3)
+    return per_app
+
+
 def cpu_lines(cpu: dict[str, float | None]) -> list[str]:
     def shown(value: float | None) -> str:
         return "-" if value is None else f"{value:.2f}"
@@ -110,6 +121,9 @@ def table(results: dict[str, Any]) -> str:
         )
     if cpu := results.get("cpu_ms_per_application"):
         lines += cpu_lines(cpu)
+    if commits := results.get("commits_per_application"):
+        shown = ", ".join(f"{name} {value}" for name, value in commits.items())
+        lines.append(f"  PostgreSQL commits per application: {shown}")
     relay, perf = results.get("relay"), results.get("producer_performance")
     if relay:
         lines.append(

@@ -12,7 +12,7 @@ from typing import Any
 
 from benchmarks.bench.analysis import PlatformFigures, analyse
 from benchmarks.bench.collect import KINDS, read_events
-from benchmarks.bench.infra import Broker
+from benchmarks.bench.infra import Broker, commits_of
 from benchmarks.bench.lag import INPUTS, LagWatch
 from benchmarks.bench.load import EgovRecords, LoadResult, Tally, producer_for, publish
 from benchmarks.bench.perf import producer_performance
@@ -23,6 +23,7 @@ from benchmarks.bench.report import (
     BROKER,
     LOAD_GENERATOR,
     MONITOR,
+    commits_per_application,
     cpu_per_application,
     machine,
 )
@@ -186,6 +187,7 @@ async def measure(
     sampling = asyncio.create_task(sampler.run())
     try:
         figures, result, lag, drained = await platform_phase(options, broker, urls, logs, sampler)
+        commits = await asyncio.to_thread(commits_of, urls)
         relay, perf = None, None
         if options.limit:
             count = options.relay_records or max(figures.completed, RELAY_MIN_RECORDS)
@@ -206,6 +208,7 @@ async def measure(
         with contextlib.suppress(asyncio.CancelledError):
             await sampling
     processes = usage_of(sampler)
+    cpu = cpu_per_application(processes, figures.completed)
     verdicts = judge(
         RunFigures(
             load_seconds=figures.load_seconds,
@@ -215,6 +218,7 @@ async def measure(
             incomplete=figures.incomplete,
             p99_seconds=figures.latency.p99,
             service_peak_rss_mb={s: processes[s]["peak_rss_mb"] for s in SERVICES},
+            service_cpu_ms_per_application=cpu["platform"],
         )
     )
     return {
@@ -233,7 +237,8 @@ async def measure(
         },
         "platform": figures.as_dict(),
         "processes": processes,
-        "cpu_ms_per_application": cpu_per_application(processes, figures.completed),
+        "cpu_ms_per_application": cpu,
+        "commits_per_application": commits_per_application(commits, figures.completed),
         "lag": [{"at": round(at, 1), "lag": values} for at, values in lag.samples],
         "relay": relay.as_dict() if relay else None,
         "producer_performance": perf.as_dict() if perf else None,

@@ -7,6 +7,7 @@ import pytest
 
 from benchmarks.bench.journeys import Kind, Observed, journeys, stage_durations, timeline
 from benchmarks.bench.perf import parse_summary
+from benchmarks.bench.report import commits_per_application
 from benchmarks.bench.stats import due_at, percentile, slope, submissions_due, summarise
 from benchmarks.bench.targets import RunFigures, judge
 
@@ -78,16 +79,25 @@ def test_the_timeline_counts_per_second_and_keeps_the_backlog() -> None:
 
 def test_a_growing_backlog_fails_the_throughput_target() -> None:
     assert slope([(0, 0), (1, 10), (2, 20)]) == pytest.approx(10)
-    steady = RunFigures(300, 1005, 1003, 0.5, 0, 0.4, {"intake": 150.0})
-    falling_behind = RunFigures(300, 1005, 700, 300.0, 0, 8.0, {"intake": 150.0})
-    assert [v.passed for v in judge(steady)] == [True, True, True]
+    steady = RunFigures(300, 305, 303, 0.5, 0, 1.4, {"intake": 150.0}, 4.2)
+    falling_behind = RunFigures(300, 305, 200, 100.0, 0, 8.0, {"intake": 150.0}, 9.0)
+    assert [(v.target, v.passed) for v in judge(steady)] == [
+        (">= 300 applications/s for 300 s, no growing lag", True),
+        ("p99 < 2 s at 300/s", True),
+        ("four services <= 5 ms CPU per application", True),
+        ("each service < 200 MB RSS", True),
+    ]
     verdicts = judge(falling_behind)
     assert not verdicts[0].passed
     assert "backlog grew" in verdicts[0].detail
-    assert not verdicts[1].passed
+    assert [v.passed for v in verdicts[1:3]] == [False, False]
+    # At 100/s the tighter latency target applies; a flat-out run at 20/s is judged by neither.
+    at_100 = judge(RunFigures(300, 98, 98, 0.0, 0, 1.2, {"intake": 120.0}, 3.0))
+    assert [(v.target, v.passed) for v in at_100[1:2]] == [("p99 < 1 s at 100/s", False)]
     short = judge(RunFigures(30, 20, 20, 0.0, 0, 0.3, {"intake": 250.0}))
     assert [v.passed for v in short] == [False, False, False]
     assert "ran 30 s" in short[0].detail
+    assert short[1].detail == "not measured"
     five_minutes = judge(RunFigures(299.6, 15, 14.3, 0.1, 0, 18.0, {"intake": 108.0}))[0]
     assert five_minutes.detail == "sustained 14.3/s"
     assert "intake 250 MB" in short[2].detail
@@ -104,3 +114,9 @@ def test_producer_performance_summary_is_read_from_its_last_line() -> None:
     assert (result.records, result.per_second, result.p99_ms) == (100_000, 45045.045045, 740)
     with pytest.raises(ValueError, match="no ProducerPerformance summary"):
         parse_summary("Exception in thread main")
+
+
+def test_commits_are_counted_per_completed_application() -> None:
+    per_app = commits_per_application({"intake": 500, "eligibility": 120}, 1000)
+    assert per_app == {"intake": 0.5, "eligibility": 0.12, "all": 0.62}
+    assert commits_per_application({"intake": 5}, 0) == {"intake": None, "all": None}
