@@ -8,7 +8,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from notifications.breaker import CircuitBreaker
 from notifications.channels import EmailGateway, InboxGateway, SmsGateway
-from notifications.dispatcher import NAME, Dispatcher, Gateways
+from notifications.dispatcher import CONCURRENCY, NAME, Dispatcher, Gateways
 from notifications.messages import on_events
 from notifications.quiet_hours import QuietHours
 from notifications.receipts import receipts_router
@@ -68,10 +68,12 @@ def build_app(settings: NotificationsSettings | None = None) -> FastAPI:
     runtime = build_runtime(NAME, settings, TABLES, publishes=topics.NOTIFICATION_TOPICS)
     for topic in SOURCES:
         runtime.consumer.handle(topic)(on_events)
-    client = httpx.AsyncClient()
+    # As many kept-alive connections as messages in flight, so none is opened per message.
+    client = httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=CONCURRENCY))
+    email = EmailGateway(settings.smtp_host, settings.smtp_port, settings.email_sender)
     gateways = Gateways(
         sms=SmsGateway(settings.sms_gateway_url, client),
-        email=EmailGateway(settings.smtp_host, settings.smtp_port, settings.email_sender),
+        email=email,
         inbox=InboxGateway(settings.inbox_gateway_url, client),
     )
     dispatcher = Dispatcher(
@@ -89,6 +91,7 @@ def build_app(settings: NotificationsSettings | None = None) -> FastAPI:
     runtime.background.append(dispatcher.run)
     runtime.stopping.append(dispatcher.stop)
     runtime.on_stop.append(client.aclose)
+    runtime.on_stop.append(email.close)
     app = service_app(runtime, title="Notifications", description="Tells citizens what happened.")
     install_problem_handlers(app)
     secret = settings.receipt_secret.get_secret_value().encode()

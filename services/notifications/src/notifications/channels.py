@@ -16,6 +16,8 @@ from email.utils import format_datetime
 
 import httpx
 
+from notifications.smtp_connections import IDLE_SECONDS, SmtpConnections
+
 # Explicit, never the client's defaults: a gateway that hangs must not hold a consumer for long.
 HTTP_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 SMTP_TIMEOUT_SECONDS = 10.0
@@ -132,7 +134,8 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 class EmailGateway:
-    """An SMTP relay. smtplib blocks, so each message is sent from a worker thread."""
+    """An SMTP relay. smtplib blocks, so each message is sent from a worker thread, on one of a
+    few connections kept open between messages (notifications.smtp_connections)."""
 
     def __init__(
         self,
@@ -142,12 +145,14 @@ class EmailGateway:
         *,
         timeout: float = SMTP_TIMEOUT_SECONDS,
         local_hostname: str | None = None,
+        idle_seconds: float = IDLE_SECONDS,
     ) -> None:
         self._host = host
         self._port = port
         self._sender = sender
         self._timeout = timeout
         self._local_hostname = local_hostname
+        self._connections = SmtpConnections(self._connect, idle_seconds=idle_seconds)
 
     async def send(self, to: str, subject: str, body: str, idempotency_key: str) -> GatewayReceipt:
         message = compose_email(self._sender, to, subject, body, idempotency_key)
@@ -155,12 +160,18 @@ class EmailGateway:
         # SMTP has no receipts to wait for: the relay's acceptance is as far as we can know.
         return GatewayReceipt(message_id=str(message["Message-ID"]), status="delivered")
 
+    async def close(self) -> None:
+        """Closes the connections kept open; a message sent later opens a new one."""
+        await asyncio.to_thread(self._connections.close)
+
+    def _connect(self) -> smtplib.SMTP:
+        return smtplib.SMTP(
+            self._host, self._port, timeout=self._timeout, local_hostname=self._local_hostname
+        )
+
     def _deliver(self, message: EmailMessage) -> None:
         try:
-            with smtplib.SMTP(
-                self._host, self._port, timeout=self._timeout, local_hostname=self._local_hostname
-            ) as smtp:
-                smtp.send_message(message)
+            self._connections.send(message)
         except (smtplib.SMTPException, OSError) as exc:
             raise smtp_error(exc) from exc
 

@@ -12,6 +12,7 @@ pace of the whole service.
 
 import asyncio
 import random
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -44,6 +45,9 @@ from socialsvc_common.worker import Worker
 __all__ = ["NAME", "Dispatcher", "Gateways"]
 MAX_BACKOFF_SECONDS = 300.0
 MAX_ATTEMPTS_ON_ERROR = 8
+# Messages of one batch share one transaction; up to CONCURRENCY of them are with a gateway at once.
+BATCH_SIZE = 50
+CONCURRENCY = 16
 
 
 def backoff(attempts: int, retry_after: float | None) -> timedelta:
@@ -69,8 +73,8 @@ class Dispatcher(Worker):
         quiet_hours: QuietHours | None = None,
         urgent_kinds: frozenset[str] = frozenset(),
         breaker: Callable[[], CircuitBreaker] = CircuitBreaker,
-        batch_size: int = 50,
-        concurrency: int = 16,
+        batch_size: int = BATCH_SIZE,
+        concurrency: int = CONCURRENCY,
         idle_seconds: float = 1.0,
     ) -> None:
         super().__init__("dispatcher", idle_seconds=idle_seconds)
@@ -115,6 +119,10 @@ class Dispatcher(Worker):
             await add_events(session, events)
         if events:
             self._relay.wake()
+        if batch:
+            # One line a batch: the statuses its messages were left in (pending: to retry).
+            statuses = Counter(row.status for row, _ in batch)
+            self._log.info("batch of messages dispatched", messages=len(batch), **statuses)
         return len(batch)
 
     async def _attempt_in_turn(
@@ -192,13 +200,13 @@ class Dispatcher(Worker):
         try:
             receipt = await self._send(channel, row, contact)
         except TransientDeliveryError as error:
-            self._log.warning("gateway failed; will retry", channel=channel.value, error=str(error))
+            self._log.debug("gateway failed; will retry", channel=channel.value, error=str(error))
             breaker.failed(now)
             row.next_attempt_at = now + backoff(row.attempts, error.retry_after)
             row.last_error = str(error)
             return []
         except PermanentDeliveryError as error:
-            self._log.warning("gateway refused message", channel=channel.value, error=str(error))
+            self._log.debug("gateway refused message", channel=channel.value, error=str(error))
             breaker.succeeded()  # the gateway works; it refused this one message
             return channel_failed(row, contact, channel, str(error), now)
         fault_point("notifications.after_send")

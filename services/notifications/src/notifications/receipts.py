@@ -1,40 +1,41 @@
 """Delivery receipts: gateways that take a message first and deliver it later call back here.
 
-A receipt is signed by the gateway with the secret both sides share (notifications.signing), names
-the message by the idempotency key it was sent with (our notification id) and by the gateway's own
-message id, and says delivered or failed. A delivered receipt becomes
-notifications.message.delivered; a failed one moves the message to the citizen's next channel.
-Receipts are idempotent: a repeat changes nothing and gets the same answer.
+A receipt is signed by the gateway with the secret both sides share (notifications.signing). The
+body is one receipt object, answered alone (404 for an unknown message, 409 for one whose sending
+is not recorded yet), or a JSON array of receipts, answered with an array of per-receipt answers
+in the same order, so a gateway reporting many at once knows which to send again. Either way the
+receipts of a request are applied in one transaction (notifications.receipt_batch).
 """
 
-from datetime import UTC, datetime
-from typing import Annotated, Literal
+from collections.abc import Sequence
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Request
+import structlog
+from fastapi import APIRouter, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from notifications.outcomes import channel_failed, delivered
+from notifications.receipt_batch import (
+    NOT_RECORDED_YET,
+    UNKNOWN,
+    Receipt,
+    ReceiptOutcome,
+    apply_receipts,
+)
 from notifications.signing import SIGNATURE_HEADER, signed_by
-from notifications.store import ACCEPTED, PENDING, with_contact
-from socialsvc_common.contract import payloads as p
-from socialsvc_common.db import transaction
-from socialsvc_common.logs import redact_text
-from socialsvc_common.outbox import OutboxRelay, add_events
+from socialsvc_common.outbox import OutboxRelay
 from socialsvc_common.problems import Problem
 
-MAX_RECEIPT_BYTES = 4096
+__all__ = ["MAX_RECEIPTS", "MAX_RECEIPT_BYTES", "Receipt", "ReceiptAnswer", "receipts_router"]
 
+MAX_RECEIPTS = 1000
+# A receipt is at most about 400 bytes of JSON; the rest is room for the gateway's whitespace.
+MAX_RECEIPT_BYTES = 512 * MAX_RECEIPTS
 
-class Receipt(BaseModel):
-    reference: UUID = Field(description="the Idempotency-Key the message was sent with")
-    message_id: str = Field(min_length=1, max_length=200, description="the gateway's message id")
-    status: Literal["delivered", "failed"]
-    # A provider's error code or phrase; it travels on a topic, so it is kept short and plain.
-    reason: str | None = Field(default=None, max_length=100, pattern=r"^[A-Za-z0-9_ .:-]*$")
+log = structlog.get_logger("notifications.receipts")
 
 
 class ReceiptAnswer(BaseModel):
@@ -42,58 +43,96 @@ class ReceiptAnswer(BaseModel):
     status: str
 
 
+class ItemAnswer(BaseModel):
+    """One receipt's answer in a batch; notification_id only when the message is known."""
+
+    reference: UUID
+    notification_id: UUID | None = None
+    status: str
+
+
+_BATCH = TypeAdapter(list[Receipt])
+_ANSWERS = TypeAdapter(list[ItemAnswer])
+
+
 def receipts_router(
     sessions: async_sessionmaker[AsyncSession], relay: OutboxRelay, secret: bytes
 ) -> APIRouter:
+    """POST /receipts: one signed receipt, or a signed array of up to MAX_RECEIPTS."""
     router = APIRouter(tags=["receipts"])
+
+    async def apply(receipts: Sequence[Receipt]) -> list[ReceiptOutcome]:
+        applied = await apply_receipts(sessions, receipts)
+        if applied.events:
+            relay.wake()
+        return applied.outcomes
 
     @router.post("/receipts", response_model=ReceiptAnswer)
     async def receive(
         request: Request,
         signature: Annotated[str | None, Header(alias=SIGNATURE_HEADER)] = None,
-    ) -> ReceiptAnswer:
+    ) -> ReceiptAnswer | Response:
         body = await request.body()
         if len(body) > MAX_RECEIPT_BYTES:
-            raise Problem(413, "receipt-too-large", "Receipt too large", "a receipt is small JSON")
+            raise _too_large()
         if not signed_by(secret, body, signature):
             detail = f"{SIGNATURE_HEADER} is missing or wrong"
             raise Problem(401, "receipt-signature", "Unsigned receipt", detail)
-        try:
-            receipt = Receipt.model_validate_json(body)
-        except ValidationError as error:
-            raise RequestValidationError(error.errors()) from None
-        answer = await apply_receipt(sessions, receipt)
-        relay.wake()
-        return answer
+        if body.lstrip()[:1] == b"[":
+            outcomes = await apply(_parse_batch(body))
+            _log_batch(outcomes)
+            return Response(_ANSWERS.dump_json(_answers(outcomes)), media_type="application/json")
+        [outcome] = await apply([_parse_one(body)])
+        log.debug("receipt applied", status=outcome.status)
+        return _single_answer(outcome)
 
     return router
 
 
-async def apply_receipt(
-    sessions: async_sessionmaker[AsyncSession], receipt: Receipt
-) -> ReceiptAnswer:
-    """Records what the receipt says about an accepted message, with the event that follows."""
-    now = datetime.now(UTC)
-    async with transaction(sessions) as session:
-        found = await with_contact(session, receipt.reference)
-        if found is None:
-            detail = "no message has this reference"
-            raise Problem(404, "unknown-message", "Unknown message", detail)
-        row, contact = found
-        if row.status == PENDING:
-            # Sent, but the dispatcher has not recorded the gateway's answer (it may have stopped
-            # in between); the gateway is asked to call again, by then the answer is recorded.
-            detail = "send the receipt again later"
-            raise Problem(409, "not-recorded-yet", "Not recorded yet", detail)
-        if row.status != ACCEPTED or row.gateway_message_id != receipt.message_id:
-            return ReceiptAnswer(notification_id=row.id, status=row.status)
-        channel = p.Channel(row.channel or p.Channel.SMS)
-        if receipt.status == "delivered":
-            events = delivered(row, channel, now)
-        else:
-            said = redact_text(receipt.reason or "no reason")
-            reason = f"{channel.value}: receipt says failed ({said})"
-            events = channel_failed(row, contact, channel, reason, now)
-        session.add(row)
-        await add_events(session, events)
-        return ReceiptAnswer(notification_id=row.id, status=row.status)
+def _parse_one(body: bytes) -> Receipt:
+    try:
+        return Receipt.model_validate_json(body)
+    except ValidationError as error:
+        raise RequestValidationError(error.errors()) from None
+
+
+def _parse_batch(body: bytes) -> list[Receipt]:
+    try:
+        receipts = _BATCH.validate_json(body)
+    except ValidationError as error:
+        raise RequestValidationError(error.errors()) from None
+    if len(receipts) > MAX_RECEIPTS:
+        raise _too_large()
+    return receipts
+
+
+def _too_large() -> Problem:
+    detail = f"at most {MAX_RECEIPTS} receipts and {MAX_RECEIPT_BYTES} bytes in one request"
+    return Problem(413, "receipt-too-large", "Receipts too large", detail)
+
+
+def _single_answer(outcome: ReceiptOutcome) -> ReceiptAnswer:
+    if outcome.status == UNKNOWN:
+        raise Problem(404, "unknown-message", "Unknown message", "no message has this reference")
+    if outcome.status == NOT_RECORDED_YET:
+        detail = "send the receipt again later"
+        raise Problem(409, "not-recorded-yet", "Not recorded yet", detail)
+    return ReceiptAnswer(notification_id=outcome.reference, status=outcome.status)
+
+
+def _answers(outcomes: Sequence[ReceiptOutcome]) -> list[ItemAnswer]:
+    return [
+        ItemAnswer(
+            reference=outcome.reference,
+            notification_id=outcome.reference if outcome.found else None,
+            status=outcome.status,
+        )
+        for outcome in outcomes
+    ]
+
+
+def _log_batch(outcomes: Sequence[ReceiptOutcome]) -> None:
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    log.info("receipts applied", receipts=len(outcomes), **counts)

@@ -1,7 +1,7 @@
 """Notifications' tables: how to reach each citizen (personal data, kept only here) and every
 message with its delivery state."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -111,15 +111,18 @@ async def due(
     return [(row, contact) for row, contact in (await session.exec(query)).all()]
 
 
-async def with_contact(
-    session: AsyncSession, notification_id: UUID
-) -> tuple[NotificationRow, ContactRow] | None:
-    """One message and its citizen's contact, the message locked for an update."""
+async def with_contacts(
+    session: AsyncSession, notification_ids: Collection[UUID]
+) -> dict[UUID, tuple[NotificationRow, ContactRow]]:
+    """The messages with these ids and their citizens' contacts, in one statement; the messages
+    locked for an update in id order, so two batches naming the same messages cannot deadlock."""
+    if not notification_ids:
+        return {}
     query = (
         select(NotificationRow, ContactRow)
         .join(ContactRow, col(ContactRow.application_id) == col(NotificationRow.application_id))
-        .where(NotificationRow.id == notification_id)
+        .where(col(NotificationRow.id).in_(notification_ids))
+        .order_by(col(NotificationRow.id))
         .with_for_update(of=NotificationRow)
     )
-    found = (await session.exec(query)).first()
-    return None if found is None else (found[0], found[1])
+    return {row.id: (row, contact) for row, contact in (await session.exec(query)).all()}

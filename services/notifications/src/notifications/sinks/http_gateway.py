@@ -197,5 +197,5 @@ async def _store(
     }
     # A small append, but off the event loop all the same; the lock keeps it ordered.
     await asyncio.to_thread(store.add, record)
-    log.info("message stored", gateway=kind.name, message_id=record["message_id"])
+    log.debug("message stored", gateway=kind.name, message_id=record["message_id"])
     return record

@@ -60,7 +60,7 @@ class MailSink:
         self._append(_record(mail, message_id, envelope))
         if message_id:
             self.seen.add(message_id)
-        log.info("mail stored", message_id=message_id)
+        log.debug("mail stored", message_id=message_id)
         return "250 OK"
 
     def _append(self, record: dict[str, Any]) -> None:
