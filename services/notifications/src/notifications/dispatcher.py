@@ -7,7 +7,9 @@ before, so the citizen gets one message.
 
 The messages of a batch go to the gateways side by side, one citizen's strictly one after another:
 a gateway's answer takes tens of milliseconds, and waiting for each in turn would make that the
-pace of the whole service.
+pace of the whole service. For the same reason several batches are in hand at once (`workers`):
+each takes its rows with SKIP LOCKED, so none takes another's, and a message is due only once every
+earlier one to its citizen is no longer pending, so a citizen's messages keep their order.
 """
 
 import asyncio
@@ -45,9 +47,11 @@ from socialsvc_common.worker import Worker
 __all__ = ["NAME", "Dispatcher", "Gateways"]
 MAX_BACKOFF_SECONDS = 300.0
 MAX_ATTEMPTS_ON_ERROR = 8
-# Messages of one batch share one transaction; up to CONCURRENCY of them are with a gateway at once.
+# Messages of one batch share one transaction; WORKERS batches are in hand at once, and up to
+# CONCURRENCY messages of them all are with a gateway at once.
 BATCH_SIZE = 50
-CONCURRENCY = 16
+WORKERS = 4
+CONCURRENCY = 64
 
 
 def backoff(attempts: int, retry_after: float | None) -> timedelta:
@@ -75,6 +79,7 @@ class Dispatcher(Worker):
         breaker: Callable[[], CircuitBreaker] = CircuitBreaker,
         batch_size: int = BATCH_SIZE,
         concurrency: int = CONCURRENCY,
+        workers: int = WORKERS,
         idle_seconds: float = 1.0,
     ) -> None:
         super().__init__("dispatcher", idle_seconds=idle_seconds)
@@ -86,6 +91,11 @@ class Dispatcher(Worker):
         self._quiet = quiet_hours
         self._urgent = urgent_kinds
         self._breakers = {channel: breaker() for channel in p.Channel}
+        self._workers = workers
+
+    async def run(self) -> None:
+        """Runs `workers` dispatch loops side by side until asked to stop."""
+        await asyncio.gather(*(super(Dispatcher, self).run() for _ in range(self._workers)))
 
     async def step(self) -> bool:
         return await self.dispatch_once() > 0
