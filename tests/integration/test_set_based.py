@@ -206,3 +206,24 @@ async def test_a_batch_of_decisions_is_placed_within_capacity_in_one_transaction
     assert ledger.used == 2
     assert {row.application_id for row in placed} == {d.application_id for d in decisions[:2]}
     assert {row.application_id for row in waiting} == {d.application_id for d in decisions[3:]}
+
+
+async def test_a_command_that_breaks_its_group_fails_alone(engine: AsyncEngine) -> None:
+    sessions = session_factory(engine)
+
+    async def write(session: AsyncSession, labels: Sequence[str]) -> list[int | Exception]:
+        if "broken" in labels:
+            raise RuntimeError("this group cannot be written")
+        rows = [{"id": 100 + len(label), "label": label} for label in labels]
+        new = await insert_new(session, PAIRS, rows, PAIRS.c.id)
+        return [row["id"] if row["id"] in new else KeyError(row["id"]) for row in rows]
+
+    group: GroupCommit[str, int] = GroupCommit(sessions, write)
+    labels = ["a", "bb", "broken", "dddd"]
+    answers = await asyncio.gather(
+        *(group.submit(label) for label in labels), return_exceptions=True
+    )
+    assert [type(a).__name__ for a in answers] == ["int", "int", "RuntimeError", "int"]
+    async with sessions() as session:
+        stored = (await run(session, select(PAIRS.c.label).order_by(PAIRS.c.id))).scalars().all()
+    assert stored == ["a", "bb", "dddd"]
