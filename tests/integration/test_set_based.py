@@ -214,9 +214,10 @@ async def test_a_command_that_breaks_its_group_fails_alone(engine: AsyncEngine) 
     async def write(session: AsyncSession, labels: Sequence[str]) -> list[int | Exception]:
         if "broken" in labels:
             raise RuntimeError("this group cannot be written")
-        rows = [{"id": 100 + len(label), "label": label} for label in labels]
+        ids = [100 + len(label) for label in labels]
+        rows = [{"id": i, "label": label} for i, label in zip(ids, labels, strict=True)]
         new = await insert_new(session, PAIRS, rows, PAIRS.c.id)
-        return [row["id"] if row["id"] in new else KeyError(row["id"]) for row in rows]
+        return [i if i in new else KeyError(i) for i in ids]
 
     group: GroupCommit[str, int] = GroupCommit(sessions, write)
     labels = ["a", "bb", "broken", "dddd"]
