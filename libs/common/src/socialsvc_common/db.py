@@ -105,7 +105,11 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
         hide_parameters=True,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        # No ping before each checkout: it was a round trip per transaction. A connection that an
+        # outage left broken fails its first statement instead, SQLAlchemy then discards the
+        # pool's connections, and every caller retries (consumers and the relay back off and
+        # try again; a group of HTTP submissions is written again one by one).
+        pool_pre_ping=False,
         pool_recycle=1800,
     )
 
