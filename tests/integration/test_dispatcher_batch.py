@@ -1,4 +1,5 @@
-"""The dispatcher sends a batch side by side, yet one citizen's messages strictly in turn."""
+"""The dispatcher sends a batch side by side, yet one citizen's messages strictly in turn, when
+its SMS gateway takes one message to a request."""
 
 import asyncio
 from collections import Counter
@@ -24,7 +25,7 @@ class RecordingSms(SmsGateway):
     """An SMS gateway that holds each answer a while and notes what was in flight meanwhile."""
 
     def __init__(self, phones: dict[str, UUID], client: httpx.AsyncClient) -> None:
-        super().__init__(UNUSED, client)
+        super().__init__(UNUSED, client, batch=False)
         self._phones = phones
         self.in_flight: Counter[UUID] = Counter()
         self.most_in_flight = 0

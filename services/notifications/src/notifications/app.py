@@ -34,6 +34,10 @@ class NotificationsSettings(ServiceSettings):
     http_port: int = 8003
     sms_gateway_url: str = "http://127.0.0.1:8090"
     inbox_gateway_url: str = "http://127.0.0.1:8091"
+    # Whether a gateway takes many messages to a request (POST /messages/batch); false sends one
+    # request a message, for a provider without the batch endpoint.
+    sms_gateway_batch: bool = True
+    inbox_gateway_batch: bool = True
     receipt_secret: SecretStr = Field(
         default=SecretStr(DEVELOPMENT_RECEIPT_SECRET),
         min_length=16,
@@ -72,9 +76,9 @@ def build_app(settings: NotificationsSettings | None = None) -> FastAPI:
     client = httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=CONCURRENCY))
     email = EmailGateway(settings.smtp_host, settings.smtp_port, settings.email_sender)
     gateways = Gateways(
-        sms=SmsGateway(settings.sms_gateway_url, client),
+        sms=SmsGateway(settings.sms_gateway_url, client, batch=settings.sms_gateway_batch),
         email=email,
-        inbox=InboxGateway(settings.inbox_gateway_url, client),
+        inbox=InboxGateway(settings.inbox_gateway_url, client, batch=settings.inbox_gateway_batch),
     )
     dispatcher = Dispatcher(
         runtime.sessions,

@@ -1,136 +1,53 @@
-"""Adapters to the channel gateways: SMS and the e-gov inbox over HTTP, e-mail over SMTP.
+"""Adapters to the channel gateways: SMS and the e-gov inbox over HTTP
+(notifications.http_gateways), e-mail over SMTP (here).
 
 Every call carries an idempotency key derived from the event, so a retry reaches the provider as
-the same message, never a second one. Failures are sorted into two types the caller acts on:
-TransientDeliveryError (try again later, with the same key) and PermanentDeliveryError (retrying
-cannot help; record the failure). Error texts name statuses and error classes, never the recipient.
+the same message, never a second one. Failures are sorted into two types the caller acts on
+(notifications.delivery): TransientDeliveryError (try again later, with the same key) and
+PermanentDeliveryError (retrying cannot help; record the failure).
 """
 
 import asyncio
 import hashlib
 import smtplib
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-import httpx
-
+from notifications.delivery import (
+    DeliveryError,
+    GatewayReceipt,
+    Outcome,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
+from notifications.http_gateways import (
+    HTTP_TIMEOUT,
+    HttpGateway,
+    InboxGateway,
+    OutgoingMessage,
+    SmsGateway,
+)
 from notifications.smtp_connections import IDLE_SECONDS, SmtpConnections
 
-# Explicit, never the client's defaults: a gateway that hangs must not hold a consumer for long.
-HTTP_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+__all__ = [
+    "HTTP_TIMEOUT",
+    "DeliveryError",
+    "EmailGateway",
+    "GatewayReceipt",
+    "HttpGateway",
+    "InboxGateway",
+    "Outcome",
+    "OutgoingMessage",
+    "PermanentDeliveryError",
+    "SmsGateway",
+    "TransientDeliveryError",
+    "compose_email",
+    "message_id",
+    "smtp_error",
+]
+
 SMTP_TIMEOUT_SECONDS = 10.0
-
-# Client errors that mean "not now" rather than "never".
-_RETRYABLE_4XX = frozenset({408, 425, 429})
-
-
-class DeliveryError(Exception):
-    """A message did not reach the channel's provider."""
-
-    def __init__(self, channel: str, detail: str, *, retry_after: float | None = None) -> None:
-        super().__init__(f"{channel}: {detail}")
-        self.channel = channel
-        self.detail = detail
-        self.retry_after = retry_after
-
-
-class TransientDeliveryError(DeliveryError):
-    """The provider may accept the same message later (overload, timeout, connection lost)."""
-
-
-class PermanentDeliveryError(DeliveryError):
-    """The provider refused the message; sending it again will not change the answer."""
-
-
-@dataclass(frozen=True)
-class GatewayReceipt:
-    message_id: str
-    status: str
-
-    @property
-    def delivered(self) -> bool:
-        """Whether the provider says the message arrived; otherwise a receipt will tell."""
-        return self.status == "delivered"
-
-
-class HttpGateway:
-    """A provider's HTTP API: POST {base_url}/messages with a JSON body and an Idempotency-Key.
-
-    The answer's status says how far the message got: "delivered" is final; "accepted" (or
-    "queued") means the provider will report delivery later through a receipt callback."""
-
-    def __init__(
-        self,
-        channel: str,
-        base_url: str,
-        client: httpx.AsyncClient,
-        *,
-        timeout: httpx.Timeout = HTTP_TIMEOUT,
-    ) -> None:
-        self.channel = channel
-        self._url = base_url.rstrip("/") + "/messages"
-        self._client = client
-        self._timeout = timeout
-
-    async def post(self, body: dict[str, str], idempotency_key: str) -> GatewayReceipt:
-        try:
-            response = await self._client.post(
-                self._url,
-                json=body,
-                headers={"Idempotency-Key": idempotency_key},
-                timeout=self._timeout,
-            )
-        except httpx.TransportError as exc:  # connection refused or reset, timeouts
-            raise TransientDeliveryError(self.channel, type(exc).__name__) from exc
-        return _http_receipt(self.channel, response)
-
-
-class SmsGateway(HttpGateway):
-    """An SMS provider: {"to", "text"}."""
-
-    def __init__(
-        self, base_url: str, client: httpx.AsyncClient, *, timeout: httpx.Timeout = HTTP_TIMEOUT
-    ) -> None:
-        super().__init__("sms", base_url, client, timeout=timeout)
-
-    async def send(self, to: str, text: str, idempotency_key: str) -> GatewayReceipt:
-        return await self.post({"to": to, "text": text}, idempotency_key)
-
-
-class InboxGateway(HttpGateway):
-    """The e-government portal's inbox: a message to the person's account, found by FIN."""
-
-    def __init__(
-        self, base_url: str, client: httpx.AsyncClient, *, timeout: httpx.Timeout = HTTP_TIMEOUT
-    ) -> None:
-        super().__init__("egov_inbox", base_url, client, timeout=timeout)
-
-    async def send(self, fin: str, subject: str, body: str, idempotency_key: str) -> GatewayReceipt:
-        return await self.post({"fin": fin, "subject": subject, "body": body}, idempotency_key)
-
-
-def _http_receipt(channel: str, response: httpx.Response) -> GatewayReceipt:
-    status = response.status_code
-    if status >= 500 or status in _RETRYABLE_4XX:
-        raise TransientDeliveryError(
-            channel, f"gateway answered {status}", retry_after=_retry_after(response)
-        )
-    if not 200 <= status < 300:
-        raise PermanentDeliveryError(channel, f"gateway answered {status}")
-    try:
-        answer = response.json()
-        return GatewayReceipt(message_id=str(answer["message_id"]), status=str(answer["status"]))
-    except (ValueError, KeyError, TypeError) as exc:
-        # The gateway took the message but its answer is unreadable; a retry with the same key
-        # gets the stored answer again without sending twice.
-        raise TransientDeliveryError(channel, f"unreadable {status} answer") from exc
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    return float(value) if value.isdigit() else None
 
 
 class EmailGateway:

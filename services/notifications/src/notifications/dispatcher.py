@@ -5,66 +5,44 @@ the outcome (one transaction for a batch of messages). A crash between the gatew
 commit leaves the message pending; the next attempt uses the same key and the gateway answers as
 before, so the citizen gets one message.
 
-The messages of a batch go to the gateways side by side, one citizen's strictly one after another:
-a gateway's answer takes tens of milliseconds, and waiting for each in turn would make that the
-pace of the whole service. For the same reason several batches are in hand at once (`workers`):
-each takes its rows with SKIP LOCKED, so none takes another's, and a message is due only once every
-earlier one to its citizen is no longer pending, so a citizen's messages keep their order.
+A batch goes in three phases: each message is prepared in pure code (its channel, quiet hours, the
+gateway's breaker, its text: notifications.attempts); the prepared ones are sent grouped per
+gateway, an HTTP gateway's in one request where it takes batches (notifications.sending); then
+each answer is applied to its message and the events of them all are added once. Several batches
+are in hand at once (`workers`): each takes its rows with SKIP LOCKED, so none takes another's,
+and a message is due only once every earlier one to its citizen is no longer pending, so a
+citizen's messages keep their order.
 """
 
 import asyncio
-import random
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from notifications.attempts import Attempt, after_sends, channel_of, prepare, record, unexpected
 from notifications.breaker import CircuitBreaker
-from notifications.channels import (
-    EmailGateway,
-    GatewayReceipt,
-    InboxGateway,
-    PermanentDeliveryError,
-    SmsGateway,
-    TransientDeliveryError,
-)
-from notifications.outcomes import NAME, channel_failed, delivered
+from notifications.outcomes import NAME
 from notifications.quiet_hours import QuietHours
-from notifications.routing import channels_for
-from notifications.sms import segments
-from notifications.store import ACCEPTED, ContactRow, NotificationRow, due
-from notifications.templates import MessageContext, MessageKind, application_ref, render
+from notifications.sending import Gateways, send_all
+from notifications.store import ContactRow, NotificationRow, due
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract.envelope import Event
 from socialsvc_common.db import transaction
-from socialsvc_common.faults import fault_point
 from socialsvc_common.outbox import OutboxRelay, add_events
 from socialsvc_common.worker import Worker
 
 __all__ = ["NAME", "Dispatcher", "Gateways"]
-MAX_BACKOFF_SECONDS = 300.0
-MAX_ATTEMPTS_ON_ERROR = 8
-# Messages of one batch share one transaction; WORKERS batches are in hand at once, and up to
-# CONCURRENCY messages of them all are with a gateway at once.
+# Messages of one batch share one transaction and, per HTTP gateway, one request; WORKERS batches
+# are in hand at once, and up to CONCURRENCY citizens' messages are with one-by-one gateways
+# (e-mail) at once.
 BATCH_SIZE = 50
 WORKERS = 4
 CONCURRENCY = 64
 
-
-def backoff(attempts: int, retry_after: float | None) -> timedelta:
-    # Exponential with full jitter, never sooner than the gateway asked.
-    delay = random.uniform(0, min(MAX_BACKOFF_SECONDS, 0.5 * 2**attempts))  # noqa: S311
-    return timedelta(seconds=max(delay, retry_after or 0.0))
-
-
-@dataclass(frozen=True)
-class Gateways:
-    sms: SmsGateway
-    email: EmailGateway
-    inbox: InboxGateway
+Due = Sequence[tuple[NotificationRow, ContactRow]]
 
 
 class Dispatcher(Worker):
@@ -85,7 +63,7 @@ class Dispatcher(Worker):
         super().__init__("dispatcher", idle_seconds=idle_seconds)
         self._sessions = sessions
         self._relay = relay
-        self._sms, self._email, self._inbox = gateways.sms, gateways.email, gateways.inbox
+        self._gateways = gateways
         self._batch_size = batch_size
         self._in_flight = asyncio.Semaphore(concurrency)
         self._quiet = quiet_hours
@@ -120,12 +98,9 @@ class Dispatcher(Worker):
 
     async def _dispatch_batch(self) -> int:
         async with transaction(self._sessions) as session:
-            batch = await due(session, datetime.now(UTC), self._batch_size)
-            per_citizen: dict[object, list[tuple[NotificationRow, ContactRow]]] = {}
-            for row, contact in batch:
-                per_citizen.setdefault(row.application_id, []).append((row, contact))
-            sent = await asyncio.gather(*(self._attempt_in_turn(m) for m in per_citizen.values()))
-            events = [event for events in sent for event in events]
+            now = datetime.now(UTC)
+            batch = await due(session, now, self._batch_size)
+            events = await self._handle(batch, now)
             await add_events(session, events)
         if events:
             self._relay.wake()
@@ -135,39 +110,47 @@ class Dispatcher(Worker):
             self._log.info("batch of messages dispatched", messages=len(batch), **statuses)
         return len(batch)
 
-    async def _attempt_in_turn(
-        self, messages: Sequence[tuple[NotificationRow, ContactRow]]
-    ) -> list[Event]:
-        """One citizen's messages, in their order; the rows of those not tried stay untouched."""
-        events: list[Event] = []
-        async with self._in_flight:
-            for row, contact in messages:
-                if self._stopping.is_set():
-                    break
-                events += await self._attempt(row, contact, datetime.now(UTC))
-        return events
-
     async def _dispatch_next(self) -> bool:
         now = datetime.now(UTC)
         async with transaction(self._sessions) as session:
             batch = await due(session, now, 1)
             if not batch:
                 return False
-            row, contact = batch[0]
-            events = await self._attempt(row, contact, now)
-            session.add(row)
+            events = await self._handle(batch, now)
+            session.add(batch[0][0])
             await add_events(session, events)
         if events:
             self._relay.wake()
         return True
 
-    async def _attempt(
-        self, row: NotificationRow, contact: ContactRow, now: datetime
-    ) -> list[Event]:
-        try:
-            return await self._deliver(row, contact, now)
-        except Exception as error:  # bad data or a bug in one message must not stop the rest
-            return self._unexpected(row, contact, error, now)
+    async def _handle(self, batch: Due, now: datetime) -> list[Event]:
+        """Prepares, sends and records a batch; returns the events of its outcomes."""
+        attempts, events = self._prepare(batch, now)
+        answers = await send_all(attempts, self._gateways, self._in_flight)
+        after_sends(answers)
+        for attempt, answer in zip(attempts, answers, strict=True):
+            events += record(attempt, answer, self._breakers[attempt.channel], now)
+        return events
+
+    def _prepare(self, batch: Due, now: datetime) -> tuple[list[Attempt], list[Event]]:
+        """The messages to send now, and the events of those that failed before any send."""
+        attempts: list[Attempt] = []
+        events: list[Event] = []
+        channels: dict[object, p.Channel] = {}
+        for row, contact in batch:
+            channel = channel_of(row, contact)
+            # One citizen's messages of a batch go by one gateway, in order; one on another
+            # channel (its earlier one moved on after a refusal) waits for the next batch.
+            if channels.setdefault(row.application_id, channel) is not channel:
+                continue
+            try:
+                if later := self._not_now(row, channel, now):
+                    row.channel, row.next_attempt_at = channel.value, later
+                    continue
+                attempts.append(prepare(row, contact, channel))
+            except Exception as error:  # bad data or a bug in one message must not stop the rest
+                events += unexpected(row, contact, error, self._breakers[channel], now)
+        return attempts, events
 
     def _not_now(self, row: NotificationRow, channel: p.Channel, now: datetime) -> datetime | None:
         """When a message must wait without trying: quiet hours, or its gateway's breaker open."""
@@ -180,64 +163,3 @@ class Dispatcher(Worker):
             return self._quiet.ends_after(now)
         breaker = self._breakers[channel]
         return None if breaker.allows(now) else breaker.retry_at(now)
-
-    def _unexpected(
-        self, row: NotificationRow, contact: ContactRow, error: Exception, now: datetime
-    ) -> list[Event]:
-        # Only the class is kept: a message may quote the address or the text.
-        row.attempts += 1
-        channel = p.Channel(row.channel) if row.channel else channels_for(contact)[0]
-        # A probe that failed this way must not leave its gateway's breaker half-open.
-        self._breakers[channel].failed(now)
-        error_class = type(error).__name__
-        self._log.error("message could not be sent", error_class=error_class, attempts=row.attempts)
-        if row.attempts < MAX_ATTEMPTS_ON_ERROR:
-            row.last_error = error_class
-            row.next_attempt_at = now + backoff(row.attempts, None)
-            return []
-        return channel_failed(row, contact, channel, error_class, now)
-
-    async def _deliver(
-        self, row: NotificationRow, contact: ContactRow, now: datetime
-    ) -> list[Event]:
-        channel = p.Channel(row.channel) if row.channel else channels_for(contact)[0]
-        row.channel = channel.value
-        if later := self._not_now(row, channel, now):
-            row.next_attempt_at = later
-            return []
-        breaker = self._breakers[channel]
-        row.attempts += 1
-        try:
-            receipt = await self._send(channel, row, contact)
-        except TransientDeliveryError as error:
-            self._log.debug("gateway failed; will retry", channel=channel.value, error=str(error))
-            breaker.failed(now)
-            row.next_attempt_at = now + backoff(row.attempts, error.retry_after)
-            row.last_error = str(error)
-            return []
-        except PermanentDeliveryError as error:
-            self._log.debug("gateway refused message", channel=channel.value, error=str(error))
-            breaker.succeeded()  # the gateway works; it refused this one message
-            return channel_failed(row, contact, channel, str(error), now)
-        fault_point("notifications.after_send")
-        breaker.succeeded()
-        row.gateway_message_id, row.sent_at = receipt.message_id, now
-        if receipt.delivered:
-            return delivered(row, channel, now)
-        row.status = ACCEPTED  # the gateway's receipt will say how it went
-        return []
-
-    async def _send(
-        self, channel: p.Channel, row: NotificationRow, contact: ContactRow
-    ) -> GatewayReceipt:
-        context = MessageContext(application_ref=application_ref(row.application_id), **row.context)
-        message = render(MessageKind(row.kind), p.Language(contact.language), context)
-        key = str(row.id)
-        match channel:
-            case p.Channel.EMAIL if contact.email:
-                return await self._email.send(contact.email, message.subject, message.body, key)
-            case p.Channel.EGOV_INBOX:
-                return await self._inbox.send(contact.fin, message.subject, message.body, key)
-            case _:
-                row.segments = segments(message.sms)
-                return await self._sms.send(contact.mobile_phone, message.sms, key)

@@ -1,5 +1,7 @@
 """Local HTTP gateways (SMS, e-gov inbox): accept messages like real providers and write them to
-JSON-lines files.
+JSON-lines files. `POST /messages` takes one message (its key in the Idempotency-Key header);
+`POST /messages/batch` takes up to 500, each with its own `idempotency_key`, and answers each in
+order (notifications.sinks.batch has the format).
 
 They honour Idempotency-Key the way providers do: the first answer to a key is kept and returned
 again for every repeat, with nothing stored twice; the same key with a different message is refused.
@@ -9,11 +11,6 @@ slow, or report failed deliveries, so tests can exercise every error path.
 """
 
 import asyncio
-import json
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +20,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
+from notifications.sinks.batch import BatchRefused, parse_batch, take_batch
+from notifications.sinks.message_store import Kind, MessageStore, Taken, Taker
 from notifications.sinks.receipts import ReceiptSender
 from notifications.sms import encoding, segments
 
@@ -52,43 +51,13 @@ class Control(BaseModel):
     receipt_fail_next: int = Field(
         default=0, ge=0, description="report this many new messages as undeliverable"
     )
-
-
-@dataclass(frozen=True)
-class Kind:
-    """What one gateway takes, and what it records beside each message."""
-
-    name: str
-    model: type[BaseModel]
-    describe: Callable[[Any], dict[str, Any]]
+    deliver_next: int = Field(
+        default=0, ge=0, description="answer this many new messages delivered, with receipts on"
+    )
 
 
 SMS = Kind("sms", SmsIn, lambda m: {"encoding": encoding(m.text), "segments": segments(m.text)})
 INBOX = Kind("egov_inbox", InboxIn, lambda _: {})
-
-
-class MessageStore:
-    """Accepted messages in a JSON-lines file, indexed by idempotency key. Reads the file at start,
-    so a restarted sink still recognises keys it has answered before."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.records: list[dict[str, Any]] = []
-        self.by_key: dict[str, dict[str, Any]] = {}
-        if path.exists():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    self._index(json.loads(line))
-
-    def _index(self, record: dict[str, Any]) -> None:
-        self.records.append(record)
-        self.by_key[record["key"]] = record
-
-    def add(self, record: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as file:
-            file.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._index(record)
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
@@ -115,11 +84,19 @@ async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
 def create_gateway(kind: Kind, store_path: Path, receipts: ReceiptSender | None = None) -> FastAPI:
     """A gateway's HTTP app, storing accepted messages in `store_path` (JSON lines)."""
     store = MessageStore(store_path)
+    taker = Taker(kind, store, receipts)
     faults = Control()
-    # Check-then-store must be atomic, or two concurrent repeats of a key would both be stored.
-    lock = asyncio.Lock()
     app = FastAPI(title=f"Local {kind.name} gateway (sink)")
     app.add_exception_handler(RequestValidationError, _invalid_request)
+
+    async def injected() -> JSONResponse | None:
+        if faults.delay_ms:
+            await asyncio.sleep(faults.delay_ms / 1000)
+        if not faults.fail_next:
+            return None
+        faults.fail_next -= 1
+        log.info("failure injected", gateway=kind.name, status=faults.fail_status)
+        return problem(faults.fail_status, "Injected failure", "POST /control asked for it")
 
     @app.post("/messages", status_code=202)
     async def accept(
@@ -132,24 +109,28 @@ def create_gateway(kind: Kind, store_path: Path, receipts: ReceiptSender | None 
         except ValidationError as error:
             located = [{**e, "loc": ("body", *e["loc"])} for e in error.errors()]
             raise RequestValidationError(located) from None
-        if faults.delay_ms:
-            await asyncio.sleep(faults.delay_ms / 1000)
-        if faults.fail_next:
-            faults.fail_next -= 1
-            log.info("failure injected", gateway=kind.name, status=faults.fail_status)
-            return problem(faults.fail_status, "Injected failure", "POST /control asked for it")
-        async with lock:
-            first = store.by_key.get(idempotency_key)
-            if first is not None:
-                return _repeat(kind, first, message)
-            record = await _store(kind, store, message, idempotency_key, receipts is not None)
-        if receipts is not None:
-            failed = faults.receipt_fail_next > 0
-            faults.receipt_fail_next -= int(failed)
-            receipts.report(record, "failed" if failed else "delivered")
+        if failure := await injected():
+            return failure
+        [fate] = await taker.take([(idempotency_key, message)])
+        if fate.replayed:
+            return _repeat(kind, fate)
         if faults.hold_answer_ms:
             await asyncio.sleep(faults.hold_answer_ms / 1000)
-        return JSONResponse(_answer(record), status_code=202)
+        return JSONResponse(_answer(fate.record), status_code=202)
+
+    @app.post("/messages/batch")
+    async def accept_batch(request: Request) -> JSONResponse:
+        try:
+            items = parse_batch(await request.body())
+        except BatchRefused as refused:
+            return problem(refused.status, refused.title, refused.detail)
+        if failure := await injected():
+            return failure
+        answers = await take_batch(taker, items)
+        log.debug("batch answered", gateway=kind.name, messages=len(answers))
+        if faults.hold_answer_ms:
+            await asyncio.sleep(faults.hold_answer_ms / 1000)
+        return JSONResponse(answers)
 
     @app.get("/messages")
     async def messages() -> list[dict[str, Any]]:
@@ -159,6 +140,10 @@ def create_gateway(kind: Kind, store_path: Path, receipts: ReceiptSender | None 
     async def control(settings: Control) -> Control:
         for name in Control.model_fields:
             setattr(faults, name, getattr(settings, name))
+        taker.deliver_next, taker.receipt_fail_next = (
+            settings.deliver_next,
+            settings.receipt_fail_next,
+        )
         return settings
 
     @app.get("/health")
@@ -176,26 +161,8 @@ def create_inbox_gateway(store_path: Path, receipts: ReceiptSender | None = None
     return create_gateway(INBOX, store_path, receipts)
 
 
-def _repeat(kind: Kind, first: dict[str, Any], message: BaseModel) -> JSONResponse:
-    if {field: first.get(field) for field in kind.model.model_fields} != message.model_dump():
+def _repeat(kind: Kind, fate: Taken) -> JSONResponse:
+    if fate.conflict:
         return problem(422, "Idempotency-Key reused", "this key was sent with another message")
-    log.info("repeat answered", gateway=kind.name, message_id=first["message_id"])
     replayed = {"Idempotent-Replayed": "true"}
-    return JSONResponse(_answer(first), status_code=202, headers=replayed)
-
-
-async def _store(
-    kind: Kind, store: MessageStore, message: BaseModel, key: str, with_receipts: bool
-) -> dict[str, Any]:
-    record = {
-        "key": key,
-        "message_id": str(uuid.uuid4()),
-        **message.model_dump(),
-        **kind.describe(message),
-        "answer": "accepted" if with_receipts else "delivered",
-        "received_at": datetime.now(UTC).isoformat(),
-    }
-    # A small append, but off the event loop all the same; the lock keeps it ordered.
-    await asyncio.to_thread(store.add, record)
-    log.debug("message stored", gateway=kind.name, message_id=record["message_id"])
-    return record
+    return JSONResponse(_answer(fate.record), status_code=202, headers=replayed)
