@@ -94,6 +94,15 @@ def test_a_crash_point_kills_on_its_nth_pass_only() -> None:
     assert run_with_crash_point("", 5) == 0
 
 
+def test_a_batch_passes_a_crash_point_once_for_each_of_its_items() -> None:
+    def run(spec: str, batch: int) -> int:
+        code = f"from socialsvc_common.faults import fault_point\nfault_point('here', {batch})\n"
+        return subprocess.run([sys.executable, "-c", code], env={ENV: spec}, check=False).returncode
+
+    assert run("here:50", 49) == 0
+    assert run("here:50", 50) == -9
+
+
 def test_the_longest_hold_and_the_stalls_are_read_from_every_services_histogram() -> None:
     # Two services' own metrics, as /metrics serves them: one bad record held 0.2 s and one
     # 0.04 s in the first, one 7 s (a stall) in the second on another topic.

@@ -6,7 +6,8 @@ timed kill lands there. The points in the code:
 
 - `intake.after_commit`: an application and its event are committed, the relay not yet woken and
   the client not yet answered;
-- `notifications.after_send`: the gateway took the message, the commit recording it not yet made.
+- `notifications.after_send`: the gateways took a batch's messages, the commit recording them not
+  yet made (passed once for each message taken, so `<n>` counts messages, whatever the batches).
 
 Never set in production: nothing but the chaos suite sets it.
 """
@@ -24,10 +25,10 @@ class _KillAt:
         self.remaining = int(count) if count.isdigit() else 1
         self.armed = bool(point)
 
-    def passed(self, point: str) -> None:
+    def passed(self, point: str, times: int) -> None:
         if not self.armed or point != self.point:
             return
-        self.remaining -= 1
+        self.remaining -= times
         if self.remaining <= 0:
             os.kill(os.getpid(), signal.SIGKILL)
 
@@ -35,6 +36,7 @@ class _KillAt:
 _kill_at = _KillAt(os.environ.get(ENV, ""))
 
 
-def fault_point(point: str) -> None:
-    """A named place where the chaos suite may crash this process (see the module docstring)."""
-    _kill_at.passed(point)
+def fault_point(point: str, times: int = 1) -> None:
+    """A named place where the chaos suite may crash this process (see the module docstring),
+    passed `times` times at once (for a batch of things that each pass it)."""
+    _kill_at.passed(point, times)

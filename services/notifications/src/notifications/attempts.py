@@ -136,7 +136,8 @@ def unexpected(
 
 
 def after_sends(outcomes: list[GatewayReceipt | Exception]) -> None:
-    """The chaos suite's crash point, once a batch when a gateway took any of its messages: they
-    are sent, and the commit recording them is not yet made."""
-    if any(isinstance(outcome, GatewayReceipt) for outcome in outcomes):
-        fault_point("notifications.after_send")
+    """The chaos suite's crash point, once for each message a gateway took: they are sent, and
+    the commit recording them is not yet made."""
+    taken = sum(isinstance(outcome, GatewayReceipt) for outcome in outcomes)
+    if taken:
+        fault_point("notifications.after_send", taken)
