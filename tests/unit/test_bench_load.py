@@ -155,7 +155,9 @@ def test_submit_lua_sends_valid_unique_forms_from_every_thread(intake: str, tmp_
     forms = [ApplicationForm.model_validate_json(body) for _, _, body in Intake.seen]
     keys = [key for key, _, _ in Intake.seen]
     assert 80 <= len(forms) <= 130  # paced at 100 a second for one second
-    assert result.statuses["202"] == len(forms)
+    # wrk stops with up to one request per connection in flight: the server may have taken it
+    # without wrk counting its answer.
+    assert len(forms) - load.connections <= result.statuses["202"] <= len(forms)
     assert len({f.applicant.fin for f in forms}) == len(forms)
     assert {f.applicant.fin[1] for f in forms} == {"0", "1"}  # both threads sent
     assert len(set(keys)) == len(keys)
