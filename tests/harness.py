@@ -5,6 +5,7 @@ broker are not replayed."""
 
 import asyncio
 import contextlib
+import random
 import socket
 import subprocess
 import time
@@ -19,12 +20,27 @@ import uvicorn
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+# Below Linux's ephemeral range (32768-60999), so no client connection takes a port between the
+# probe and the server's bind; the project's own fixed ports there are left alone.
+FREE_PORTS = range(20000, 32000)
+FIXED_PORTS = frozenset({25432, 25532, 25533, 29092, 29093, 29094, 29095})
+_handed_out: set[int] = set()
+
 
 def free_port() -> int:
-    """A port nothing listens on now (the caller binds it soon after)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
+    """A port nothing listens on now (the caller binds it soon after), never the same one twice
+    in a process: the kernel's own choice (bind to 0) could give two servers of one platform the
+    same port, and a client connection could take it before the server binds."""
+    while True:
+        port = random.choice(FREE_PORTS)
+        if port in _handed_out or port in FIXED_PORTS:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
         return port
 
 
