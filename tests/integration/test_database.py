@@ -1,5 +1,6 @@
 """The session helper round-trips rows on both supported databases: PostgreSQL and SQLite."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import Field, SQLModel, select
 
 from socialsvc_common.db import (
+    IDLE_PING_SECONDS,
     OutdatedSchemaError,
     UtcDateTime,
     create_tables,
@@ -119,3 +121,29 @@ async def test_a_table_made_by_an_older_version_is_refused_by_column(
     finally:
         async with engine.begin() as connection:
             await connection.execute(text(f'DROP TABLE "{name}"'))
+
+
+async def test_a_connection_a_restart_dropped_is_replaced_when_taken_from_the_pool(
+    fresh_postgres: str,
+) -> None:
+    engine = make_engine(fresh_postgres)
+    sessions = session_factory(engine)
+    try:
+        async with sessions() as session:
+            assert (await session.exec(select(text("1")))).one() == 1
+        # The database ends this engine's session (as a restart would); the pooled connection
+        # is dead, and it lies idle longer than the pool trusts an idle connection.
+        admin_engine = make_engine(fresh_postgres)
+        async with admin_engine.connect() as admin:
+            await admin.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+        await admin_engine.dispose()
+        await asyncio.sleep(IDLE_PING_SECONDS + 0.1)
+        async with transaction(sessions) as session:
+            assert (await session.exec(select(text("2")))).one() == 2
+    finally:
+        await engine.dispose()

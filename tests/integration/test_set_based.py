@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy
-from sqlalchemy import Column, Integer, String, Table, select, text
+from sqlalchemy import Column, Integer, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 from sqlmodel import select as model_select
@@ -228,32 +228,3 @@ async def test_a_command_that_breaks_its_group_fails_alone(engine: AsyncEngine) 
     async with sessions() as session:
         stored = (await run(session, select(PAIRS.c.label).order_by(PAIRS.c.id))).scalars().all()
     assert stored == ["a", "bb", "dddd"]
-
-
-async def test_a_group_is_written_again_on_a_new_connection_after_the_old_ones_dropped(
-    fresh_postgres: str,
-) -> None:
-    made = make_engine(fresh_postgres)
-    async with made.begin() as connection:
-        await connection.run_sync(SQLModel.metadata.create_all, tables=[PAIRS])
-    sessions = session_factory(made)
-
-    async def write(session: AsyncSession, labels: Sequence[str]) -> list[str | Exception]:
-        await run(session, PAIRS.insert(), [{"id": len(x), "label": x} for x in labels])
-        return list(labels)
-
-    group: GroupCommit[str, str] = GroupCommit(sessions, write)
-    try:
-        assert await group.submit("a") == "a"
-        # The database ends every session of this database (as a restart would): the pooled
-        # connection is dead, and nothing pings it before use.
-        async with make_engine(fresh_postgres).connect() as admin:
-            await admin.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
-            )
-        assert await group.submit("bb") == "bb"
-    finally:
-        await made.dispose()

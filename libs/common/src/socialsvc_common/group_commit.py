@@ -7,8 +7,7 @@ with its own outcome: a result, or the exception that refuses it. At low load a 
 on its own at once; under load, many share one transaction and one WAL flush.
 
 If a whole transaction fails, its commands are applied again one by one, so a command that cannot
-be applied fails alone. A transaction that failed on a connection the database had dropped (after
-a restart) is written again at once on a new one.
+be applied fails alone.
 """
 
 import asyncio
@@ -16,7 +15,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 import structlog
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -61,7 +59,8 @@ class GroupCommit(Generic[C, R]):
 
     async def _write(self, batch: list[tuple[C, "asyncio.Future[R]"]]) -> None:
         try:
-            outcomes = await self._transaction(batch)
+            async with transaction(self._sessions) as session:
+                outcomes = await self._apply(session, [command for command, _ in batch])
         except Exception as error:
             if len(batch) == 1:
                 _settle(batch[0][1], error)
@@ -75,19 +74,6 @@ class GroupCommit(Generic[C, R]):
         self._log.debug("group committed", commands=len(batch))
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             _settle(future, outcome)
-
-    async def _transaction(
-        self, batch: list[tuple[C, "asyncio.Future[R]"]]
-    ) -> Sequence[R | Exception]:
-        commands = [command for command, _ in batch]
-        try:
-            async with transaction(self._sessions) as session:
-                return await self._apply(session, commands)
-        except DBAPIError as error:
-            if not error.connection_invalidated:
-                raise
-        async with transaction(self._sessions) as session:
-            return await self._apply(session, commands)
 
 
 def _settle(future: "asyncio.Future[R]", outcome: "R | BaseException") -> None:
