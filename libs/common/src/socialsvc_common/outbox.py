@@ -65,6 +65,8 @@ class OutboxRow(SQLModel, table=True):
     headers: str = Field(sa_column=Column(Text, nullable=False))
     value: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    # Sent rows are deleted, so this stays empty; it is kept (and the relay still reads only rows
+    # without it) because databases written before issue 15 hold their sent rows with it set.
     sent_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
 
 
@@ -83,7 +85,6 @@ async def add_events(session: AsyncSession, events: Iterable[Event]) -> None:
             "headers": json.dumps([[k, v.decode()] for k, v in event.envelope.to_headers()]),
             "value": event.value(),
             "created_at": now,
-            "sent_at": None,
         }
         for event in events
     ]

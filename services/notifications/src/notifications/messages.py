@@ -83,7 +83,8 @@ def contact_of(received: p.ApplicationReceived) -> dict[str, Any]:
 
 
 def message_row(item: Received[BaseModel], now: datetime) -> dict[str, Any] | None:
-    """The message row an event calls for (a silent one when it calls for none that is sent)."""
+    """The message row an event calls for (a silent one when it calls for none that is sent); the
+    columns left out take the table's defaults (no channel yet, no attempts, nothing sent)."""
     message = message_for(item.payload)
     if message is None:
         return None
@@ -96,14 +97,8 @@ def message_row(item: Received[BaseModel], now: datetime) -> dict[str, Any] | No
         "kind": kind.value if kind else "none",
         "context": context,
         "status": PENDING if kind else SKIPPED,
-        "channel": None,
-        "attempts": 0,
-        "segments": None,
-        "gateway_message_id": None,
-        "last_error": None,
         "occurred_at": envelope.time,
         "next_attempt_at": now,
         "cause_event_id": envelope.causation_id,
         "hold_until": now + CAUSE_HOLD,
-        "sent_at": None,
     }
