@@ -15,7 +15,6 @@ import pytest
 
 from notifications.channels import (
     GatewayReceipt,
-    HttpGateway,
     PermanentDeliveryError,
     SmsGateway,
     TransientDeliveryError,
@@ -127,7 +126,7 @@ async def test_an_unreachable_gateway_fails_every_message_as_transient(
 async def test_batches_are_cut_to_the_cap_and_keep_their_order(
     sink: Sink, client: httpx.AsyncClient
 ) -> None:
-    gateway = HttpGateway("sms", sink.url, client, max_batch=2)
+    gateway = SmsGateway(sink.url, client, max_batch=2)
     batch = [sms(f"Mesaj {n}") for n in range(5)]
     answers = await gateway.send_many(batch)
     assert sink.requests == {BATCH: 3}

@@ -19,7 +19,7 @@ item may be tried again. A gateway without the batch endpoint is used with `batc
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -45,11 +45,13 @@ class OutgoingMessage:
 
 
 class HttpGateway:
-    """A provider's HTTP API (see the module docstring for the protocol)."""
+    """A provider's HTTP API (see the module docstring for the protocol); a subclass names its
+    channel."""
+
+    channel: ClassVar[str]
 
     def __init__(
         self,
-        channel: str,
         base_url: str,
         client: httpx.AsyncClient,
         *,
@@ -57,7 +59,6 @@ class HttpGateway:
         batch: bool = True,
         max_batch: int = MAX_BATCH,
     ) -> None:
-        self.channel = channel
         self.batch = batch
         self._url = base_url.rstrip("/") + "/messages"
         self._client = client
@@ -113,15 +114,7 @@ class HttpGateway:
 class SmsGateway(HttpGateway):
     """An SMS provider: {"to", "text"}."""
 
-    def __init__(
-        self,
-        base_url: str,
-        client: httpx.AsyncClient,
-        *,
-        timeout: httpx.Timeout = HTTP_TIMEOUT,
-        batch: bool = True,
-    ) -> None:
-        super().__init__("sms", base_url, client, timeout=timeout, batch=batch)
+    channel = "sms"
 
     @staticmethod
     def message(to: str, text: str, idempotency_key: str) -> OutgoingMessage:
@@ -130,21 +123,13 @@ class SmsGateway(HttpGateway):
 
     async def send(self, to: str, text: str, idempotency_key: str) -> GatewayReceipt:
         """Sends one SMS by itself (POST /messages)."""
-        return await self.post({"to": to, "text": text}, idempotency_key)
+        return await self.post(self.message(to, text, idempotency_key).fields, idempotency_key)
 
 
 class InboxGateway(HttpGateway):
     """The e-government portal's inbox: a message to the person's account, found by FIN."""
 
-    def __init__(
-        self,
-        base_url: str,
-        client: httpx.AsyncClient,
-        *,
-        timeout: httpx.Timeout = HTTP_TIMEOUT,
-        batch: bool = True,
-    ) -> None:
-        super().__init__("egov_inbox", base_url, client, timeout=timeout, batch=batch)
+    channel = "egov_inbox"
 
     @staticmethod
     def message(fin: str, subject: str, body: str, idempotency_key: str) -> OutgoingMessage:
@@ -153,7 +138,8 @@ class InboxGateway(HttpGateway):
 
     async def send(self, fin: str, subject: str, body: str, idempotency_key: str) -> GatewayReceipt:
         """Sends one inbox message by itself (POST /messages)."""
-        return await self.post({"fin": fin, "subject": subject, "body": body}, idempotency_key)
+        message = self.message(fin, subject, body, idempotency_key)
+        return await self.post(message.fields, idempotency_key)
 
 
 def _http_receipt(channel: str, response: httpx.Response) -> GatewayReceipt:
