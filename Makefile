@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 KAFKA := deploy/kafka/kafkactl
 PG := deploy/postgres/pgctl
 
-.PHONY: help install run ops test test-unit test-integration bench chaos lint format infra infra-stop topics schemas asyncapi \
+.PHONY: help install run ops test test-unit test-integration bench chaos lint format infra infra-stop migrate topics schemas asyncapi \
 	kafka-jars kafka-start kafka-stop kafka-status kafka-wipe \
 	cluster-start cluster-stop cluster-status cluster-wipe \
 	secure-cluster-start secure-cluster-stop secure-cluster-status secure-cluster-wipe \
@@ -71,6 +71,9 @@ format: install ## apply ruff's fixes and formatting
 infra: kafka-start pg-start topics ## start the single-node broker and PostgreSQL, create topics
 
 infra-stop: kafka-stop pg-stop ## stop the single-node broker and PostgreSQL
+
+migrate: install ## bring every service's database to the head of its migrations (socialsvc-db)
+	$(VENV)/bin/socialsvc-db upgrade all
 
 topics: install ## create or update every topic of the registry on the running broker
 	$(VENV)/bin/socialsvc-topics

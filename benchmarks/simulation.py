@@ -27,6 +27,7 @@ from sqlalchemy import insert
 
 from eligibility.rules import decide
 from eligibility.ruleset import POLICY_DIR, RuleSet, load_rule_set
+from eligibility.schema import SCHEMA
 from eligibility.simulate_cli import collect_less_often, read_stored, render_json, render_table
 from eligibility.simulation import Simulation, SimulationReport
 from eligibility.store import DecisionRow
@@ -38,7 +39,8 @@ from socialsvc_common.contract.payloads import (
     DecisionMade,
     ServiceRequested,
 )
-from socialsvc_common.db import create_tables, make_engine
+from socialsvc_common.db import make_engine
+from socialsvc_common.migrations import upgrade
 
 DISTRICTS = ["Yasamal", "Nəsimi", "Xətai", "Səbail", "Binəqədi", "Quba", "Gəncə", "Şəki"]
 FIRST_DAY = date(2026, 1, 1)
@@ -107,7 +109,7 @@ def stored_row(application: ApplicationReceived, rule_set: RuleSet, day: date) -
 async def synthesise(url: str, rows: int, rule_set: RuleSet) -> None:
     rng = random.Random(2026)  # noqa: S311 - reproducible test data, not secrets
     engine = make_engine(url)
-    await create_tables(engine, DecisionRow)
+    await upgrade(engine, SCHEMA)
     table = DecisionRow.__table__  # type: ignore[attr-defined]
     for start in range(0, rows, INSERT_CHUNK):
         chunk = []

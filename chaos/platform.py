@@ -17,7 +17,7 @@ from chaos.infra import VAR
 from chaos.load import API_KEY_ENV
 from socialsvc_common.apikeys import Role, issue
 from socialsvc_common.faults import ENV as FAULT_ENV
-from tests.harness import SERVICES, Gateways, free_port, service_env
+from tests.harness import SERVICES, Gateways, free_port, migrate, service_env
 
 HEALTHY_WITHIN = 120.0
 # One file per live process the suite started, named by its pid, holding its command line: a
@@ -99,6 +99,8 @@ class Platform:
 
     async def start(self, faults: dict[str, tuple[str, int]]) -> None:
         """Starts the sinks and one process of each service; `faults` arms crash points."""
+        for service, url in self.databases.items():
+            await migrate(service, url)
         for service in SERVICES:
             fault, launches = faults.get(service, (None, 0))
             self.add(service, service, fault, launches)

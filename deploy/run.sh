@@ -22,6 +22,8 @@ kafka_started=no
 if ! deploy/kafka/kafkactl status single >/dev/null 2>&1; then kafka_started=yes; fi
 deploy/kafka/kafkactl start single
 .venv/bin/socialsvc-topics
+# Each service's database at the head of its history (the services refuse any other).
+.venv/bin/socialsvc-db upgrade all
 
 declare -A pids=()
 stop_all() {
@@ -56,10 +58,6 @@ for name in "${processes[@]}"; do
     if ! kill -0 "${pids[$name]}" 2>/dev/null; then
       tail -n 20 "$logs/$name.log" >&2
       echo "run: $name exited during start-up; its log is $logs/$name.log" >&2
-      if grep -q OutdatedSchemaError "$logs/$name.log"; then
-        echo "run: var/data/$name.db was made by an older version of $name; delete it" >&2
-        echo "run: (rm var/data/$name.db) to start with an empty database, then run again" >&2
-      fi
       exit 1
     fi
     [ "$waited" -ge 60 ] && { echo "run: $name not started after 60s; see $logs/$name.log" >&2; exit 1; }

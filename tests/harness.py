@@ -19,6 +19,11 @@ import psycopg
 import uvicorn
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import SQLModel
+
+from socialsvc_common.db import make_engine
+from socialsvc_common.migrations import schemas, upgrade
 
 # Below Linux's ephemeral range (32768-60999), so no client connection takes a port between the
 # probe and the server's bind; the project's own fixed ports there are left alone.
@@ -211,3 +216,22 @@ async def served(app: Any) -> AsyncIterator[int]:
         server.should_exit = True
         await task
         sock.close()
+
+
+async def create_tables(engine: AsyncEngine, *models: type[SQLModel]) -> None:
+    """Creates the tables of these models alone, for tests of one part on a scratch database;
+    a service's tables come from its migrations (socialsvc_common.migrations)."""
+    tables = [model.__table__ for model in models]  # type: ignore[attr-defined]
+    async with engine.begin() as connection:
+        await connection.run_sync(SQLModel.metadata.create_all, tables=tables)
+
+
+async def migrate(service: str, url: str) -> str:
+    """Brings a service's database to the head of its history, as `make migrate` does before
+    the service starts (it refuses any other); returns the URL."""
+    engine = make_engine(url)
+    try:
+        await upgrade(engine, schemas()[service])
+    finally:
+        await engine.dispose()
+    return url

@@ -30,7 +30,7 @@ from benchmarks.bench.report import (
 from benchmarks.bench.targets import RunFigures, judge
 from benchmarks.bench.templates import ALPHABET
 from benchmarks.bench.wrk import WrkLoad, progress_folder, read_progress, run_wrk
-from tests.harness import SERVICES, end_offsets, start_group_at_end
+from tests.harness import SERVICES, end_offsets, migrate, start_group_at_end
 
 LIMIT = ", limit"  # the broker again, while the relay and ProducerPerformance run
 # Fewer records measure the start-up and the pipeline's fill, not its rate.
@@ -150,6 +150,8 @@ async def platform_phase(
     groups = {service: f"{service}-bench-{token}" for service in SERVICES}
     for service, group in groups.items():
         await start_group_at_end(bootstrap, group, INPUTS[service])
+    for service, url in urls.items():
+        await migrate(service, url)
     platform = start_platform(bootstrap, urls, groups, logs, options.log_level)
     try:
         await wait_healthy(platform)

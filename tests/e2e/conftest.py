@@ -25,6 +25,7 @@ from tests.harness import (
     SERVICES,
     Gateways,
     free_port,
+    migrate,
     partitions_of,
     service_env,
     start_group_at_end,
@@ -113,7 +114,7 @@ async def platform(
     unique: Callable[[str], str],
 ) -> AsyncIterator[Platform]:
     token = unique("p").split("-")[1]
-    urls = {service: database_factory(f"e2e_{token}_{service}") for service in SERVICES}
+    urls = {s: await migrate(s, database_factory(f"e2e_{token}_{s}")) for s in SERVICES}
     groups = {service: f"{service}-e2e-{token}" for service in SERVICES}
     await start_groups_at_end(bootstrap, groups)
     gateways = Gateways()

@@ -45,7 +45,7 @@ from socialsvc_common.contract.payloads import (
 )
 from socialsvc_common.db import libpq_url
 from socialsvc_common.geography import load_geography
-from tests.harness import free_port
+from tests.harness import free_port, migrate
 
 from .conftest import (
     bearer,
@@ -236,8 +236,9 @@ async def replicas(
         "ASSIGNMENT_API_KEYS_FILE": str(tmp_path / "api-keys.jsonl"),
     }
     try:
-        # All replicas start at once on an empty database: creating tables and the ledger must
-        # not race (both take an advisory lock).
+        await migrate("assignment", database)
+        # All replicas start at once on a database without a ledger: creating it must not race
+        # (it takes an advisory lock).
         for port, log in zip(ports, logs, strict=True):
             processes.append(launch(log, env | {"ASSIGNMENT_HTTP_PORT": str(port)}))
         for log in logs:

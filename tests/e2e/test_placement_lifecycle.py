@@ -14,7 +14,7 @@ import pytest
 from socialsvc_common.apikeys import Role
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.payloads import PlacementRefused, ProvisionType
-from tests.harness import free_port
+from tests.harness import free_port, migrate
 
 from .conftest import (
     bearer,
@@ -48,7 +48,7 @@ async def assignment(
     unique: Callable[[str], str],
 ) -> AsyncIterator[tuple[str, str, str, dict[str, str]]]:
     token = unique("l").split("-")[1]
-    database = database_factory(f"lifecycle_{token}")
+    database = await migrate("assignment", database_factory(f"lifecycle_{token}"))
     group = f"assignment-lifecycle-{token}"
     await start_groups_at_end(bootstrap, {"assignment": group})
     registry = tmp_path / "providers.toml"

@@ -10,11 +10,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from socialsvc_common.admin import ensure_topics
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract.topics import Topic
-from socialsvc_common.db import create_tables, make_engine, session_factory
+from socialsvc_common.db import make_engine, session_factory
 from socialsvc_common.inbox import InboxRow
 from socialsvc_common.kafka import Producer
 from socialsvc_common.outbox import OutboxRow
 from socialsvc_common.settings import ServiceSettings
+from tests.harness import create_tables
 
 
 @dataclass(frozen=True)

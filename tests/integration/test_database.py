@@ -6,24 +6,22 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import cast
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, Numeric, String, Table, text
+from sqlalchemy import Column, Numeric, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import Field, SQLModel, select
 
 from socialsvc_common.db import (
     IDLE_PING_SECONDS,
-    OutdatedSchemaError,
     UtcDateTime,
-    create_tables,
     make_engine,
     session_factory,
     transaction,
 )
 from socialsvc_common.inbox import InboxRow, claim, claim_all
+from tests.harness import create_tables
 
 pytestmark = pytest.mark.integration
 BAKU = ZoneInfo("Asia/Baku")
@@ -103,24 +101,6 @@ async def test_the_inbox_claims_each_event_once_within_a_batch_and_across_batche
         assert not await claim(session, consumer, new)
         # Another consumer's inbox is its own.
         assert await claim_all(session, unique("other"), [seen]) == [True]
-
-
-async def test_a_table_made_by_an_older_version_is_refused_by_column(
-    engine: AsyncEngine, unique: Callable[[str], str]
-) -> None:
-    name = unique("outdated").replace("-", "_")
-    async with engine.begin() as connection:
-        await connection.execute(text(f'CREATE TABLE "{name}" (id INTEGER PRIMARY KEY)'))
-    try:
-        newer = Table(
-            name, MetaData(), Column("id", Integer, primary_key=True), Column("district", String)
-        )
-        model = cast("type[SQLModel]", type("Newer", (), {"__table__": newer}))
-        with pytest.raises(OutdatedSchemaError, match=rf"missing columns: {name}\.district "):
-            await create_tables(engine, model)
-    finally:
-        async with engine.begin() as connection:
-            await connection.execute(text(f'DROP TABLE "{name}"'))
 
 
 async def test_a_connection_a_restart_dropped_is_replaced_when_taken_from_the_pool(

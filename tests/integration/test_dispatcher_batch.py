@@ -12,10 +12,11 @@ from sqlmodel import select
 from notifications.channels import EmailGateway, GatewayReceipt, InboxGateway, SmsGateway
 from notifications.dispatcher import Dispatcher, Gateways
 from notifications.store import SENT, TABLES, ContactRow, NotificationRow
-from socialsvc_common.db import create_tables, make_engine, session_factory, transaction
+from socialsvc_common.db import make_engine, session_factory, transaction
 from socialsvc_common.kafka import Producer
 from socialsvc_common.outbox import OutboxRelay, OutboxRow
 from socialsvc_common.settings import ServiceSettings
+from tests.harness import create_tables
 
 HELD = 0.2
 UNUSED = "http://127.0.0.1:9"

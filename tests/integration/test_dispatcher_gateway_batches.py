@@ -22,11 +22,11 @@ from notifications.channels import EmailGateway, InboxGateway, SmsGateway
 from notifications.dispatcher import Dispatcher, Gateways
 from notifications.sinks import ReceiptSender, create_inbox_gateway, create_sms_gateway
 from notifications.store import ACCEPTED, PENDING, SENT, TABLES, ContactRow, NotificationRow
-from socialsvc_common.db import create_tables, make_engine, session_factory, transaction
+from socialsvc_common.db import make_engine, session_factory, transaction
 from socialsvc_common.kafka import Producer
 from socialsvc_common.outbox import OutboxRelay, OutboxRow
 from socialsvc_common.settings import ServiceSettings
-from tests.harness import served
+from tests.harness import create_tables, served
 from tests.integration.test_gateway_batches import BATCH, SINGLE, counting
 
 pytestmark = pytest.mark.integration

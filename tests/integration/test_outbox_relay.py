@@ -20,10 +20,11 @@ from socialsvc_common.admin import ensure_topics
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract.envelope import new_event
 from socialsvc_common.contract.topics import Topic
-from socialsvc_common.db import create_tables, make_engine, session_factory, transaction
+from socialsvc_common.db import make_engine, session_factory, transaction
 from socialsvc_common.kafka import Producer
 from socialsvc_common.outbox import OutboxRelay, OutboxRow, add_events
 from socialsvc_common.settings import ServiceSettings
+from tests.harness import create_tables
 
 pytestmark = pytest.mark.integration
 

@@ -3,6 +3,7 @@
 It runs as administrators run it, as a process, against an SQLite file of the test's own.
 """
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -13,13 +14,13 @@ import pytest
 
 from eligibility.policy_store import (
     ActivationRefused,
-    RuleSetRow,
     RuleSets,
     activate,
     rule_sets_in_force,
 )
 from eligibility.ruleset import POLICY_DIR, default_rule_sets, load_rule_set, rule_set_for
-from socialsvc_common.db import create_tables, make_engine, session_factory, transaction
+from socialsvc_common.db import make_engine, session_factory, transaction
+from tests.harness import migrate
 
 pytestmark = pytest.mark.integration
 
@@ -48,6 +49,12 @@ def policy(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def database_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'e.db'}"
+
+
+@pytest.fixture(autouse=True)
+def migrated(tmp_path: Path) -> None:
+    """The database at eligibility's head, as make run leaves it before the command runs."""
+    asyncio.run(migrate("eligibility", database_url(tmp_path)))
 
 
 async def test_validate_activate_and_list(tmp_path: Path) -> None:
@@ -105,7 +112,6 @@ def test_activation_refuses_a_clash_and_stores_nothing(tmp_path: Path) -> None:
 
 async def test_the_service_picks_up_an_activation_without_restart(tmp_path: Path) -> None:
     engine = make_engine(database_url(tmp_path))
-    await create_tables(engine, RuleSetRow)
     sessions = session_factory(engine)
     now = [0.0]
     cache = RuleSets(default_rule_sets(), interval=5.0, clock=lambda: now[0])
@@ -125,7 +131,6 @@ async def test_the_service_picks_up_an_activation_without_restart(tmp_path: Path
 
 async def test_a_version_is_never_stored_twice_with_different_content(tmp_path: Path) -> None:
     engine = make_engine(database_url(tmp_path))
-    await create_tables(engine, RuleSetRow)
     sessions = session_factory(engine)
     head = 'version = "2026.2"\neffective_from = 2026-07-01'
     first = rule_file(tmp_path, "first.toml", head)

@@ -29,12 +29,12 @@ from notifications.store import (
     ContactRow,
     NotificationRow,
 )
-from socialsvc_common.db import create_tables, make_engine, session_factory, transaction
+from socialsvc_common.db import make_engine, session_factory, transaction
 from socialsvc_common.kafka import Producer
 from socialsvc_common.outbox import OUTBOX, OutboxRelay, OutboxRow
 from socialsvc_common.problems import install_problem_handlers
 from socialsvc_common.settings import ServiceSettings
-from tests.harness import served
+from tests.harness import create_tables, served
 
 pytestmark = pytest.mark.integration
 

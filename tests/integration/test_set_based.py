@@ -36,7 +36,6 @@ from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract.envelope import new_event
 from socialsvc_common.contract.topics import DECISION_MADE
 from socialsvc_common.db import (
-    create_tables,
     insert_new,
     make_engine,
     run,
@@ -49,6 +48,7 @@ from socialsvc_common.group_commit import GroupCommit
 from socialsvc_common.problems import Problem
 from socialsvc_common.public_stream import PublicStream
 from tests.e2e.applicants import application
+from tests.harness import create_tables
 from tests.unit.test_assignment_matching import decision
 
 pytestmark = pytest.mark.integration

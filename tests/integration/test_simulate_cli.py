@@ -30,7 +30,8 @@ from socialsvc_common.contract.payloads import (
     DecisionMade,
     ServiceRequested,
 )
-from socialsvc_common.db import create_tables, make_engine, session_factory, transaction
+from socialsvc_common.db import make_engine, session_factory, transaction
+from tests.harness import create_tables
 
 pytestmark = pytest.mark.integration
 

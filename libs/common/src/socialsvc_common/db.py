@@ -13,22 +13,18 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
-    Connection,
     CursorResult,
     DateTime,
     Dialect,
     Executable,
     Table,
     event,
-    inspect,
-    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
@@ -194,36 +190,3 @@ async def upsert(
     replaced = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in key}
     statement = statement.on_conflict_do_update(index_elements=list(key), set_=replaced)
     await run(session, statement, list(latest.values()))
-
-
-async def create_tables(engine: AsyncEngine, *models: type[SQLModel]) -> None:
-    """Creates the tables of these models that do not exist yet (each service lists its own)."""
-    tables = [model.__table__ for model in models]  # type: ignore[attr-defined]
-    async with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            # Replicas starting together on an empty database would race to create the same
-            # tables (and their row types) and all but one would fail; they take turns instead.
-            await connection.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY}
-            )
-        await connection.run_sync(SQLModel.metadata.create_all, tables=tables)
-        missing = await connection.run_sync(_missing_columns, tables)
-    if missing:
-        raise OutdatedSchemaError(
-            "the database was made by an older version; missing columns: "
-            + ", ".join(missing)
-            + " (start from an empty database, e.g. delete var/data/<service>.db after make run)"
-        )
-
-
-class OutdatedSchemaError(RuntimeError):
-    """A table exists without columns the code needs: create_all adds tables, never columns."""
-
-
-def _missing_columns(connection: Connection, tables: list[Table]) -> list[str]:
-    inspector = inspect(connection)
-    missing = []
-    for table in tables:
-        present = {column["name"] for column in inspector.get_columns(table.name)}
-        missing += [f"{table.name}.{c.name}" for c in table.columns if c.name not in present]
-    return missing

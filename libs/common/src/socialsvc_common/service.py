@@ -22,13 +22,11 @@ from faststream.kafka.subscriber.usecase import LogicSubscriber
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from socialsvc_common.consumer import EventConsumer
 from socialsvc_common.contract.topics import DEAD_LETTERS, Topic
-from socialsvc_common.db import create_tables, make_engine, session_factory
-from socialsvc_common.inbox import InboxRow
+from socialsvc_common.db import make_engine, session_factory
 from socialsvc_common.kafka import (
     Producer,
     keep_raw,
@@ -40,7 +38,8 @@ from socialsvc_common.kafka import (
 from socialsvc_common.kafka_security import client_security
 from socialsvc_common.logs import configure_logging
 from socialsvc_common.metrics import Metrics, consumer_lag
-from socialsvc_common.outbox import OutboxRelay, OutboxRow, unsent_backlog
+from socialsvc_common.migrations import Schema, require_head
+from socialsvc_common.outbox import OutboxRelay, unsent_backlog
 from socialsvc_common.settings import ServiceSettings
 
 # A batch of this size is applied well within a second, far from max_poll_interval_ms.
@@ -66,7 +65,8 @@ class Runtime:
     consumer: EventConsumer
     broker: KafkaBroker
     metrics: Metrics
-    tables: Sequence[type[SQLModel]] = ()
+    # The service's tables; it starts only on a database at the head of their history.
+    schema: Schema | None = None
     # What the service writes (its outbox and dead letters); what it reads is `consumer.topics`.
     publishes: tuple[Topic, ...] = ()
     on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -80,8 +80,9 @@ class Runtime:
     @contextlib.asynccontextmanager
     async def lifespan(self, _: Any = None) -> AsyncIterator[None]:
         """Starts the parts in dependency order and stops them in reverse."""
+        if self.schema is not None:
+            await require_head(self.engine, self.schema)
         await self._check_topics()
-        await create_tables(self.engine, OutboxRow, InboxRow, *self.tables)
         for step in self.on_start:
             await step()
         await self.producer.start()
@@ -190,7 +191,7 @@ class Runtime:
 def build_runtime(
     name: str,
     settings: ServiceSettings,
-    tables: Sequence[type[SQLModel]] = (),
+    schema: Schema | None = None,
     *,
     publishes: Sequence[Topic] = (),
 ) -> Runtime:
@@ -219,7 +220,7 @@ def build_runtime(
         consumer,
         broker,
         metrics,
-        tables,
+        schema,
         (*publishes, DEAD_LETTERS[name]),
     )
 

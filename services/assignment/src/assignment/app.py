@@ -16,9 +16,10 @@ from assignment.lifecycle import OfferSweeper, advance, decline, end
 from assignment.placements import NAME, Registry
 from assignment.placing import place_all
 from assignment.provider_api import providers_router
-from assignment.providers import ProviderCache, ProviderRow, seed
+from assignment.providers import ProviderCache, seed
 from assignment.registry import Provider, load_providers
-from assignment.store import TABLES, PlacementRow
+from assignment.schema import SCHEMA
+from assignment.store import PlacementRow
 from socialsvc_common.apikeys import Role
 from socialsvc_common.auth import AUTH_RESPONSES, ApiSettings, install_api_keys, require
 from socialsvc_common.consumer import Received
@@ -138,7 +139,7 @@ def build_app(settings: AssignmentSettings | None = None) -> FastAPI:
         PublicStream(NAME, settings.pseudonym_key_bytes),
         offer_ttl=timedelta(days=settings.offer_days),
     )
-    runtime = build_runtime(NAME, settings, (*TABLES, ProviderRow), publishes=PUBLISHES)
+    runtime = build_runtime(NAME, settings, SCHEMA, publishes=PUBLISHES)
     register_handlers(runtime, registry, seed_providers)
     sweeper = OfferSweeper(runtime.sessions, registry, runtime.relay, settings.offer_sweep_seconds)
     runtime.background.append(sweeper.run)

@@ -11,7 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from eligibility.policy_store import RuleSets
 from eligibility.rules import decide
 from eligibility.ruleset import RuleSet, default_rule_sets, rule_set_for
-from eligibility.store import TABLES, save_decisions
+from eligibility.schema import SCHEMA
+from eligibility.store import save_decisions
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Event, new_event
@@ -91,7 +92,7 @@ def build_app(settings: EligibilitySettings | None = None) -> FastAPI:
     # Packaged files are read now, so a broken one stops the service at start-up.
     settings = settings or EligibilitySettings()
     rule_sets = RuleSets(default_rule_sets())
-    runtime = build_runtime(NAME, settings, TABLES, publishes=PUBLISHES)
+    runtime = build_runtime(NAME, settings, SCHEMA, publishes=PUBLISHES)
     register_handlers(runtime, rule_sets, PublicStream(NAME, settings.pseudonym_key_bytes))
     return service_app(
         runtime, title="Eligibility", description="Decides applications by versioned rules."

@@ -28,15 +28,16 @@ from eligibility.policy_store import (
     rule_sets_in_force,
 )
 from eligibility.ruleset import RuleSet, RuleSetError
-from socialsvc_common.db import create_tables, make_engine, session_factory, transaction
+from eligibility.schema import SCHEMA
+from socialsvc_common.db import make_engine, session_factory, transaction
+from socialsvc_common.migrations import SchemaNotAtHeadError, require_head
 
 
 @asynccontextmanager
 async def _unit_of_work() -> AsyncIterator[AsyncSession]:
     engine = make_engine(EligibilitySettings().database)
     try:
-        # The CLI may run before the service ever has, on a database without the table.
-        await create_tables(engine, RuleSetRow)
+        await require_head(engine, SCHEMA)
         async with transaction(session_factory(engine)) as session:
             yield session
     finally:
@@ -128,6 +129,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "activate":
             return asyncio.run(activate_file(args.file))
         return asyncio.run(list_versions())
+    except SchemaNotAtHeadError as error:
+        print(error, file=sys.stderr)
+        return 1
     except RuleSetError as error:
         # A version clash found while storing, or a stored version that no longer loads.
         print(f"refused: {error}", file=sys.stderr)

@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from intake.api import applications_router
 from intake.applications import NAME, DuplicateApplication, Submission, Submit, submit_all
 from intake.journey import record_events
-from intake.store import TABLES
+from intake.schema import SCHEMA
 from socialsvc_common.auth import ApiSettings, install_api_keys
 from socialsvc_common.consumer import Received, Rejected
 from socialsvc_common.contract import topics
@@ -69,7 +69,7 @@ def register_handlers(runtime: Runtime, key: bytes) -> None:
 def build_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
     key = settings.pseudonym_key_bytes
-    runtime = build_runtime(NAME, settings, TABLES, publishes=PUBLISHES)
+    runtime = build_runtime(NAME, settings, SCHEMA, publishes=PUBLISHES)
     register_handlers(runtime, key)
     app = service_app(
         runtime,

@@ -12,8 +12,8 @@ from notifications.dispatcher import CONCURRENCY, NAME, Dispatcher, Gateways
 from notifications.messages import on_events
 from notifications.quiet_hours import QuietHours
 from notifications.receipts import receipts_router
+from notifications.schema import SCHEMA
 from notifications.signing import DEVELOPMENT_RECEIPT_SECRET
-from notifications.store import TABLES
 from notifications.templates import MessageKind
 from socialsvc_common.contract import topics
 from socialsvc_common.problems import install_problem_handlers
@@ -69,7 +69,7 @@ class NotificationsSettings(ServiceSettings):
 
 def build_app(settings: NotificationsSettings | None = None) -> FastAPI:
     settings = settings or NotificationsSettings()
-    runtime = build_runtime(NAME, settings, TABLES, publishes=topics.NOTIFICATION_TOPICS)
+    runtime = build_runtime(NAME, settings, SCHEMA, publishes=topics.NOTIFICATION_TOPICS)
     for topic in SOURCES:
         runtime.consumer.handle(topic)(on_events)
     # As many kept-alive connections as messages in flight, so none is opened per message.

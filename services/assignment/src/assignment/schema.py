@@ -1,0 +1,9 @@
+"""assignment's tables and the history of their changes (socialsvc-db)."""
+
+from pathlib import Path
+
+from assignment.providers import ProviderRow
+from assignment.store import TABLES
+from socialsvc_common.migrations import Schema
+
+SCHEMA = Schema("assignment", (*TABLES, ProviderRow), Path(__file__).parent / "migrations")

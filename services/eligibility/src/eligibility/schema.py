@@ -1,0 +1,8 @@
+"""eligibility's tables and the history of their changes (socialsvc-db)."""
+
+from pathlib import Path
+
+from eligibility.store import TABLES
+from socialsvc_common.migrations import Schema
+
+SCHEMA = Schema("eligibility", TABLES, Path(__file__).parent / "migrations")
