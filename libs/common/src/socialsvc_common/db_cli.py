@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from alembic import command
-from alembic.script import ScriptDirectory
+from alembic.script import Script, ScriptDirectory
 from sqlalchemy import Connection
 
 from socialsvc_common.db import make_engine
@@ -94,9 +94,18 @@ async def new_revision(schema: Schema, message: str) -> None:
 def _autogenerate(connection: Connection, schema: Schema, message: str) -> None:
     head = ScriptDirectory.from_config(schema.config()).get_current_head()
     number = int(head) + 1 if head else 1
-    command.revision(
+    script = command.revision(
         schema.config(connection), message=message, autogenerate=True, rev_id=f"{number:04d}"
     )
+    if isinstance(script, Script):
+        _tidy(Path(script.path))
+
+
+def _tidy(path: Path) -> None:
+    """Drops autogenerate's banner comments; the revision is read and committed as code."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(line for line in lines if "# ###" not in line), encoding="utf-8")
+    print(f"{path}: read it, run 'make format', and commit it with the models' change")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -40,11 +41,14 @@ from socialsvc_common.logs import configure_logging
 from socialsvc_common.metrics import Metrics, consumer_lag
 from socialsvc_common.migrations import Schema, require_head
 from socialsvc_common.outbox import OutboxRelay, unsent_backlog
+from socialsvc_common.retention import Pruner, Rule, inbox_rule
 from socialsvc_common.settings import ServiceSettings
 
 # A batch of this size is applied well within a second, far from max_poll_interval_ms.
 BATCH_MAX_RECORDS = 100
 BATCH_TIMEOUT_MS = 100
+# Inbox claims outlive the longest retention of the topics read by this much.
+INBOX_MARGIN = timedelta(days=5)
 
 
 class MissingTopicsError(RuntimeError):
@@ -71,6 +75,8 @@ class Runtime:
     publishes: tuple[Topic, ...] = ()
     on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    # Rows of the service's own tables to prune, beside the inbox claims every service prunes.
+    retention: list[Rule] = field(default_factory=list)
     # Asked first at shutdown, so background work can finish what it holds (within the grace).
     stopping: list[Callable[[], None]] = field(default_factory=list)
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -87,6 +93,13 @@ class Runtime:
             await step()
         await self.producer.start()
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-relay"))
+        pruner = Pruner(
+            self.sessions,
+            [inbox_rule(self.inbox_keep()), *self.retention],
+            interval_seconds=self.settings.retention_interval_seconds,
+        )
+        self.stopping.append(pruner.stop)
+        self._tasks.append(asyncio.create_task(pruner.run(), name=f"{self.name}-retention"))
         self._tasks += [asyncio.create_task(work()) for work in self.background]
         if self.consumer.topics:
             self._subscribe()
@@ -124,6 +137,22 @@ class Runtime:
             await asyncio.wait_for(work, seconds)
         except TimeoutError:
             self.logger.warning("shutdown step cut short", step=step, seconds=seconds)
+
+    def inbox_keep(self) -> timedelta:
+        """How long an inbox claim is kept: longer than any topic the service reads keeps its
+        records, or a redelivered event would find no claim and be applied twice."""
+        longest = timedelta(
+            milliseconds=max((t.retention_ms for t in self.consumer.topics), default=0)
+        )
+        days = self.settings.inbox_keep_days
+        if days is None:
+            return longest + INBOX_MARGIN
+        if timedelta(days=days) <= longest:
+            raise ValueError(
+                f"inbox_keep_days {days:g} must exceed the {longest.days} days the topics "
+                f"{self.name} reads keep their records"
+            )
+        return timedelta(days=days)
 
     @property
     def group_id(self) -> str:

@@ -77,6 +77,15 @@ class ServiceSettings(BaseSettings):
         default=None, description="JSON lines; by default JSON unless stderr is a terminal"
     )
     shutdown_grace_seconds: float = Field(default=15.0, gt=0, le=300)
+    inbox_keep_days: float | None = Field(
+        default=None,
+        gt=0,
+        description="days an inbox claim is kept; by default the longest retention of the "
+        "topics the service reads plus 5 days (a shorter time is refused at start)",
+    )
+    retention_interval_seconds: float = Field(
+        default=3600.0, gt=0, description="how often working tables are pruned"
+    )
 
     @field_validator("kafka_bootstrap_servers", mode="before")
     @classmethod

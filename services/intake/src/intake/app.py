@@ -2,14 +2,17 @@
 
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 
 from fastapi import FastAPI
+from pydantic import Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from intake.api import applications_router
 from intake.applications import NAME, DuplicateApplication, Submission, Submit, submit_all
 from intake.journey import record_events
 from intake.schema import SCHEMA
+from intake.store import journey_rule
 from socialsvc_common.auth import ApiSettings, install_api_keys
 from socialsvc_common.consumer import Received, Rejected
 from socialsvc_common.contract import topics
@@ -37,6 +40,10 @@ PUBLISHES = (topics.APPLICATION_RECEIVED, topics.PUBLIC_APPLICATION_RECEIVED)
 
 class IntakeSettings(PseudonymSettings, ApiSettings):
     model_config = service_config("INTAKE_")
+
+    journey_keep_days: float = Field(
+        default=400.0, gt=0, description="days a closed application's journey is kept"
+    )
 
 
 def register_handlers(runtime: Runtime, key: bytes) -> None:
@@ -71,6 +78,7 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
     key = settings.pseudonym_key_bytes
     runtime = build_runtime(NAME, settings, SCHEMA, publishes=PUBLISHES)
     register_handlers(runtime, key)
+    runtime.retention.append(journey_rule(timedelta(days=settings.journey_keep_days)))
     app = service_app(
         runtime,
         title="Intake",

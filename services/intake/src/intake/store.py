@@ -1,16 +1,31 @@
 """Intake's tables: applications (with their personal data, which stays here) and journeys."""
 
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, Column, Index, Table, Text, bindparam, func, insert, text, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    Delete,
+    Index,
+    Table,
+    Text,
+    bindparam,
+    delete,
+    false,
+    func,
+    insert,
+    text,
+    update,
+)
 from sqlmodel import Field, SQLModel, col, select, tuple_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from socialsvc_common.db import UtcDateTime, insert_new, run
+from socialsvc_common.retention import Rule
 
 
 class Status(StrEnum):
@@ -151,3 +166,21 @@ async def revisions(session: AsyncSession, application_id: UUID) -> int:
         JourneyEntry.type == "intake.application.received",
     )
     return int((await session.exec(query)).one())
+
+
+def journey_rule(keep: timedelta) -> Rule:
+    """The journeys of closed applications whose last step is older than the cutoff (the audit
+    archive keeps every event for its own, longer, retention)."""
+
+    def statement(cutoff: datetime, limit: int) -> Delete:
+        stale = (
+            select(JOURNEY.c.application_id)
+            .join(APPLICATIONS, APPLICATIONS.c.id == JOURNEY.c.application_id)
+            .where(APPLICATIONS.c.is_open == false())
+            .group_by(JOURNEY.c.application_id)
+            .having(func.max(JOURNEY.c.time) < cutoff)
+            .limit(limit)
+        )
+        return delete(JOURNEY).where(JOURNEY.c.application_id.in_(stale))
+
+    return Rule("journey", keep, statement)

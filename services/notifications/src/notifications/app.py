@@ -14,6 +14,7 @@ from notifications.quiet_hours import QuietHours
 from notifications.receipts import receipts_router
 from notifications.schema import SCHEMA
 from notifications.signing import DEVELOPMENT_RECEIPT_SECRET
+from notifications.store import messages_rule
 from notifications.templates import MessageKind
 from socialsvc_common.contract import topics
 from socialsvc_common.problems import install_problem_handlers
@@ -52,6 +53,9 @@ class NotificationsSettings(ServiceSettings):
     # A gateway that failed this many times running is left alone for the cooldown.
     breaker_failures: int = Field(default=5, ge=1, le=100)
     breaker_cooldown_seconds: float = Field(default=30.0, gt=0, le=3600)
+    messages_keep_days: float = Field(
+        default=90.0, gt=0, description="days a message that ended is kept, text and all"
+    )
 
     @field_validator("quiet_hours")
     @classmethod
@@ -94,6 +98,7 @@ def build_app(settings: NotificationsSettings | None = None) -> FastAPI:
     runtime.consumer.wake_after_commit(dispatcher.wake)
     runtime.background.append(dispatcher.run)
     runtime.stopping.append(dispatcher.stop)
+    runtime.retention.append(messages_rule(timedelta(days=settings.messages_keep_days)))
     runtime.on_stop.append(client.aclose)
     runtime.on_stop.append(email.close)
     app = service_app(runtime, title="Notifications", description="Tells citizens what happened.")

@@ -2,15 +2,16 @@
 message with its delivery state."""
 
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, Column, Table, insert
+from sqlalchemy import JSON, Column, Delete, Table, delete, insert
 from sqlmodel import Field, SQLModel, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from socialsvc_common.db import UtcDateTime, run, upsert
+from socialsvc_common.retention import Rule
 
 PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
 # Taken by a gateway that reports delivery later, through a receipt.
@@ -126,3 +127,16 @@ async def with_contacts(
         .with_for_update(of=NotificationRow)
     )
     return {row.id: (row, contact) for row, contact in (await session.exec(query)).all()}
+
+
+def messages_rule(keep: timedelta) -> Rule:
+    """Messages that ended (sent, failed for good or skipped) longer ago than the cutoff: their
+    texts name the citizen, and their outcome is in the events and the audit archive."""
+    finished = col(NotificationRow.status).in_([SENT, FAILED, SKIPPED])
+
+    def statement(cutoff: datetime, limit: int) -> Delete:
+        stale = select(col(NotificationRow.id)).where(finished)
+        stale = stale.where(col(NotificationRow.occurred_at) < cutoff).limit(limit)
+        return delete(NOTIFICATIONS).where(NOTIFICATIONS.c.id.in_(stale))
+
+    return Rule("messages", keep, statement)
