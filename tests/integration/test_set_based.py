@@ -208,6 +208,39 @@ async def test_a_batch_of_decisions_is_placed_within_capacity_in_one_transaction
     assert {row.application_id for row in waiting} == {d.application_id for d in decisions[3:]}
 
 
+async def test_a_later_decision_for_an_application_placed_or_waiting_changes_nothing(
+    assignment_engine: AsyncEngine,
+) -> None:
+    """A new decision event (another event id) for an application already placed or waitlisted,
+    as a replayed dead letter or a second decider would send, in a later batch."""
+    geography = load_geography()
+    registry = Registry(ProviderCache(geography), PublicStream("assignment", KEY))
+    decisions = [
+        decision().model_copy(update={"person_ref": f"person-{n}", "decided_at": datetime.now(UTC)})
+        for n in range(3)
+    ]
+
+    def received(d: p.DecisionMade) -> Received[p.DecisionMade]:
+        envelope = new_event(DECISION_MADE, d, producer="t", application_id=d.application_id)
+        return Received(envelope.envelope, d)
+
+    sessions = session_factory(assignment_engine)
+    async with transaction(sessions) as session:
+        first = await place_all(session, registry, [received(d) for d in decisions])
+    assert len([e for e in first if e.topic.owner == "assignment"]) == 3
+    async with transaction(sessions) as session:
+        again = await place_all(session, registry, [received(d) for d in decisions])
+    assert again == []
+    async with sessions() as session:
+        placed = (await session.exec(model_select(PlacementRow))).all()
+        waiting = (await session.exec(model_select(WaitlistRow))).all()
+        ledger = await session.get(LedgerRow, "hc-test")
+    assert len(placed) == 2
+    assert len(waiting) == 1
+    assert ledger is not None
+    assert ledger.used == 2
+
+
 async def test_a_command_that_breaks_its_group_fails_alone(engine: AsyncEngine) -> None:
     sessions = session_factory(engine)
 

@@ -112,7 +112,8 @@ async def known_of(session: AsyncSession, ids: Collection[UUID]) -> set[UUID]:
     """Which of these applications were placed or waitlisted before."""
     placed = select(PlacementRow.application_id).where(col(PlacementRow.application_id).in_(ids))
     waiting = select(WaitlistRow.application_id).where(col(WaitlistRow.application_id).in_(ids))
-    return set((await session.exec(union(placed, waiting))).all())  # type: ignore[call-overload]
+    found = await run(session, union(placed, waiting))
+    return set(found.scalars())
 
 
 async def held_by_all(
