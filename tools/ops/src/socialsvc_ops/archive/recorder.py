@@ -87,7 +87,6 @@ class Recorder:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
-            allow_auto_create_topics=False,
             max_poll_interval_ms=MAX_POLL_INTERVAL_MS,
             session_timeout_ms=SESSION_TIMEOUT_MS,
             **client_security(self._settings),
