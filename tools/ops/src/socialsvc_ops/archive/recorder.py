@@ -128,8 +128,10 @@ class Recorder:
             )
         except Exception as error:
             log.warning("batch not archived; reading it again", error=redact_text(repr(error)))
+            held = consumer.assignment()  # a rebalance may have taken some meanwhile
             for tp, batch in batches.items():
-                consumer.seek(tp, batch[0].offset)
+                if tp in held:
+                    consumer.seek(tp, batch[0].offset)
             return False
         fault_point("archive.after_commit")
         try:
