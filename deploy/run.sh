@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # `make run`: the whole platform on this machine. Starts the broker (unless it runs), creates the
-# topics, starts the local SMS, e-gov inbox and e-mail sinks and the four services, submits the demo applications
-# and prints their journeys. Ctrl-C stops the processes and the broker if this script started it.
+# topics, starts the local SMS, e-gov inbox and e-mail sinks, the four services and the audit
+# archive, submits the demo applications and prints their journeys. Ctrl-C stops the processes and
+# the broker if this script started it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-processes=(sinks intake eligibility assignment notifications)
+processes=(sinks intake eligibility assignment notifications archive)
 # The demo shows its messages at once, whatever the hour in Baku; production keeps quiet hours.
 export NOTIFICATIONS_QUIET_HOURS=${NOTIFICATIONS_QUIET_HOURS:-off}
 # The local gateways report deliveries back like real providers do.
@@ -47,6 +48,7 @@ trap stop_all INT TERM EXIT
 for name in "${processes[@]}"; do
   module=$name
   [ "$name" = sinks ] && module=notifications.sinks
+  [ "$name" = archive ] && module=socialsvc_ops.archive
   # Own session: Ctrl-C reaches this script, which stops the processes in order.
   setsid .venv/bin/python -m "$module" >"$logs/$name.log" 2>&1 &
   pids[$name]=$!
@@ -72,6 +74,7 @@ echo "run: assignment :8002, notifications :8003); SMS sink :8090, e-gov inbox s
 echo "run: SMTP sink :8025 write what citizens receive to var/sinks/{sms,inbox,mail}.jsonl."
 echo "run: API keys by role in var/keys/<role>.key, e.g."
 echo "run:   curl -H \"Authorization: Bearer \$(cat var/keys/social_worker.key)\" localhost:8000/applications/<id>"
+echo "run: the audit archive keeps every event in var/data/archive.db: .venv/bin/socialsvc-ops archive query --help"
 echo "run: the operations page: \`make ops\` in another terminal, then log in at http://127.0.0.1:8080/"
 echo "run: with the operator key in var/keys/operator.key."
 .venv/bin/python deploy/demo/demo.py || echo "run: the demo did not finish; the platform keeps running" >&2

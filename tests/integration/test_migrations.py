@@ -30,7 +30,9 @@ from socialsvc_common.migrations import (
 
 pytestmark = pytest.mark.integration
 RELEASE = Path(__file__).parents[1] / "fixtures" / "release-0a3d95d"
-SERVICES = ["assignment", "eligibility", "intake", "notifications"]
+# The services with a release before migrations, and every history (the audit archive's too).
+RELEASED = ["assignment", "eligibility", "intake", "notifications"]
+SERVICES = ["archive", *RELEASED]
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -110,7 +112,7 @@ async def test_an_empty_database_upgrades_to_a_schema_equal_to_the_models(
         await engine.dispose()
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", RELEASED)
 async def test_a_database_of_the_last_release_upgrades_with_its_data_intact(
     service: str, empty_database: Callable[[str], str]
 ) -> None:

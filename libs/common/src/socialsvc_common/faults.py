@@ -7,7 +7,8 @@ timed kill lands there. The points in the code:
 - `intake.after_commit`: an application and its event are committed, the relay not yet woken and
   the client not yet answered;
 - `notifications.after_send`: the gateways took a batch's messages, the commit recording them not
-  yet made (passed once for each message taken, so `<n>` counts messages, whatever the batches).
+  yet made (passed once for each message taken, so `<n>` counts messages, whatever the batches);
+- `archive.after_commit`: the audit archive committed a batch, its offsets not yet committed.
 
 Never set in production: nothing but the chaos suite sets it.
 """

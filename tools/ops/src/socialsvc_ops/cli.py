@@ -1,8 +1,7 @@
 """`socialsvc-ops`: the operators' command line. Each command parses its options and hands over."""
 
 import asyncio
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +12,9 @@ from socialsvc_common.apikeys import KeyStoreError
 from socialsvc_common.contract.topics import REGISTRY
 from socialsvc_common.logs import configure_logging
 from socialsvc_ops import deadletters, render
+from socialsvc_ops.archive.commands import archive
 from socialsvc_ops.lag import lag_report
+from socialsvc_ops.moments import parse_since
 from socialsvc_ops.page.access import Access, viewers_store
 from socialsvc_ops.page.app import create_app
 from socialsvc_ops.page.monitor import MonitorSettings
@@ -24,6 +25,7 @@ from socialsvc_ops.trace import NotAnApplicationId, trace
 app = typer.Typer(no_args_is_help=True, help="Watch and fix the social services platform.")
 dead = typer.Typer(no_args_is_help=True, help="List and replay dead letters.")
 app.add_typer(dead, name="dead-letters")
+app.add_typer(archive, name="archive")
 
 Bootstrap = Annotated[
     str,
@@ -34,21 +36,6 @@ Since = Annotated[
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="one JSON object a line")]
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
-_DURATION = re.compile(r"^(\d+)([smhd])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
-
-def parse_since(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    if found := _DURATION.match(text.strip()):
-        ago = timedelta(**{_UNITS[found[2]]: int(found[1])})
-        return datetime.now(UTC) - ago
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"{text!r}: use 90s, 15m, 2h, 3d or an ISO time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @app.command("tail")
