@@ -33,7 +33,7 @@ from tests.harness import (
 )
 
 # The services with an HTTP API behind API keys.
-PROTECTED = ("intake", "assignment")
+PROTECTED = ("intake", "eligibility", "assignment", "notifications")
 INPUTS = service_inputs()
 
 

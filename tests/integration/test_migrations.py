@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Connection, MetaData, String, func, select
+from sqlalchemy import Column, Connection, MetaData, String, func, inspect, select
 
 from socialsvc_common.db import libpq_url, make_engine
 from socialsvc_common.migrations import (
@@ -61,10 +61,12 @@ def load_release(url: str, service: str) -> None:
 
 
 async def row_counts(url: str, schema: Schema) -> dict[str, int]:
+    """Rows per table of the schema that the database has (a later revision may add tables)."""
     engine = make_engine(url)
     try:
         async with engine.connect() as connection:
-            tables = schema.metadata().sorted_tables
+            present = set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
+            tables = [t for t in schema.metadata().sorted_tables if t.name in present]
             return {
                 table.name: (
                     await connection.execute(select(func.count()).select_from(table))
@@ -130,7 +132,9 @@ async def test_a_database_of_the_last_release_upgrades_with_its_data_intact(
         assert await differences(engine, schema) == []
     finally:
         await engine.dispose()
-    assert await row_counts(url, schema) == before
+    after = await row_counts(url, schema)
+    assert {name: after[name] for name in before} == before
+    assert not any(count for name, count in after.items() if name not in before)
 
 
 async def test_the_model_check_catches_a_column_no_revision_adds(tmp_path: Path) -> None:
@@ -169,25 +173,27 @@ def test_the_command_upgrades_and_reports_each_database(tmp_path: Path) -> None:
     urls = {service: f"sqlite+aiosqlite:///{tmp_path / service}.db" for service in SERVICES}
     env = {f"{service.upper()}_DATABASE_URL": url for service, url in urls.items()}
 
+    heads = {service: schema.head() for service, schema in schemas().items()}
     behind = run_cli("current", "all", env=env)
     assert behind.returncode == 1
-    assert "intake: (none) (behind: head is 0001)" in behind.stdout
+    assert f"intake: (none) (behind: head is {heads['intake']})" in behind.stdout
 
     done = run_cli("upgrade", "all", env=env)
     assert done.returncode == 0, done.stderr
     for service in SERVICES:
-        assert f"{service}: 0001 (upgraded from (empty))" in done.stdout
+        assert f"{service}: {heads[service]} (upgraded from (empty))" in done.stdout
 
     again = run_cli("upgrade", "intake", "--url", urls["intake"])
     assert again.returncode == 0, again.stderr
-    assert "intake: 0001 (already at head)" in again.stdout
+    assert f"intake: {heads['intake']} (already at head)" in again.stdout
 
     at_head = run_cli("current", "all", env=env)
     assert at_head.returncode == 0
     assert at_head.stdout.count("(at head)") == len(SERVICES)
 
     history = run_cli("history", "eligibility")
-    assert "<base> -> 0001 (head), Baseline: the schema as the services made it" in history.stdout
+    assert "<base> -> 0001" in history.stdout
+    assert "Baseline: the schema as the services made it" in history.stdout
 
     unknown = run_cli("upgrade", "payroll")
     assert unknown.returncode == 2
