@@ -173,6 +173,7 @@ async def platform(
             "inbox": gateways.inbox_url,
             "pseudonym_key": pseudonym_key,
             "key_store": key_store,
+            "databases": urls,
         },
         launchers=launchers,
     )

@@ -95,7 +95,11 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
     policy = RetentionPolicy.load()
     app.include_router(subjects_router(runtime, key, policy))
     sweeper = RetentionSweeper(
-        runtime.sessions, runtime.relay, policy, key, every_seconds=settings.retention_sweep_seconds
+        runtime.sessions,
+        runtime.relay.wake,
+        policy,
+        key,
+        every_seconds=settings.retention_sweep_seconds,
     )
     runtime.background.append(sweeper.run)
     runtime.stopping.append(sweeper.stop)

@@ -1,6 +1,7 @@
 """The retention sweeper: erases, through the same path as a lawful request, the people whose
 every application has been closed for longer than the retention policy keeps it."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -12,7 +13,7 @@ from intake.store import Status
 from intake.subject_store import retention_candidates
 from socialsvc_common.contract.erasure import ErasureReason
 from socialsvc_common.db import transaction
-from socialsvc_common.outbox import OutboxRelay, add_events
+from socialsvc_common.outbox import add_events
 from socialsvc_common.worker import Worker
 
 SWEEPER = "retention-sweeper"
@@ -22,7 +23,7 @@ class RetentionSweeper(Worker):
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        relay: OutboxRelay,
+        wake_relay: Callable[[], None],
         policy: RetentionPolicy,
         pseudonym_key: bytes,
         *,
@@ -31,7 +32,7 @@ class RetentionSweeper(Worker):
     ) -> None:
         super().__init__(SWEEPER, idle_seconds=every_seconds, max_backoff_seconds=300)
         self._sessions = sessions
-        self._relay = relay
+        self._wake_relay = wake_relay
         self._policy = policy
         self._key = pseudonym_key
         self._batch = batch
@@ -65,5 +66,5 @@ class RetentionSweeper(Worker):
             except ErasureMustWait:
                 continue
             self._log.info("retention ended", person_ref=erasure.person_ref)
-        self._relay.wake()
+        self._wake_relay()
         return len({row.fin for row in rows})
