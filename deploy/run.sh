@@ -17,6 +17,7 @@ mkdir -p "$logs" var/data var/sinks var/keys
 # Development API keys, one per role, each in var/keys/<role>.key; `make ops` uses the same store.
 keys=var/keys/api-keys.jsonl
 export INTAKE_API_KEYS_FILE=$root/$keys ASSIGNMENT_API_KEYS_FILE=$root/$keys
+export ELIGIBILITY_API_KEYS_FILE=$root/$keys NOTIFICATIONS_API_KEYS_FILE=$root/$keys
 deploy/dev-keys.sh
 
 kafka_started=no

@@ -33,7 +33,7 @@ from tests.harness import (
 )
 
 # The services with an HTTP API behind API keys.
-PROTECTED = ("intake", "assignment")
+PROTECTED = ("intake", "eligibility", "assignment", "notifications")
 INPUTS = service_inputs()
 
 
@@ -173,6 +173,7 @@ async def platform(
             "inbox": gateways.inbox_url,
             "pseudonym_key": pseudonym_key,
             "key_store": key_store,
+            "databases": urls,
         },
         launchers=launchers,
     )

@@ -16,6 +16,7 @@ from socialsvc_common.consumer import dead_letter_headers
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Event, new_event
+from socialsvc_common.contract.erasure import ErasureReason, SubjectErased
 from socialsvc_common.contract.topics import Topic
 from socialsvc_common.db import libpq_url
 from socialsvc_ops.archive.store import Filter
@@ -192,3 +193,38 @@ async def test_the_archive_keeps_queries_replays_and_forgets(
         await publish(bootstrap, late)
         again = await running.archived(Filter(application_id=application), 5)
     assert [k.readable for k in again] == [False] * 5
+
+
+async def test_an_erasure_event_shreds_its_application_in_the_archive(
+    bootstrap: str, fresh_postgres: str, unique: Callable[[str], str]
+) -> None:
+    """intake.subject.erased.v1 on its real topic: the archive keeps the erasure and, in the
+    same transaction, destroys the application's data key; other applications stay readable."""
+    wanted = [*TOPICS, topics.SUBJECT_ERASED.name]
+    rig = await new_rig(bootstrap, fresh_postgres, unique)
+    await start_group_at_end(bootstrap, rig.group, wanted)
+    erased, kept = uuid4(), uuid4()
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    erasure = SubjectErased(
+        application_id=erased,
+        erasure_id=uuid4(),
+        person_ref="0" * 32,
+        reason=ErasureReason.SUBJECT_REQUEST,
+        legal_basis="test: a data subject's request",
+        erased_at=start + timedelta(minutes=1),
+    )
+    notice = new_event(
+        topics.SUBJECT_ERASED,
+        erasure,
+        producer="intake",
+        application_id=erased,
+        at=erasure.erased_at,
+    )
+    async with recording(rig, wanted) as running:
+        await publish(bootstrap, journey(erased, start) + journey(kept, start) + [sent(notice)])
+        found = await running.archived(Filter(application_id=erased), 5)
+        others = await running.archived(Filter(application_id=kept), 4)
+
+    assert found[-1].event_type == "intake.subject.erased"
+    assert [k.readable for k in found] == [False] * 5
+    assert [k.readable for k in others] == [True] * 4

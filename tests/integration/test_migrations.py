@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Connection, MetaData, String, func, select
+from sqlalchemy import Column, Connection, MetaData, String, func, inspect, select
 
 from socialsvc_common.db import libpq_url, make_engine
 from socialsvc_common.migrations import (
@@ -63,10 +63,12 @@ def load_release(url: str, service: str) -> None:
 
 
 async def row_counts(url: str, schema: Schema) -> dict[str, int]:
+    """Rows per table of the schema that the database has (a later revision may add tables)."""
     engine = make_engine(url)
     try:
         async with engine.connect() as connection:
-            tables = schema.metadata().sorted_tables
+            present = set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
+            tables = [t for t in schema.metadata().sorted_tables if t.name in present]
             return {
                 table.name: (
                     await connection.execute(select(func.count()).select_from(table))
@@ -132,7 +134,9 @@ async def test_a_database_of_the_last_release_upgrades_with_its_data_intact(
         assert await differences(engine, schema) == []
     finally:
         await engine.dispose()
-    assert await row_counts(url, schema) == before
+    after = await row_counts(url, schema)
+    assert {name: after[name] for name in before} == before
+    assert not any(count for name, count in after.items() if name not in before)
 
 
 async def test_the_model_check_catches_a_column_no_revision_adds(tmp_path: Path) -> None:
@@ -190,7 +194,8 @@ def test_the_command_upgrades_and_reports_each_database(tmp_path: Path) -> None:
     assert at_head.stdout.count("(at head)") == len(SERVICES)
 
     history = run_cli("history", "eligibility")
-    assert "<base> -> 0001, Baseline: the schema as the services made it" in history.stdout
+    assert "<base> -> 0001" in history.stdout
+    assert "Baseline: the schema as the services made it" in history.stdout
 
     unknown = run_cli("upgrade", "payroll")
     assert unknown.returncode == 2

@@ -45,7 +45,10 @@ def addresses(document: dict[str, Any], action: str) -> set[str]:
 def test_each_service_reads_what_its_handlers_take_and_writes_what_it_declares(
     documents: dict[str, dict[str, Any]],
 ) -> None:
-    assert addresses(documents["eligibility"], "receive") == {topics.APPLICATION_RECEIVED.name}
+    assert addresses(documents["eligibility"], "receive") == {
+        topics.APPLICATION_RECEIVED.name,
+        topics.SUBJECT_ERASED.name,
+    }
     assert addresses(documents["eligibility"], "send") == {
         topics.DECISION_MADE.name,
         topics.PUBLIC_APPLICATION_DECIDED.name,

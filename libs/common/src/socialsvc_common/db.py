@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
+    ColumnElement,
     CursorResult,
     DateTime,
     Dialect,
@@ -179,14 +180,21 @@ async def insert_new(
 
 
 async def upsert(
-    session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]], key: Sequence[str]
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    key: Sequence[str],
+    *,
+    unless: ColumnElement[bool] | None = None,
 ) -> None:
-    """Inserts the rows, or overwrites the row with the same `key`, in one statement. When the
-    rows repeat a key, the last of them wins."""
+    """Inserts the rows, or overwrites the row with the same `key`, in one statement (leaving
+    alone a row for which `unless` holds). When the rows repeat a key, the last of them wins."""
     latest = {tuple(row[k] for k in key): row for row in rows}
     if not latest:
         return
     statement = _insert(session, table)
     replaced = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in key}
-    statement = statement.on_conflict_do_update(index_elements=list(key), set_=replaced)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(key), set_=replaced, where=None if unless is None else ~unless
+    )
     await run(session, statement, list(latest.values()))

@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from assignment.erasure import holdings, on_subjects_erased
 from assignment.lifecycle import OfferSweeper, advance, decline, end
 from assignment.placements import NAME, Registry
 from assignment.placing import place_all
@@ -33,6 +34,7 @@ from socialsvc_common.problems import install_problem_handlers
 from socialsvc_common.public_stream import PublicStream
 from socialsvc_common.service import Runtime, build_runtime, service_app
 from socialsvc_common.settings import PseudonymSettings, service_config
+from socialsvc_common.subject_access import holdings_router
 
 PROBLEM: dict[int | str, dict[str, Any]] = {404: {}, 409: {}, 422: {}}
 DEADLOCK_RETRIES = 3
@@ -141,6 +143,7 @@ def build_app(settings: AssignmentSettings | None = None) -> FastAPI:
     )
     runtime = build_runtime(NAME, settings, SCHEMA, publishes=PUBLISHES)
     register_handlers(runtime, registry, seed_providers)
+    runtime.consumer.handle(topics.SUBJECT_ERASED)(on_subjects_erased)
     sweeper = OfferSweeper(runtime.sessions, registry, runtime.relay, settings.offer_sweep_seconds)
     runtime.background.append(sweeper.run)
     runtime.stopping.append(sweeper.stop)
@@ -151,4 +154,5 @@ def build_app(settings: AssignmentSettings | None = None) -> FastAPI:
     install_api_keys(app, settings.key_store())
     app.include_router(router(runtime, registry))
     app.include_router(providers_router(runtime, registry))
+    app.include_router(holdings_router(runtime, holdings))
     return app

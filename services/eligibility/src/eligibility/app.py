@@ -8,18 +8,22 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from eligibility.erasure import holdings, on_subjects_erased
 from eligibility.policy_store import RuleSets
 from eligibility.rules import decide
 from eligibility.ruleset import RuleSet, default_rule_sets, rule_set_for
 from eligibility.schema import SCHEMA
 from eligibility.store import save_decisions
+from socialsvc_common.auth import ApiSettings, install_api_keys
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Event, new_event
 from socialsvc_common.contract.payloads import ApplicationReceived, DecisionMade
+from socialsvc_common.problems import install_problem_handlers
 from socialsvc_common.public_stream import PublicStream
 from socialsvc_common.service import Runtime, build_runtime, service_app
 from socialsvc_common.settings import PseudonymSettings, service_config
+from socialsvc_common.subject_access import holdings_router
 
 NAME = "eligibility"
 # Everything eligibility writes (its AsyncAPI document is generated from this).
@@ -28,7 +32,7 @@ PUBLISHES = (topics.DECISION_MADE, topics.PUBLIC_APPLICATION_DECIDED)
 BAKU = ZoneInfo("Asia/Baku")
 
 
-class EligibilitySettings(PseudonymSettings):
+class EligibilitySettings(PseudonymSettings, ApiSettings):
     model_config = service_config("ELIGIBILITY_")
 
     http_port: int = 8001
@@ -94,6 +98,11 @@ def build_app(settings: EligibilitySettings | None = None) -> FastAPI:
     rule_sets = RuleSets(default_rule_sets())
     runtime = build_runtime(NAME, settings, SCHEMA, publishes=PUBLISHES)
     register_handlers(runtime, rule_sets, PublicStream(NAME, settings.pseudonym_key_bytes))
-    return service_app(
+    runtime.consumer.handle(topics.SUBJECT_ERASED)(on_subjects_erased)
+    app = service_app(
         runtime, title="Eligibility", description="Decides applications by versioned rules."
     )
+    install_problem_handlers(app)
+    install_api_keys(app, settings.key_store())
+    app.include_router(holdings_router(runtime, holdings))
+    return app

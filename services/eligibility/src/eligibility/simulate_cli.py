@@ -172,7 +172,9 @@ async def read_stored(
 async def _page(
     sessions: async_sessionmaker[AsyncSession], after: UUID | None, size: int
 ) -> list[StoredApplication]:
-    query = select(*COLUMNS).order_by(COLUMNS[0]).limit(size)
+    # Erased decisions keep no facts to replay.
+    query = select(*COLUMNS).where(col(DecisionRow.erased_at).is_(None))
+    query = query.order_by(COLUMNS[0]).limit(size)
     if after is not None:
         query = query.where(COLUMNS[0] > after)
     async with sessions() as session:

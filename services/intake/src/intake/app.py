@@ -11,8 +11,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from intake.api import applications_router
 from intake.applications import NAME, DuplicateApplication, Submission, Submit, submit_all
 from intake.journey import record_events
+from intake.retention import RetentionPolicy
+from intake.retention_sweeper import RetentionSweeper
 from intake.schema import SCHEMA
 from intake.store import journey_rule
+from intake.subject_api import subjects_router
 from socialsvc_common.auth import ApiSettings, install_api_keys
 from socialsvc_common.consumer import Received, Rejected
 from socialsvc_common.contract import topics
@@ -35,7 +38,11 @@ JOURNEY_TOPICS = (
 )
 EGOV_NAMESPACE = uuid.UUID("5f0e4c1a-8f55-4a39-9d0b-2b7c8f6f0e11")
 # Everything intake writes (its AsyncAPI document is generated from this).
-PUBLISHES = (topics.APPLICATION_RECEIVED, topics.PUBLIC_APPLICATION_RECEIVED)
+PUBLISHES = (
+    topics.APPLICATION_RECEIVED,
+    topics.PUBLIC_APPLICATION_RECEIVED,
+    topics.SUBJECT_ERASED,
+)
 
 
 class IntakeSettings(PseudonymSettings, ApiSettings):
@@ -43,6 +50,9 @@ class IntakeSettings(PseudonymSettings, ApiSettings):
 
     journey_keep_days: float = Field(
         default=400.0, gt=0, description="days a closed application's journey is kept"
+    )
+    retention_sweep_seconds: float = Field(
+        default=3600, gt=0, description="how often people whose retention ended are erased"
     )
 
 
@@ -87,4 +97,16 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
     install_problem_handlers(app)
     install_api_keys(app, settings.key_store())
     app.include_router(applications_router(runtime, key))
+    # The policy file is read now, so a broken one stops the service at start-up.
+    policy = RetentionPolicy.load()
+    app.include_router(subjects_router(runtime, key, policy))
+    sweeper = RetentionSweeper(
+        runtime.sessions,
+        runtime.relay.wake,
+        policy,
+        key,
+        every_seconds=settings.retention_sweep_seconds,
+    )
+    runtime.background.append(sweeper.run)
+    runtime.stopping.append(sweeper.stop)
     return app

@@ -186,6 +186,8 @@ async def add_facts(
     row = await session.get(ApplicationRow, application_id, with_for_update=True)
     if row is None:
         raise Problem(404, "not-found", "No such application", f"no application {application_id}")
+    if row.erased_at is not None:
+        raise Problem(410, "erased", "The person's data was erased", "facts can no longer be added")
     if Status(row.status) not in OPEN_FOR_FACTS:
         raise NotOpenForFacts(row.id, row.status)
     form = p.ApplicationForm.model_validate_json(row.form)

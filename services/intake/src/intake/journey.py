@@ -20,6 +20,7 @@ from intake.store import (
 from socialsvc_common.consumer import Received, Rejected
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract.envelope import Envelope, Event
+from socialsvc_common.contract.erasure import SubjectErased
 
 
 def journey_row(envelope: Envelope, payload: BaseModel) -> dict[str, Any]:
@@ -58,6 +59,8 @@ def summary(payload: BaseModel) -> dict[str, Any]:  # noqa: PLR0911 - one return
             return {"reason": payload.reason}
         case p.PlacementReleased():
             return {"reason": payload.reason}
+        case SubjectErased():
+            return {"reason": payload.reason.value}
         case p.NotificationDelivered():
             return payload.model_dump(mode="json", include={"channel", "segments"})
         case p.NotificationFailed():

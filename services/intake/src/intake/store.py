@@ -65,7 +65,8 @@ class ApplicationRow(SQLModel, table=True):
     )
 
     id: UUID = Field(primary_key=True)
-    fin: str = Field(max_length=7)
+    # None once the person's data is erased; the row stays for the statistics.
+    fin: str | None = Field(default=None, max_length=7)
     service_requested: str
     channel: str
     status: str = Field(default=Status.RECEIVED.value)
@@ -75,6 +76,7 @@ class ApplicationRow(SQLModel, table=True):
     form: str = Field(sa_column=Column(Text, nullable=False))
     submitted_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    erased_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
 
 
 class JourneyEntry(SQLModel, table=True):
@@ -87,7 +89,21 @@ class JourneyEntry(SQLModel, table=True):
     summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
-TABLES = (ApplicationRow, JourneyEntry)
+class ErasureRow(SQLModel, table=True):
+    """One erasure of one person's data: the pseudonymous record of who asked, why and when."""
+
+    __tablename__ = "erasures"
+
+    id: UUID = Field(primary_key=True)
+    person_ref: str = Field(index=True, max_length=32)
+    reason: str
+    legal_basis: str = Field(max_length=500)
+    requested_by: str
+    applications: int
+    erased_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+TABLES = (ApplicationRow, JourneyEntry, ErasureRow)
 APPLICATIONS: Table = ApplicationRow.__table__  # type: ignore[attr-defined]
 JOURNEY: Table = JourneyEntry.__table__  # type: ignore[attr-defined]
 
@@ -115,7 +131,9 @@ async def open_for(
         pairs.in_(list(people)),
         ApplicationRow.is_open == True,  # noqa: E712 - SQL comparison
     )
-    return {(row.fin, row.service_requested): row for row in (await session.exec(query)).all()}
+    return {
+        (row.fin or "", row.service_requested): row for row in (await session.exec(query)).all()
+    }
 
 
 async def statuses_of(session: AsyncSession, ids: Collection[UUID]) -> dict[UUID, Status]:

@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from notifications.breaker import CircuitBreaker
 from notifications.channels import EmailGateway, InboxGateway, SmsGateway
 from notifications.dispatcher import CONCURRENCY, NAME, Dispatcher, Gateways
+from notifications.erasure import holdings, on_subjects_erased
 from notifications.messages import on_events
 from notifications.quiet_hours import QuietHours
 from notifications.receipts import receipts_router
@@ -16,10 +17,12 @@ from notifications.schema import SCHEMA
 from notifications.signing import DEVELOPMENT_RECEIPT_SECRET
 from notifications.store import messages_rule
 from notifications.templates import MessageKind
+from socialsvc_common.auth import ApiSettings, install_api_keys
 from socialsvc_common.contract import topics
 from socialsvc_common.problems import install_problem_handlers
 from socialsvc_common.service import build_runtime, service_app
-from socialsvc_common.settings import Environment, ServiceSettings, service_config
+from socialsvc_common.settings import Environment, service_config
+from socialsvc_common.subject_access import holdings_router
 
 SOURCES = (
     topics.APPLICATION_RECEIVED,
@@ -29,7 +32,7 @@ SOURCES = (
 )
 
 
-class NotificationsSettings(ServiceSettings):
+class NotificationsSettings(ApiSettings):
     model_config = service_config("NOTIFICATIONS_")
 
     http_port: int = 8003
@@ -76,6 +79,7 @@ def build_app(settings: NotificationsSettings | None = None) -> FastAPI:
     runtime = build_runtime(NAME, settings, SCHEMA, publishes=topics.NOTIFICATION_TOPICS)
     for topic in SOURCES:
         runtime.consumer.handle(topic)(on_events)
+    runtime.consumer.handle(topics.SUBJECT_ERASED)(on_subjects_erased)
     # As many kept-alive connections as messages in flight, so none is opened per message.
     client = httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=CONCURRENCY))
     email = EmailGateway(settings.smtp_host, settings.smtp_port, settings.email_sender)
@@ -103,6 +107,8 @@ def build_app(settings: NotificationsSettings | None = None) -> FastAPI:
     runtime.on_stop.append(email.close)
     app = service_app(runtime, title="Notifications", description="Tells citizens what happened.")
     install_problem_handlers(app)
+    install_api_keys(app, settings.key_store())
+    app.include_router(holdings_router(runtime, holdings))
     secret = settings.receipt_secret.get_secret_value().encode()
     app.include_router(receipts_router(runtime.sessions, runtime.relay, secret))
     return app

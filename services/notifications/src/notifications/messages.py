@@ -8,7 +8,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from notifications.store import PENDING, SKIPPED, add_messages, save_contacts
+from notifications.store import PENDING, SKIPPED, add_messages, erased_among, save_contacts
 from notifications.templates import MessageKind
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract import payloads as p
@@ -63,6 +63,11 @@ async def on_events(session: AsyncSession, batch: Sequence[Received[BaseModel]])
         if isinstance(item.payload, p.ApplicationReceived)
     ]
     messages = [row for item in batch if (row := message_row(item, now)) is not None]
+    # Events about an erased person may still arrive: their messages are never sent.
+    erased = await erased_among(session, {row["application_id"] for row in messages})
+    for row in messages:
+        if row["application_id"] in erased:
+            row["status"] = SKIPPED
     await save_contacts(session, contacts)
     await add_messages(session, messages)
     return []

@@ -29,6 +29,8 @@ class ContactRow(SQLModel, table=True):
     preferred_channel: str | None = None
     district: str
     lives_alone: bool = False
+    # Set when the person's data was erased: the contact is blanked and no message goes out.
+    erased_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
 
 
 class NotificationRow(SQLModel, table=True):
@@ -61,8 +63,25 @@ NOTIFICATIONS: Table = NotificationRow.__table__  # type: ignore[attr-defined]
 
 
 async def save_contacts(session: AsyncSession, contacts: Sequence[Mapping[str, Any]]) -> None:
-    """Stores how to reach each citizen, the latest form's contact winning (one statement)."""
-    await upsert(session, CONTACTS, contacts, key=["application_id"])
+    """Stores how to reach each citizen, the latest form's contact winning (one statement); an
+    erased contact stays erased."""
+    await upsert(
+        session,
+        CONTACTS,
+        contacts,
+        key=["application_id"],
+        unless=CONTACTS.c.erased_at.is_not(None),
+    )
+
+
+async def erased_among(session: AsyncSession, ids: Collection[UUID]) -> set[UUID]:
+    """Which of these applications' contacts were erased."""
+    if not ids:
+        return set()
+    query = select(ContactRow.application_id).where(
+        col(ContactRow.application_id).in_(ids), col(ContactRow.erased_at).is_not(None)
+    )
+    return set((await session.exec(query)).all())
 
 
 async def add_messages(session: AsyncSession, messages: Sequence[Mapping[str, Any]]) -> None:
@@ -85,6 +104,7 @@ async def due(
         select(NotificationRow, ContactRow)
         .join(ContactRow, col(ContactRow.application_id) == col(NotificationRow.application_id))
         .where(NotificationRow.status == PENDING, col(NotificationRow.next_attempt_at) <= now)
+        .where(col(ContactRow.erased_at).is_(None))
         .where(
             ~select(earlier.c.id)
             .where(

@@ -19,6 +19,7 @@ from socialsvc_ops.page.access import Access, viewers_store
 from socialsvc_ops.page.app import create_app
 from socialsvc_ops.page.monitor import MonitorSettings
 from socialsvc_ops.page.outbox import DEFAULT_SERVICES
+from socialsvc_ops.subject.cli import subject
 from socialsvc_ops.tail import TailFilter, tail
 from socialsvc_ops.trace import NotAnApplicationId, trace
 
@@ -26,6 +27,7 @@ app = typer.Typer(no_args_is_help=True, help="Watch and fix the social services 
 dead = typer.Typer(no_args_is_help=True, help="List and replay dead letters.")
 app.add_typer(dead, name="dead-letters")
 app.add_typer(archive, name="archive")
+app.add_typer(subject, name="subject")
 
 Bootstrap = Annotated[
     str,

@@ -36,13 +36,14 @@ SERVICE_READS: dict[str, tuple[t.Topic, ...]] = {
         t.NOTIFICATION_FAILED,
         t.HOME_VISIT_REQUESTED,
     ),
-    "eligibility": (t.APPLICATION_RECEIVED,),
-    "assignment": (t.DECISION_MADE,),
+    "eligibility": (t.APPLICATION_RECEIVED, t.SUBJECT_ERASED),
+    "assignment": (t.DECISION_MADE, t.SUBJECT_ERASED),
     "notifications": (
         t.APPLICATION_RECEIVED,
         t.DECISION_MADE,
         t.PLACEMENT_MADE,
         t.PLACEMENT_WAITLISTED,
+        t.SUBJECT_ERASED,
     ),
 }
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract import public as pub
+from socialsvc_common.contract.erasure import SubjectErased
 
 DAY_MS = 24 * 60 * 60 * 1000
 
@@ -109,6 +110,14 @@ HOME_VISIT_REQUESTED = Topic(
     "No channel reached a person who lives alone; the home-care team should tell them in person.",
 )
 
+SUBJECT_ERASED = Topic(
+    "intake.subject.erased.v1",
+    SubjectErased,
+    "A person's data was erased (on a lawful request, or when retention ended), one event per "
+    "application: every holder anonymises what it keeps of that application. No personal data.",
+    retention_ms=365 * DAY_MS,
+)
+
 # What notifications writes, besides its dead letters.
 NOTIFICATION_TOPICS = (NOTIFICATION_DELIVERED, NOTIFICATION_FAILED, HOME_VISIT_REQUESTED)
 
@@ -193,6 +202,7 @@ REGISTRY: tuple[Topic, ...] = (
     NOTIFICATION_DELIVERED,
     NOTIFICATION_FAILED,
     HOME_VISIT_REQUESTED,
+    SUBJECT_ERASED,
     *DEAD_LETTERS.values(),
     *PUBLIC_TOPICS,
     DEAD_LETTER_REPLAYED,

@@ -11,6 +11,7 @@ import asyncio
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from uuid import UUID
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -18,15 +19,16 @@ from aiokafka.errors import KafkaError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from socialsvc_common.contract.topics import SUBJECT_ERASED
 from socialsvc_common.db import transaction
 from socialsvc_common.faults import fault_point
 from socialsvc_common.kafka import MAX_POLL_INTERVAL_MS, SESSION_TIMEOUT_MS
 from socialsvc_common.kafka_security import client_security
 from socialsvc_common.logs import redact_text
 from socialsvc_ops.archive import store
-from socialsvc_ops.archive.arrival import arrival
+from socialsvc_ops.archive.arrival import Arrival, arrival
 from socialsvc_ops.archive.crypto import MasterKey
-from socialsvc_ops.archive.keys import keys_for
+from socialsvc_ops.archive.keys import forget_applications, keys_for
 from socialsvc_ops.archive.retention import RetentionPolicy
 from socialsvc_ops.archive.settings import ArchiveSettings
 
@@ -48,7 +50,19 @@ async def archive_batch(
     async with transaction(sessions) as session:
         keys = await keys_for(session, master, {a.key_subject for a in arrivals}, now)
         rows = [a.row(keys[a.key_subject], policy, now) for a in arrivals]
-        return await store.add_events(session, rows)
+        added = await store.add_events(session, rows)
+        await forget_applications(session, erased(arrivals), now)
+        return added
+
+
+def erased(arrivals: Sequence[Arrival]) -> set[UUID]:
+    """The applications whose subject's data was erased (intake.subject.erased.v1): their
+    records are crypto-shredded in the same transaction that archives the erasure."""
+    return {
+        a.application_id
+        for a in arrivals
+        if a.topic == SUBJECT_ERASED.name and a.invalid_reason is None and a.application_id
+    }
 
 
 class Recorder:

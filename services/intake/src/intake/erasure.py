@@ -1,0 +1,123 @@
+"""Erasing a person's data: intake anonymises its own rows and tells every other holder through
+`intake.subject.erased.v1`, in one transaction (the events go through the outbox).
+
+The application rows, their statuses and journeys stay, so the counts hold; what identifies the
+person (FIN, names, birth date, contacts, circumstances) goes.
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from intake.applications import NAME
+from intake.journey import journey_row
+from intake.store import ApplicationRow, ErasureRow, Status, add_journey
+from intake.subject_store import anonymise_applications, applications_of, unsent_about
+from socialsvc_common.contract import topics
+from socialsvc_common.contract.envelope import Event, new_event
+from socialsvc_common.contract.erasure import ErasureReason, SubjectErased
+from socialsvc_common.problems import Problem
+from socialsvc_common.pseudonym import pseudonym
+
+
+class NothingHeld(Problem):
+    def __init__(self) -> None:
+        super().__init__(
+            404, "nothing-held", "Nothing is held", "no data is held about this person"
+        )
+
+
+class ErasureMustWait(Problem):
+    def __init__(self, application_id: UUID) -> None:
+        super().__init__(
+            409,
+            "erasure-must-wait",
+            "An application is being processed",
+            f"application {application_id} is on its way between services; try again in a minute",
+            application_id=str(application_id),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    erasure_id: UUID
+    person_ref: str
+    application_ids: list[UUID]
+    events: list[Event]
+
+
+def anonymised_form(form: str) -> str:
+    """What an application keeps of its form once the person is erased: the service asked for,
+    the district and the language (the statistics' dimensions), nothing that identifies them."""
+    data = json.loads(form)
+    applicant = data.get("applicant", {})
+    kept = {
+        "erased": True,
+        "service_requested": data.get("service_requested"),
+        "applicant": {key: applicant.get(key) for key in ("district", "language")},
+    }
+    return json.dumps(kept, ensure_ascii=False)
+
+
+def erasure_events(
+    rows: Sequence[ApplicationRow], erasure: ErasureRow, cause_time: datetime
+) -> list[Event]:
+    return [
+        new_event(
+            topics.SUBJECT_ERASED,
+            SubjectErased(
+                application_id=row.id,
+                erasure_id=erasure.id,
+                person_ref=erasure.person_ref,
+                reason=ErasureReason(erasure.reason),
+                legal_basis=erasure.legal_basis,
+                erased_at=erasure.erased_at,
+            ),
+            producer=NAME,
+            application_id=row.id,
+            at=cause_time,
+        )
+        for row in rows
+    ]
+
+
+async def erase_subject(
+    session: AsyncSession,
+    fin: str,
+    *,
+    reason: ErasureReason,
+    legal_basis: str,
+    requested_by: str,
+    pseudonym_key: bytes,
+    now: datetime,
+) -> Erasure:
+    """Anonymises the person's applications in the caller's transaction and returns the events
+    that carry the erasure to the other services (the caller adds them to its outbox). It waits
+    (ErasureMustWait) while an application is still to be decided or an event about one is
+    unsent, so no personal data overtakes the erasure on its way downstream."""
+    rows = await applications_of(session, fin, lock=True)
+    if not rows:
+        raise NothingHeld()
+    for row in rows:
+        if row.status == Status.RECEIVED.value:
+            raise ErasureMustWait(row.id)
+    if await unsent_about(session, [row.id for row in rows]):
+        raise ErasureMustWait(rows[0].id)
+    erasure = ErasureRow(
+        id=uuid4(),
+        person_ref=pseudonym(fin, pseudonym_key),
+        reason=reason.value,
+        legal_basis=legal_basis,
+        requested_by=requested_by,
+        applications=len(rows),
+        erased_at=now,
+    )
+    session.add(erasure)
+    await anonymise_applications(session, {row.id: anonymised_form(row.form) for row in rows}, now)
+    events = erasure_events(rows, erasure, now)
+    await add_journey(session, [journey_row(e.envelope, e.payload) for e in events])
+    return Erasure(erasure.id, erasure.person_ref, [row.id for row in rows], events)

@@ -1,0 +1,70 @@
+"""The retention sweeper: erases, through the same path as a lawful request, the people whose
+every application has been closed for longer than the retention policy keeps it."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from intake.erasure import ErasureMustWait, erase_subject
+from intake.retention import HeldApplication, RetentionPolicy, people_due
+from intake.store import Status
+from intake.subject_store import retention_candidates
+from socialsvc_common.contract.erasure import ErasureReason
+from socialsvc_common.db import transaction
+from socialsvc_common.outbox import add_events
+from socialsvc_common.worker import Worker
+
+SWEEPER = "retention-sweeper"
+
+
+class RetentionSweeper(Worker):
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        wake_relay: Callable[[], None],
+        policy: RetentionPolicy,
+        pseudonym_key: bytes,
+        *,
+        every_seconds: float,
+        batch: int = 50,
+    ) -> None:
+        super().__init__(SWEEPER, idle_seconds=every_seconds, max_backoff_seconds=300)
+        self._sessions = sessions
+        self._wake_relay = wake_relay
+        self._policy = policy
+        self._key = pseudonym_key
+        self._batch = batch
+
+    async def step(self) -> bool:
+        return await self.sweep(datetime.now(UTC)) == self._batch
+
+    async def sweep(self, now: datetime) -> int:
+        """Erases the people whose retention ended by `now`, one transaction each; how many
+        people were looked at (the batch size when more may wait)."""
+        closed_before = {
+            status.value: now - timedelta(days=days)
+            for status, days in self._policy.days_after_closing.items()
+        }
+        async with self._sessions() as session:
+            rows = await retention_candidates(session, closed_before, self._batch)
+        held = [HeldApplication(r.fin, Status(r.status), r.updated_at) for r in rows if r.fin]
+        for fin in people_due(held, self._policy, now):
+            try:
+                async with transaction(self._sessions) as session:
+                    erasure = await erase_subject(
+                        session,
+                        fin,
+                        reason=ErasureReason.RETENTION_ENDED,
+                        legal_basis=f"retention policy {self._policy.version}",
+                        requested_by=SWEEPER,
+                        pseudonym_key=self._key,
+                        now=now,
+                    )
+                    await add_events(session, erasure.events)
+            except ErasureMustWait:
+                continue
+            self._log.info("retention ended", person_ref=erasure.person_ref)
+        self._wake_relay()
+        return len({row.fin for row in rows})

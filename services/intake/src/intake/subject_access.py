@@ -1,0 +1,69 @@
+"""What intake holds about a person (found by FIN): their applications with the forms they gave,
+and each application's journey, with the purpose and the date of erasure of each."""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from intake.retention import RetentionPolicy
+from intake.store import ApplicationRow, Status, journey_of
+from intake.subject_store import applications_of
+from socialsvc_common.subject_access import Holding
+
+
+@dataclass(frozen=True, slots=True)
+class PersonHoldings:
+    language: str | None
+    application_ids: list[UUID]
+    holdings: list[Holding]
+
+
+def application_holding(row: ApplicationRow, policy: RetentionPolicy) -> Holding:
+    return Holding(
+        category="application",
+        application_id=row.id,
+        purpose="decide_and_provide",
+        retained_until=policy.retained_until(Status(row.status), row.updated_at),
+        data={
+            "status": row.status,
+            "service_requested": row.service_requested,
+            "channel": row.channel,
+            "submitted_at": row.submitted_at.isoformat(),
+            "updated_at": row.updated_at.isoformat(),
+            "form": json.loads(row.form),
+        },
+    )
+
+
+def language_of(rows: Sequence[ApplicationRow]) -> str | None:
+    """The language the person chose on their latest application."""
+    for row in reversed(rows):
+        language = json.loads(row.form).get("applicant", {}).get("language")
+        if language:
+            return str(language)
+    return None
+
+
+async def person_holdings(
+    session: AsyncSession, fin: str, policy: RetentionPolicy
+) -> PersonHoldings:
+    rows = await applications_of(session, fin)
+    holdings = []
+    for row in rows:
+        holding = application_holding(row, policy)
+        journey = await journey_of(session, row.id)
+        steps = [{"type": e.type, "time": e.time.isoformat(), **e.summary} for e in journey]
+        holdings += [
+            holding,
+            Holding(
+                category="journey",
+                application_id=row.id,
+                purpose="trace_the_case",
+                retained_until=holding.retained_until,
+                data={"steps": steps},
+            ),
+        ]
+    return PersonHoldings(language_of(rows), [row.id for row in rows], holdings)

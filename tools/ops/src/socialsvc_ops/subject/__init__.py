@@ -1,0 +1,1 @@
+"""The data subject's report and erasure, as the operators' tool asks the services for them."""
