@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from socialsvc_common.contract.payloads import DecisionMade, ProvisionType
 from socialsvc_common.db import UtcDateTime, run
+from socialsvc_common.withdrawals import WithdrawalRow
 
 
 class LedgerRow(SQLModel, table=True):
@@ -63,7 +64,8 @@ class WaitlistRow(SQLModel, table=True):
     decision: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
 
-TABLES = (LedgerRow, PlacementRow, WaitlistRow)
+# Withdrawn applications are placed no more (socialsvc_common.withdrawals).
+TABLES = (LedgerRow, PlacementRow, WaitlistRow, WithdrawalRow)
 
 
 def could_take(ledger: LedgerRow, decision: DecisionMade) -> bool:

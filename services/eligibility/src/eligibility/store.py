@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from eligibility.policy_store import RuleSetRow
 from socialsvc_common.db import UtcDateTime, upsert
+from socialsvc_common.withdrawals import WithdrawalRow
 
 
 class DecisionRow(SQLModel, table=True):
@@ -31,8 +32,8 @@ class DecisionRow(SQLModel, table=True):
     decision: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
 
-# Activated rule-set versions live here too, so the service creates their table at start-up.
-TABLES = (DecisionRow, RuleSetRow)
+# Activated rule-set versions live here too; withdrawn applications are decided no more.
+TABLES = (DecisionRow, RuleSetRow, WithdrawalRow)
 
 
 async def save_decisions(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -11,6 +11,7 @@ from sqlmodel import Field, SQLModel, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from socialsvc_common.db import UtcDateTime, run, upsert
+from socialsvc_common.withdrawals import WithdrawalRow
 
 PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
 # Taken by a gateway that reports delivery later, through a receipt.
@@ -54,7 +55,8 @@ class NotificationRow(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
 
 
-TABLES = (ContactRow, NotificationRow)
+# After a withdrawal's confirmation nothing more is sent (socialsvc_common.withdrawals).
+TABLES = (ContactRow, NotificationRow, WithdrawalRow)
 CONTACTS: Table = ContactRow.__table__  # type: ignore[attr-defined]
 NOTIFICATIONS: Table = NotificationRow.__table__  # type: ignore[attr-defined]
 

@@ -36,10 +36,11 @@ SERVICE_READS: dict[str, tuple[t.Topic, ...]] = {
         t.NOTIFICATION_FAILED,
         t.HOME_VISIT_REQUESTED,
     ),
-    "eligibility": (t.APPLICATION_RECEIVED,),
-    "assignment": (t.DECISION_MADE,),
+    "eligibility": (t.APPLICATION_RECEIVED, t.CONSENT_WITHDRAWN),
+    "assignment": (t.DECISION_MADE, t.CONSENT_WITHDRAWN),
     "notifications": (
         t.APPLICATION_RECEIVED,
+        t.CONSENT_WITHDRAWN,
         t.DECISION_MADE,
         t.PLACEMENT_MADE,
         t.PLACEMENT_WAITLISTED,
