@@ -45,7 +45,10 @@ def addresses(document: dict[str, Any], action: str) -> set[str]:
 def test_each_service_reads_what_its_handlers_take_and_writes_what_it_declares(
     documents: dict[str, dict[str, Any]],
 ) -> None:
-    assert addresses(documents["eligibility"], "receive") == {topics.APPLICATION_RECEIVED.name}
+    assert addresses(documents["eligibility"], "receive") == {
+        topics.APPLICATION_RECEIVED.name,
+        topics.CONSENT_WITHDRAWN.name,
+    }
     assert addresses(documents["eligibility"], "send") == {
         topics.DECISION_MADE.name,
         topics.PUBLIC_APPLICATION_DECIDED.name,
@@ -53,6 +56,9 @@ def test_each_service_reads_what_its_handlers_take_and_writes_what_it_declares(
     }
     assert topics.EGOV_APPLICATION_SUBMITTED.name in addresses(documents["intake"], "receive")
     assert topics.DECISION_MADE.name in addresses(documents["assignment"], "receive")
+    assert topics.CONSENT_WITHDRAWN.name in addresses(documents["intake"], "send")
+    for service in ("eligibility", "assignment", "notifications"):
+        assert topics.CONSENT_WITHDRAWN.name in addresses(documents[service], "receive")
     writers = Counter(address for d in documents.values() for address in addresses(d, "send"))
     assert all(writers[t.name] == 1 for t in topics.PUBLIC_TOPICS), writers
 

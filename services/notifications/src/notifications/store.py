@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, Column, Table, insert
+from sqlalchemy import JSON, Column, Table, insert, update
 from sqlmodel import Field, SQLModel, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,6 +16,8 @@ from socialsvc_common.withdrawals import WithdrawalRow
 PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
 # Taken by a gateway that reports delivery later, through a receipt.
 ACCEPTED = "accepted"
+# Not sent: the person withdrew their consent before it went.
+CANCELLED = "cancelled"
 
 
 class ContactRow(SQLModel, table=True):
@@ -69,6 +71,22 @@ async def save_contacts(session: AsyncSession, contacts: Sequence[Mapping[str, A
 async def add_messages(session: AsyncSession, messages: Sequence[Mapping[str, Any]]) -> None:
     if messages:
         await run(session, insert(NOTIFICATIONS), list(messages))
+
+
+async def cancel_pending(session: AsyncSession, application_ids: Collection[UUID]) -> None:
+    """Cancels every message of these applications not sent yet (one statement). A message being
+    sent holds its row's lock until the gateway answered; this waits for it and leaves it sent."""
+    if not application_ids:
+        return
+    statement = (
+        update(NOTIFICATIONS)
+        .where(
+            NOTIFICATIONS.c.application_id.in_(application_ids),
+            NOTIFICATIONS.c.status == PENDING,
+        )
+        .values(status=CANCELLED, last_error="consent withdrawn")
+    )
+    await run(session, statement)
 
 
 async def due(
