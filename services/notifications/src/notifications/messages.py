@@ -86,10 +86,12 @@ async def on_withdrawals(
     withdrawn = await record_withdrawals(session, batch)
     await cancel_pending(session, withdrawn)
     now = datetime.now(UTC)
+    # The first withdrawal of each application is the one confirmed.
+    first = {item.payload.application_id: item for item in reversed(batch)}
     confirmations = [
         row
-        for item in batch
-        if item.payload.application_id in withdrawn and (row := message_row(item, now)) is not None
+        for application_id, item in first.items()
+        if application_id in withdrawn and (row := message_row(item, now)) is not None
     ]
     await add_messages(session, confirmations)
     return []
