@@ -51,9 +51,16 @@ async def withdraw(session: AsyncSession, command: WithdrawConsent) -> Withdrawa
     Idempotency-Key) is answered as the first time, any other repeat is refused."""
     application = await session.get(ApplicationRow, command.application_id, with_for_update=True)
     consent = await session.get(ConsentRow, command.application_id, with_for_update=True)
-    if application is None or consent is None:
+    if application is None:
         raise Problem(
             404, "not-found", "No such application", f"no application {command.application_id}"
+        )
+    if consent is None:
+        raise Problem(
+            409,
+            "no-consent-record",
+            "No consent record",
+            f"application {application.id} has no consent record to withdraw",
         )
     if consent.withdrawn_at is not None:
         if command.idempotency_key and command.idempotency_key == consent.withdrawal_key:
