@@ -60,6 +60,19 @@ def table(application_id: str) -> list[Call]:
         Call(
             "intake", "GET", f"/applications/{application_id}", frozenset({WORKER, OPERATOR, ADMIN})
         ),
+        Call(
+            "intake",
+            "GET",
+            "/consent-texts/current",
+            frozenset({SUBMITTER, WORKER, OPERATOR, ADMIN}),
+        ),
+        Call(
+            "intake",
+            "POST",
+            f"/applications/{nobody}/consent/withdrawal",
+            frozenset({WORKER, OPERATOR, ADMIN}),
+            lambda: {"reason": "citizen_request"},
+        ),
         Call("assignment", "GET", "/providers", frozenset({OPERATOR, ADMIN})),
         Call(
             "assignment",

@@ -3,6 +3,7 @@ matches the models; a database made by the last release (before migrations, by c
 the demo's data in it) is adopted and upgraded with its data intact; a service and the policy
 command refuse a database that is not at the head, naming the command that upgrades it."""
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -15,7 +16,7 @@ import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Connection, MetaData, String, func, inspect, select
+from sqlalchemy import Column, Connection, MetaData, String, func, inspect, select, text
 
 from socialsvc_common.db import libpq_url, make_engine
 from socialsvc_common.migrations import (
@@ -135,8 +136,41 @@ async def test_a_database_of_the_last_release_upgrades_with_its_data_intact(
     finally:
         await engine.dispose()
     after = await row_counts(url, schema)
-    assert {name: after[name] for name in before} == before
-    assert not any(count for name, count in after.items() if name not in before)
+    assert {table: after[table] for table in before} == before
+    if service == "intake":
+        # Each application's consent checkbox became a consent record.
+        assert after["consents"] == before["applications"]
+
+
+async def test_the_release_applications_consent_becomes_a_record_of_the_old_checkbox(
+    empty_database: Callable[[str], str],
+) -> None:
+    schema = schemas()["intake"]
+    url = empty_database("intake")
+    load_release(url, "intake")
+    engine = make_engine(url)
+    try:
+        await upgrade(engine, schema)
+        async with engine.connect() as connection:
+            query = text(
+                "SELECT a.form, a.submitted_at, c.text_version, c.language, c.purposes,"
+                " c.given_at, c.recorded_by, c.withdrawn_at"
+                " FROM applications a JOIN consents c ON c.application_id = a.id"
+            )
+            rows = (await connection.execute(query)).all()
+    finally:
+        await engine.dispose()
+    assert rows
+    for row in rows:
+        form = json.loads(row.form)
+        assert form["consent_to_processing"] is True
+        assert row.text_version == "2026.0"
+        assert row.language == form["applicant"].get("language", "az")
+        purposes = json.loads(row.purposes) if isinstance(row.purposes, str) else row.purposes
+        assert purposes == ["eligibility_assessment", "service_provision", "contact", "statistics"]
+        assert str(row.given_at)[:19] == str(row.submitted_at)[:19]
+        assert row.recorded_by == "migration:0004"
+        assert row.withdrawn_at is None
 
 
 async def test_the_model_check_catches_a_column_no_revision_adds(tmp_path: Path) -> None:
@@ -196,6 +230,7 @@ def test_the_command_upgrades_and_reports_each_database(tmp_path: Path) -> None:
     history = run_cli("history", "eligibility")
     assert "<base> -> 0001" in history.stdout
     assert "Baseline: the schema as the services made it" in history.stdout
+    assert "0003 -> 0004 (head), Withdrawn applications" in history.stdout
 
     unknown = run_cli("upgrade", "payroll")
     assert unknown.returncode == 2

@@ -29,6 +29,7 @@ from intake.applications import (
     Submit,
     submit_all,
 )
+from intake.consent_texts import load_consent_texts
 from intake.store import TABLES as INTAKE_TABLES
 from intake.store import ApplicationRow
 from socialsvc_common.consumer import Received
@@ -98,6 +99,9 @@ async def intake_engine(fresh_postgres: str) -> AsyncIterator[AsyncEngine]:
     await made.dispose()
 
 
+ACTOR = "social_worker:set-based-test"
+
+
 def form(fin: str) -> p.ApplicationForm:
     body = application(0, random.Random(7))
     body["applicant"]["fin"] = fin
@@ -114,17 +118,19 @@ async def test_submissions_arriving_together_share_a_commit_and_get_their_own_an
     async def store(
         session: AsyncSession, commands: Sequence[Submit]
     ) -> list[Submission | Problem]:
-        return await submit_all(session, commands, pseudonym_key=KEY)
+        return await submit_all(
+            session, commands, pseudonym_key=KEY, consent_texts=load_consent_texts()
+        )
 
     group: GroupCommit[Submit, Submission] = GroupCommit(sessions, store)
     people = [f"{n:03d}ABC{n % 10}" for n in range(30)]
-    commands = [Submit(form(fin), "web", f"key-{fin}") for fin in people]
+    commands = [Submit(form(fin), "web", f"key-{fin}", ACTOR) for fin in people]
     # The same request again (a client retry), the same person under another key, and a key
     # reused for another person's form.
     commands += [
-        Submit(form(people[0]), "web", f"key-{people[0]}"),
-        Submit(form(people[1]), "web", "another-key"),
-        Submit(form("9999AAA"), "web", f"key-{people[2]}"),
+        Submit(form(people[0]), "web", f"key-{people[0]}", ACTOR),
+        Submit(form(people[1]), "web", "another-key", ACTOR),
+        Submit(form("9999AAA"), "web", f"key-{people[2]}", ACTOR),
     ]
     answers = await asyncio.gather(*(group.submit(c) for c in commands), return_exceptions=True)
     new = answers[:30]

@@ -100,6 +100,7 @@ def test_grants_are_literal_unless_declared_as_prefixes() -> None:
     assert {(g.resource, g.name, g.pattern, g.operation) for g in grants} == {
         (Resource.TOPIC, "intake.application.received.v1", Pattern.LITERAL, Operation.READ),
         (Resource.TOPIC, "intake.subject.erased.v1", Pattern.LITERAL, Operation.READ),
+        (Resource.TOPIC, "intake.consent.withdrawn.v1", Pattern.LITERAL, Operation.READ),
         (Resource.TOPIC, "eligibility.decision.made.v1", Pattern.LITERAL, Operation.WRITE),
         (Resource.TOPIC, "eligibility.record.deadlettered.v1", Pattern.LITERAL, Operation.WRITE),
         (Resource.TOPIC, "public.application.decided.v1", Pattern.LITERAL, Operation.WRITE),

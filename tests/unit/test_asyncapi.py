@@ -48,6 +48,7 @@ def test_each_service_reads_what_its_handlers_take_and_writes_what_it_declares(
     assert addresses(documents["eligibility"], "receive") == {
         topics.APPLICATION_RECEIVED.name,
         topics.SUBJECT_ERASED.name,
+        topics.CONSENT_WITHDRAWN.name,
     }
     assert addresses(documents["eligibility"], "send") == {
         topics.DECISION_MADE.name,
@@ -56,6 +57,9 @@ def test_each_service_reads_what_its_handlers_take_and_writes_what_it_declares(
     }
     assert topics.EGOV_APPLICATION_SUBMITTED.name in addresses(documents["intake"], "receive")
     assert topics.DECISION_MADE.name in addresses(documents["assignment"], "receive")
+    assert topics.CONSENT_WITHDRAWN.name in addresses(documents["intake"], "send")
+    for service in ("eligibility", "assignment", "notifications"):
+        assert topics.CONSENT_WITHDRAWN.name in addresses(documents[service], "receive")
     writers = Counter(address for d in documents.values() for address in addresses(d, "send"))
     assert all(writers[t.name] == 1 for t in topics.PUBLIC_TOPICS), writers
 

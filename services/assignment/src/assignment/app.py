@@ -21,12 +21,18 @@ from assignment.providers import ProviderCache, seed
 from assignment.registry import Provider, load_providers
 from assignment.schema import SCHEMA
 from assignment.store import PlacementRow
+from assignment.withdrawing import withdraw_all
 from socialsvc_common.apikeys import Role
 from socialsvc_common.auth import AUTH_RESPONSES, ApiSettings, install_api_keys, require
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Event
-from socialsvc_common.contract.payloads import DecisionMade, PlacementStatus, ReleaseReason
+from socialsvc_common.contract.payloads import (
+    ConsentWithdrawn,
+    DecisionMade,
+    PlacementStatus,
+    ReleaseReason,
+)
 from socialsvc_common.db import transaction
 from socialsvc_common.geography import load_geography
 from socialsvc_common.outbox import add_events
@@ -74,6 +80,12 @@ def register_handlers(runtime: Runtime, registry: Registry, seed_providers: list
         session: AsyncSession, batch: Sequence[Received[DecisionMade]]
     ) -> list[Event]:
         return await place_all(session, registry, batch)
+
+    @runtime.consumer.handle(topics.CONSENT_WITHDRAWN)
+    async def on_consent_withdrawn(
+        session: AsyncSession, batch: Sequence[Received[ConsentWithdrawn]]
+    ) -> list[Event]:
+        return await withdraw_all(session, registry, batch)
 
     async def seed_registry() -> None:
         async with transaction(runtime.sessions) as session:

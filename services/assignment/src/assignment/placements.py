@@ -124,7 +124,7 @@ def _placement(
 
 
 # What a placement is once released, by reason.
-FINAL_STATUS = {"declined": "declined", "offer_lapsed": "lapsed"}
+FINAL_STATUS = {"declined": "declined", "offer_lapsed": "lapsed", "consent_withdrawn": "withdrawn"}
 
 # Services one person can hold only one of: care at home or full residential care (and not two
 # of either); NGO projects combine with anything.

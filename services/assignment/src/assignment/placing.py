@@ -33,6 +33,7 @@ from socialsvc_common.contract.envelope import Envelope, Event, new_event
 from socialsvc_common.contract.payloads import DecisionMade, Outcome, PlacementWaitlisted
 from socialsvc_common.db import run
 from socialsvc_common.geography import UnknownUnit
+from socialsvc_common.withdrawals import withdrawn_of
 
 PLACEMENTS: Table = PlacementRow.__table__  # type: ignore[attr-defined]
 WAITLIST: Table = WaitlistRow.__table__  # type: ignore[attr-defined]
@@ -76,13 +77,15 @@ async def _new_decisions(
     session: AsyncSession, registry: Registry, batch: Sequence[Received[DecisionMade]]
 ) -> list[tuple[Envelope, DecisionMade]]:
     """The decisions that make someone eligible and whose application was neither placed nor
-    waitlisted before (in this batch or earlier), with their district in canonical form."""
+    waitlisted before (in this batch or earlier) nor withdrawn, with their district in canonical
+    form."""
     eligible = [
         item
         for item in batch
         if item.payload.outcome is Outcome.ELIGIBLE and item.payload.provision_types
     ]
-    known = await known_of(session, {item.payload.application_id for item in eligible})
+    ids = {item.payload.application_id for item in eligible}
+    known = await known_of(session, ids) | await withdrawn_of(session, ids)
     decisions: list[tuple[Envelope, DecisionMade]] = []
     for item in eligible:
         decision = item.payload

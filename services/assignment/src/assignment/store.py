@@ -10,12 +10,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, CheckConstraint, Column, text, union
+from sqlalchemy import JSON, CheckConstraint, Column, text, union, update
 from sqlmodel import Field, SQLModel, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from socialsvc_common.contract.payloads import DecisionMade, ProvisionType
 from socialsvc_common.db import UtcDateTime, run
+from socialsvc_common.withdrawals import WithdrawalRow
 
 
 class LedgerRow(SQLModel, table=True):
@@ -63,7 +64,8 @@ class WaitlistRow(SQLModel, table=True):
     decision: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
 
-TABLES = (LedgerRow, PlacementRow, WaitlistRow)
+# Withdrawn applications are placed no more (socialsvc_common.withdrawals).
+TABLES = (LedgerRow, PlacementRow, WaitlistRow, WithdrawalRow)
 
 
 def could_take(ledger: LedgerRow, decision: DecisionMade) -> bool:
@@ -155,5 +157,25 @@ async def held_by(session: AsyncSession, person_ref: str) -> list[PlacementRow]:
     """The places a person holds now (any application of theirs)."""
     query = select(PlacementRow).where(
         PlacementRow.person_ref == person_ref, col(PlacementRow.active).is_(True)
+    )
+    return list((await session.exec(query)).all())
+
+
+async def leave_waitlist(session: AsyncSession, ids: Collection[UUID]) -> None:
+    """Takes these applications off the waitlist (one statement)."""
+    statement = (
+        update(WaitlistRow)
+        .where(col(WaitlistRow.application_id).in_(ids), col(WaitlistRow.waiting).is_(True))
+        .values(waiting=False)
+    )
+    await run(session, statement)
+
+
+async def active_placements_of(session: AsyncSession, ids: Collection[UUID]) -> list[UUID]:
+    """The placements of these applications that still hold a place, in id order."""
+    query = (
+        select(PlacementRow.id)
+        .where(col(PlacementRow.application_id).in_(ids), col(PlacementRow.active).is_(True))
+        .order_by(col(PlacementRow.id))
     )
     return list((await session.exec(query)).all())

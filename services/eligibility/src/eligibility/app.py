@@ -18,12 +18,13 @@ from socialsvc_common.auth import ApiSettings, install_api_keys
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Event, new_event
-from socialsvc_common.contract.payloads import ApplicationReceived, DecisionMade
+from socialsvc_common.contract.payloads import ApplicationReceived, ConsentWithdrawn, DecisionMade
 from socialsvc_common.problems import install_problem_handlers
 from socialsvc_common.public_stream import PublicStream
 from socialsvc_common.service import Runtime, build_runtime, service_app
 from socialsvc_common.settings import PseudonymSettings, service_config
 from socialsvc_common.subject_access import holdings_router
+from socialsvc_common.withdrawals import record_withdrawals, withdrawn_of
 
 NAME = "eligibility"
 # Everything eligibility writes (its AsyncAPI document is generated from this).
@@ -45,12 +46,27 @@ def register_handlers(runtime: Runtime, rule_sets: RuleSets, public: PublicStrea
     ) -> list[Event]:
         # Read within this session, so versions activated since start-up are seen.
         in_force = await rule_sets.current(session)
+        withdrawn = await withdrawn_of(session, {item.payload.application_id for item in batch})
+        if withdrawn:
+            runtime.logger.info("not decided: consent withdrawn", applications=len(withdrawn))
         now = datetime.now(UTC)
-        decided = [decision_for(item, in_force, public, now) for item in batch]
+        decided = [
+            decision_for(item, in_force, public, now)
+            for item in batch
+            if item.payload.application_id not in withdrawn
+        ]
         # A new application.received for the same application (added facts) decides it again;
         # the new decision supersedes the old one.
         await save_decisions(session, [row for row, _ in decided])
         return [event for _, events in decided for event in events]
+
+    @runtime.consumer.handle(topics.CONSENT_WITHDRAWN)
+    async def on_consent_withdrawn(
+        session: AsyncSession, batch: Sequence[Received[ConsentWithdrawn]]
+    ) -> list[Event]:
+        # A decision made before stays (it explains what happened); none is made after.
+        await record_withdrawals(session, batch)
+        return []
 
 
 def decision_for(

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from eligibility.policy_store import RuleSetRow
 from socialsvc_common.db import UtcDateTime, run, upsert
+from socialsvc_common.withdrawals import WithdrawalRow
 
 
 class DecisionRow(SQLModel, table=True):
@@ -33,8 +34,8 @@ class DecisionRow(SQLModel, table=True):
     erased_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
 
 
-# Activated rule-set versions live here too, so the service creates their table at start-up.
-TABLES = (DecisionRow, RuleSetRow)
+# Activated rule-set versions live here too; withdrawn applications are decided no more.
+TABLES = (DecisionRow, RuleSetRow, WithdrawalRow)
 DECISIONS: Table = DecisionRow.__table__  # type: ignore[attr-defined]
 
 

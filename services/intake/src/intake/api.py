@@ -9,9 +9,10 @@ from fastapi import APIRouter, Header, Response
 from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from intake.applications import Submission, Submit, add_facts, submit_all
-from intake.store import ApplicationRow, journey_of
-from socialsvc_common.apikeys import Role
+from intake.applications import Submission, Submit, actor_of, add_facts, submit_all
+from intake.consent_texts import ConsentTexts
+from intake.store import ApplicationRow, ConsentRow, journey_of
+from socialsvc_common.apikeys import Caller, Role
 from socialsvc_common.auth import AUTH_RESPONSES, require
 from socialsvc_common.contract.payloads import AddedFacts, ApplicationForm
 from socialsvc_common.db import transaction
@@ -37,6 +38,17 @@ class JourneyStep(BaseModel):
     summary: dict[str, Any]
 
 
+class ConsentRecord(BaseModel):
+    purposes: list[str]
+    text_version: str
+    language: str
+    given_at: datetime
+    recorded_by: str
+    withdrawn_at: datetime | None
+    withdrawn_by: str | None
+    withdrawal_reason: str | None
+
+
 class ApplicationStatus(BaseModel):
     application_id: UUID
     status: str
@@ -44,6 +56,7 @@ class ApplicationStatus(BaseModel):
     channel: str
     submitted_at: datetime
     updated_at: datetime
+    consent: ConsentRecord | None
     journey: list[JourneyStep]
 
 
@@ -60,7 +73,9 @@ def accepted(submission: Submission) -> Accepted:
     )
 
 
-def applications_router(runtime: Runtime, pseudonym_key: bytes) -> APIRouter:
+def applications_router(
+    runtime: Runtime, pseudonym_key: bytes, consent_texts: ConsentTexts
+) -> APIRouter:
     # Every refusal is problem+json, a malformed body (400) or path (422) included.
     router = APIRouter(
         prefix="/applications",
@@ -71,7 +86,9 @@ def applications_router(runtime: Runtime, pseudonym_key: bytes) -> APIRouter:
     async def store(
         session: AsyncSession, commands: Sequence[Submit]
     ) -> list[Submission | Problem]:
-        outcomes = await submit_all(session, commands, pseudonym_key=pseudonym_key)
+        outcomes = await submit_all(
+            session, commands, pseudonym_key=pseudonym_key, consent_texts=consent_texts
+        )
         await add_events(
             session, [e for o in outcomes if isinstance(o, Submission) for e in o.events]
         )
@@ -86,15 +103,16 @@ def applications_router(runtime: Runtime, pseudonym_key: bytes) -> APIRouter:
         "",
         status_code=202,
         responses={409: PROBLEM, 422: PROBLEM},
-        summary="Submit an application; answered once it is stored with its event",
-        dependencies=[require(Role.SUBMITTER, Role.SOCIAL_WORKER)],
+        summary="Submit an application; answered once it is stored with its consent and event",
     )
     async def create(
         form: ApplicationForm,
         response: Response,
+        caller: Annotated[Caller, require(Role.SUBMITTER, Role.SOCIAL_WORKER)],
         idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
     ) -> Accepted:
-        submission = await submissions.submit(Submit(form, "web", idempotency_key))
+        command = Submit(form, "web", idempotency_key, actor_of(caller))
+        submission = await submissions.submit(command)
         if submission.created:
             fault_point("intake.after_commit")
             runtime.relay.wake()
@@ -130,6 +148,7 @@ def applications_router(runtime: Runtime, pseudonym_key: bytes) -> APIRouter:
                 raise Problem(
                     404, "not-found", "No such application", f"no application {application_id}"
                 )
+            consent = await session.get(ConsentRow, application_id)
             journey = await journey_of(session, application_id)
         return ApplicationStatus(
             application_id=row.id,
@@ -138,6 +157,9 @@ def applications_router(runtime: Runtime, pseudonym_key: bytes) -> APIRouter:
             channel=row.channel,
             submitted_at=row.submitted_at,
             updated_at=row.updated_at,
+            consent=ConsentRecord.model_validate(consent, from_attributes=True)
+            if consent
+            else None,
             journey=[
                 JourneyStep(type=e.type, time=e.time, event_id=e.event_id, summary=e.summary)
                 for e in journey

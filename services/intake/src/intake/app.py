@@ -10,6 +10,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from intake.api import applications_router
 from intake.applications import NAME, DuplicateApplication, Submission, Submit, submit_all
+from intake.consent_api import consent_router
+from intake.consent_texts import ConsentTexts, load_consent_texts
 from intake.journey import record_events
 from intake.retention import RetentionPolicy
 from intake.retention_sweeper import RetentionSweeper
@@ -40,9 +42,12 @@ EGOV_NAMESPACE = uuid.UUID("5f0e4c1a-8f55-4a39-9d0b-2b7c8f6f0e11")
 # Everything intake writes (its AsyncAPI document is generated from this).
 PUBLISHES = (
     topics.APPLICATION_RECEIVED,
+    topics.CONSENT_WITHDRAWN,
     topics.PUBLIC_APPLICATION_RECEIVED,
     topics.SUBJECT_ERASED,
 )
+# Who recorded the consent of an application from the e-government form channel.
+EGOV_ACTOR = "egov"
 
 
 class IntakeSettings(PseudonymSettings, ApiSettings):
@@ -56,7 +61,7 @@ class IntakeSettings(PseudonymSettings, ApiSettings):
     )
 
 
-def register_handlers(runtime: Runtime, key: bytes) -> None:
+def register_handlers(runtime: Runtime, key: bytes, consent_texts: ConsentTexts) -> None:
     for topic in JOURNEY_TOPICS:
         runtime.consumer.handle(topic)(record_events)
 
@@ -69,11 +74,14 @@ def register_handlers(runtime: Runtime, key: bytes) -> None:
                 item.payload,
                 "egov",
                 f"egov:{item.envelope.event_id}",
+                EGOV_ACTOR,
                 uuid.uuid5(EGOV_NAMESPACE, str(item.envelope.event_id)),
             )
             for item in batch
         ]
-        outcomes = await submit_all(session, commands, pseudonym_key=key)
+        outcomes = await submit_all(
+            session, commands, pseudonym_key=key, consent_texts=consent_texts
+        )
         for outcome in outcomes:
             # The batch is applied again one by one, where this submission alone is refused.
             if isinstance(outcome, DuplicateApplication):
@@ -84,10 +92,12 @@ def register_handlers(runtime: Runtime, key: bytes) -> None:
 
 
 def build_app(settings: IntakeSettings | None = None) -> FastAPI:
+    # Packaged files are read now, so a broken consent text stops the service at start-up.
     settings = settings or IntakeSettings()
     key = settings.pseudonym_key_bytes
+    consent_texts = load_consent_texts()
     runtime = build_runtime(NAME, settings, SCHEMA, publishes=PUBLISHES)
-    register_handlers(runtime, key)
+    register_handlers(runtime, key, consent_texts)
     runtime.retention.append(journey_rule(timedelta(days=settings.journey_keep_days)))
     app = service_app(
         runtime,
@@ -96,7 +106,8 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
     )
     install_problem_handlers(app)
     install_api_keys(app, settings.key_store())
-    app.include_router(applications_router(runtime, key))
+    app.include_router(applications_router(runtime, key, consent_texts))
+    app.include_router(consent_router(runtime, consent_texts))
     # The policy file is read now, so a broken one stops the service at start-up.
     policy = RetentionPolicy.load()
     app.include_router(subjects_router(runtime, key, policy))

@@ -11,20 +11,29 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from intake.consent_texts import (
+    ConsentText,
+    ConsentTextNotInForce,
+    ConsentTexts,
+    UnknownConsentText,
+)
 from intake.journey import journey_row
 from intake.store import (
     OPEN_FOR_FACTS,
     ApplicationRow,
     Status,
+    add_consents,
     add_journey,
     by_keys,
     insert_applications,
     open_for,
     revisions,
 )
+from socialsvc_common.apikeys import Caller
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Event, new_event
@@ -33,6 +42,8 @@ from socialsvc_common.pseudonym import pseudonym
 from socialsvc_common.public_stream import PublicStream
 
 NAME = "intake"
+# Consent texts come into force on calendar days in Azerbaijan.
+BAKU = ZoneInfo("Asia/Baku")
 
 
 class DuplicateApplication(Problem):
@@ -57,6 +68,17 @@ class IdempotencyKeyReused(Problem):
         )
 
 
+class ConsentTextRefused(Problem):
+    def __init__(self, reason: LookupError) -> None:
+        super().__init__(
+            422,
+            "consent-text-refused",
+            "Consent text not accepted",
+            str(reason),
+            errors=[{"field": "consent_text_version", "message": str(reason)}],
+        )
+
+
 class SubmissionClashed(RuntimeError):
     """The insert found a clash that the lookups after it cannot name; the caller tries again."""
 
@@ -68,6 +90,8 @@ class Submit:
     form: p.ApplicationForm
     channel: str
     idempotency_key: str | None
+    # Who recorded the consent: the API key's role and name, or the e-government channel.
+    actor: str
     application_id: UUID | None = None
 
 
@@ -79,14 +103,26 @@ class Submission:
     events: list[Event]
 
 
+CONSENT_FIELDS = ("consent_text_version", "consent_language")
+
+
+def actor_of(caller: Caller) -> str:
+    """How a caller is recorded beside what they did: their role and key name."""
+    return f"{caller.role.value}:{caller.name}"
+
+
 def request_hash(form: p.ApplicationForm) -> str:
-    return hashlib.sha256(form.model_dump_json().encode()).hexdigest()
+    # Consent fields left out stay out of the hash, so a form repeated under its key hashes as it
+    # did before the fields existed.
+    unstated = {name for name in CONSENT_FIELDS if getattr(form, name) is None}
+    return hashlib.sha256(form.model_dump_json(exclude=unstated).encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
 class _Draft:
     command: Submit
     row: dict[str, Any]
+    consent: dict[str, Any]
     events: list[Event]
 
     @property
@@ -94,9 +130,17 @@ class _Draft:
         return self.events[0]
 
 
-def _draft(command: Submit, now: datetime, pseudonym_key: bytes) -> _Draft:
+def _draft(command: Submit, consent: ConsentText, now: datetime, pseudonym_key: bytes) -> _Draft:
     form = command.form
     application_id = command.application_id or uuid4()
+    agreed = {
+        "application_id": application_id,
+        "purposes": [purpose.value for purpose in consent.purposes],
+        "text_version": consent.version,
+        "language": (form.consent_language or form.applicant.language).value,
+        "given_at": now,
+        "recorded_by": command.actor,
+    }
     row = {
         "id": application_id,
         "fin": form.applicant.fin,
@@ -122,20 +166,27 @@ def _draft(command: Submit, now: datetime, pseudonym_key: bytes) -> _Draft:
     event = new_event(
         topics.APPLICATION_RECEIVED, received, producer=NAME, application_id=application_id, at=now
     )
-    return _Draft(command, row, [event, public_twin(received, pseudonym_key)])
+    return _Draft(command, row, agreed, [event, public_twin(received, pseudonym_key)])
 
 
 async def submit_all(
-    session: AsyncSession, commands: Sequence[Submit], *, pseudonym_key: bytes
+    session: AsyncSession,
+    commands: Sequence[Submit],
+    *,
+    pseudonym_key: bytes,
+    consent_texts: ConsentTexts,
 ) -> list[Submission | Problem]:
-    """Stores the new applications with their `application.received` events (in the caller's
-    transaction, which adds the events to its outbox). For each command in order: the new
-    submission, the one its idempotency key made before (not created), or the Problem that
-    refuses it (an open application exists, the key was used for another form)."""
+    """Stores the new applications with their consent records and `application.received` events
+    (in the caller's transaction, which adds the events to its outbox). For each command in
+    order: the new submission, the one its idempotency key made before (not created), or the
+    Problem that refuses it (a consent text not in force, an open application exists, the key
+    was used for another form)."""
     now = datetime.now(UTC)
-    drafts = [_draft(command, now, pseudonym_key) for command in commands]
+    planned = [_plan(command, consent_texts, now, pseudonym_key) for command in commands]
+    drafts = [draft for draft in planned if isinstance(draft, _Draft)]
     inserted = await insert_applications(session, [draft.row for draft in drafts])
     created = [draft for draft in drafts if draft.row["id"] in inserted]
+    await add_consents(session, [draft.consent for draft in created])
     await add_journey(
         session, [journey_row(d.events[0].envelope, d.events[0].payload) for d in created]
     )
@@ -145,12 +196,27 @@ async def submit_all(
     people = {(d.row["fin"], d.row["service_requested"]) for d in clashed}
     holders = await open_for(session, people) if clashed else {}
     outcomes: list[Submission | Problem] = []
-    for draft in drafts:
-        if draft.row["id"] in inserted:
+    for draft in planned:
+        if isinstance(draft, Problem):
+            outcomes.append(draft)
+        elif draft.row["id"] in inserted:
             outcomes.append(Submission(draft.row["id"], Status.RECEIVED.value, True, draft.events))
         else:
             outcomes.append(_clash(draft, known, holders))
     return outcomes
+
+
+def _plan(
+    command: Submit, consent_texts: ConsentTexts, now: datetime, pseudonym_key: bytes
+) -> _Draft | Problem:
+    """The draft of a submission, or the Problem of a consent text it may not be taken under."""
+    try:
+        consent = consent_texts.accepted(
+            command.form.consent_text_version, now.astimezone(BAKU).date()
+        )
+    except (UnknownConsentText, ConsentTextNotInForce) as refused:
+        return ConsentTextRefused(refused)
+    return _draft(command, consent, now, pseudonym_key)
 
 
 def _clash(

@@ -61,6 +61,8 @@ def summary(payload: BaseModel) -> dict[str, Any]:  # noqa: PLR0911 - one return
             return {"reason": payload.reason}
         case SubjectErased():
             return {"reason": payload.reason.value}
+        case p.ConsentWithdrawn():
+            return {"reason": payload.reason.value, "text_version": payload.text_version}
         case p.NotificationDelivered():
             return payload.model_dump(mode="json", include={"channel", "segments"})
         case p.NotificationFailed():

@@ -37,11 +37,13 @@ class Status(StrEnum):
     PLACED = "placed"
     REFUSED = "refused"
     RELEASED = "released"
+    # Last, so no event of another service moves an application out of it.
+    WITHDRAWN = "withdrawn"
 
 
 # A status only moves forward: events of different topics may arrive in either order.
 STATUS_RANK = {status: rank for rank, status in enumerate(Status)}
-CLOSED = frozenset({Status.INELIGIBLE, Status.REFUSED, Status.RELEASED})
+CLOSED = frozenset({Status.INELIGIBLE, Status.REFUSED, Status.RELEASED, Status.WITHDRAWN})
 # Facts are added while the decision is pending or asked for them; once a person is eligible,
 # assignment acts on that decision and a change goes through a caseworker instead.
 OPEN_FOR_FACTS = frozenset({Status.RECEIVED, Status.NEEDS_INFORMATION})
@@ -103,9 +105,31 @@ class ErasureRow(SQLModel, table=True):
     erased_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
-TABLES = (ApplicationRow, JourneyEntry, ErasureRow)
+class ConsentRow(SQLModel, table=True):
+    """What the person agreed to for one application: the purposes of the text they were shown,
+    its version and language, when, who recorded it; and the withdrawal, once there is one."""
+
+    __tablename__ = "consents"
+
+    application_id: UUID = Field(primary_key=True, foreign_key="applications.id")
+    purposes: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    text_version: str = Field(max_length=40)
+    language: str = Field(max_length=2)
+    given_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    recorded_by: str = Field(max_length=200)
+    withdrawn_at: datetime | None = Field(
+        default=None, sa_column=Column(UtcDateTime(), nullable=True)
+    )
+    withdrawn_by: str | None = Field(default=None, max_length=200)
+    withdrawal_reason: str | None = Field(default=None, max_length=40)
+    # The withdrawal's Idempotency-Key: the same request again is answered as the first time.
+    withdrawal_key: str | None = Field(default=None, max_length=200)
+
+
+TABLES = (ApplicationRow, JourneyEntry, ErasureRow, ConsentRow)
 APPLICATIONS: Table = ApplicationRow.__table__  # type: ignore[attr-defined]
 JOURNEY: Table = JourneyEntry.__table__  # type: ignore[attr-defined]
+CONSENTS: Table = ConsentRow.__table__  # type: ignore[attr-defined]
 
 
 async def insert_applications(
@@ -140,6 +164,11 @@ async def statuses_of(session: AsyncSession, ids: Collection[UUID]) -> dict[UUID
     """The current status of each of these applications that exists."""
     query = select(ApplicationRow.id, ApplicationRow.status).where(col(ApplicationRow.id).in_(ids))
     return {row_id: Status(status) for row_id, status in (await session.exec(query)).all()}
+
+
+async def add_consents(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        await run(session, insert(CONSENTS), list(rows))
 
 
 async def add_journey(session: AsyncSession, entries: Sequence[Mapping[str, Any]]) -> None:

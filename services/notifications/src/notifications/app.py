@@ -10,7 +10,7 @@ from notifications.breaker import CircuitBreaker
 from notifications.channels import EmailGateway, InboxGateway, SmsGateway
 from notifications.dispatcher import CONCURRENCY, NAME, Dispatcher, Gateways
 from notifications.erasure import holdings, on_subjects_erased
-from notifications.messages import on_events
+from notifications.messages import on_events, on_withdrawals
 from notifications.quiet_hours import QuietHours
 from notifications.receipts import receipts_router
 from notifications.schema import SCHEMA
@@ -80,6 +80,7 @@ def build_app(settings: NotificationsSettings | None = None) -> FastAPI:
     for topic in SOURCES:
         runtime.consumer.handle(topic)(on_events)
     runtime.consumer.handle(topics.SUBJECT_ERASED)(on_subjects_erased)
+    runtime.consumer.handle(topics.CONSENT_WITHDRAWN)(on_withdrawals)
     # As many kept-alive connections as messages in flight, so none is opened per message.
     client = httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=CONCURRENCY))
     email = EmailGateway(settings.smtp_host, settings.smtp_port, settings.email_sender)

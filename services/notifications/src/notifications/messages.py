@@ -8,11 +8,19 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from notifications.store import PENDING, SKIPPED, add_messages, erased_among, save_contacts
+from notifications.store import (
+    PENDING,
+    SKIPPED,
+    add_messages,
+    cancel_pending,
+    erased_among,
+    save_contacts,
+)
 from notifications.templates import MessageKind
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract.envelope import Event
+from socialsvc_common.withdrawals import record_withdrawals, withdrawn_of
 
 # An event that calls for no message still gets a row, so messages it causes need not wait for it.
 SILENT = None
@@ -26,7 +34,7 @@ def notification_id(event_id: UUID) -> UUID:
     return uuid5(NAMESPACE_URL, f"socialsvc:notification:{event_id}")
 
 
-def message_for(payload: BaseModel) -> tuple[MessageKind | None, dict[str, Any]] | None:
+def message_for(payload: BaseModel) -> tuple[MessageKind | None, dict[str, Any]] | None:  # noqa: PLR0911
     """The kind of message an event calls for and what it may mention (no personal data)."""
     match payload:
         case p.ApplicationReceived(revision=1):
@@ -49,20 +57,29 @@ def message_for(payload: BaseModel) -> tuple[MessageKind | None, dict[str, Any]]
             return MessageKind.PLACEMENT_WAITLISTED, payload.model_dump(
                 mode="json", include={"provision_type", "district"}
             )
+        case p.ConsentWithdrawn():
+            return MessageKind.CONSENT_WITHDRAWN, {}
     return None
 
 
 async def on_events(session: AsyncSession, batch: Sequence[Received[BaseModel]]) -> list[Event]:
     """Stores the citizens' contacts (from their applications) and the messages these events call
     for, one statement each; the dispatcher sends them. Nothing is published here: delivery events
-    follow the delivery."""
+    follow the delivery. An application whose consent was withdrawn gets no more messages, but
+    its contact is kept, to send the withdrawal's confirmation."""
     now = datetime.now(UTC)
     contacts = [
         contact_of(item.payload)
         for item in batch
         if isinstance(item.payload, p.ApplicationReceived)
     ]
-    messages = [row for item in batch if (row := message_row(item, now)) is not None]
+    withdrawn = await withdrawn_of(session, {item.envelope.application_id for item in batch})
+    messages = [
+        row
+        for item in batch
+        if item.envelope.application_id not in withdrawn
+        and (row := message_row(item, now)) is not None
+    ]
     # Events about an erased person may still arrive: their messages are never sent.
     erased = await erased_among(session, {row["application_id"] for row in messages})
     for row in messages:
@@ -70,6 +87,25 @@ async def on_events(session: AsyncSession, batch: Sequence[Received[BaseModel]])
             row["status"] = SKIPPED
     await save_contacts(session, contacts)
     await add_messages(session, messages)
+    return []
+
+
+async def on_withdrawals(
+    session: AsyncSession, batch: Sequence[Received[p.ConsentWithdrawn]]
+) -> list[Event]:
+    """One confirmation of each withdrawal, and nothing else for that application: the messages
+    not sent yet are cancelled, and later events call for none (`on_events`)."""
+    withdrawn = await record_withdrawals(session, batch)
+    await cancel_pending(session, withdrawn)
+    now = datetime.now(UTC)
+    # The first withdrawal of each application is the one confirmed.
+    first = {item.payload.application_id: item for item in reversed(batch)}
+    confirmations = [
+        row
+        for application_id, item in first.items()
+        if application_id in withdrawn and (row := message_row(item, now)) is not None
+    ]
+    await add_messages(session, confirmations)
     return []
 
 
@@ -87,7 +123,7 @@ def contact_of(received: p.ApplicationReceived) -> dict[str, Any]:
     }
 
 
-def message_row(item: Received[BaseModel], now: datetime) -> dict[str, Any] | None:
+def message_row(item: Received[Any], now: datetime) -> dict[str, Any] | None:
     """The message row an event calls for (a silent one when it calls for none that is sent); the
     columns left out take the table's defaults (no channel yet, no attempts, nothing sent)."""
     message = message_for(item.payload)

@@ -6,16 +6,19 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, Column, Delete, Table, delete, insert
+from sqlalchemy import JSON, Column, Delete, Table, delete, insert, update
 from sqlmodel import Field, SQLModel, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from socialsvc_common.db import UtcDateTime, run, upsert
 from socialsvc_common.retention import Rule
+from socialsvc_common.withdrawals import WithdrawalRow
 
 PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
 # Taken by a gateway that reports delivery later, through a receipt.
 ACCEPTED = "accepted"
+# Not sent: the person withdrew their consent before it went.
+CANCELLED = "cancelled"
 
 
 class ContactRow(SQLModel, table=True):
@@ -57,7 +60,8 @@ class NotificationRow(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
 
 
-TABLES = (ContactRow, NotificationRow)
+# After a withdrawal's confirmation nothing more is sent (socialsvc_common.withdrawals).
+TABLES = (ContactRow, NotificationRow, WithdrawalRow)
 CONTACTS: Table = ContactRow.__table__  # type: ignore[attr-defined]
 NOTIFICATIONS: Table = NotificationRow.__table__  # type: ignore[attr-defined]
 
@@ -87,6 +91,22 @@ async def erased_among(session: AsyncSession, ids: Collection[UUID]) -> set[UUID
 async def add_messages(session: AsyncSession, messages: Sequence[Mapping[str, Any]]) -> None:
     if messages:
         await run(session, insert(NOTIFICATIONS), list(messages))
+
+
+async def cancel_pending(session: AsyncSession, application_ids: Collection[UUID]) -> None:
+    """Cancels every message of these applications not sent yet (one statement). A message being
+    sent holds its row's lock until the gateway answered; this waits for it and leaves it sent."""
+    if not application_ids:
+        return
+    statement = (
+        update(NOTIFICATIONS)
+        .where(
+            NOTIFICATIONS.c.application_id.in_(application_ids),
+            NOTIFICATIONS.c.status == PENDING,
+        )
+        .values(status=CANCELLED, last_error="consent withdrawn")
+    )
+    await run(session, statement)
 
 
 async def due(

@@ -26,6 +26,7 @@ class MessageKind(StrEnum):
     DECISION_NEEDS_INFORMATION = "decision_needs_information"
     PLACEMENT_MADE = "placement_made"
     PLACEMENT_WAITLISTED = "placement_waitlisted"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
 
 
 PARTS = ("sms", "subject", "body")
@@ -44,6 +45,7 @@ PLACEHOLDERS: Mapping[MessageKind, frozenset[str]] = MappingProxyType(
         MessageKind.PLACEMENT_WAITLISTED: frozenset(
             {"application_ref", "provision_type", "district"}
         ),
+        MessageKind.CONSENT_WITHDRAWN: frozenset({"application_ref"}),
     }
 )
 # Lists become several sentences, which do not fit a one-line subject.

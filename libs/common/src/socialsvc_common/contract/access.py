@@ -36,10 +36,11 @@ SERVICE_READS: dict[str, tuple[t.Topic, ...]] = {
         t.NOTIFICATION_FAILED,
         t.HOME_VISIT_REQUESTED,
     ),
-    "eligibility": (t.APPLICATION_RECEIVED, t.SUBJECT_ERASED),
-    "assignment": (t.DECISION_MADE, t.SUBJECT_ERASED),
+    "eligibility": (t.APPLICATION_RECEIVED, t.SUBJECT_ERASED, t.CONSENT_WITHDRAWN),
+    "assignment": (t.DECISION_MADE, t.SUBJECT_ERASED, t.CONSENT_WITHDRAWN),
     "notifications": (
         t.APPLICATION_RECEIVED,
+        t.CONSENT_WITHDRAWN,
         t.DECISION_MADE,
         t.PLACEMENT_MADE,
         t.PLACEMENT_WAITLISTED,

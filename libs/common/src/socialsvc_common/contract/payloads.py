@@ -89,6 +89,7 @@ Email = Annotated[
     ),
 ]
 OLDEST_AGE_YEARS = 130
+CONSENT_VERSION_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z.-]{0,39}$"
 
 
 class Applicant(Payload):
@@ -167,6 +168,16 @@ class ApplicationForm(Payload):
     applicant: Applicant
     circumstances: Circumstances = Field(default_factory=Circumstances)
     consent_to_processing: bool = Field(description="consent to the processing of personal data")
+    consent_text_version: str | None = Field(
+        default=None,
+        pattern=CONSENT_VERSION_PATTERN,
+        description="the version of the consent text the citizen was shown; without it, the "
+        "version in force when intake takes the application in",
+    )
+    consent_language: Language | None = Field(
+        default=None,
+        description="the language the consent text was shown in; without it, the applicant's",
+    )
 
     @field_validator("consent_to_processing")
     @classmethod
@@ -275,6 +286,7 @@ class ReleaseReason(StrEnum):
     SERVICE_ENDED = "service_ended"
     MOVED = "moved"
     DIED = "died"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
     OTHER = "other"
 
 
@@ -292,6 +304,33 @@ class PlacementReleased(Payload):
     provider_id: str
     reason: str
     released_at: datetime
+
+
+class ConsentPurpose(StrEnum):
+    """What a person may agree to their data being used for (named in each consent text)."""
+
+    ELIGIBILITY_ASSESSMENT = "eligibility_assessment"
+    SERVICE_PROVISION = "service_provision"
+    CONTACT = "contact"
+    STATISTICS = "statistics"
+
+
+class WithdrawalReason(StrEnum):
+    CITIZEN_REQUEST = "citizen_request"
+    REPRESENTATIVE_REQUEST = "representative_request"
+    OTHER = "other"
+
+
+class ConsentWithdrawn(Payload):
+    """The person withdrew their consent: nothing more is done with the application, but telling
+    them that it was withdrawn. No personal data."""
+
+    application_id: UUID
+    withdrawn_at: datetime
+    reason: WithdrawalReason
+    text_version: str = Field(description="the version of the consent text withdrawn")
+    purposes: list[ConsentPurpose]
+    withdrawn_by: str = Field(description="who recorded the withdrawal: role and key name")
 
 
 class NotificationDelivered(Payload):

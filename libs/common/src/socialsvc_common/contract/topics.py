@@ -64,6 +64,12 @@ APPLICATION_RECEIVED = Topic(
     p.ApplicationReceived,
     "An application was accepted by intake (new, or with added facts).",
 )
+CONSENT_WITHDRAWN = Topic(
+    "intake.consent.withdrawn.v1",
+    p.ConsentWithdrawn,
+    "A person withdrew their consent to an application: every service stops processing it; "
+    "notifications confirms the withdrawal, and nothing after.",
+)
 DECISION_MADE = Topic(
     "eligibility.decision.made.v1",
     p.DecisionMade,
@@ -193,6 +199,7 @@ DEAD_LETTERS = {consumer: dead_letter_topic(consumer) for consumer in CONSUMERS}
 REGISTRY: tuple[Topic, ...] = (
     EGOV_APPLICATION_SUBMITTED,
     APPLICATION_RECEIVED,
+    CONSENT_WITHDRAWN,
     DECISION_MADE,
     PLACEMENT_MADE,
     PLACEMENT_WAITLISTED,

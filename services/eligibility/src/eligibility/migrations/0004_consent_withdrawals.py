@@ -1,0 +1,30 @@
+"""Withdrawn applications (intake.consent.withdrawn.v1): eligibility decides no more for them.
+
+Revision ID: 0004
+Revises: 0003
+Created: 2026-12-06 06:39:17.580775
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "withdrawals",
+        sa.Column("application_id", sa.Uuid(), nullable=False),
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("application_id"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("withdrawals")
