@@ -4,6 +4,7 @@ It runs as administrators run it, as a process, against an SQLite file of the te
 """
 
 import asyncio
+import getpass
 import os
 import subprocess
 import sys
@@ -14,11 +15,14 @@ import pytest
 
 from eligibility.policy_store import (
     ActivationRefused,
+    RuleSetRow,
     RuleSets,
     activate,
     rule_sets_in_force,
 )
 from eligibility.ruleset import POLICY_DIR, default_rule_sets, load_rule_set, rule_set_for
+from socialsvc_common.apikeys import Role
+from socialsvc_common.contract.actor import Actor
 from socialsvc_common.db import make_engine, session_factory, transaction
 from tests.harness import migrate
 
@@ -26,6 +30,7 @@ pytestmark = pytest.mark.integration
 
 TEXT = (POLICY_DIR / "2026-1.toml").read_text(encoding="utf-8")
 START = 'version = "2026.1"\neffective_from = 2026-01-01'
+ADMINISTRATOR = Actor(role=Role.ADMINISTRATOR, name="policy-admin")
 
 
 def rule_file(tmp_path: Path, name: str, head: str, extra: tuple[str, str] = ("", "")) -> Path:
@@ -34,8 +39,8 @@ def rule_file(tmp_path: Path, name: str, head: str, extra: tuple[str, str] = (""
     return path
 
 
-def policy(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ELIGIBILITY_DATABASE_URL": database_url(tmp_path)}
+def policy(tmp_path: Path, *args: str, url: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ELIGIBILITY_DATABASE_URL": url or database_url(tmp_path)}
     return subprocess.run(
         [sys.executable, "-m", "eligibility.policy_cli", *args],
         capture_output=True,
@@ -78,14 +83,17 @@ async def test_validate_activate_and_list(tmp_path: Path) -> None:
 
     activated = policy(tmp_path, "activate", str(good))
     assert activated.returncode == 0, activated.stderr
-    assert "activated version 2026.2, in force from 2026-07-01" in activated.stdout
+    user = f"administrator:{getpass.getuser()}"
+    assert f"activated version 2026.2, in force from 2026-07-01, by {user}" in activated.stdout
 
     listed = policy(tmp_path, "list")
     assert listed.returncode == 0, listed.stderr
     header, packaged, added = listed.stdout.splitlines()
     assert header.startswith("version  effective from  effective to  source")
-    assert packaged.split() == ["2026.1", "2026-01-01", "-", "packaged", "-"]
+    assert header.split()[-1] == "by"
+    assert packaged.split() == ["2026.1", "2026-01-01", "-", "packaged", "-", "-"]
     assert added.split()[:4] == ["2026.2", "2026-07-01", "-", "activated"]
+    assert added.split()[-1] == user
 
     engine = make_engine(database_url(tmp_path))
     try:
@@ -119,7 +127,8 @@ async def test_the_service_picks_up_an_activation_without_restart(tmp_path: Path
     try:
         async with transaction(sessions) as session:
             assert [r.version for r in await cache.current(session)] == ["2026.1"]
-            await activate(session, load_rule_set(second), second.read_text(), datetime.now(UTC))
+            rule_set, document = load_rule_set(second), second.read_text()
+            await activate(session, rule_set, document, ADMINISTRATOR, datetime.now(UTC))
         async with sessions() as session:
             now[0] = 4.9  # checked recently: the cached list stands
             assert [r.version for r in await cache.current(session)] == ["2026.1"]
@@ -140,13 +149,41 @@ async def test_a_version_is_never_stored_twice_with_different_content(tmp_path: 
     later = datetime.now(UTC) + timedelta(seconds=1)
     try:
         async with transaction(sessions) as session:
-            assert await activate(session, load_rule_set(first), first.read_text())
+            assert await activate(session, load_rule_set(first), first.read_text(), ADMINISTRATOR)
             # Comments and layout may differ: the content is what must be the same.
             reworded = first.read_text().replace("# Policy is data", "# Rules are data")
-            assert not await activate(session, load_rule_set(first), reworded, later)
+            again = Actor(role=Role.ADMINISTRATOR, name="someone-else")
+            assert not await activate(session, load_rule_set(first), reworded, again, later)
+            stored = await session.get(RuleSetRow, "2026.2")
+            assert stored is not None
+            assert stored.activated_by == str(ADMINISTRATOR)  # the first activation's
             with pytest.raises(
                 ActivationRefused, match=r"2026\.2 is already active with different content"
             ):
-                await activate(session, load_rule_set(changed), changed.read_text())
+                await activate(session, load_rule_set(changed), changed.read_text(), ADMINISTRATOR)
     finally:
         await engine.dispose()
+
+
+async def test_an_activation_on_postgresql_records_the_administrator(
+    tmp_path: Path, fresh_postgres: str
+) -> None:
+    url = await migrate("eligibility", fresh_postgres)
+    good = rule_file(tmp_path, "good.toml", 'version = "2026.2"\neffective_from = 2026-07-01')
+    named = policy(tmp_path, "activate", str(good), "--actor", "leyla.admin", url=url)
+    assert named.returncode == 0, named.stderr
+    assert named.stdout.startswith(
+        "activated version 2026.2, in force from 2026-07-01, by administrator:leyla.admin\n"
+    )
+    refused = policy(tmp_path, "activate", str(good), "--actor", "Leyla Aliyeva", url=url)
+    assert refused.returncode == 2
+    assert "a name is 1-64 letters" in refused.stderr
+
+    engine = make_engine(url)
+    try:
+        async with session_factory(engine)() as session:
+            row = await session.get(RuleSetRow, "2026.2")
+    finally:
+        await engine.dispose()
+    assert row is not None
+    assert Actor.stored(row.activated_by) == Actor(role=Role.ADMINISTRATOR, name="leyla.admin")

@@ -32,8 +32,10 @@ from intake.applications import (
 from intake.consent_texts import load_consent_texts
 from intake.store import TABLES as INTAKE_TABLES
 from intake.store import ApplicationRow
+from socialsvc_common.apikeys import Role
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract import payloads as p
+from socialsvc_common.contract.actor import Actor
 from socialsvc_common.contract.envelope import new_event
 from socialsvc_common.contract.topics import DECISION_MADE
 from socialsvc_common.db import (
@@ -54,6 +56,7 @@ from tests.unit.test_assignment_matching import decision
 
 pytestmark = pytest.mark.integration
 KEY = b"k" * 32
+WORKER = Actor(role=Role.SOCIAL_WORKER, name="set-based")
 PAIRS = Table(
     "test_set_pairs",
     SQLModel.metadata,
@@ -99,9 +102,6 @@ async def intake_engine(fresh_postgres: str) -> AsyncIterator[AsyncEngine]:
     await made.dispose()
 
 
-ACTOR = "social_worker:set-based-test"
-
-
 def form(fin: str) -> p.ApplicationForm:
     body = application(0, random.Random(7))
     body["applicant"]["fin"] = fin
@@ -124,13 +124,13 @@ async def test_submissions_arriving_together_share_a_commit_and_get_their_own_an
 
     group: GroupCommit[Submit, Submission] = GroupCommit(sessions, store)
     people = [f"{n:03d}ABC{n % 10}" for n in range(30)]
-    commands = [Submit(form(fin), "web", f"key-{fin}", ACTOR) for fin in people]
+    commands = [Submit(form(fin), "web", f"key-{fin}", WORKER) for fin in people]
     # The same request again (a client retry), the same person under another key, and a key
     # reused for another person's form.
     commands += [
-        Submit(form(people[0]), "web", f"key-{people[0]}", ACTOR),
-        Submit(form(people[1]), "web", "another-key", ACTOR),
-        Submit(form("9999AAA"), "web", f"key-{people[2]}", ACTOR),
+        Submit(form(people[0]), "web", f"key-{people[0]}", WORKER),
+        Submit(form(people[1]), "web", "another-key", WORKER),
+        Submit(form("9999AAA"), "web", f"key-{people[2]}", WORKER),
     ]
     answers = await asyncio.gather(*(group.submit(c) for c in commands), return_exceptions=True)
     new = answers[:30]
@@ -145,15 +145,10 @@ async def test_submissions_arriving_together_share_a_commit_and_get_their_own_an
     # 33 requests, far fewer transactions: those that waited went together.
     assert len(commits) < 10
     async with sessions() as session:
-        stored = (
-            await run(
-                session,
-                select(sqlalchemy.func.count()).select_from(
-                    ApplicationRow.__table__  # type: ignore[attr-defined]
-                ),
-            )
-        ).scalar_one()
-    assert stored == 30
+        stored = (await session.exec(model_select(ApplicationRow.submitted_by))).all()
+    assert stored == ["social_worker:set-based"] * 30
+    first = new[0].events[0]  # type: ignore[union-attr]
+    assert first.envelope.actor == WORKER
 
 
 @pytest.fixture

@@ -46,6 +46,11 @@ _CE = {
     "ce_correlationid": ("id of the first event of this chain", "uuid"),
     "ce_causationid": ("id of the event that caused this one (absent on a first event)", "uuid"),
     "ce_schemaversion": ("payload schema version, <major>.<minor>", None),
+    "ce_actor": (
+        "who gave the command that caused this event, <role>:<name> (absent on events a service "
+        "made by itself)",
+        None,
+    ),
     "content-type": ("application/json", None),
 }
 REQUIRED_HEADERS = ["ce_specversion", "ce_id", "ce_type", "ce_source", "ce_time", "ce_subject"]
@@ -62,6 +67,7 @@ def _headers(topic: Topic) -> dict[str, Any]:
         ce["ce_subject"] = ("the pseudonymous application id (the record key)", "uuid")
         ce["ce_correlationid"] = ("equals ce_id: public events point at no private event", "uuid")
         del ce["ce_causationid"]
+        del ce["ce_actor"]  # partners learn what happened, not which of our staff did it
     properties = {name: _string(*about) for name, about in ce.items()}
     required = list(REQUIRED_HEADERS)
     if topic.payload is DeadLetter:

@@ -3,7 +3,8 @@
 A service that owns a private event adds its twin to the same list of events, so both are written
 by the same outbox transaction: a partner sees an event exactly when the platform committed it.
 The twin's envelope is its own: the pseudonymous id as key and `ce_subject`, and no correlation or
-causation id that would point at a private event.
+causation id that would point at a private event, and no actor: partners learn what the platform
+did, not which of its staff or clients asked for it.
 """
 
 from collections.abc import Sequence

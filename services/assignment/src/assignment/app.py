@@ -3,7 +3,7 @@
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, FastAPI
@@ -22,10 +22,11 @@ from assignment.registry import Provider, load_providers
 from assignment.schema import SCHEMA
 from assignment.store import PlacementRow
 from assignment.withdrawing import withdraw_all
-from socialsvc_common.apikeys import Role
+from socialsvc_common.apikeys import Caller, Role
 from socialsvc_common.auth import AUTH_RESPONSES, ApiSettings, install_api_keys, require
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract import topics
+from socialsvc_common.contract.actor import Actor
 from socialsvc_common.contract.envelope import Event
 from socialsvc_common.contract.payloads import (
     ConsentWithdrawn,
@@ -96,9 +97,10 @@ def register_handlers(runtime: Runtime, registry: Registry, seed_providers: list
 
 
 def router(runtime: Runtime, registry: Registry) -> APIRouter:
-    api = APIRouter(
-        tags=["placements"], responses=AUTH_RESPONSES, dependencies=[require(Role.OPERATOR)]
-    )
+    operator = require(Role.OPERATOR)
+    api = APIRouter(tags=["placements"], responses=AUTH_RESPONSES, dependencies=[operator])
+    # The same dependency, so FastAPI checks the key once and hands the caller to the route.
+    By = Annotated[Caller, operator]
 
     async def step(work: Callable[[AsyncSession], Awaitable[list[Event]]]) -> dict[str, Any]:
         for attempt in range(1, DEADLOCK_RETRIES + 1):
@@ -120,20 +122,22 @@ def router(runtime: Runtime, registry: Registry) -> APIRouter:
         return {"events": [e.envelope.type for e in events if e.topic.owner == NAME]}
 
     @api.post("/placements/{placement_id}/accept", status_code=202, responses=PROBLEM)
-    async def accept(placement_id: UUID) -> dict[str, Any]:
-        return await step(lambda s: advance(s, placement_id, PlacementStatus.ACCEPTED))
+    async def accept(placement_id: UUID, caller: By) -> dict[str, Any]:
+        actor = Actor.of(caller)
+        return await step(lambda s: advance(s, placement_id, PlacementStatus.ACCEPTED, actor))
 
     @api.post("/placements/{placement_id}/start", status_code=202, responses=PROBLEM)
-    async def start(placement_id: UUID) -> dict[str, Any]:
-        return await step(lambda s: advance(s, placement_id, PlacementStatus.STARTED))
+    async def start(placement_id: UUID, caller: By) -> dict[str, Any]:
+        actor = Actor.of(caller)
+        return await step(lambda s: advance(s, placement_id, PlacementStatus.STARTED, actor))
 
     @api.post("/placements/{placement_id}/decline", status_code=202, responses=PROBLEM)
-    async def decline_offer(placement_id: UUID) -> dict[str, Any]:
-        return await step(lambda s: decline(s, registry, placement_id))
+    async def decline_offer(placement_id: UUID, caller: By) -> dict[str, Any]:
+        return await step(lambda s: decline(s, registry, placement_id, Actor.of(caller)))
 
     @api.post("/placements/{placement_id}/release", status_code=202, responses=PROBLEM)
-    async def release_placement(placement_id: UUID, body: Release) -> dict[str, Any]:
-        return await step(lambda s: end(s, registry, placement_id, body.reason))
+    async def release_placement(placement_id: UUID, body: Release, caller: By) -> dict[str, Any]:
+        return await step(lambda s: end(s, registry, placement_id, body.reason, Actor.of(caller)))
 
     @api.get("/placements")
     async def placements(application_id: UUID) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from assignment.placements import NAME, Registry, active_placement, release
 from assignment.store import PlacementRow
 from socialsvc_common.contract import topics
+from socialsvc_common.contract.actor import Actor
 from socialsvc_common.contract.envelope import Event, new_event
 from socialsvc_common.contract.payloads import PlacementStatus, PlacementUpdated, ReleaseReason
 from socialsvc_common.db import transaction
@@ -35,7 +36,9 @@ def _wrong_status(placement: PlacementRow, step: str) -> Problem:
     )
 
 
-async def advance(session: AsyncSession, placement_id: UUID, to: PlacementStatus) -> list[Event]:
+async def advance(
+    session: AsyncSession, placement_id: UUID, to: PlacementStatus, actor: Actor
+) -> list[Event]:
     """Accepts an offer or starts an accepted placement."""
     placement = await active_placement(session, placement_id)
     if placement.status != BEFORE[to]:
@@ -45,7 +48,7 @@ async def advance(session: AsyncSession, placement_id: UUID, to: PlacementStatus
         raise Problem(
             409, "offer-lapsed", "The offer has lapsed", f"the offer ran out at {expires}"
         )
-    placement.status = to.value
+    placement.status, placement.changed_by = to.value, str(actor)
     session.add(placement)
     updated = PlacementUpdated(
         application_id=placement.application_id,
@@ -60,16 +63,19 @@ async def advance(session: AsyncSession, placement_id: UUID, to: PlacementStatus
             updated,
             producer=NAME,
             application_id=placement.application_id,
+            actor=actor,
         )
     ]
 
 
-async def decline(session: AsyncSession, registry: Registry, placement_id: UUID) -> list[Event]:
+async def decline(
+    session: AsyncSession, registry: Registry, placement_id: UUID, actor: Actor
+) -> list[Event]:
     """The person says no to an offer: the place goes to the next person who fits."""
     placement = await active_placement(session, placement_id)
     if placement.status != PlacementStatus.OFFERED:
         raise _wrong_status(placement, "declined")
-    return await release(session, registry, placement_id, ReleaseReason.DECLINED.value)
+    return await release(session, registry, placement_id, ReleaseReason.DECLINED.value, actor)
 
 
 async def lapse(
@@ -144,7 +150,11 @@ RELEASE_REASONS = frozenset(
 
 
 async def end(
-    session: AsyncSession, registry: Registry, placement_id: UUID, reason: ReleaseReason
+    session: AsyncSession,
+    registry: Registry,
+    placement_id: UUID,
+    reason: ReleaseReason,
+    actor: Actor,
 ) -> list[Event]:
     """Releases a placement for a reason given by a caseworker."""
     placement = await active_placement(session, placement_id)
@@ -158,4 +168,4 @@ async def end(
         )
     if reason is ReleaseReason.SERVICE_ENDED and placement.status != PlacementStatus.STARTED:
         raise _wrong_status(placement, "ended as a service that never started")
-    return await release(session, registry, placement_id, reason.value)
+    return await release(session, registry, placement_id, reason.value, actor)

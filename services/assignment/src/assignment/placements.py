@@ -23,6 +23,7 @@ from assignment.store import (
     waiting_for,
 )
 from socialsvc_common.contract import topics
+from socialsvc_common.contract.actor import Actor
 from socialsvc_common.contract.envelope import Envelope, Event, new_event
 from socialsvc_common.contract.payloads import (
     DecisionMade,
@@ -191,9 +192,14 @@ async def active_placement(session: AsyncSession, placement_id: UUID) -> Placeme
 
 
 async def release(
-    session: AsyncSession, registry: Registry, placement_id: UUID, reason: str
+    session: AsyncSession,
+    registry: Registry,
+    placement_id: UUID,
+    reason: str,
+    actor: Actor | None = None,
 ) -> list[Event]:
-    """Ends a placement, frees its place and promotes the first waiting person who fits there."""
+    """Ends a placement, frees its place and promotes the first waiting person who fits there.
+    The actor (none for a lapse) is on the release alone: the service places the next person."""
     placement = await active_placement(session, placement_id)
     ledger = await lock_ledger(session, placement.provider_id)
     if ledger is None:
@@ -206,6 +212,7 @@ async def release(
     now = datetime.now(UTC)
     placement.active, placement.released_at, placement.release_reason = False, now, reason
     placement.status = FINAL_STATUS.get(reason, "ended")
+    placement.changed_by = str(actor) if actor else None
     ledger.used -= 1
     session.add_all([placement, ledger])
     released = PlacementReleased(
@@ -221,6 +228,7 @@ async def release(
             released,
             producer=NAME,
             application_id=placement.application_id,
+            actor=actor,
         ),
         registry.public.released(released, ProvisionType(placement.provision_type)),
     ]

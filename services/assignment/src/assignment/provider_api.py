@@ -1,6 +1,6 @@
 """HTTP management of the provider registry: list, create or change one, import a CSV."""
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -8,8 +8,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from assignment.placements import Registry, promote
 from assignment.providers import listing, parse_csv, parse_one, upsert
 from assignment.registry import Provider, RegistryError
-from socialsvc_common.apikeys import Role
+from socialsvc_common.apikeys import Caller, Role
 from socialsvc_common.auth import AUTH_RESPONSES, require
+from socialsvc_common.contract.actor import Actor
 from socialsvc_common.db import transaction
 from socialsvc_common.outbox import add_events
 from socialsvc_common.problems import Problem
@@ -38,9 +39,9 @@ def providers_router(runtime: Runtime, registry: Registry) -> APIRouter:
     api = APIRouter(prefix="/providers", tags=["providers"], responses=AUTH_RESPONSES)
     geography = registry.geography
 
-    async def store(session: AsyncSession, provider: Provider) -> bool:
+    async def store(session: AsyncSession, provider: Provider, caller: Caller) -> bool:
         # New or larger capacity goes to the people waiting first, not to the next newcomer.
-        created, ledger = await upsert(session, provider)
+        created, ledger = await upsert(session, provider, Actor.of(caller))
         await add_events(session, await promote(session, registry, provider, ledger, cause=None))
         return created
 
@@ -57,10 +58,12 @@ def providers_router(runtime: Runtime, registry: Registry) -> APIRouter:
         "/{provider_id}",
         responses=RESPONSES,
         summary="Create or change a provider",
-        dependencies=[require(Role.ADMINISTRATOR)],
     )
     async def put_provider(
-        provider_id: str, body: dict[str, Any], response: Response
+        provider_id: str,
+        body: dict[str, Any],
+        response: Response,
+        caller: Annotated[Caller, require(Role.ADMINISTRATOR)],
     ) -> dict[str, Any]:
         if body.get("id", provider_id) != provider_id:
             raise Problem(
@@ -73,7 +76,7 @@ def providers_router(runtime: Runtime, registry: Registry) -> APIRouter:
         try:
             provider = parse_one(body | {"id": provider_id}, geography)
             async with transaction(runtime.sessions) as session:
-                created = await store(session, provider)
+                created = await store(session, provider, caller)
         except RegistryError as error:
             raise invalid(error) from error
         runtime.relay.wake()
@@ -84,14 +87,15 @@ def providers_router(runtime: Runtime, registry: Registry) -> APIRouter:
         "/import",
         responses=RESPONSES,
         summary="Import providers from CSV, all or nothing",
-        dependencies=[require(Role.ADMINISTRATOR)],
     )
-    async def import_csv(request: Request) -> dict[str, list[str]]:
+    async def import_csv(
+        request: Request, caller: Annotated[Caller, require(Role.ADMINISTRATOR)]
+    ) -> dict[str, list[str]]:
         document = (await request.body()).decode("utf-8", errors="replace")
         try:
             providers = parse_csv(document, geography)
             async with transaction(runtime.sessions) as session:
-                made = {provider.id: await store(session, provider) for provider in providers}
+                made = {p.id: await store(session, p, caller) for p in providers}
         except RegistryError as error:
             raise invalid(error) from error
         runtime.relay.wake()

@@ -18,6 +18,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from assignment.registry import Problem, Provider, RegistryError, parse_providers
 from assignment.store import LedgerRow
+from socialsvc_common.contract.actor import MAX_LENGTH as ACTOR_LENGTH
+from socialsvc_common.contract.actor import Actor
 from socialsvc_common.contract.payloads import ProvisionType
 from socialsvc_common.db import UtcDateTime
 from socialsvc_common.geography import Geography
@@ -33,6 +35,8 @@ class ProviderRow(SQLModel, table=True):
     provision_type: str = Field(index=True)
     definition: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    # Who last created or changed it (`<role>:<name>`); none for a provider seeded from the file.
+    changed_by: str | None = Field(default=None, max_length=ACTOR_LENGTH)
 
 
 def definition_of(provider: Provider) -> dict[str, Any]:
@@ -101,9 +105,11 @@ async def seed(session: AsyncSession, providers: list[Provider]) -> int:
     return len(added)
 
 
-async def upsert(session: AsyncSession, provider: Provider) -> tuple[bool, LedgerRow]:
-    """Creates or changes a provider and its ledger row under the row's lock; returns whether it
-    was created, and the (locked) ledger row."""
+async def upsert(
+    session: AsyncSession, provider: Provider, changed_by: Actor | None = None
+) -> tuple[bool, LedgerRow]:
+    """Creates or changes a provider and its ledger row under the row's lock, recording who did
+    it; returns whether it was created, and the (locked) ledger row."""
     now = datetime.now(UTC)
     existing = await session.get(ProviderRow, provider.id, with_for_update=True)
     if existing is not None and existing.provision_type != provider.provision_type.value:
@@ -121,6 +127,7 @@ async def upsert(session: AsyncSession, provider: Provider) -> tuple[bool, Ledge
         id=provider.id, provision_type=provider.provision_type.value, definition={}, updated_at=now
     )
     row.definition, row.updated_at = definition_of(provider), now
+    row.changed_by = str(changed_by) if changed_by else None
     session.add(row)
     ledger = await session.get(LedgerRow, provider.id, with_for_update=True)
     if ledger is None:
@@ -178,6 +185,7 @@ async def listing(session: AsyncSession) -> list[dict[str, Any]]:
             "capacity": capacity_of(row.definition),
             "used": ledger.used,
             "updated_at": row.updated_at,
+            "changed_by": Actor.stored(row.changed_by),
         }
         for row, ledger in (await session.exec(query)).all()
     ]

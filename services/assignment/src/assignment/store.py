@@ -14,6 +14,7 @@ from sqlalchemy import JSON, CheckConstraint, Column, text, union, update
 from sqlmodel import Field, SQLModel, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from socialsvc_common.contract.actor import MAX_LENGTH as ACTOR_LENGTH
 from socialsvc_common.contract.payloads import DecisionMade, ProvisionType
 from socialsvc_common.db import UtcDateTime, run
 from socialsvc_common.withdrawals import WithdrawalRow
@@ -51,6 +52,9 @@ class PlacementRow(SQLModel, table=True):
         default=None, sa_column=Column(UtcDateTime(), nullable=True)
     )
     release_reason: str | None = None
+    # Who made the last transition (`<role>:<name>`); none when the service made it (an offer,
+    # a lapse, a place given to the next person waiting).
+    changed_by: str | None = Field(default=None, max_length=ACTOR_LENGTH)
 
 
 class WaitlistRow(SQLModel, table=True):

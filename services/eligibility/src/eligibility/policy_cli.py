@@ -1,16 +1,19 @@
 """Rule-set versions for administrators: check a candidate file, activate it, list what is active.
 
     python -m eligibility.policy_cli validate policy/2026-2.toml
-    python -m eligibility.policy_cli activate policy/2026-2.toml
+    python -m eligibility.policy_cli activate policy/2026-2.toml [--actor NAME]
     python -m eligibility.policy_cli list
 
 It uses eligibility's database (ELIGIBILITY_DATABASE_URL; by default var/data/eligibility.db). A
-running service picks an activated version up within a few seconds, without a restart. Exit status:
-0 done, 1 the file was refused (each reason printed as FILE:LINE: field: reason), 2 bad usage.
+running service picks an activated version up within a few seconds, without a restart. An
+activation records who made it: the administrator named by `--actor`, by default the user running
+the command. Exit status: 0 done, 1 the file was refused (each reason printed as FILE:LINE: field:
+reason), 2 bad usage.
 """
 
 import argparse
 import asyncio
+import getpass
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -29,6 +32,8 @@ from eligibility.policy_store import (
 )
 from eligibility.ruleset import RuleSet, RuleSetError
 from eligibility.schema import SCHEMA
+from socialsvc_common.apikeys import Role
+from socialsvc_common.contract.actor import Actor
 from socialsvc_common.db import make_engine, session_factory, transaction
 from socialsvc_common.migrations import SchemaNotAtHeadError, require_head
 
@@ -77,7 +82,17 @@ async def validate(path: Path) -> int:
     return 0
 
 
-async def activate_file(path: Path) -> int:
+def administrator(name: str) -> Actor:
+    """The administrator activating a rule set (argparse reports a bad name)."""
+    try:
+        return Actor(role=Role.ADMINISTRATOR, name=name)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{name!r}: a name is 1-64 letters, digits, '.', '_' or '-'"
+        ) from None
+
+
+async def activate_file(path: Path, actor: Actor) -> int:
     document = _read(path)
     if document is None:
         return 1
@@ -86,9 +101,11 @@ async def activate_file(path: Path) -> int:
         if _refused(path, check_text(document, await rule_sets_in_force(session))):
             return 1
         rule_set = parse_document(document, str(path))
-        added = await activate(session, rule_set, document)
-    done = "activated" if added else "already active, unchanged:"
-    print(f"{done} version {rule_set.version}, {_dates(rule_set)}")
+        added = await activate(session, rule_set, document, actor)
+    if added:
+        print(f"activated version {rule_set.version}, {_dates(rule_set)}, by {actor}")
+    else:
+        print(f"already active, unchanged: version {rule_set.version}, {_dates(rule_set)}")
     return await list_versions()
 
 
@@ -96,7 +113,9 @@ async def list_versions() -> int:
     async with _unit_of_work() as session:
         in_force = await rule_sets_in_force(session)
         stored = {row.version: row for row in await activations(session)}
-    table = [("version", "effective from", "effective to", "source", "activated at")]
+    table: list[tuple[str, ...]] = [
+        ("version", "effective from", "effective to", "source", "activated at", "by")
+    ]
     table += [_listed(rule_set, stored.get(rule_set.version)) for rule_set in in_force]
     widths = [max(len(line[column]) for line in table) for column in range(len(table[0]))]
     for line in table:
@@ -106,12 +125,13 @@ async def list_versions() -> int:
     return 0
 
 
-def _listed(rule_set: RuleSet, row: RuleSetRow | None) -> tuple[str, str, str, str, str]:
+def _listed(rule_set: RuleSet, row: RuleSetRow | None) -> tuple[str, ...]:
     to = str(rule_set.effective_to or "-")
     if row is None:
-        return (rule_set.version, str(rule_set.effective_from), to, "packaged", "-")
+        return (rule_set.version, str(rule_set.effective_from), to, "packaged", "-", "-")
     activated = row.activated_at.strftime("%Y-%m-%d %H:%M:%S UTC")
-    return (rule_set.version, str(rule_set.effective_from), to, "activated", activated)
+    by = row.activated_by or "-"
+    return (rule_set.version, str(rule_set.effective_from), to, "activated", activated, by)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -119,15 +139,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m eligibility.policy_cli", description=__doc__.splitlines()[0]
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, what in (("validate", "check a candidate"), ("activate", "check, then store it")):
-        commands.add_parser(name, help=what).add_argument("file", type=Path)
+    commands.add_parser("validate", help="check a candidate").add_argument("file", type=Path)
+    activation = commands.add_parser("activate", help="check, then store it")
+    activation.add_argument("file", type=Path)
+    activation.add_argument(
+        "--actor",
+        type=administrator,
+        default=getpass.getuser(),
+        help="the administrator activating it (default: the user running this)",
+    )
     commands.add_parser("list", help="the versions in force, with their dates")
     args = parser.parse_args(argv)
     try:
         if args.command == "validate":
             return asyncio.run(validate(args.file))
         if args.command == "activate":
-            return asyncio.run(activate_file(args.file))
+            return asyncio.run(activate_file(args.file, args.actor))
         return asyncio.run(list_versions())
     except SchemaNotAtHeadError as error:
         print(error, file=sys.stderr)

@@ -21,6 +21,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from eligibility.policy_check import same_content
 from eligibility.ruleset import RuleSet, RuleSetError, default_rule_sets
+from socialsvc_common.contract.actor import MAX_LENGTH as ACTOR_LENGTH
+from socialsvc_common.contract.actor import Actor
 from socialsvc_common.db import UtcDateTime
 
 RELOAD_CHECK_SECONDS = 5.0
@@ -35,6 +37,8 @@ class RuleSetRow(SQLModel, table=True):
     # The TOML text as activated: what the administrator wrote is what an audit reads back.
     document: str = Field(sa_column=Column(Text, nullable=False))
     activated_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    # Who activated it (`<role>:<name>`); none for versions activated before this was recorded.
+    activated_by: str | None = Field(default=None, max_length=ACTOR_LENGTH)
 
 
 class ActivationRefused(RuleSetError):
@@ -50,9 +54,14 @@ def parse_document(document: str, source: str) -> RuleSet:
 
 
 async def activate(
-    session: AsyncSession, rule_set: RuleSet, document: str, now: datetime | None = None
+    session: AsyncSession,
+    rule_set: RuleSet,
+    document: str,
+    actor: Actor,
+    now: datetime | None = None,
 ) -> bool:
-    """Stores `rule_set` (parsed from `document`) as active; False if it already was, unchanged.
+    """Stores `rule_set` (parsed from `document`) as active, by `actor`; False if it already was,
+    unchanged (the first activation's actor stays).
 
     Raises ActivationRefused when the version is active with different content. Date collisions
     with other versions are the caller's to check first (`policy_check`).
@@ -75,6 +84,7 @@ async def activate(
             effective_to=rule_set.effective_to,
             document=document,
             activated_at=now or datetime.now(UTC),
+            activated_by=str(actor),
         )
     )
     await session.flush()

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Header, Response
 from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from intake.applications import Submission, Submit, actor_of, add_facts, submit_all
+from intake.applications import Submission, Submit, add_facts, submit_all
 from intake.consent_texts import ConsentTexts
 from intake.store import ApplicationRow, ConsentRow, journey_of
 from socialsvc_common.apikeys import Caller, Role
 from socialsvc_common.auth import AUTH_RESPONSES, require
+from socialsvc_common.contract.actor import Actor
 from socialsvc_common.contract.payloads import AddedFacts, ApplicationForm
 from socialsvc_common.db import transaction
 from socialsvc_common.faults import fault_point
@@ -36,6 +37,7 @@ class JourneyStep(BaseModel):
     time: datetime
     event_id: UUID
     summary: dict[str, Any]
+    actor: Actor | None = None
 
 
 class ConsentRecord(BaseModel):
@@ -57,6 +59,8 @@ class ApplicationStatus(BaseModel):
     submitted_at: datetime
     updated_at: datetime
     consent: ConsentRecord | None
+    submitted_by: Actor | None = None
+    facts_added_by: Actor | None = None
     journey: list[JourneyStep]
 
 
@@ -111,7 +115,7 @@ def applications_router(
         caller: Annotated[Caller, require(Role.SUBMITTER, Role.SOCIAL_WORKER)],
         idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
     ) -> Accepted:
-        command = Submit(form, "web", idempotency_key, actor_of(caller))
+        command = Submit(form, "web", idempotency_key, Actor.of(caller))
         submission = await submissions.submit(command)
         if submission.created:
             fault_point("intake.after_commit")
@@ -124,12 +128,15 @@ def applications_router(
         status_code=202,
         responses={404: PROBLEM, 409: PROBLEM, 422: PROBLEM},
         summary="Add facts (e.g. what a needs-information decision asked for); decided again",
-        dependencies=[require(Role.SOCIAL_WORKER)],
     )
-    async def add(application_id: UUID, facts: AddedFacts) -> Accepted:
+    async def add(
+        application_id: UUID,
+        facts: AddedFacts,
+        caller: Annotated[Caller, require(Role.SOCIAL_WORKER)],
+    ) -> Accepted:
         async with transaction(runtime.sessions) as session:
             submission = await add_facts(
-                session, application_id, facts, pseudonym_key=pseudonym_key
+                session, application_id, facts, actor=Actor.of(caller), pseudonym_key=pseudonym_key
             )
             await add_events(session, submission.events)
         runtime.relay.wake()
@@ -160,8 +167,16 @@ def applications_router(
             consent=ConsentRecord.model_validate(consent, from_attributes=True)
             if consent
             else None,
+            submitted_by=Actor.stored(row.submitted_by),
+            facts_added_by=Actor.stored(row.facts_added_by),
             journey=[
-                JourneyStep(type=e.type, time=e.time, event_id=e.event_id, summary=e.summary)
+                JourneyStep(
+                    type=e.type,
+                    time=e.time,
+                    event_id=e.event_id,
+                    summary=e.summary,
+                    actor=Actor.stored(e.actor),
+                )
                 for e in journey
             ],
         )

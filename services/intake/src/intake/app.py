@@ -18,10 +18,12 @@ from intake.retention_sweeper import RetentionSweeper
 from intake.schema import SCHEMA
 from intake.store import journey_rule
 from intake.subject_api import subjects_router
+from socialsvc_common.apikeys import Role
 from socialsvc_common.auth import ApiSettings, install_api_keys
 from socialsvc_common.consumer import Received, Rejected
 from socialsvc_common.contract import topics
-from socialsvc_common.contract.envelope import Event
+from socialsvc_common.contract.actor import Actor
+from socialsvc_common.contract.envelope import Envelope, Event
 from socialsvc_common.contract.payloads import ApplicationForm
 from socialsvc_common.problems import Problem, install_problem_handlers
 from socialsvc_common.service import Runtime, build_runtime, service_app
@@ -39,6 +41,10 @@ JOURNEY_TOPICS = (
     topics.HOME_VISIT_REQUESTED,
 )
 EGOV_NAMESPACE = uuid.UUID("5f0e4c1a-8f55-4a39-9d0b-2b7c8f6f0e11")
+# The submitting client of an e-government record that does not name one (ce_actor).
+EGOV_GATEWAY = Actor(role=Role.SUBMITTER, name="egov-gateway")
+# The roles that may submit, on this channel as over HTTP.
+SUBMITTING = frozenset({Role.SUBMITTER, Role.SOCIAL_WORKER})
 # Everything intake writes (its AsyncAPI document is generated from this).
 PUBLISHES = (
     topics.APPLICATION_RECEIVED,
@@ -46,8 +52,6 @@ PUBLISHES = (
     topics.PUBLIC_APPLICATION_RECEIVED,
     topics.SUBJECT_ERASED,
 )
-# Who recorded the consent of an application from the e-government form channel.
-EGOV_ACTOR = "egov"
 
 
 class IntakeSettings(PseudonymSettings, ApiSettings):
@@ -59,6 +63,17 @@ class IntakeSettings(PseudonymSettings, ApiSettings):
     retention_sweep_seconds: float = Field(
         default=3600, gt=0, description="how often people whose retention ended are erased"
     )
+
+
+def egov_submitter(envelope: Envelope) -> Actor:
+    """Who submitted an e-government record: the client it names, else the gateway itself."""
+    actor = envelope.actor or EGOV_GATEWAY
+    if actor.role not in SUBMITTING:
+        raise Rejected(
+            "the e-government channel takes submissions from submitters and social workers, "
+            f"not from the role {actor.role}"
+        )
+    return actor
 
 
 def register_handlers(runtime: Runtime, key: bytes, consent_texts: ConsentTexts) -> None:
@@ -74,7 +89,7 @@ def register_handlers(runtime: Runtime, key: bytes, consent_texts: ConsentTexts)
                 item.payload,
                 "egov",
                 f"egov:{item.envelope.event_id}",
-                EGOV_ACTOR,
+                egov_submitter(item.envelope),
                 uuid.uuid5(EGOV_NAMESPACE, str(item.envelope.event_id)),
             )
             for item in batch

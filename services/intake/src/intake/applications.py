@@ -33,9 +33,9 @@ from intake.store import (
     open_for,
     revisions,
 )
-from socialsvc_common.apikeys import Caller
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract import topics
+from socialsvc_common.contract.actor import Actor
 from socialsvc_common.contract.envelope import Event, new_event
 from socialsvc_common.problems import Problem
 from socialsvc_common.pseudonym import pseudonym
@@ -90,8 +90,7 @@ class Submit:
     form: p.ApplicationForm
     channel: str
     idempotency_key: str | None
-    # Who recorded the consent: the API key's role and name, or the e-government channel.
-    actor: str
+    actor: Actor
     application_id: UUID | None = None
 
 
@@ -104,11 +103,6 @@ class Submission:
 
 
 CONSENT_FIELDS = ("consent_text_version", "consent_language")
-
-
-def actor_of(caller: Caller) -> str:
-    """How a caller is recorded beside what they did: their role and key name."""
-    return f"{caller.role.value}:{caller.name}"
 
 
 def request_hash(form: p.ApplicationForm) -> str:
@@ -139,7 +133,7 @@ def _draft(command: Submit, consent: ConsentText, now: datetime, pseudonym_key: 
         "text_version": consent.version,
         "language": (form.consent_language or form.applicant.language).value,
         "given_at": now,
-        "recorded_by": command.actor,
+        "recorded_by": str(command.actor),
     }
     row = {
         "id": application_id,
@@ -153,6 +147,7 @@ def _draft(command: Submit, consent: ConsentText, now: datetime, pseudonym_key: 
         "form": form.model_dump_json(),
         "submitted_at": now,
         "updated_at": now,
+        "submitted_by": str(command.actor),
     }
     received = p.ApplicationReceived(
         application_id=application_id,
@@ -164,7 +159,12 @@ def _draft(command: Submit, consent: ConsentText, now: datetime, pseudonym_key: 
         person_ref=pseudonym(form.applicant.fin, pseudonym_key),
     )
     event = new_event(
-        topics.APPLICATION_RECEIVED, received, producer=NAME, application_id=application_id, at=now
+        topics.APPLICATION_RECEIVED,
+        received,
+        producer=NAME,
+        application_id=application_id,
+        at=now,
+        actor=command.actor,
     )
     return _Draft(command, row, agreed, [event, public_twin(received, pseudonym_key)])
 
@@ -246,7 +246,12 @@ class NotOpenForFacts(Problem):
 
 
 async def add_facts(
-    session: AsyncSession, application_id: UUID, facts: p.AddedFacts, *, pseudonym_key: bytes
+    session: AsyncSession,
+    application_id: UUID,
+    facts: p.AddedFacts,
+    *,
+    actor: Actor,
+    pseudonym_key: bytes,
 ) -> Submission:
     """Adds facts to an open, not yet placed application and sends it to be decided again."""
     row = await session.get(ApplicationRow, application_id, with_for_update=True)
@@ -274,9 +279,15 @@ async def add_facts(
         person_ref=pseudonym(form.applicant.fin, pseudonym_key),
     )
     event = new_event(
-        topics.APPLICATION_RECEIVED, received, producer=NAME, application_id=row.id, at=now
+        topics.APPLICATION_RECEIVED,
+        received,
+        producer=NAME,
+        application_id=row.id,
+        at=now,
+        actor=actor,
     )
     row.form, row.status, row.updated_at = form.model_dump_json(), Status.RECEIVED.value, now
+    row.facts_added_by = str(actor)
     session.add(row)
     await add_journey(session, [journey_row(event.envelope, received)])
     events = [event, public_twin(received, pseudonym_key)]

@@ -12,6 +12,7 @@ from intake.journey import journey_row
 from intake.store import ApplicationRow, ConsentRow, Status, add_journey
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract import topics
+from socialsvc_common.contract.actor import Actor
 from socialsvc_common.contract.envelope import Event, new_event
 from socialsvc_common.problems import Problem
 
@@ -34,7 +35,7 @@ class WithdrawConsent:
 
     application_id: UUID
     reason: p.WithdrawalReason
-    actor: str
+    actor: Actor
     idempotency_key: str | None
 
 
@@ -67,7 +68,7 @@ async def withdraw(session: AsyncSession, command: WithdrawConsent) -> Withdrawa
             return Withdrawal(application.id, consent.withdrawn_at, created=False, events=[])
         raise ConsentAlreadyWithdrawn(consent)
     now = datetime.now(UTC)
-    consent.withdrawn_at, consent.withdrawn_by = now, command.actor
+    consent.withdrawn_at, consent.withdrawn_by = now, str(command.actor)
     consent.withdrawal_reason, consent.withdrawal_key = (
         command.reason.value,
         command.idempotency_key,
@@ -84,10 +85,15 @@ async def withdraw(session: AsyncSession, command: WithdrawConsent) -> Withdrawa
         reason=command.reason,
         text_version=consent.text_version,
         purposes=[p.ConsentPurpose(purpose) for purpose in consent.purposes],
-        withdrawn_by=command.actor,
+        withdrawn_by=str(command.actor),
     )
     event = new_event(
-        topics.CONSENT_WITHDRAWN, withdrawn, producer=NAME, application_id=application.id, at=now
+        topics.CONSENT_WITHDRAWN,
+        withdrawn,
+        producer=NAME,
+        application_id=application.id,
+        at=now,
+        actor=command.actor,
     )
     await add_journey(session, [journey_row(event.envelope, withdrawn)])
     return Withdrawal(application.id, now, created=True, events=[event])

@@ -7,11 +7,12 @@ from uuid import UUID
 from fastapi import APIRouter, Header
 from pydantic import BaseModel, Field
 
-from intake.applications import BAKU, actor_of
+from intake.applications import BAKU
 from intake.consent import WithdrawConsent, withdraw
 from intake.consent_texts import ConsentText, ConsentTexts
 from socialsvc_common.apikeys import Caller, Role
 from socialsvc_common.auth import AUTH_RESPONSES, require
+from socialsvc_common.contract.actor import Actor
 from socialsvc_common.contract.payloads import WithdrawalReason
 from socialsvc_common.db import transaction
 from socialsvc_common.outbox import add_events
@@ -54,7 +55,7 @@ def consent_router(runtime: Runtime, consent_texts: ConsentTexts) -> APIRouter:
         caller: Annotated[Caller, require(Role.SOCIAL_WORKER, Role.OPERATOR)],
         idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
     ) -> WithdrawalAccepted:
-        command = WithdrawConsent(application_id, body.reason, actor_of(caller), idempotency_key)
+        command = WithdrawConsent(application_id, body.reason, Actor.of(caller), idempotency_key)
         async with transaction(runtime.sessions) as session:
             withdrawal = await withdraw(session, command)
             await add_events(session, withdrawal.events)

@@ -30,6 +30,7 @@ def journey_row(envelope: Envelope, payload: BaseModel) -> dict[str, Any]:
         "type": envelope.type,
         "time": envelope.time,
         "summary": summary(payload),
+        "actor": str(envelope.actor) if envelope.actor else None,
     }
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel, col, select, tuple_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from socialsvc_common.contract.actor import MAX_LENGTH as ACTOR_LENGTH
 from socialsvc_common.db import UtcDateTime, insert_new, run
 from socialsvc_common.retention import Rule
 
@@ -79,6 +80,9 @@ class ApplicationRow(SQLModel, table=True):
     submitted_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     erased_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    # Who submitted it and who last added facts, as `<role>:<name>` (contract.actor).
+    submitted_by: str | None = Field(default=None, max_length=ACTOR_LENGTH)
+    facts_added_by: str | None = Field(default=None, max_length=ACTOR_LENGTH)
 
 
 class JourneyEntry(SQLModel, table=True):
@@ -89,6 +93,8 @@ class JourneyEntry(SQLModel, table=True):
     type: str
     time: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Who gave the command behind the step; none for a step a service took by itself.
+    actor: str | None = Field(default=None, max_length=ACTOR_LENGTH)
 
 
 class ErasureRow(SQLModel, table=True):

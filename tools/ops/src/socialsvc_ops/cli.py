@@ -164,7 +164,11 @@ def replay_command(
         render.errors.print(f"{len(chosen)} to replay (nothing sent)")
         return
     try:
-        done = asyncio.run(deadletters.replay(bootstrap, chosen, deadletters.operator_name()))
+        operator = deadletters.operator()
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    try:
+        done = asyncio.run(deadletters.replay(bootstrap, chosen, operator))
     except deadletters.NotReplayable as error:
         raise typer.BadParameter(str(error)) from None
     render.errors.print(f"replayed {len(done)} dead letters")

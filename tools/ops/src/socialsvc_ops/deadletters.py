@@ -3,7 +3,8 @@
 A replay sends the original key, value and headers (without the `dlq_*` provenance) back to the
 topic the consumer failed on; the event keeps its id, so a consumer that did apply it meanwhile
 skips it (inbox), and one that did not applies it now. Every replay is recorded on
-`ops.deadletter.replayed.v1`.
+`ops.deadletter.replayed.v1`, with the operator who made it as the event's actor (`ce_actor`); the
+replayed record itself keeps its headers, the actor of its own command included.
 """
 
 import os
@@ -14,7 +15,9 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from pydantic import ValidationError
 
+from socialsvc_common.apikeys import Role
 from socialsvc_common.consumer import DLQ_PREFIX, read_dead_letter
+from socialsvc_common.contract.actor import Actor
 from socialsvc_common.contract.envelope import Envelope, new_event
 from socialsvc_common.contract.payloads import DeadLetter, DeadLetterReplayed
 from socialsvc_common.contract.topics import DEAD_LETTER_REPLAYED, DEAD_LETTERS
@@ -117,11 +120,19 @@ class NotReplayable(ValueError):
     """A dead letter that cannot go back as it is; the message says why."""
 
 
-def operator_name() -> str:
-    return os.environ.get("SOCIALSVC_OPERATOR") or os.environ.get("USER") or "operator"
+def operator() -> Actor:
+    """The operator running the tool: SOCIALSVC_OPERATOR, else USER; ValueError for a name that
+    cannot be an actor's."""
+    name = os.environ.get("SOCIALSVC_OPERATOR") or os.environ.get("USER") or "operator"
+    try:
+        return Actor(role=Role.OPERATOR, name=name)
+    except ValueError:
+        raise ValueError(
+            "SOCIALSVC_OPERATOR (else USER) must be 1-64 letters, digits, '.', '_' or '-'"
+        ) from None
 
 
-async def replay(bootstrap: str, chosen: list[Letter], operator: str) -> list[DeadLetterReplayed]:
+async def replay(bootstrap: str, chosen: list[Letter], operator: Actor) -> list[DeadLetterReplayed]:
     """Sends each letter back to its original topic and records the replay; returns the records."""
     ready: list[tuple[Letter, DeadLetter, Envelope]] = []
     for letter in chosen:
@@ -150,7 +161,7 @@ async def replay(bootstrap: str, chosen: list[Letter], operator: str) -> list[De
 
 
 async def _replay_one(
-    producer: AIOKafkaProducer, seen: Seen, reason: DeadLetter, envelope: Envelope, operator: str
+    producer: AIOKafkaProducer, seen: Seen, reason: DeadLetter, envelope: Envelope, operator: Actor
 ) -> DeadLetterReplayed:
     sent = await producer.send_and_wait(
         reason.original_topic,
@@ -170,7 +181,7 @@ async def _replay_one(
         replayed_partition=sent.partition,
         replayed_offset=sent.offset,
         replayed_at=datetime.now(UTC),
-        operator=operator,
+        operator=operator.name,
     )
     event = new_event(
         DEAD_LETTER_REPLAYED,
@@ -178,6 +189,7 @@ async def _replay_one(
         producer="ops",
         application_id=envelope.application_id,
         cause=envelope,
+        actor=operator,
     )
     await producer.send_and_wait(
         DEAD_LETTER_REPLAYED.name,

@@ -53,13 +53,14 @@ def journey(application_id: str, steps: list[Step], *, as_json: bool) -> None:
             json_line(step.as_dict())
         return
     table = Table(title=f"Journey of {application_id}")
-    for column in ("time", "gap", "step", "detail", "where"):
+    for column in ("time", "gap", "step", "by", "detail", "where"):
         table.add_column(column)
     for step in steps:
         row = step.as_dict()
         detail = ", ".join(f"{k}={v}" for k, v in row["detail"].items())
         where = f"{row['topic']}/{row['partition']}@{row['offset']}"
-        table.add_row(row["time"], seconds(step.gap_seconds), row["type"], detail, where)
+        by = row["actor"] or ""
+        table.add_row(row["time"], seconds(step.gap_seconds), row["type"], by, detail, where)
     console.print(table)
 
 

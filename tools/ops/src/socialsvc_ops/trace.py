@@ -27,6 +27,7 @@ class Step:
 
     def as_dict(self) -> dict[str, Any]:
         payload = self.seen.payload() or {}
+        actor = self.seen.header("ce_actor")
         return {
             "time": self.seen.time.isoformat(),
             "type": self.seen.event_type,
@@ -34,6 +35,8 @@ class Step:
             "partition": self.seen.partition,
             "offset": self.seen.offset,
             "source": self.seen.header("ce_source"),
+            # Who gave the command behind the step (`<role>:<name>`); none for a service's own.
+            "actor": redact_text(actor) if actor else None,
             "gap_seconds": self.gap_seconds,
             "detail": {
                 k: redact_text(payload[k])

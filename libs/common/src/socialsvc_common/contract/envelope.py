@@ -1,7 +1,8 @@
 """The event envelope, as CloudEvents Kafka-binding headers (binary mode) beside a JSON value.
 
 Any partner client can read `ce_id`, `ce_type`, `ce_source`, `ce_time`, `ce_subject` (the
-application id) and the extensions `ce_correlationid`, `ce_causationid`, `ce_schemaversion`.
+application id) and the extensions `ce_correlationid`, `ce_causationid`, `ce_schemaversion` and,
+on an event a command from outside caused, `ce_actor` (who gave it, `<role>:<name>`).
 """
 
 from collections.abc import Iterable, Mapping
@@ -11,6 +12,7 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from socialsvc_common.contract.actor import Actor
 from socialsvc_common.contract.topics import Topic
 
 SPEC_VERSION = "1.0"
@@ -38,6 +40,7 @@ class Envelope(BaseModel):
     application_id: UUID
     correlation_id: UUID
     causation_id: UUID | None = None
+    actor: Actor | None = None
 
     def to_headers(self) -> Headers:
         """The CloudEvents Kafka-binding headers of this envelope."""
@@ -54,6 +57,8 @@ class Envelope(BaseModel):
         }
         if self.causation_id is not None:
             headers["ce_causationid"] = str(self.causation_id)
+        if self.actor is not None:
+            headers["ce_actor"] = str(self.actor)
         return [(key, value.encode()) for key, value in headers.items()]
 
     @classmethod
@@ -77,6 +82,7 @@ class Envelope(BaseModel):
         ]
         if missing:
             raise InvalidEnvelope(f"missing CloudEvents headers: {', '.join(missing)}")
+        actor = _actor(found.get("ce_actor"))
         try:
             return cls(
                 event_id=found["ce_id"],
@@ -87,12 +93,22 @@ class Envelope(BaseModel):
                 application_id=found["ce_subject"],
                 correlation_id=found.get("ce_correlationid", found["ce_id"]),
                 causation_id=found.get("ce_causationid"),
+                actor=actor,
             )
         except ValidationError as error:
             fields = ", ".join(
                 f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()
             )
             raise InvalidEnvelope(f"invalid CloudEvents headers: {fields}") from error
+
+
+def _actor(header: str | None) -> Actor | None:
+    if header is None:
+        return None
+    try:
+        return Actor.parse(header)
+    except ValueError as error:
+        raise InvalidEnvelope(f"header ce_actor is not valid: {error}") from error
 
 
 def event_type(topic: Topic) -> str:
@@ -124,8 +140,10 @@ def new_event(
     application_id: UUID,
     cause: Envelope | None = None,
     at: datetime | None = None,
+    actor: Actor | None = None,
 ) -> Event:
-    """A new event on `topic`; with a cause it joins the cause's correlation and names it."""
+    """A new event on `topic`; with a cause it joins the cause's correlation and names it. The
+    actor is given only by a command's own event: it never passes from a cause to its effects."""
     if not isinstance(payload, topic.payload):
         raise TypeError(
             f"{topic.name} carries {topic.payload.__name__}, not {type(payload).__name__}"
@@ -140,5 +158,6 @@ def new_event(
         application_id=application_id,
         correlation_id=cause.correlation_id if cause else event_id,
         causation_id=cause.event_id if cause else None,
+        actor=actor,
     )
     return Event(topic, envelope, payload)

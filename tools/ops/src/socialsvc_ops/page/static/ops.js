@@ -93,6 +93,7 @@ async function search(event) {
     cell(s.time),
     cell(s.gap_seconds === null ? "" : `+${seconds(s.gap_seconds)}`),
     cell(s.type),
+    cell(s.actor || ""),
     cell(Object.entries(s.detail).map(([k, v]) => `${k}=${v}`).join(", ")),
     cell(`${s.topic}/${s.partition}@${s.offset}`),
   ]));

@@ -1,0 +1,52 @@
+"""Who gave a command from outside the platform: a role and a name.
+
+An API caller is its key's name and role; a submission on the e-government topic is the
+submitting client (a submitter); a command-line change is the person running it. The actor
+travels as the CloudEvents extension `ce_actor` (`<role>:<name>`) on the event the command caused
+and is stored, in the same form, on the row it changed. Events a service makes by itself (a
+decision, a lapsed offer, a place given to the next person waiting) name no actor.
+"""
+
+import re
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from socialsvc_common.apikeys import Caller, Role
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$"
+# "<role>:<name>": at most the longest role, the colon and a 64-character name.
+MAX_LENGTH = max(len(role) for role in Role) + 1 + 64
+_NAME = re.compile(NAME_PATTERN)
+FORM = f"<role>:<name>, role one of {', '.join(Role)}, name 1-64 letters, digits, '.', '_' or '-'"
+
+
+class Actor(BaseModel):
+    """The role and name of whoever gave a command."""
+
+    model_config = ConfigDict(frozen=True)
+
+    role: Role
+    name: str = Field(pattern=NAME_PATTERN)
+
+    def __str__(self) -> str:
+        return f"{self.role.value}:{self.name}"
+
+    @classmethod
+    def of(cls, caller: Caller) -> Self:
+        """The holder of an API key."""
+        return cls(role=caller.role, name=caller.name)
+
+    @classmethod
+    def parse(cls, text: str) -> Self:
+        """An actor from its `<role>:<name>` form; ValueError (never echoing the text) if it is
+        not one."""
+        role, separator, name = text.partition(":")
+        if not separator or role not in set(Role) or not _NAME.match(name):
+            raise ValueError(f"an actor is {FORM}")
+        return cls(role=Role(role), name=name)
+
+    @classmethod
+    def stored(cls, text: str | None) -> Self | None:
+        """The actor of a row's column (None where no command set it)."""
+        return cls.parse(text) if text is not None else None
