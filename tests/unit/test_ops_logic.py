@@ -101,3 +101,15 @@ def test_journey_is_in_event_time_order_with_gaps() -> None:
         topics.PLACEMENT_RELEASED.name,
     ]
     assert [s.gap_seconds for s in steps] == [None, 0.25, 4.75]
+
+
+def test_a_journey_step_names_who_gave_the_command_behind_it() -> None:
+    app = str(uuid4())
+    released = seen(topics.PLACEMENT_RELEASED.name, app, NOW, {"reason": "moved"})
+    by_operator = Seen(
+        *(released.topic, 0, 1, released.timestamp_ms, released.key, released.value),
+        (*released.headers, ("ce_actor", b"operator:night-shift")),
+    )
+    decided = seen(topics.DECISION_MADE.name, app, NOW - timedelta(seconds=1), {})
+    steps = [step.as_dict() for step in journey([by_operator, decided])]
+    assert [step["actor"] for step in steps] == [None, "operator:night-shift"]
