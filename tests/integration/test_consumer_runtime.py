@@ -141,6 +141,7 @@ async def test_good_events_once_bad_records_dead_lettered_nothing_blocked(
         (b"{not json", second.envelope.to_headers()),
         (second.value(), []),
         (second.value(), [("ce_id", b"\xff\xfe"), ("note", None)]),
+        (second.value(), [*second.envelope.to_headers(), ("ce_actor", b"nurse:anna")]),
         (second.value(), second.envelope.to_headers()),
         (first.value(), first.envelope.to_headers()),
     ]:
@@ -152,7 +153,7 @@ async def test_good_events_once_bad_records_dead_lettered_nothing_blocked(
     await broker.start()
     try:
         emitted = await read_all(bootstrap, output.name, 2)
-        dead_letters = await read_all(bootstrap, dead.name, 3)
+        dead_letters = await read_all(bootstrap, dead.name, 4)
     finally:
         await broker.stop()
         relay_task.cancel()
@@ -171,11 +172,13 @@ async def test_good_events_once_bad_records_dead_lettered_nothing_blocked(
         (1, "InvalidRecord"),
         (2, "InvalidRecord"),
         (3, "InvalidRecord"),
+        (4, "InvalidRecord"),
     ]
     assert "header ce_id is not UTF-8" in letters[2].error_message
+    assert "header ce_actor is not valid: an actor is <role>:<name>" in letters[3].error_message
     assert "Invalid JSON" in letters[0].error_message
     assert "missing CloudEvents headers" in letters[1].error_message
-    assert [value for value, _ in dead_letters] == [b"{not json", second.value(), second.value()]
+    assert [value for value, _ in dead_letters] == [b"{not json"] + [second.value()] * 3
     assert dead_letters[2][1]["ce_id"] == b"\xff\xfe"  # dead-lettered exactly as it came
     assert all(x.original_topic == source.name and x.consumer == name for x in letters)
 
