@@ -158,3 +158,8 @@ async def test_a_person_sees_what_is_held_and_erasure_leaves_only_counts(
         journey = (await client.get(f"/applications/{ids[0]}")).json()
     assert journey["status"] == journeys[ids[0]]["status"]
     assert journey["journey"][-1]["type"] == "intake.subject.erased"
+    # Who asked for it: the administrator's key, on the event and in the erasure's row.
+    assert journey["journey"][-1]["actor"] == {"role": "administrator", "name": "e2e-administrator"}
+    with psycopg.connect(libpq_url(urls["intake"])) as connection:
+        erasures = connection.execute("SELECT requested_by FROM erasures").fetchall()
+    assert erasures == [("administrator:e2e-administrator",)]

@@ -18,6 +18,7 @@ from intake.journey import journey_row
 from intake.store import ApplicationRow, ErasureRow, Status, add_journey
 from intake.subject_store import anonymise_applications, applications_of, unsent_about
 from socialsvc_common.contract import topics
+from socialsvc_common.contract.actor import Actor
 from socialsvc_common.contract.envelope import Event, new_event
 from socialsvc_common.contract.erasure import ErasureReason, SubjectErased
 from socialsvc_common.problems import Problem
@@ -64,7 +65,7 @@ def anonymised_form(form: str) -> str:
 
 
 def erasure_events(
-    rows: Sequence[ApplicationRow], erasure: ErasureRow, cause_time: datetime
+    rows: Sequence[ApplicationRow], erasure: ErasureRow, cause_time: datetime, actor: Actor | None
 ) -> list[Event]:
     return [
         new_event(
@@ -80,6 +81,7 @@ def erasure_events(
             producer=NAME,
             application_id=row.id,
             at=cause_time,
+            actor=actor,
         )
         for row in rows
     ]
@@ -94,9 +96,11 @@ async def erase_subject(
     requested_by: str,
     pseudonym_key: bytes,
     now: datetime,
+    actor: Actor | None = None,
 ) -> Erasure:
     """Anonymises the person's applications in the caller's transaction and returns the events
-    that carry the erasure to the other services (the caller adds them to its outbox). It waits
+    that carry the erasure to the other services (the caller adds them to its outbox), naming the
+    actor who asked for it (none when retention ended: the service erases by itself). It waits
     (ErasureMustWait) while an application is still to be decided or an event about one is
     unsent, so no personal data overtakes the erasure on its way downstream."""
     rows = await applications_of(session, fin, lock=True)
@@ -118,6 +122,6 @@ async def erase_subject(
     )
     session.add(erasure)
     await anonymise_applications(session, {row.id: anonymised_form(row.form) for row in rows}, now)
-    events = erasure_events(rows, erasure, now)
+    events = erasure_events(rows, erasure, now, actor)
     await add_journey(session, [journey_row(e.envelope, e.payload) for e in events])
     return Erasure(erasure.id, erasure.person_ref, [row.id for row in rows], events)

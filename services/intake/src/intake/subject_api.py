@@ -14,6 +14,7 @@ from intake.retention import RetentionPolicy
 from intake.subject_access import person_holdings
 from socialsvc_common.apikeys import Caller, Role
 from socialsvc_common.auth import AUTH_RESPONSES, require
+from socialsvc_common.contract.actor import Actor
 from socialsvc_common.contract.erasure import ErasureReason
 from socialsvc_common.contract.payloads import Fin
 from socialsvc_common.db import transaction
@@ -78,15 +79,17 @@ def subjects_router(runtime: Runtime, pseudonym_key: bytes, policy: RetentionPol
         summary="Erase the person's data in every service, on a lawful request",
     )
     async def erase(request: ErasureRequest, caller: Administrator) -> ErasureAccepted:
+        actor = Actor.of(caller)
         async with transaction(runtime.sessions) as session:
             erasure = await erase_subject(
                 session,
                 request.fin,
                 reason=ErasureReason.SUBJECT_REQUEST,
                 legal_basis=request.legal_basis,
-                requested_by=caller.name,
+                requested_by=str(actor),
                 pseudonym_key=pseudonym_key,
                 now=datetime.now(UTC),
+                actor=actor,
             )
             await add_events(session, erasure.events)
         runtime.relay.wake()
@@ -95,7 +98,7 @@ def subjects_router(runtime: Runtime, pseudonym_key: bytes, policy: RetentionPol
             erasure_id=str(erasure.erasure_id),
             person_ref=erasure.person_ref,
             applications=len(erasure.application_ids),
-            requested_by=caller.name,
+            requested_by=str(actor),
         )
         return ErasureAccepted(
             erasure_id=erasure.erasure_id,
