@@ -232,7 +232,8 @@ def test_the_command_upgrades_and_reports_each_database(tmp_path: Path) -> None:
     history = run_cli("history", "eligibility")
     assert "<base> -> 0001" in history.stdout
     assert "Baseline: the schema as the services made it" in history.stdout
-    assert "0003 -> 0004 (head), Withdrawn applications" in history.stdout
+    assert "0003 -> 0004, Withdrawn applications" in history.stdout
+    assert "0004 -> 0005 (head), Who did what: the administrator who activated" in history.stdout
 
     unknown = run_cli("upgrade", "payroll")
     assert unknown.returncode == 2
