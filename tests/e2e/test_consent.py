@@ -231,8 +231,11 @@ async def test_a_withdrawal_stops_every_service_and_is_confirmed_once(
     assert journey["consent"]["withdrawal_reason"] == "citizen_request"
     [step] = steps(journey, WITHDRAWN)
     assert step["summary"] == {"reason": "citizen_request", "text_version": "2026.1"}
+    assert step["actor"] == {"role": "social_worker", "name": "e2e-social_worker"}
     released = [s["summary"] for s in steps(journey, "assignment.placement.released")]
     assert {"reason": "consent_withdrawn"} in released
+    # Assignment released the place because of the withdrawal: by itself, naming nobody.
+    assert {s["actor"] for s in steps(journey, "assignment.placement.released")} == {None}
 
     withdrawals = [
         r
