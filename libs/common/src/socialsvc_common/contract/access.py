@@ -45,6 +45,8 @@ SERVICE_READS: dict[str, tuple[t.Topic, ...]] = {
         t.PLACEMENT_MADE,
         t.PLACEMENT_WAITLISTED,
         t.SUBJECT_ERASED,
+        t.APPEAL_LODGED,
+        t.APPEAL_DECIDED,
     ),
 }
 
