@@ -205,3 +205,72 @@ async def test_an_appeal_after_the_deadline_is_refused(platform: Platform) -> No
     assert application_id not in {appeal["application_id"] for appeal in listed}
     assert overdue.status_code == 200
     assert not told(platform, application_id, APPEAL_RECEIVED)
+
+
+def home_care_form(seed: int) -> dict[str, Any]:
+    """An elderly person living alone in Xətai who needs help: placed with home care there."""
+    body = refused_form(seed)
+    body["applicant"]["birth_date"] = "1944-04-04"
+    body["circumstances"] = {
+        "lives_alone": True,
+        "activities_needing_help": ["washing", "eating", "moving_about", "toilet", "dressing"],
+    }
+    return body
+
+
+async def test_an_ended_service_overturned_on_appeal_is_placed_again(platform: Platform) -> None:
+    async with platform.client("intake", Role.SOCIAL_WORKER) as intake:
+        submitted = await intake.post("/applications", json=home_care_form(44))
+    application_id = submitted.json()["application_id"]
+    async with platform.client("assignment", Role.OPERATOR) as assignment:
+
+        async def placements() -> list[dict[str, Any]]:
+            found = await assignment.get("/placements", params={"application_id": application_id})
+            return list(found.json())
+
+        [first] = await until(placements)
+        for step in ("accept", "start"):
+            moved = await assignment.post(f"/placements/{first['id']}/{step}")
+            assert moved.status_code == 202, moved.text
+        ended = await assignment.post(
+            f"/placements/{first['id']}/release", json={"reason": "service_ended"}
+        )
+        assert ended.status_code == 202, ended.text
+
+        async with platform.client("eligibility", Role.SOCIAL_WORKER) as eligibility:
+
+            async def lodged() -> httpx.Response | None:
+                # Eligibility learns of the release from assignment's event.
+                answer = await eligibility.post(
+                    f"/applications/{application_id}/appeals",
+                    json={"subject": "placement", "grounds": "she still cannot wash or dress"},
+                )
+                return answer if answer.status_code != 404 else None
+
+            appeal = await until(lodged)
+        assert appeal is not None
+        assert appeal.status_code == 201, appeal.text
+        assert appeal.json()["subject"] == "placement"
+        async with platform.client("eligibility", Role.REVIEWER) as reviewer:
+            overturned = await reviewer.post(
+                f"/appeals/{appeal.json()['id']}/decision",
+                json={"status": "overturned", "reasons": "the need for help has not changed"},
+            )
+        assert overturned.status_code == 200, overturned.text
+
+        async def placed_again() -> list[dict[str, Any]]:
+            found = await placements()
+            return found if len(found) == 2 else []
+
+        again = await until(placed_again)
+    assert again, await placements()
+    by_id = {placement["id"]: placement for placement in again}
+    assert by_id.pop(first["id"])["active"] is False
+    [second] = by_id.values()
+    assert (second["active"], second["status"]) == (True, "offered")
+    async with platform.client("eligibility", Role.OPERATOR) as operator:
+        history = (await operator.get(f"/applications/{application_id}/decisions")).json()
+    assert [(d["outcome"], d["appeal_id"]) for d in history] == [
+        ("eligible", None),
+        ("eligible", appeal.json()["id"]),
+    ]

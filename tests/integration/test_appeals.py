@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from eligibility.app import decision_for
 from eligibility.appeals import steps
+from eligibility.appeals.endings import on_placements_released
 from eligibility.appeals.policy import load_appeal_policy
 from eligibility.appeals.rules import AppealRefused
 from eligibility.appeals.store import TABLES as APPEAL_TABLES
@@ -34,10 +35,20 @@ from socialsvc_common.apikeys import Role
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.actor import Actor
-from socialsvc_common.contract.appeals import AppealDecided, AppealLodged, AppealStatus
+from socialsvc_common.contract.appeals import (
+    AppealDecided,
+    AppealLodged,
+    AppealStatus,
+    AppealSubject,
+)
 from socialsvc_common.contract.envelope import Event, new_event
 from socialsvc_common.contract.erasure import ErasureReason, SubjectErased
-from socialsvc_common.contract.payloads import ApplicationReceived, DecisionMade, Outcome
+from socialsvc_common.contract.payloads import (
+    ApplicationReceived,
+    DecisionMade,
+    Outcome,
+    PlacementReleased,
+)
 from socialsvc_common.db import make_engine, session_factory, transaction
 from socialsvc_common.public_stream import PublicStream
 from tests.harness import create_tables
@@ -232,3 +243,56 @@ async def test_erasure_anonymises_every_decision_and_what_the_appeal_said(
     async with sessions() as session:
         kept: Any = await session.get(AppealRow, appeal.id)
     assert (kept.grounds, kept.reasons, kept.status) == ("", None, "overturned")
+
+
+async def ended(
+    sessions: async_sessionmaker[AsyncSession], application_id: UUID, reason: str, at: datetime
+) -> None:
+    released = PlacementReleased(
+        application_id=application_id,
+        placement_id=uuid4(),
+        provider_id="hc-test",
+        reason=reason,
+        released_at=at,
+    )
+    event = new_event(
+        topics.PLACEMENT_RELEASED, released, producer="t", application_id=application_id
+    )
+    for _ in range(2):  # a repeat is ignored
+        async with transaction(sessions) as session:
+            await on_placements_released(session, [Received(event.envelope, released)])
+
+
+async def test_an_ended_placement_is_appealed_and_an_overturn_decides_again(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    now = datetime.now(UTC)
+    application_id = await decided(sessions, now - timedelta(days=3))
+    about_placement = steps.Lodging("the service ended too soon", subject=AppealSubject.PLACEMENT)
+
+    async def lodge_placement() -> tuple[AppealRow, list[Event]]:
+        async with transaction(sessions) as session:
+            return await steps.lodge(
+                session, application_id, about_placement, WORKER, POLICY, now=now
+            )
+
+    with pytest.raises(AppealRefused) as nothing_ended:
+        await lodge_placement()
+    assert nothing_ended.value.status == 404
+    await ended(sessions, application_id, "declined", now - timedelta(days=2))
+    with pytest.raises(AppealRefused) as declined:
+        await lodge_placement()
+    assert declined.value.code == "not-appealable"
+    await ended(sessions, application_id, "service_ended", now - timedelta(days=1))
+    appeal, [lodged] = await lodge_placement()
+    assert isinstance(lodged.payload, AppealLodged)
+    assert lodged.payload.subject is AppealSubject.PLACEMENT
+    assert lodged.payload.placement_event_id == appeal.placement_event_id is not None
+    assert appeal.respond_by - now < timedelta(days=POLICY.review_days.placement + 1)
+
+    verdict = steps.Verdict(AppealStatus.OVERTURNED, "the need has not changed", need_level=2)
+    _, events = await decide(sessions, appeal.id, verdict)
+    made = events[1].payload
+    assert isinstance(made, DecisionMade)
+    assert (made.outcome, made.appeal_id) == (Outcome.ELIGIBLE, appeal.id)
+    assert [row.appeal_id for row in await history(sessions, application_id)] == [None, appeal.id]

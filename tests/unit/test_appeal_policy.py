@@ -17,7 +17,8 @@ def test_the_shipped_policy_gives_days_for_every_subject() -> None:
     assert policy.version == "2026.1"
     for subject in AppealSubject:
         assert policy.lodging_days.of(subject) == 30
-        assert policy.review_days.of(subject) == 15
+    assert policy.review_days.of(AppealSubject.DECISION) == 15
+    assert policy.review_days.of(AppealSubject.PLACEMENT) == 10
 
 
 @pytest.mark.parametrize(
@@ -25,6 +26,7 @@ def test_the_shipped_policy_gives_days_for_every_subject() -> None:
     [
         ("decision = 30", "decision = 0", "lodging_days.decision: Input should be greater than"),
         ("decision = 15", 'decision = "15"', "review_days.decision: Input should be a valid int"),
+        ("placement = 10", "placement = 400", "review_days.placement: Input should be less than"),
         ("decision = 15", "decison = 15", "review_days.decision: Field required"),
         ('version = "2026.1"', 'version = "2026.1"\nbranch = "x"', "branch: Extra inputs"),
         ("[review_days]", "[reviews]", "review_days: Field required"),

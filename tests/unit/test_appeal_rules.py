@@ -12,8 +12,10 @@ from eligibility.appeals.rules import (
     appeal_by,
     check_decidable,
     check_lodging,
+    check_placement_lodging,
     granted_provisions,
     is_overdue,
+    lodging_deadline,
     overturned_decision,
     respond_by,
 )
@@ -135,3 +137,50 @@ def test_the_overturned_decision_is_eligible_names_the_appeal_and_keeps_the_rest
     assert same.need_level == 1
     # It travels as a valid event payload.
     assert DecisionMade.model_validate_json(made.model_dump_json()) == made
+
+
+def place_lodge(kind: str, reason: str, now: datetime, **options: object) -> None:
+    check_placement_lodging(
+        kind,
+        reason,
+        DECIDED_AT,
+        open_appeal=options.get("open"),  # type: ignore[arg-type]
+        now=now,
+        policy=POLICY,
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("refused", "home_care_and_residential_exclusive"),
+        ("released", "service_ended"),
+        ("released", "offer_lapsed"),
+        ("released", "other"),
+    ],
+)
+def test_a_refused_or_ended_placement_is_appealed_within_the_policys_days(
+    kind: str, reason: str
+) -> None:
+    assert lodging_deadline(DECIDED_AT, POLICY, AppealSubject.PLACEMENT) == date(2026, 4, 1)
+    place_lodge(kind, reason, datetime(2026, 4, 1, 19, 59, tzinfo=UTC))
+    with pytest.raises(AppealRefused) as late:
+        place_lodge(kind, reason, datetime(2026, 4, 1, 20, 0, tzinfo=UTC))
+    assert late.value.code == "appeal-deadline-passed"
+    assert "placement of 2026-03-02" in late.value.detail
+
+
+@pytest.mark.parametrize("reason", ["declined", "moved", "died", "consent_withdrawn"])
+def test_a_release_the_person_caused_or_asked_for_is_not_appealed(reason: str) -> None:
+    with pytest.raises(AppealRefused) as refused:
+        place_lodge("released", reason, datetime(2026, 3, 5, tzinfo=UTC))
+    assert (refused.value.status, refused.value.code) == (422, "not-appealable")
+    assert reason in refused.value.detail
+
+
+def test_a_placement_appeal_waits_for_the_open_one() -> None:
+    with pytest.raises(AppealRefused) as refused:
+        place_lodge("refused", "x", datetime(2026, 3, 5, tzinfo=UTC), open=uuid4())
+    assert refused.value.code == "appeal-open"
+    placement = respond_by(DECIDED_AT, POLICY, AppealSubject.PLACEMENT)
+    assert placement == datetime(2026, 3, 12, 20, 0, tzinfo=UTC)  # 10 days, end of 12 March

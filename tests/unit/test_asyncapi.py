@@ -49,6 +49,8 @@ def test_each_service_reads_what_its_handlers_take_and_writes_what_it_declares(
         topics.APPLICATION_RECEIVED.name,
         topics.SUBJECT_ERASED.name,
         topics.CONSENT_WITHDRAWN.name,
+        topics.PLACEMENT_REFUSED.name,
+        topics.PLACEMENT_RELEASED.name,
     }
     assert addresses(documents["eligibility"], "send") == {
         topics.DECISION_MADE.name,

@@ -1,7 +1,7 @@
 """Composition root of eligibility: settings, rule sets, the decision handler, HTTP."""
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,9 +11,11 @@ from pydantic import Field, field_validator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from eligibility.appeals.api import appeals_router
+from eligibility.appeals.endings import on_placements_refused, on_placements_released
 from eligibility.appeals.overdue import OverdueAppeals
 from eligibility.appeals.policy import DEFAULT_POLICY, AppealPolicy, load_appeal_policy
 from eligibility.appeals.rules import appeal_by
+from eligibility.appeals.store import endings_rule
 from eligibility.erasure import holdings, on_subjects_erased
 from eligibility.policy_store import RuleSets
 from eligibility.rules import decide
@@ -23,6 +25,7 @@ from eligibility.store import save_decisions
 from socialsvc_common.auth import ApiSettings, install_api_keys
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract import topics
+from socialsvc_common.contract.appeals import AppealSubject
 from socialsvc_common.contract.envelope import Event, new_event
 from socialsvc_common.contract.payloads import (
     ApplicationReceived,
@@ -47,6 +50,8 @@ PUBLISHES = (
 )
 # Rule sets take effect on calendar days in Azerbaijan.
 BAKU = ZoneInfo("Asia/Baku")
+# Days a placement's refusal or release is kept beyond the last day it can be appealed.
+ENDINGS_GRACE_DAYS = 5
 
 
 class EligibilitySettings(PseudonymSettings, ApiSettings):
@@ -149,6 +154,11 @@ def build_app(settings: EligibilitySettings | None = None) -> FastAPI:
     public = PublicStream(NAME, settings.pseudonym_key_bytes)
     register_handlers(runtime, rule_sets, public, policy)
     runtime.consumer.handle(topics.SUBJECT_ERASED)(on_subjects_erased)
+    runtime.consumer.handle(topics.PLACEMENT_REFUSED)(on_placements_refused)
+    runtime.consumer.handle(topics.PLACEMENT_RELEASED)(on_placements_released)
+    # A refusal or release is kept while an appeal about it could still be lodged.
+    keep = timedelta(days=policy.lodging_days.of(AppealSubject.PLACEMENT) + ENDINGS_GRACE_DAYS)
+    runtime.retention.append(endings_rule(keep))
     app = service_app(
         runtime, title="Eligibility", description="Decides applications by versioned rules."
     )

@@ -1,4 +1,5 @@
-"""Appeals against decisions: what travels when one is lodged and when a reviewer decides it.
+"""Appeals against decisions and against refused or ended placements: what travels when one is
+lodged and when a reviewer decides it.
 
 No personal data: the appeal and the application are named by their ids; the grounds the
 appellant gave and the reviewer's reasons stay in eligibility, which shows them to staff.
@@ -17,6 +18,7 @@ class AppealSubject(StrEnum):
     """What is appealed against."""
 
     DECISION = "decision"
+    PLACEMENT = "placement"  # refused, or ended without the person asking
 
 
 class AppealStatus(StrEnum):
@@ -31,7 +33,13 @@ class AppealLodged(Payload):
     appeal_id: UUID
     application_id: UUID
     subject: AppealSubject
-    decision_event_id: UUID = Field(description="the event of the decision appealed against")
+    decision_event_id: UUID = Field(
+        description="the decision appealed against, or the one the placement appealed about "
+        "was made on (its event id)"
+    )
+    placement_event_id: UUID | None = Field(
+        default=None, description="for a placement: the refusal or release appealed against"
+    )
     lodged_at: datetime
     lodged_by: str = Field(description="who lodged it: role and key name")
     respond_by: datetime = Field(description="the reviewer's time limit, set by policy")

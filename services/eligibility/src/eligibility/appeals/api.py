@@ -19,7 +19,7 @@ from eligibility.store import DecisionRow, decisions_of
 from socialsvc_common.apikeys import Caller, Role
 from socialsvc_common.auth import AUTH_RESPONSES, require
 from socialsvc_common.contract.actor import Actor
-from socialsvc_common.contract.appeals import AppealStatus
+from socialsvc_common.contract.appeals import AppealStatus, AppealSubject
 from socialsvc_common.contract.envelope import Event
 from socialsvc_common.contract.payloads import DecisionMade, ProvisionType
 from socialsvc_common.db import transaction
@@ -40,6 +40,10 @@ REVIEWERS = (Role.REVIEWER,)
 class AppealRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    subject: AppealSubject = Field(
+        default=AppealSubject.DECISION,
+        description="the current decision, or the latest refusal or end of a placement",
+    )
     grounds: str = Field(min_length=1, max_length=GROUNDS_LENGTH, description="what is wrong")
     claimed_need_level: int | None = Field(
         default=None,
@@ -88,7 +92,7 @@ def appeals_router(runtime: Runtime, policy: AppealPolicy, public: PublicStream)
 
     @api.post("/applications/{application_id}/appeals", status_code=201)
     async def lodge(application_id: UUID, body: AppealRequest, caller: Lodger) -> Any:
-        lodging = steps.Lodging(body.grounds, body.claimed_need_level)
+        lodging = steps.Lodging(body.grounds, body.claimed_need_level, body.subject)
         actor, now = Actor.of(caller), datetime.now(UTC)
         return await step(lambda s: steps.lodge(s, application_id, lodging, actor, policy, now=now))
 

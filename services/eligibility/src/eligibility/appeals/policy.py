@@ -21,6 +21,7 @@ class _Days(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     decision: int = Field(ge=1, le=MAX_DAYS, strict=True)
+    placement: int = Field(ge=1, le=MAX_DAYS, strict=True)
 
     def of(self, subject: AppealSubject) -> int:
         days: int = getattr(self, subject.value)

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from eligibility.appeals.policy import AppealPolicy
 from socialsvc_common.contract.appeals import AppealStatus, AppealSubject
-from socialsvc_common.contract.payloads import DecisionMade, Outcome, ProvisionType
+from socialsvc_common.contract.payloads import DecisionMade, Outcome, ProvisionType, ReleaseReason
 
 BAKU = ZoneInfo("Asia/Baku")
 
@@ -27,10 +27,21 @@ class AppealRefused(Exception):
         self.status, self.code, self.detail, self.field = status, code, detail, field
 
 
+# Releases the person did not ask for. A declined offer, a move, a death or a withdrawn consent
+# is not appealed.
+APPEALABLE_RELEASES = frozenset(
+    {ReleaseReason.SERVICE_ENDED.value, ReleaseReason.OFFER_LAPSED.value, ReleaseReason.OTHER.value}
+)
+
+
+def lodging_deadline(at: datetime, policy: AppealPolicy, subject: AppealSubject) -> date:
+    """The last day an appeal about something that happened `at` is taken."""
+    return at.astimezone(BAKU).date() + timedelta(days=policy.lodging_days.of(subject))
+
+
 def appeal_by(decided_at: datetime, policy: AppealPolicy) -> date:
     """The last day an appeal against a decision made at `decided_at` is taken."""
-    days = policy.lodging_days.of(AppealSubject.DECISION)
-    return decided_at.astimezone(BAKU).date() + timedelta(days=days)
+    return lodging_deadline(decided_at, policy, AppealSubject.DECISION)
 
 
 def respond_by(lodged_at: datetime, policy: AppealPolicy, subject: AppealSubject) -> datetime:
@@ -50,12 +61,7 @@ def check_lodging(
     """Refuses an appeal against the application's current decision that the rules do not take:
     one already open, an eligible decision without a claim to a higher need level, or one past
     the policy's deadline."""
-    if open_appeal is not None:
-        raise AppealRefused(
-            409,
-            "appeal-open",
-            f"appeal {open_appeal} about this application is still open; a reviewer decides it",
-        )
+    _check_none_open(open_appeal)
     if decision.outcome is Outcome.ELIGIBLE:
         found = decision.need_level or 0
         if claimed_need_level is None or claimed_need_level <= found:
@@ -66,13 +72,52 @@ def check_lodging(
                 "appealed only to claim a higher need level",
                 field="claimed_need_level",
             )
-    last = appeal_by(decision.decided_at, policy)
+    _check_in_time(decision.decided_at, AppealSubject.DECISION, now, policy)
+
+
+def check_placement_lodging(
+    kind: str,
+    reason: str,
+    ended_at: datetime,
+    *,
+    open_appeal: UUID | None,
+    now: datetime,
+    policy: AppealPolicy,
+) -> None:
+    """Refuses an appeal about a placement's refusal or release that the rules do not take: one
+    already open, a release the person asked for or that a move, a death or a withdrawal caused,
+    or one past the policy's deadline."""
+    _check_none_open(open_appeal)
+    if kind == "released" and reason not in APPEALABLE_RELEASES:
+        raise AppealRefused(
+            422,
+            "not-appealable",
+            f"the placement was released because of {reason}; appealed are refusals and "
+            f"releases because of {', '.join(sorted(APPEALABLE_RELEASES))}",
+            field="subject",
+        )
+    _check_in_time(ended_at, AppealSubject.PLACEMENT, now, policy)
+
+
+def _check_none_open(open_appeal: UUID | None) -> None:
+    if open_appeal is not None:
+        raise AppealRefused(
+            409,
+            "appeal-open",
+            f"appeal {open_appeal} about this application is still open; a reviewer decides it",
+        )
+
+
+def _check_in_time(
+    at: datetime, subject: AppealSubject, now: datetime, policy: AppealPolicy
+) -> None:
+    last = lodging_deadline(at, policy, subject)
     if now.astimezone(BAKU).date() > last:
         raise AppealRefused(
             422,
             "appeal-deadline-passed",
-            f"appeals against the decision of {decision.decided_at.astimezone(BAKU).date()} were "
-            f"taken until {last} (policy {policy.version})",
+            f"appeals about the {subject.value} of {at.astimezone(BAKU).date()} were taken "
+            f"until {last} (policy {policy.version})",
         )
 
 

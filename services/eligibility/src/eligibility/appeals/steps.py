@@ -10,7 +10,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from eligibility.appeals import rules
 from eligibility.appeals.policy import AppealPolicy
-from eligibility.appeals.store import AppealRow, appeal_for_update, open_appeal_of
+from eligibility.appeals.store import (
+    AppealRow,
+    PlacementEndingRow,
+    appeal_for_update,
+    latest_ending,
+    open_appeal_of,
+)
 from eligibility.store import (
     DecisionRow,
     current_decision,
@@ -36,6 +42,7 @@ NAME = "eligibility"
 class Lodging:
     grounds: str
     claimed_need_level: int | None = None
+    subject: AppealSubject = AppealSubject.DECISION
 
 
 @dataclass(frozen=True)
@@ -59,23 +66,30 @@ async def lodge(
     *,
     now: datetime,
 ) -> tuple[AppealRow, list[Event]]:
-    """An appeal against the application's current decision."""
+    """An appeal against the application's current decision, or about its latest placement's
+    refusal or release (an overturn then decides it again as the current decision did)."""
     current = await current_decision(session, application_id)
     if current is None:
         raise _not_found(f"no decision on application {application_id} to appeal against")
-    rules.check_lodging(
-        DecisionMade.model_validate(current.decision),
-        claimed_need_level=lodging.claimed_need_level,
-        open_appeal=await open_appeal_of(session, application_id),
-        now=now,
-        policy=policy,
-    )
-    subject = AppealSubject.DECISION
+    open_appeal = await open_appeal_of(session, application_id)
+    subject, ending = lodging.subject, None
+    if subject is AppealSubject.DECISION:
+        rules.check_lodging(
+            DecisionMade.model_validate(current.decision),
+            claimed_need_level=lodging.claimed_need_level,
+            open_appeal=open_appeal,
+            now=now,
+            policy=policy,
+        )
+    else:
+        ending = await _ending_to_appeal(session, application_id, open_appeal, policy, now=now)
+    placement_event_id = ending.event_id if ending else None
     appeal = AppealRow(
         id=uuid4(),
         application_id=application_id,
         subject=subject.value,
         decision_event_id=current.event_id,
+        placement_event_id=placement_event_id,
         status=AppealStatus.LODGED.value,
         grounds=lodging.grounds,
         claimed_need_level=lodging.claimed_need_level,
@@ -90,6 +104,7 @@ async def lodge(
         application_id=application_id,
         subject=subject,
         decision_event_id=current.event_id,
+        placement_event_id=placement_event_id,
         lodged_at=now,
         lodged_by=str(actor),
         respond_by=appeal.respond_by,
@@ -98,6 +113,23 @@ async def lodge(
         topics.APPEAL_LODGED, lodged, producer=NAME, application_id=application_id, actor=actor
     )
     return appeal, [event]
+
+
+async def _ending_to_appeal(
+    session: AsyncSession,
+    application_id: UUID,
+    open_appeal: UUID | None,
+    policy: AppealPolicy,
+    *,
+    now: datetime,
+) -> PlacementEndingRow:
+    ending = await latest_ending(session, application_id)
+    if ending is None:
+        raise _not_found(f"no placement of application {application_id} was refused or ended")
+    rules.check_placement_lodging(
+        ending.kind, ending.reason, ending.ended_at, open_appeal=open_appeal, now=now, policy=policy
+    )
+    return ending
 
 
 async def decide(

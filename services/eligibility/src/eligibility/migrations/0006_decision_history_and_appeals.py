@@ -1,6 +1,8 @@
 """Decision history and appeals: `decisions` keeps every decision of an application (numbered in
 the order made, the latest the current one, an overturn naming its appeal); today's row of each
-application becomes the first entry of its history. `appeals` holds appeals and their verdicts.
+application becomes the first entry of its history. `appeals` holds appeals and their verdicts;
+`placement_endings` the refusals and releases of placements (from assignment's events) an appeal
+about a placement is lodged against.
 
 The table is rebuilt rather than altered: its key changes (application id to a running number),
 which SQLite cannot alter in place and PostgreSQL could only with dialect-specific steps.
@@ -79,6 +81,7 @@ def upgrade() -> None:
         sa.Column("application_id", sa.Uuid(), nullable=False),
         sa.Column("subject", sa.String(), nullable=False),
         sa.Column("decision_event_id", sa.Uuid(), nullable=False),
+        sa.Column("placement_event_id", sa.Uuid(), nullable=True),
         sa.Column("status", sa.String(), nullable=False),
         sa.Column("grounds", sa.Text(), nullable=False),
         sa.Column("claimed_need_level", sa.Integer(), nullable=True),
@@ -97,8 +100,25 @@ def upgrade() -> None:
         batch_op.create_index("ix_appeals_respond_by", ["respond_by"], unique=False)
         batch_op.create_index("ix_appeals_status", ["status"], unique=False)
 
+    op.create_table(
+        "placement_endings",
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("application_id", sa.Uuid(), nullable=False),
+        sa.Column("placement_id", sa.Uuid(), nullable=True),
+        sa.Column("kind", sa.String(), nullable=False),
+        sa.Column("reason", sa.String(), nullable=False),
+        sa.Column("ended_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("event_id"),
+    )
+    with op.batch_alter_table("placement_endings", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_placement_endings_application_id", ["application_id"], unique=False
+        )
+        batch_op.create_index("ix_placement_endings_ended_at", ["ended_at"], unique=False)
+
 
 def downgrade() -> None:
+    op.drop_table("placement_endings")
     op.drop_table("appeals")
     # Back to one row per application: its current decision.
     op.create_table("current_decisions", *_columns(), sa.PrimaryKeyConstraint("application_id"))
