@@ -45,12 +45,16 @@ from socialsvc_common.contract.envelope import Event, new_event
 from socialsvc_common.contract.erasure import ErasureReason, SubjectErased
 from socialsvc_common.contract.payloads import (
     ApplicationReceived,
+    ConsentPurpose,
+    ConsentWithdrawn,
     DecisionMade,
     Outcome,
     PlacementReleased,
+    WithdrawalReason,
 )
 from socialsvc_common.db import make_engine, session_factory, transaction
 from socialsvc_common.public_stream import PublicStream
+from socialsvc_common.withdrawals import record_withdrawals
 from tests.harness import create_tables
 
 pytestmark = pytest.mark.integration
@@ -296,3 +300,35 @@ async def test_an_ended_placement_is_appealed_and_an_overturn_decides_again(
     assert isinstance(made, DecisionMade)
     assert (made.outcome, made.appeal_id) == (Outcome.ELIGIBLE, appeal.id)
     assert [row.appeal_id for row in await history(sessions, application_id)] == [None, appeal.id]
+
+
+async def test_nothing_is_appealed_or_overturned_once_consent_is_withdrawn(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    now = datetime.now(UTC)
+    lodged_first = await decided(sessions, now)
+    appeal, _ = await lodge(sessions, lodged_first, now)
+    withdrawn_later = await decided(sessions, now)
+    for application_id in (lodged_first, withdrawn_later):
+        withdrawal = ConsentWithdrawn(
+            application_id=application_id,
+            withdrawn_at=now,
+            reason=WithdrawalReason.CITIZEN_REQUEST,
+            text_version="2026.1",
+            purposes=list(ConsentPurpose),
+            withdrawn_by="social_worker:w-1",
+        )
+        event = new_event(
+            topics.CONSENT_WITHDRAWN, withdrawal, producer="t", application_id=application_id
+        )
+        async with transaction(sessions) as session:
+            await record_withdrawals(session, [Received(event.envelope, withdrawal)])
+    with pytest.raises(AppealRefused) as refused:
+        await lodge(sessions, withdrawn_later, now)
+    assert (refused.value.status, refused.value.code) == (409, "consent-withdrawn")
+    with pytest.raises(AppealRefused) as not_overturned:
+        await decide(sessions, appeal.id, steps.Verdict(AppealStatus.OVERTURNED, "reasons"))
+    assert not_overturned.value.code == "consent-withdrawn"
+    upheld, _ = await decide(sessions, appeal.id, steps.Verdict(AppealStatus.UPHELD, "withdrawn"))
+    assert upheld.status == "upheld"
+    assert len(await history(sessions, lodged_first)) == 1

@@ -34,6 +34,7 @@ from socialsvc_common.contract.appeals import (
 from socialsvc_common.contract.envelope import Event, new_event
 from socialsvc_common.contract.payloads import DecisionMade, ProvisionType
 from socialsvc_common.public_stream import PublicStream
+from socialsvc_common.withdrawals import withdrawn_of
 
 NAME = "eligibility"
 
@@ -57,6 +58,16 @@ def _not_found(what: str) -> rules.AppealRefused:
     return rules.AppealRefused(404, "not-found", what)
 
 
+async def _refuse_withdrawn(session: AsyncSession, application_id: UUID) -> None:
+    # Nothing more is decided for an application whose consent was withdrawn.
+    if await withdrawn_of(session, {application_id}):
+        raise rules.AppealRefused(
+            409,
+            "consent-withdrawn",
+            f"consent to application {application_id} was withdrawn: nothing more is decided",
+        )
+
+
 async def lodge(
     session: AsyncSession,
     application_id: UUID,
@@ -71,6 +82,7 @@ async def lodge(
     current = await current_decision(session, application_id)
     if current is None:
         raise _not_found(f"no decision on application {application_id} to appeal against")
+    await _refuse_withdrawn(session, application_id)
     open_appeal = await open_appeal_of(session, application_id)
     subject, ending = lodging.subject, None
     if subject is AppealSubject.DECISION:
@@ -163,6 +175,7 @@ async def decide(
     )
     events = [event]
     if verdict.status is AppealStatus.OVERTURNED:
+        await _refuse_withdrawn(session, appeal.application_id)
         events += await _overturn(session, appeal, verdict, event, public, now=now)
     appeal.status, appeal.reasons = verdict.status.value, verdict.reasons
     appeal.decided_at, appeal.decided_by = now, str(actor)
