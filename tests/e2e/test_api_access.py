@@ -18,11 +18,12 @@ from .conftest import Platform, bearer, issue_keys
 pytestmark = pytest.mark.integration
 PROBLEM = "application/problem+json"
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance"}
-SUBMITTER, WORKER, OPERATOR, ADMIN = (
+SUBMITTER, WORKER, OPERATOR, ADMIN, REVIEWER = (
     Role.SUBMITTER,
     Role.SOCIAL_WORKER,
     Role.OPERATOR,
     Role.ADMINISTRATOR,
+    Role.REVIEWER,
 )
 PROVIDER = {
     "provision_type": "home_care",
@@ -104,6 +105,32 @@ def table(application_id: str) -> list[Call]:
             f"/placements/{nobody}/release",
             frozenset({OPERATOR, ADMIN}),
             lambda: {"reason": "moved"},
+        ),
+        Call(
+            "eligibility",
+            "GET",
+            f"/applications/{application_id}/decisions",
+            frozenset({WORKER, OPERATOR, REVIEWER, ADMIN}),
+        ),
+        Call(
+            "eligibility",
+            "POST",
+            f"/applications/{nobody}/appeals",
+            frozenset({WORKER, ADMIN}),
+            lambda: {"grounds": "the decision overlooked my disability"},
+        ),
+        Call(
+            "eligibility",
+            "GET",
+            "/appeals?overdue=true",
+            frozenset({WORKER, OPERATOR, REVIEWER, ADMIN}),
+        ),
+        Call(
+            "eligibility",
+            "POST",
+            f"/appeals/{nobody}/decision",
+            frozenset({REVIEWER, ADMIN}),
+            lambda: {"status": "upheld", "reasons": "the rules were applied correctly"},
         ),
     ]
 

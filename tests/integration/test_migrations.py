@@ -174,6 +174,31 @@ async def test_the_release_applications_consent_becomes_a_record_of_the_old_chec
         assert row.withdrawn_at is None
 
 
+async def test_the_release_decisions_become_the_first_entry_of_each_history(
+    empty_database: Callable[[str], str],
+) -> None:
+    schema = schemas()["eligibility"]
+    url = empty_database("eligibility")
+    load_release(url, "eligibility")
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as connection:
+            query = text("SELECT application_id, event_id FROM decisions")
+            before = {tuple(map(str, row)) for row in (await connection.execute(query)).all()}
+        await upgrade(engine, schema)
+        async with engine.connect() as connection:
+            query = text("SELECT id, application_id, event_id, appeal_id FROM decisions")
+            after = (await connection.execute(query)).all()
+    finally:
+        await engine.dispose()
+    assert before
+    assert {(str(row.application_id), str(row.event_id)) for row in after} == before
+    # One entry per application, numbered, made by the rules (no appeal).
+    assert len({row.application_id for row in after}) == len(after)
+    assert sorted(row.id for row in after) == list(range(1, len(after) + 1))
+    assert {row.appeal_id for row in after} == {None}
+
+
 async def test_the_model_check_catches_a_column_no_revision_adds(tmp_path: Path) -> None:
     """The test above would fail if a model gained a column without a revision: shown here with
     a copy of intake's schema whose models have a column more than its revisions make."""
@@ -234,7 +259,8 @@ def test_the_command_upgrades_and_reports_each_database(tmp_path: Path) -> None:
     assert "<base> -> 0001" in history.stdout
     assert "Baseline: the schema as the services made it" in history.stdout
     assert "0003 -> 0004, Withdrawn applications" in history.stdout
-    assert "0004 -> 0005 (head), Who did what: the administrator who activated" in history.stdout
+    assert "0004 -> 0005, Who did what: the administrator who activated" in history.stdout
+    assert "0005 -> 0006 (head), Decision history and appeals" in history.stdout
 
     unknown = run_cli("upgrade", "payroll")
     assert unknown.returncode == 2

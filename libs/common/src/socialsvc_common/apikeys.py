@@ -38,6 +38,7 @@ class Role(StrEnum):
     SOCIAL_WORKER = "social_worker"
     OPERATOR = "operator"
     ADMINISTRATOR = "administrator"
+    REVIEWER = "reviewer"  # decides appeals against decisions
 
 
 class KeyStoreError(ValueError):

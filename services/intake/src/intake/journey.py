@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from intake.store import (
     CLOSED,
     DECIDABLE,
+    REOPENABLE,
     STATUS_RANK,
     Status,
     add_journey,
@@ -87,10 +88,11 @@ def status_after(payload: BaseModel) -> Status | None:
 
 
 def moves_to(current: Status, new: Status, payload: BaseModel) -> bool:
-    """A newer decision supersedes an earlier one until the person is placed or waitlisted; any
-    other status only moves forward, because events of different topics arrive in either order."""
+    """A newer decision supersedes an earlier one until the person is placed or waitlisted, and
+    one an appeal made reopens a case whose placement was refused or ended; any other status only
+    moves forward, because events of different topics arrive in either order."""
     if isinstance(payload, p.DecisionMade):
-        return current in DECIDABLE
+        return current in DECIDABLE or (payload.appeal_id is not None and current in REOPENABLE)
     return STATUS_RANK[new] > STATUS_RANK[current]
 
 

@@ -51,6 +51,8 @@ OPEN_FOR_FACTS = frozenset({Status.RECEIVED, Status.NEEDS_INFORMATION})
 DECIDABLE = frozenset(
     {Status.RECEIVED, Status.NEEDS_INFORMATION, Status.ELIGIBLE, Status.INELIGIBLE}
 )
+# What a decision an appeal made moves on from, besides the decidable: a placement refused or ended.
+REOPENABLE = frozenset({Status.REFUSED, Status.RELEASED})
 
 
 class ApplicationRow(SQLModel, table=True):

@@ -19,6 +19,7 @@ from notifications.store import (
 from notifications.templates import MessageKind
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract import payloads as p
+from socialsvc_common.contract.appeals import AppealDecided, AppealLodged, AppealStatus
 from socialsvc_common.contract.envelope import Event
 from socialsvc_common.withdrawals import record_withdrawals, withdrawn_of
 
@@ -59,6 +60,12 @@ def message_for(payload: BaseModel) -> tuple[MessageKind | None, dict[str, Any]]
             )
         case p.ConsentWithdrawn():
             return MessageKind.CONSENT_WITHDRAWN, {}
+        case AppealLodged():
+            return MessageKind.APPEAL_RECEIVED, {}
+        case AppealDecided(status=AppealStatus.OVERTURNED):
+            return MessageKind.APPEAL_OVERTURNED, {}
+        case AppealDecided():
+            return MessageKind.APPEAL_UPHELD, {}
     return None
 
 

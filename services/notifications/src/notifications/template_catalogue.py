@@ -27,6 +27,9 @@ class MessageKind(StrEnum):
     PLACEMENT_MADE = "placement_made"
     PLACEMENT_WAITLISTED = "placement_waitlisted"
     CONSENT_WITHDRAWN = "consent_withdrawn"
+    APPEAL_RECEIVED = "appeal_received"
+    APPEAL_UPHELD = "appeal_upheld"
+    APPEAL_OVERTURNED = "appeal_overturned"
 
 
 PARTS = ("sms", "subject", "body")
@@ -46,6 +49,9 @@ PLACEHOLDERS: Mapping[MessageKind, frozenset[str]] = MappingProxyType(
             {"application_ref", "provision_type", "district"}
         ),
         MessageKind.CONSENT_WITHDRAWN: frozenset({"application_ref"}),
+        MessageKind.APPEAL_RECEIVED: frozenset({"application_ref"}),
+        MessageKind.APPEAL_UPHELD: frozenset({"application_ref"}),
+        MessageKind.APPEAL_OVERTURNED: frozenset({"application_ref"}),
     }
 )
 # Lists become several sentences, which do not fit a one-line subject.

@@ -36,7 +36,13 @@ SERVICE_READS: dict[str, tuple[t.Topic, ...]] = {
         t.NOTIFICATION_FAILED,
         t.HOME_VISIT_REQUESTED,
     ),
-    "eligibility": (t.APPLICATION_RECEIVED, t.SUBJECT_ERASED, t.CONSENT_WITHDRAWN),
+    "eligibility": (
+        t.APPLICATION_RECEIVED,
+        t.SUBJECT_ERASED,
+        t.CONSENT_WITHDRAWN,
+        t.PLACEMENT_REFUSED,
+        t.PLACEMENT_RELEASED,
+    ),
     "assignment": (t.DECISION_MADE, t.SUBJECT_ERASED, t.CONSENT_WITHDRAWN),
     "notifications": (
         t.APPLICATION_RECEIVED,
@@ -45,6 +51,8 @@ SERVICE_READS: dict[str, tuple[t.Topic, ...]] = {
         t.PLACEMENT_MADE,
         t.PLACEMENT_WAITLISTED,
         t.SUBJECT_ERASED,
+        t.APPEAL_LODGED,
+        t.APPEAL_DECIDED,
     ),
 }
 

@@ -227,6 +227,13 @@ class DecisionMade(Payload):
     provision_types: list[ProvisionType] = Field(default_factory=list)
     rules: list[RuleResult] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)
+    appeal_id: UUID | None = Field(
+        default=None, description="set on a decision an appeal's overturn made: that appeal"
+    )
+    appeal_by: date | None = Field(
+        default=None,
+        description="on a refusal: the last day (Asia/Baku) an appeal against it is taken",
+    )
 
     def refusal_reasons(self) -> list[str]:
         """The reasons to tell the person, each once, in rule order. An eligible decision has

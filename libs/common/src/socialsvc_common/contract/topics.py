@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract import public as pub
+from socialsvc_common.contract.appeals import AppealDecided, AppealLodged
 from socialsvc_common.contract.erasure import SubjectErased
 
 DAY_MS = 24 * 60 * 60 * 1000
@@ -74,6 +75,16 @@ DECISION_MADE = Topic(
     "eligibility.decision.made.v1",
     p.DecisionMade,
     "Eligibility decided an application: eligible, ineligible or needs information.",
+)
+APPEAL_LODGED = Topic(
+    "eligibility.appeal.lodged.v1",
+    AppealLodged,
+    "An appeal against a decision was lodged; a reviewer answers it within the policy's time.",
+)
+APPEAL_DECIDED = Topic(
+    "eligibility.appeal.decided.v1",
+    AppealDecided,
+    "A reviewer upheld or overturned an appeal; an overturn is followed by a new decision.",
 )
 PLACEMENT_MADE = Topic(
     "assignment.placement.made.v1",
@@ -201,6 +212,8 @@ REGISTRY: tuple[Topic, ...] = (
     APPLICATION_RECEIVED,
     CONSENT_WITHDRAWN,
     DECISION_MADE,
+    APPEAL_LODGED,
+    APPEAL_DECIDED,
     PLACEMENT_MADE,
     PLACEMENT_WAITLISTED,
     PLACEMENT_UPDATED,
