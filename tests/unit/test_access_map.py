@@ -101,6 +101,7 @@ def test_grants_are_literal_unless_declared_as_prefixes() -> None:
         (Resource.TOPIC, "intake.application.received.v1", Pattern.LITERAL, Operation.READ),
         (Resource.TOPIC, "intake.subject.erased.v1", Pattern.LITERAL, Operation.READ),
         (Resource.TOPIC, "intake.consent.withdrawn.v1", Pattern.LITERAL, Operation.READ),
+        (Resource.TOPIC, "assignment.review.due.v1", Pattern.LITERAL, Operation.READ),
         (Resource.TOPIC, "eligibility.decision.made.v1", Pattern.LITERAL, Operation.WRITE),
         (Resource.TOPIC, "eligibility.record.deadlettered.v1", Pattern.LITERAL, Operation.WRITE),
         (Resource.TOPIC, "public.application.decided.v1", Pattern.LITERAL, Operation.WRITE),

@@ -78,11 +78,13 @@ async def _new_decisions(
 ) -> list[tuple[Envelope, DecisionMade]]:
     """The decisions that make someone eligible and whose application was neither placed nor
     waitlisted before (in this batch or earlier) nor withdrawn, with their district in canonical
-    form."""
+    form. A decision a review caused places nobody: `reviewing` applies it to the placement."""
     eligible = [
         item
         for item in batch
-        if item.payload.outcome is Outcome.ELIGIBLE and item.payload.provision_types
+        if item.payload.outcome is Outcome.ELIGIBLE
+        and item.payload.provision_types
+        and item.payload.review_id is None
     ]
     ids = {item.payload.application_id for item in eligible}
     known = await known_of(session, ids) | await withdrawn_of(session, ids)
@@ -123,6 +125,7 @@ def _place(
         decision.application_id,
         person_ref=decision.person_ref,
         groups=decision.groups,
+        need_level=decision.need_level,
         cause=envelope,
         now=datetime.now(UTC),
     )

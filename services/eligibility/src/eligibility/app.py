@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from eligibility.erasure import holdings, on_subjects_erased
 from eligibility.policy_store import RuleSets
+from eligibility.reviews import decide_reviews
 from eligibility.rules import decide
 from eligibility.ruleset import RuleSet, default_rule_sets, rule_set_for
 from eligibility.schema import SCHEMA
@@ -18,7 +19,12 @@ from socialsvc_common.auth import ApiSettings, install_api_keys
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Event, new_event
-from socialsvc_common.contract.payloads import ApplicationReceived, ConsentWithdrawn, DecisionMade
+from socialsvc_common.contract.payloads import (
+    ApplicationReceived,
+    ConsentWithdrawn,
+    DecisionMade,
+    ReviewDue,
+)
 from socialsvc_common.problems import install_problem_handlers
 from socialsvc_common.public_stream import PublicStream
 from socialsvc_common.service import Runtime, build_runtime, service_app
@@ -59,6 +65,19 @@ def register_handlers(runtime: Runtime, rule_sets: RuleSets, public: PublicStrea
         # the new decision supersedes the old one.
         await save_decisions(session, [row for row, _ in decided])
         return [event for _, events in decided for event in events]
+
+    @runtime.consumer.handle(topics.REVIEW_DUE)
+    async def on_reviews_due(
+        session: AsyncSession, batch: Sequence[Received[ReviewDue]]
+    ) -> list[Event]:
+        in_force = await rule_sets.current(session)
+        now = datetime.now(UTC)
+        events, undecidable = await decide_reviews(
+            session, batch, in_force, public, today=now.astimezone(BAKU).date(), now=now
+        )
+        if undecidable:
+            runtime.logger.warning("reviews not decided: no facts held", reviews=undecidable)
+        return events
 
     @runtime.consumer.handle(topics.CONSENT_WITHDRAWN)
     async def on_consent_withdrawn(

@@ -29,6 +29,8 @@ SOURCES = (
     topics.DECISION_MADE,
     topics.PLACEMENT_MADE,
     topics.PLACEMENT_WAITLISTED,
+    topics.REVIEW_DUE,
+    topics.REVIEW_CONCLUDED,
 )
 
 

@@ -27,6 +27,9 @@ class MessageKind(StrEnum):
     PLACEMENT_MADE = "placement_made"
     PLACEMENT_WAITLISTED = "placement_waitlisted"
     CONSENT_WITHDRAWN = "consent_withdrawn"
+    REVIEW_DUE = "review_due"
+    REVIEW_CONTINUED = "review_continued"
+    REVIEW_ENDED = "review_ended"
 
 
 PARTS = ("sms", "subject", "body")
@@ -46,6 +49,9 @@ PLACEHOLDERS: Mapping[MessageKind, frozenset[str]] = MappingProxyType(
             {"application_ref", "provision_type", "district"}
         ),
         MessageKind.CONSENT_WITHDRAWN: frozenset({"application_ref"}),
+        MessageKind.REVIEW_DUE: frozenset({"application_ref", "provision_type"}),
+        MessageKind.REVIEW_CONTINUED: frozenset({"application_ref", "provision_type"}),
+        MessageKind.REVIEW_ENDED: frozenset({"application_ref", "provision_type"}),
     }
 )
 # Lists become several sentences, which do not fit a one-line subject.

@@ -36,7 +36,7 @@ SERVICE_READS: dict[str, tuple[t.Topic, ...]] = {
         t.NOTIFICATION_FAILED,
         t.HOME_VISIT_REQUESTED,
     ),
-    "eligibility": (t.APPLICATION_RECEIVED, t.SUBJECT_ERASED, t.CONSENT_WITHDRAWN),
+    "eligibility": (t.APPLICATION_RECEIVED, t.SUBJECT_ERASED, t.CONSENT_WITHDRAWN, t.REVIEW_DUE),
     "assignment": (t.DECISION_MADE, t.SUBJECT_ERASED, t.CONSENT_WITHDRAWN),
     "notifications": (
         t.APPLICATION_RECEIVED,
@@ -45,6 +45,8 @@ SERVICE_READS: dict[str, tuple[t.Topic, ...]] = {
         t.PLACEMENT_MADE,
         t.PLACEMENT_WAITLISTED,
         t.SUBJECT_ERASED,
+        t.REVIEW_DUE,
+        t.REVIEW_CONCLUDED,
     ),
 }
 
