@@ -64,7 +64,7 @@ def test_stage_is_the_latest_event_whatever_order_records_arrive_in() -> None:
 def test_a_review_shows_as_under_review_until_it_concludes() -> None:
     flow = Flow()
     kept, ended, late = (str(uuid4()) for _ in range(3))
-    review = {"review_id": str(uuid4()), "outcome": "ineligible"}
+    review: dict[str, object] = {"review_id": str(uuid4()), "outcome": "ineligible"}
     for app in (kept, ended, late):
         flow.add(seen(topics.REVIEW_DUE.name, app, NOW, {}))
         flow.add(seen(topics.DECISION_MADE.name, app, NOW + timedelta(seconds=1), review))
