@@ -103,6 +103,7 @@ def test_grants_are_literal_unless_declared_as_prefixes() -> None:
         (Resource.TOPIC, "intake.consent.withdrawn.v1", Pattern.LITERAL, Operation.READ),
         (Resource.TOPIC, "assignment.placement.refused.v1", Pattern.LITERAL, Operation.READ),
         (Resource.TOPIC, "assignment.placement.released.v1", Pattern.LITERAL, Operation.READ),
+        (Resource.TOPIC, "assignment.review.due.v1", Pattern.LITERAL, Operation.READ),
         (Resource.TOPIC, "eligibility.decision.made.v1", Pattern.LITERAL, Operation.WRITE),
         (Resource.TOPIC, "eligibility.appeal.lodged.v1", Pattern.LITERAL, Operation.WRITE),
         (Resource.TOPIC, "eligibility.appeal.decided.v1", Pattern.LITERAL, Operation.WRITE),

@@ -51,6 +51,7 @@ def test_each_service_reads_what_its_handlers_take_and_writes_what_it_declares(
         topics.CONSENT_WITHDRAWN.name,
         topics.PLACEMENT_REFUSED.name,
         topics.PLACEMENT_RELEASED.name,
+        topics.REVIEW_DUE.name,
     }
     assert addresses(documents["eligibility"], "send") == {
         topics.DECISION_MADE.name,
@@ -66,6 +67,10 @@ def test_each_service_reads_what_its_handlers_take_and_writes_what_it_declares(
         assert appeal.name in addresses(documents["notifications"], "receive")
     for service in ("eligibility", "assignment", "notifications"):
         assert topics.CONSENT_WITHDRAWN.name in addresses(documents[service], "receive")
+    for topic in (topics.REVIEW_DUE, topics.REVIEW_CONCLUDED, topics.REVIEW_OVERDUE):
+        assert topic.name in addresses(documents["assignment"], "send")
+    for topic in (topics.REVIEW_DUE, topics.REVIEW_CONCLUDED):
+        assert topic.name in addresses(documents["notifications"], "receive")
     writers = Counter(address for d in documents.values() for address in addresses(d, "send"))
     assert all(writers[t.name] == 1 for t in topics.PUBLIC_TOPICS), writers
 

@@ -61,6 +61,24 @@ def test_stage_is_the_latest_event_whatever_order_records_arrive_in() -> None:
     assert flow.stage_counts() == {"placement offered": 1, "decided: needs information": 1}
 
 
+def test_a_review_shows_as_under_review_until_it_concludes() -> None:
+    flow = Flow()
+    kept, ended, late = (str(uuid4()) for _ in range(3))
+    review: dict[str, object] = {"review_id": str(uuid4()), "outcome": "ineligible"}
+    for app in (kept, ended, late):
+        flow.add(seen(topics.REVIEW_DUE.name, app, NOW, {}))
+        flow.add(seen(topics.DECISION_MADE.name, app, NOW + timedelta(seconds=1), review))
+    flow.add(
+        seen(
+            topics.REVIEW_CONCLUDED.name, kept, NOW + timedelta(seconds=2), {"outcome": "continued"}
+        )
+    )
+    flow.add(
+        seen(topics.REVIEW_CONCLUDED.name, ended, NOW + timedelta(seconds=2), {"outcome": "ended"})
+    )
+    assert flow.stage_counts() == {"review: continued": 1, "review: ended": 1, "under review": 1}
+
+
 def test_rate_counts_only_the_last_minute() -> None:
     flow = Flow()
     now = datetime.now(UTC)

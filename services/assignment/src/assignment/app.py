@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, FastAPI
+from prometheus_client import Counter
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 from sqlmodel import select
@@ -19,6 +20,9 @@ from assignment.placing import place_all
 from assignment.provider_api import providers_router
 from assignment.providers import ProviderCache, seed
 from assignment.registry import Provider, load_providers
+from assignment.review_api import reviews_router
+from assignment.review_policy import load_review_policy
+from assignment.reviewing import ReviewSweeper, conclude_reviews
 from assignment.schema import SCHEMA
 from assignment.store import PlacementRow
 from assignment.withdrawing import withdraw_all
@@ -53,6 +57,9 @@ PUBLISHES = (
     topics.PLACEMENT_REFUSED,
     topics.PLACEMENT_UPDATED,
     topics.PLACEMENT_RELEASED,
+    topics.REVIEW_DUE,
+    topics.REVIEW_CONCLUDED,
+    topics.REVIEW_OVERDUE,
     topics.PUBLIC_APPLICATION_PLACED,
     topics.PUBLIC_APPLICATION_WAITLISTED,
     topics.PUBLIC_APPLICATION_RELEASED,
@@ -69,6 +76,11 @@ class AssignmentSettings(PseudonymSettings, ApiSettings):
     # Policy parameters: how long an offer waits for an answer, how often lapses are looked for.
     offer_days: float = Field(default=7.0, gt=0, le=90)
     offer_sweep_seconds: float = Field(default=5.0, gt=0, le=3600)
+    review_policy_file: Path | None = Field(
+        default=None,
+        description="review policy (TOML); the packaged policy/reviews.toml by default",
+    )
+    review_sweep_seconds: float = Field(default=60.0, gt=0, le=3600)
 
 
 class Release(BaseModel):
@@ -80,7 +92,10 @@ def register_handlers(runtime: Runtime, registry: Registry, seed_providers: list
     async def on_decisions(
         session: AsyncSession, batch: Sequence[Received[DecisionMade]]
     ) -> list[Event]:
-        return await place_all(session, registry, batch)
+        # A decision a review caused is applied to the placement under review; others place.
+        reviewed = [item for item in batch if item.payload.review_id is not None]
+        events = await conclude_reviews(session, registry, reviewed) if reviewed else []
+        return events + await place_all(session, registry, batch)
 
     @runtime.consumer.handle(topics.CONSENT_WITHDRAWN)
     async def on_consent_withdrawn(
@@ -124,12 +139,16 @@ def router(runtime: Runtime, registry: Registry) -> APIRouter:
     @api.post("/placements/{placement_id}/accept", status_code=202, responses=PROBLEM)
     async def accept(placement_id: UUID, caller: By) -> dict[str, Any]:
         actor = Actor.of(caller)
-        return await step(lambda s: advance(s, placement_id, PlacementStatus.ACCEPTED, actor))
+        return await step(
+            lambda s: advance(s, registry, placement_id, PlacementStatus.ACCEPTED, actor)
+        )
 
     @api.post("/placements/{placement_id}/start", status_code=202, responses=PROBLEM)
     async def start(placement_id: UUID, caller: By) -> dict[str, Any]:
         actor = Actor.of(caller)
-        return await step(lambda s: advance(s, placement_id, PlacementStatus.STARTED, actor))
+        return await step(
+            lambda s: advance(s, registry, placement_id, PlacementStatus.STARTED, actor)
+        )
 
     @api.post("/placements/{placement_id}/decline", status_code=202, responses=PROBLEM)
     async def decline_offer(placement_id: UUID, caller: By) -> dict[str, Any]:
@@ -156,6 +175,7 @@ def build_app(settings: AssignmentSettings | None = None) -> FastAPI:
         ProviderCache(geography),
         PublicStream(NAME, settings.pseudonym_key_bytes),
         offer_ttl=timedelta(days=settings.offer_days),
+        review_policy=load_review_policy(settings.review_policy_file),
     )
     runtime = build_runtime(NAME, settings, SCHEMA, publishes=PUBLISHES)
     register_handlers(runtime, registry, seed_providers)
@@ -163,6 +183,16 @@ def build_app(settings: AssignmentSettings | None = None) -> FastAPI:
     sweeper = OfferSweeper(runtime.sessions, registry, runtime.relay, settings.offer_sweep_seconds)
     runtime.background.append(sweeper.run)
     runtime.stopping.append(sweeper.stop)
+    escalated = Counter(
+        "socialsvc_reviews_overdue",
+        "Reviews escalated because they stayed open past the policy's grace period.",
+        registry=runtime.metrics.registry,
+    )
+    reviews = ReviewSweeper(
+        runtime.sessions, registry, runtime.relay, settings.review_sweep_seconds, escalated
+    )
+    runtime.background.append(reviews.run)
+    runtime.stopping.append(reviews.stop)
     app = service_app(
         runtime, title="Assignment", description="Places people within real capacity."
     )
@@ -170,5 +200,6 @@ def build_app(settings: AssignmentSettings | None = None) -> FastAPI:
     install_api_keys(app, settings.key_store())
     app.include_router(router(runtime, registry))
     app.include_router(providers_router(runtime, registry))
+    app.include_router(reviews_router(runtime))
     app.include_router(holdings_router(runtime, holdings))
     return app

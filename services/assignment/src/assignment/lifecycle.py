@@ -13,7 +13,12 @@ from assignment.store import PlacementRow
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.actor import Actor
 from socialsvc_common.contract.envelope import Event, new_event
-from socialsvc_common.contract.payloads import PlacementStatus, PlacementUpdated, ReleaseReason
+from socialsvc_common.contract.payloads import (
+    PlacementStatus,
+    PlacementUpdated,
+    ProvisionType,
+    ReleaseReason,
+)
 from socialsvc_common.db import transaction
 from socialsvc_common.outbox import OutboxRelay, add_events
 from socialsvc_common.problems import Problem
@@ -37,9 +42,14 @@ def _wrong_status(placement: PlacementRow, step: str) -> Problem:
 
 
 async def advance(
-    session: AsyncSession, placement_id: UUID, to: PlacementStatus, actor: Actor
+    session: AsyncSession,
+    registry: Registry,
+    placement_id: UUID,
+    to: PlacementStatus,
+    actor: Actor,
 ) -> list[Event]:
-    """Accepts an offer or starts an accepted placement."""
+    """Accepts an offer or starts an accepted placement; a service that starts gets its review
+    date from the review policy."""
     placement = await active_placement(session, placement_id)
     if placement.status != BEFORE[to]:
         raise _wrong_status(placement, to.value)
@@ -48,14 +58,20 @@ async def advance(
         raise Problem(
             409, "offer-lapsed", "The offer has lapsed", f"the offer ran out at {expires}"
         )
+    now = datetime.now(UTC)
     placement.status, placement.changed_by = to.value, str(actor)
+    if to is PlacementStatus.STARTED:
+        placement.review_due_at = registry.review_policy.next_review(
+            ProvisionType(placement.provision_type), placement.need_level, now
+        )
     session.add(placement)
     updated = PlacementUpdated(
         application_id=placement.application_id,
         placement_id=placement.id,
         provider_id=placement.provider_id,
         status=to,
-        updated_at=datetime.now(UTC),
+        updated_at=now,
+        review_due_at=placement.review_due_at,
     )
     return [
         new_event(

@@ -1,6 +1,6 @@
 """Placing people and releasing places: assignment's use cases over the locked capacity ledger."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
@@ -15,6 +15,7 @@ from assignment.matching import (
 )
 from assignment.providers import ProviderCache
 from assignment.registry import Provider
+from assignment.review_policy import ReviewPolicy, load_review_policy
 from assignment.store import (
     LedgerRow,
     PlacementRow,
@@ -54,6 +55,8 @@ class Registry:
     public: PublicStream
     # How long an offer waits for the person's answer before the place moves on.
     offer_ttl: timedelta = timedelta(days=7)
+    # When a service that started is reviewed, and when an open review is overdue.
+    review_policy: ReviewPolicy = field(default_factory=load_review_policy)
 
     @property
     def geography(self) -> Geography:
@@ -67,6 +70,7 @@ def placement_made(
     *,
     person_ref: str | None,
     groups: list[TargetGroup],
+    need_level: int | None,
     cause: Envelope | None,
     now: datetime,
 ) -> tuple[PlacementRow, list[Event]]:
@@ -80,6 +84,7 @@ def placement_made(
         provision_type=provider.provision_type.value,
         offer_expires_at=now + registry.offer_ttl,
         placed_at=now,
+        need_level=need_level,
     )
     made = PlacementMade(
         application_id=application_id,
@@ -106,6 +111,7 @@ def _placement(
     *,
     person_ref: str | None,
     groups: list[TargetGroup],
+    need_level: int | None,
     cause: Envelope | None,
 ) -> list[Event]:
     """Takes a place on the ledger: the placement.made event and its public twin."""
@@ -117,6 +123,7 @@ def _placement(
         application_id,
         person_ref=person_ref,
         groups=groups,
+        need_level=need_level,
         cause=cause,
         now=datetime.now(UTC),
     )
@@ -275,6 +282,7 @@ async def promote(
             waiting.application_id,
             person_ref=waiting_decision.person_ref,
             groups=waiting_decision.groups,
+            need_level=waiting_decision.need_level,
             cause=cause,
         )
     return events

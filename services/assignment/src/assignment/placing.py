@@ -81,11 +81,14 @@ async def _new_decisions(
     waitlisted before (in this batch or earlier) nor withdrawn, with their district in canonical
     form. A decision an appeal's overturn made is placed even after an earlier placement of its
     application ended or was refused, unless the application holds a place or waits for one now
-    (so the same decision twice places once)."""
+    (so the same decision twice places once). A decision a review caused places nobody:
+    `reviewing` applies it to the placement."""
     eligible = [
         item
         for item in batch
-        if item.payload.outcome is Outcome.ELIGIBLE and item.payload.provision_types
+        if item.payload.outcome is Outcome.ELIGIBLE
+        and item.payload.provision_types
+        and item.payload.review_id is None
     ]
     ids = {item.payload.application_id for item in eligible}
     withdrawn = await withdrawn_of(session, ids)
@@ -129,6 +132,7 @@ def _place(
         decision.application_id,
         person_ref=decision.person_ref,
         groups=decision.groups,
+        need_level=decision.need_level,
         cause=envelope,
         now=datetime.now(UTC),
     )

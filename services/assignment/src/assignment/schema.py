@@ -3,7 +3,10 @@
 from pathlib import Path
 
 from assignment.providers import ProviderRow
+from assignment.review_store import ReviewRow
 from assignment.store import TABLES
 from socialsvc_common.migrations import Schema
 
-SCHEMA = Schema("assignment", (*TABLES, ProviderRow), Path(__file__).parent / "migrations")
+SCHEMA = Schema(
+    "assignment", (*TABLES, ProviderRow, ReviewRow), Path(__file__).parent / "migrations"
+)

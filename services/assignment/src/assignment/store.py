@@ -52,6 +52,12 @@ class PlacementRow(SQLModel, table=True):
         default=None, sa_column=Column(UtcDateTime(), nullable=True)
     )
     release_reason: str | None = None
+    # The need level of the decision that placed the person (or of their latest review), and
+    # when the service is next reviewed: set when it starts, moved on by each review it passes.
+    need_level: int | None = None
+    review_due_at: datetime | None = Field(
+        default=None, sa_column=Column(UtcDateTime(), nullable=True, index=True)
+    )
     # Who made the last transition (`<role>:<name>`); none when the service made it (an offer,
     # a lapse, a place given to the next person waiting).
     changed_by: str | None = Field(default=None, max_length=ACTOR_LENGTH)

@@ -18,6 +18,7 @@ from eligibility.appeals.rules import appeal_by
 from eligibility.appeals.store import endings_rule
 from eligibility.erasure import holdings, on_subjects_erased
 from eligibility.policy_store import RuleSets
+from eligibility.reviews import decide_reviews
 from eligibility.rules import decide
 from eligibility.ruleset import RuleSet, default_rule_sets, rule_set_for
 from eligibility.schema import SCHEMA
@@ -32,6 +33,7 @@ from socialsvc_common.contract.payloads import (
     ConsentWithdrawn,
     DecisionMade,
     Outcome,
+    ReviewDue,
 )
 from socialsvc_common.problems import install_problem_handlers
 from socialsvc_common.public_stream import PublicStream
@@ -92,6 +94,19 @@ def register_handlers(
         # the new decision joins the history and supersedes the old one.
         await save_decisions(session, [row for row, _ in decided])
         return [event for _, events in decided for event in events]
+
+    @runtime.consumer.handle(topics.REVIEW_DUE)
+    async def on_reviews_due(
+        session: AsyncSession, batch: Sequence[Received[ReviewDue]]
+    ) -> list[Event]:
+        in_force = await rule_sets.current(session)
+        now = datetime.now(UTC)
+        events, undecidable = await decide_reviews(
+            session, batch, in_force, public, today=now.astimezone(BAKU).date(), now=now
+        )
+        if undecidable:
+            runtime.logger.warning("reviews not decided: no facts held", reviews=undecidable)
+        return events
 
     @runtime.consumer.handle(topics.CONSENT_WITHDRAWN)
     async def on_consent_withdrawn(

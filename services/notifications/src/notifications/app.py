@@ -31,6 +31,8 @@ SOURCES = (
     topics.PLACEMENT_WAITLISTED,
     topics.APPEAL_LODGED,
     topics.APPEAL_DECIDED,
+    topics.REVIEW_DUE,
+    topics.REVIEW_CONCLUDED,
 )
 
 

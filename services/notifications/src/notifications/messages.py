@@ -43,6 +43,9 @@ def message_for(payload: BaseModel) -> tuple[MessageKind | None, dict[str, Any]]
         case p.ApplicationReceived():
             # Added facts: the new decision that follows is the message worth sending.
             return SILENT, {}
+        case p.DecisionMade(review_id=UUID()):
+            # A review's decision is told by its conclusion: the service continues or ends.
+            return SILENT, {}
         case p.DecisionMade():
             kind = MessageKind(f"decision_{payload.outcome.value}")
             return kind, {
@@ -66,6 +69,11 @@ def message_for(payload: BaseModel) -> tuple[MessageKind | None, dict[str, Any]]
             return MessageKind.APPEAL_OVERTURNED, {}
         case AppealDecided():
             return MessageKind.APPEAL_UPHELD, {}
+        case p.ReviewDue():
+            return MessageKind.REVIEW_DUE, {"provision_type": payload.provision_type.value}
+        case p.ReviewConcluded():
+            kind = MessageKind(f"review_{payload.outcome.value}")
+            return kind, {"provision_type": payload.provision_type.value}
     return None
 
 

@@ -30,6 +30,9 @@ class MessageKind(StrEnum):
     APPEAL_RECEIVED = "appeal_received"
     APPEAL_UPHELD = "appeal_upheld"
     APPEAL_OVERTURNED = "appeal_overturned"
+    REVIEW_DUE = "review_due"
+    REVIEW_CONTINUED = "review_continued"
+    REVIEW_ENDED = "review_ended"
 
 
 PARTS = ("sms", "subject", "body")
@@ -52,6 +55,9 @@ PLACEHOLDERS: Mapping[MessageKind, frozenset[str]] = MappingProxyType(
         MessageKind.APPEAL_RECEIVED: frozenset({"application_ref"}),
         MessageKind.APPEAL_UPHELD: frozenset({"application_ref"}),
         MessageKind.APPEAL_OVERTURNED: frozenset({"application_ref"}),
+        MessageKind.REVIEW_DUE: frozenset({"application_ref", "provision_type"}),
+        MessageKind.REVIEW_CONTINUED: frozenset({"application_ref", "provision_type"}),
+        MessageKind.REVIEW_ENDED: frozenset({"application_ref", "provision_type"}),
     }
 )
 # Lists become several sentences, which do not fit a one-line subject.

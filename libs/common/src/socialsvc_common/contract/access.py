@@ -42,6 +42,7 @@ SERVICE_READS: dict[str, tuple[t.Topic, ...]] = {
         t.CONSENT_WITHDRAWN,
         t.PLACEMENT_REFUSED,
         t.PLACEMENT_RELEASED,
+        t.REVIEW_DUE,
     ),
     "assignment": (t.DECISION_MADE, t.SUBJECT_ERASED, t.CONSENT_WITHDRAWN),
     "notifications": (
@@ -53,6 +54,8 @@ SERVICE_READS: dict[str, tuple[t.Topic, ...]] = {
         t.SUBJECT_ERASED,
         t.APPEAL_LODGED,
         t.APPEAL_DECIDED,
+        t.REVIEW_DUE,
+        t.REVIEW_CONCLUDED,
     ),
 }
 

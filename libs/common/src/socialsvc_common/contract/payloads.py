@@ -234,6 +234,10 @@ class DecisionMade(Payload):
         default=None,
         description="on a refusal: the last day (Asia/Baku) an appeal against it is taken",
     )
+    review_id: UUID | None = Field(
+        default=None,
+        description="set when a placement's review caused this decision (assignment.review.due)",
+    )
 
     def refusal_reasons(self) -> list[str]:
         """The reasons to tell the person, each once, in rule order. An eligible decision has
@@ -283,6 +287,9 @@ class PlacementUpdated(Payload):
     provider_id: str
     status: PlacementStatus
     updated_at: datetime
+    review_due_at: datetime | None = Field(
+        default=None, description="when the service started: when it is to be reviewed"
+    )
 
 
 class ReleaseReason(StrEnum):
@@ -294,6 +301,7 @@ class ReleaseReason(StrEnum):
     MOVED = "moved"
     DIED = "died"
     CONSENT_WITHDRAWN = "consent_withdrawn"
+    REVIEW_ENDED = "review_ended"
     OTHER = "other"
 
 
@@ -311,6 +319,49 @@ class PlacementReleased(Payload):
     provider_id: str
     reason: str
     released_at: datetime
+
+
+class ReviewDue(Payload):
+    """A placement's review date came: the person is asked about changes and decided again on
+    the facts held now. No personal data."""
+
+    application_id: UUID
+    placement_id: UUID
+    review_id: UUID
+    provision_type: ProvisionType
+    due_at: datetime
+    opened_at: datetime
+
+
+class ReviewOutcome(StrEnum):
+    CONTINUED = "continued"
+    ENDED = "ended"
+
+
+class ReviewConcluded(Payload):
+    """The decision a review caused was applied: the service continues until the next review,
+    or it ends (the placement is released with reason review_ended). No personal data."""
+
+    application_id: UUID
+    placement_id: UUID
+    review_id: UUID
+    provision_type: ProvisionType
+    outcome: ReviewOutcome
+    rule_set_version: str
+    next_review_due_at: datetime | None = None
+    concluded_at: datetime
+
+
+class ReviewOverdue(Payload):
+    """A review was not concluded within the grace period policy gives it: escalated once. No
+    personal data."""
+
+    application_id: UUID
+    placement_id: UUID
+    review_id: UUID
+    due_at: datetime
+    overdue_at: datetime
+    escalated_at: datetime
 
 
 class ConsentPurpose(StrEnum):

@@ -111,6 +111,22 @@ PLACEMENT_RELEASED = Topic(
     p.PlacementReleased,
     "A place was released and can go to the next person.",
 )
+REVIEW_DUE = Topic(
+    "assignment.review.due.v1",
+    p.ReviewDue,
+    "A placement's review date came: eligibility decides again on the facts it holds and the "
+    "person is asked to tell their social worker of changes.",
+)
+REVIEW_CONCLUDED = Topic(
+    "assignment.review.concluded.v1",
+    p.ReviewConcluded,
+    "A review's decision was applied: the service continues until the next review, or ends.",
+)
+REVIEW_OVERDUE = Topic(
+    "assignment.review.overdue.v1",
+    p.ReviewOverdue,
+    "A review was not concluded within its grace period: escalated to staff.",
+)
 NOTIFICATION_DELIVERED = Topic(
     "notifications.message.delivered.v1",
     p.NotificationDelivered,
@@ -219,6 +235,9 @@ REGISTRY: tuple[Topic, ...] = (
     PLACEMENT_UPDATED,
     PLACEMENT_REFUSED,
     PLACEMENT_RELEASED,
+    REVIEW_DUE,
+    REVIEW_CONCLUDED,
+    REVIEW_OVERDUE,
     NOTIFICATION_DELIVERED,
     NOTIFICATION_FAILED,
     HOME_VISIT_REQUESTED,

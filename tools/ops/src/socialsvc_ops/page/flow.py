@@ -23,6 +23,8 @@ STAGE_OF_TOPIC = {
     topics.PLACEMENT_REFUSED.name: "placement refused",
     topics.PLACEMENT_RELEASED.name: "place released",
     topics.CONSENT_WITHDRAWN.name: "consent withdrawn",
+    topics.REVIEW_DUE.name: "under review",
+    topics.REVIEW_OVERDUE.name: "review overdue",
 }
 DEAD_LETTER_TOPICS = {t.name for t in topics.DEAD_LETTERS.values()}
 
@@ -34,7 +36,12 @@ def _now_ms() -> int:
 def stage_of(seen: Seen) -> str | None:
     payload = seen.payload() or {}
     if seen.topic == topics.DECISION_MADE.name:
+        if payload.get("review_id"):
+            # Decided again for a review: where it stands next is the review's conclusion.
+            return "under review"
         return f"decided: {str(payload.get('outcome', 'unknown')).replace('_', ' ')}"
+    if seen.topic == topics.REVIEW_CONCLUDED.name:
+        return f"review: {payload.get('outcome', 'concluded')}"
     if seen.topic == topics.PLACEMENT_UPDATED.name:
         return f"placement {payload.get('status', 'updated')}"
     return STAGE_OF_TOPIC.get(seen.topic)
