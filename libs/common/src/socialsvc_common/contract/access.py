@@ -41,9 +41,14 @@ SERVICE_READS: dict[str, tuple[t.Topic, ...]] = {
     "notifications": (
         t.APPLICATION_RECEIVED,
         t.CONSENT_WITHDRAWN,
+        t.INFORMATION_REMINDED,
+        t.APPLICATION_EXPIRED,
         t.DECISION_MADE,
         t.PLACEMENT_MADE,
         t.PLACEMENT_WAITLISTED,
+        t.PLACEMENT_UPDATED,
+        t.PLACEMENT_REFUSED,
+        t.PLACEMENT_RELEASED,
         t.SUBJECT_ERASED,
     ),
 }

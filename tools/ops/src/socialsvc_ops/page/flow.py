@@ -23,6 +23,7 @@ STAGE_OF_TOPIC = {
     topics.PLACEMENT_REFUSED.name: "placement refused",
     topics.PLACEMENT_RELEASED.name: "place released",
     topics.CONSENT_WITHDRAWN.name: "consent withdrawn",
+    topics.APPLICATION_EXPIRED.name: "expired",
 }
 DEAD_LETTER_TOPICS = {t.name for t in topics.DEAD_LETTERS.values()}
 

@@ -1,0 +1,95 @@
+"""The offer's reminder: a message held until a set time before the offer lapses (a policy
+parameter, NOTIFICATIONS_OFFER_REMINDER_DAYS), and cancelled when the offer is answered first:
+accepted, declined, or released for any reason."""
+
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from notifications.store import PENDING, cancel_kind, kinds_since
+from notifications.templates import MessageKind
+from socialsvc_common.consumer import Received
+from socialsvc_common.contract import payloads as p
+
+DEFAULT_LEAD = timedelta(days=2)
+# What the messages of an answered offer are: a reminder after one of them is out of date. A
+# silent one ("none") after the offer is a release that calls for no message (consent, death).
+ANSWERED = frozenset(
+    {
+        MessageKind.OFFER_ACCEPTED,
+        MessageKind.OFFER_DECLINED,
+        MessageKind.OFFER_LAPSED,
+        MessageKind.SERVICE_STARTED,
+        MessageKind.SERVICE_ENDED,
+        MessageKind.PLACEMENT_RELEASED,
+        "none",
+    }
+)
+# The cause's own message (the offer) is sent first: as with any held message.
+CAUSE_HOLD = timedelta(seconds=15)
+
+
+def reminder_id(offer_event_id: UUID) -> UUID:
+    """The reminder's id, derived from the offer's event: also the gateways' idempotency key."""
+    return uuid5(NAMESPACE_URL, f"socialsvc:notification:{offer_event_id}:offer-reminder")
+
+
+def reminder_row(item: Received[Any], lead: timedelta, now: datetime) -> dict[str, Any] | None:
+    """The reminder an offer calls for, held until `lead` before it lapses; none when the offer
+    has no end, has ended, or is too short for one (its own message says by when)."""
+    offer = item.payload
+    if not isinstance(offer, p.PlacementMade) or offer.offer_expires_at is None:
+        return None
+    expires, remind_at = offer.offer_expires_at, offer.offer_expires_at - lead
+    if expires <= now or remind_at <= offer.placed_at:
+        return None
+    envelope = item.envelope
+    return {
+        "id": reminder_id(envelope.event_id),
+        "application_id": envelope.application_id,
+        "event_id": envelope.event_id,
+        "kind": MessageKind.OFFER_REMINDER.value,
+        "context": {"offer_expires_at": expires.isoformat()},
+        "status": PENDING,
+        "occurred_at": remind_at,
+        "next_attempt_at": max(remind_at, now),
+        "cause_event_id": envelope.event_id,
+        "hold_until": max(remind_at, now) + CAUSE_HOLD,
+    }
+
+
+def answered_in(batch: Sequence[Received[Any]]) -> set[UUID]:
+    """The applications whose offer the batch answers (or releases)."""
+    answers = (p.PlacementUpdated, p.PlacementReleased)
+    return {item.envelope.application_id for item in batch if isinstance(item.payload, answers)}
+
+
+async def reminders_for(
+    session: AsyncSession,
+    batch: Sequence[Received[Any]],
+    lead: timedelta,
+    now: datetime,
+    left_out: Collection[UUID],
+) -> list[dict[str, Any]]:
+    """The reminders of the batch's offers, but for offers answered already: in this batch, or
+    earlier when the answer's topic was read before the offer's (one query)."""
+    offers = {
+        item.envelope.application_id: (row, item.envelope.time)
+        for item in batch
+        if item.envelope.application_id not in left_out
+        and (row := reminder_row(item, lead, now)) is not None
+    }
+    if not offers:
+        return []
+    answered = answered_in(batch)
+    since = await kinds_since(session, {app: at for app, (_, at) in offers.items()})
+    answered |= {app for app, kinds in since.items() if kinds & ANSWERED}
+    return [row for app, (row, _) in offers.items() if app not in answered]
+
+
+async def cancel_answered(session: AsyncSession, batch: Sequence[Received[Any]]) -> None:
+    """Cancels the reminders of the offers the batch answers (one statement)."""
+    await cancel_kind(session, answered_in(batch), MessageKind.OFFER_REMINDER, "offer answered")
