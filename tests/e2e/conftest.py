@@ -107,11 +107,19 @@ async def wait_healthy(url: str, seconds: float = 60) -> None:
 
 
 @pytest.fixture
+def platform_settings() -> dict[str, dict[str, str]]:
+    """More settings of each service, by service and name without the prefix: a test module
+    overrides this fixture to run the platform with settings of its own (a short offer period)."""
+    return {}
+
+
+@pytest.fixture
 async def platform(
     bootstrap: str,
     database_factory: Callable[[str], str],
     tmp_path: Path,
     unique: Callable[[str], str],
+    platform_settings: dict[str, dict[str, str]],
 ) -> AsyncIterator[Platform]:
     token = unique("p").split("-")[1]
     urls = {s: await migrate(s, database_factory(f"e2e_{token}_{s}")) for s in SERVICES}
@@ -152,6 +160,7 @@ async def platform(
             settings["pseudonym_key"] = pseudonym_key
         if service in PROTECTED:
             settings["api_keys_file"] = str(key_store)
+        settings |= platform_settings.get(service, {})
         env = service_env(
             service,
             bootstrap=bootstrap,
