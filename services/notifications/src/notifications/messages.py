@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from notifications.message_kinds import message_for
 from notifications.offer_reminders import DEFAULT_LEAD, cancel_answered, reminders_for
 from notifications.store import (
+    CAUSE_HOLD,
     PENDING,
     SKIPPED,
     add_messages,
@@ -22,10 +23,6 @@ from socialsvc_common.consumer import Received
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract.envelope import Event
 from socialsvc_common.withdrawals import record_withdrawals, withdrawn_of
-
-# Long enough for the cause's own message to be stored when the topics are read at different
-# paces; short, because some causes (a release before a promotion) call for no message at all.
-CAUSE_HOLD = timedelta(seconds=15)
 
 
 def notification_id(event_id: UUID) -> UUID:

@@ -9,7 +9,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from notifications.store import PENDING, cancel_kind, kinds_since
+from notifications.store import CAUSE_HOLD, PENDING, cancel_kind, kinds_since
 from notifications.templates import MessageKind
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract import payloads as p
@@ -28,8 +28,6 @@ ANSWERED = frozenset(
         "none",
     }
 )
-# The cause's own message (the offer) is sent first: as with any held message.
-CAUSE_HOLD = timedelta(seconds=15)
 
 
 def reminder_id(offer_event_id: UUID) -> UUID:

@@ -19,6 +19,10 @@ PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
 ACCEPTED = "accepted"
 # Not sent: the person withdrew their consent before it went.
 CANCELLED = "cancelled"
+# How long a message waits for its cause's message: long enough for that one to be stored when the
+# topics are read at different paces; short, because some causes (a release before a promotion)
+# call for no message at all.
+CAUSE_HOLD = timedelta(seconds=15)
 
 
 class ContactRow(SQLModel, table=True):
