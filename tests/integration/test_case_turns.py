@@ -84,8 +84,15 @@ async def test_an_offers_reminder_is_held_then_cancelled_by_the_answer(engine: A
     rows = await rows_of(engine, made.application_id)
     reminder = rows["offer_reminder"]
     assert (reminder.status, reminder.next_attempt_at) == ("pending", now + timedelta(days=5))
-    assert reminder.context == {"offer_expires_at": made.offer_expires_at.isoformat()}  # type: ignore[union-attr]
+    assert reminder.context == {
+        "offer_expires_at": made.offer_expires_at.isoformat(),  # type: ignore[union-attr]
+        "placement_id": str(made.placement_id),
+    }
     later = now + timedelta(minutes=1)
+    # Another placement's answer (an older offer of the same application) leaves it be.
+    other = accepted(offer(made.application_id, now), later)
+    await handle(engine, received(topics.PLACEMENT_UPDATED, other, later))
+    assert (await rows_of(engine, made.application_id))["offer_reminder"].status == "pending"
     await handle(engine, received(topics.PLACEMENT_UPDATED, accepted(made, later), later))
     rows = await rows_of(engine, made.application_id)
     assert rows["offer_reminder"].status == "cancelled"

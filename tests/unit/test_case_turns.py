@@ -154,14 +154,23 @@ def test_a_late_read_offer_is_reminded_at_once() -> None:
     assert row["next_attempt_at"] == late
 
 
-def test_answers_and_releases_answer_the_offer() -> None:
+def test_answers_and_releases_answer_their_own_offer() -> None:
+    made = offer(7)
+    answer = updated(p.PlacementStatus.ACCEPTED).model_copy(
+        update={"placement_id": made.placement_id}
+    )
     batch = [
-        received(topics.PLACEMENT_MADE, offer(7)),
-        received(topics.PLACEMENT_UPDATED, updated(p.PlacementStatus.ACCEPTED)),
+        received(topics.PLACEMENT_MADE, made),
+        received(topics.PLACEMENT_UPDATED, answer),
     ]
-    assert answered_in(batch) == {APPLICATION}
-    assert answered_in(batch[:1]) == set()
-    assert answered_in([received(topics.PLACEMENT_RELEASED, released("died"))]) == {APPLICATION}
+    assert answered_in(batch) == {APPLICATION: {str(made.placement_id)}}
+    assert answered_in(batch[:1]) == {}
+    gone = released("died")
+    assert answered_in([received(topics.PLACEMENT_RELEASED, gone)]) == {
+        APPLICATION: {str(gone.placement_id)}
+    }
+    message = message_for(gone)
+    assert message == (None, {"placement_id": str(gone.placement_id)})
 
 
 # Facts still missing: intake's needs-information policy.

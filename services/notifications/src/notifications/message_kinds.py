@@ -2,6 +2,7 @@
 
 from datetime import date, datetime
 from typing import Any
+from uuid import UUID
 
 from pydantic import BaseModel
 
@@ -45,17 +46,18 @@ def message_for(payload: BaseModel) -> tuple[MessageKind | None, dict[str, Any]]
                 mode="json", include={"provider_name", "provision_type", "district"}
             )
             return MessageKind.PLACEMENT_MADE, context | {
-                "offer_expires_at": _iso(payload.offer_expires_at)
+                "offer_expires_at": _iso(payload.offer_expires_at),
+                "placement_id": str(payload.placement_id),
             }
         case p.PlacementWaitlisted():
             return MessageKind.PLACEMENT_WAITLISTED, payload.model_dump(
                 mode="json", include={"provision_type", "district"}
             )
         case p.PlacementUpdated():
-            return UPDATE_KINDS.get(payload.status, SILENT), {}
+            return UPDATE_KINDS.get(payload.status, SILENT), _placement(payload.placement_id)
         case p.PlacementReleased():
             kind = RELEASE_KINDS.get(payload.reason, MessageKind.PLACEMENT_RELEASED)
-            return kind, _appeal(payload)
+            return kind, _placement(payload.placement_id) | _appeal(payload)
         case p.PlacementRefused():
             types = [t.value for t in payload.provision_types]
             return MessageKind.PLACEMENT_REFUSED, {"provision_types": types} | _appeal(payload)
@@ -81,6 +83,11 @@ def _decision(decision: p.DecisionMade) -> tuple[MessageKind, dict[str, Any]]:
         "missing": list(decision.missing),
     }
     return kind, context | (_appeal(decision) if refused else {})
+
+
+def _placement(placement_id: UUID) -> dict[str, Any]:
+    # Which offer an answer is about: it cancels that offer's reminder (offer_reminders).
+    return {"placement_id": str(placement_id)}
 
 
 def _appeal(payload: BaseModel) -> dict[str, Any]:

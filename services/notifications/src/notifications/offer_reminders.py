@@ -9,14 +9,15 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from notifications.store import CAUSE_HOLD, PENDING, cancel_kind, kinds_since
+from notifications.store import CAUSE_HOLD, PENDING, cancel_messages, messages_of
 from notifications.templates import MessageKind
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract import payloads as p
 
 DEFAULT_LEAD = timedelta(days=2)
-# What the messages of an answered offer are: a reminder after one of them is out of date. A
-# silent one ("none") after the offer is a release that calls for no message (consent, death).
+# What the messages of an answered offer are, each naming its placement: a reminder after one of
+# them is out of date. A silent one ("none") is a release that calls for no message (consent,
+# death) or a step that calls for none.
 ANSWERED = frozenset(
     {
         MessageKind.OFFER_ACCEPTED,
@@ -50,7 +51,10 @@ def reminder_row(item: Received[Any], lead: timedelta, now: datetime) -> dict[st
         "application_id": envelope.application_id,
         "event_id": envelope.event_id,
         "kind": MessageKind.OFFER_REMINDER.value,
-        "context": {"offer_expires_at": expires.isoformat()},
+        "context": {
+            "offer_expires_at": expires.isoformat(),
+            "placement_id": str(offer.placement_id),
+        },
         "status": PENDING,
         "occurred_at": remind_at,
         "next_attempt_at": max(remind_at, now),
@@ -59,10 +63,14 @@ def reminder_row(item: Received[Any], lead: timedelta, now: datetime) -> dict[st
     }
 
 
-def answered_in(batch: Sequence[Received[Any]]) -> set[UUID]:
-    """The applications whose offer the batch answers (or releases)."""
-    answers = (p.PlacementUpdated, p.PlacementReleased)
-    return {item.envelope.application_id for item in batch if isinstance(item.payload, answers)}
+def answered_in(batch: Sequence[Received[Any]]) -> dict[UUID, set[str]]:
+    """The placements the batch answers (or releases), by application."""
+    answers: dict[UUID, set[str]] = {}
+    for item in batch:
+        if isinstance(item.payload, p.PlacementUpdated | p.PlacementReleased):
+            placements = answers.setdefault(item.envelope.application_id, set())
+            placements.add(str(item.payload.placement_id))
+    return answers
 
 
 async def reminders_for(
@@ -74,20 +82,27 @@ async def reminders_for(
 ) -> list[dict[str, Any]]:
     """The reminders of the batch's offers, but for offers answered already: in this batch, or
     earlier when the answer's topic was read before the offer's (one query)."""
-    offers = {
-        item.envelope.application_id: (row, item.envelope.time)
+    reminders = [
+        row
         for item in batch
         if item.envelope.application_id not in left_out
         and (row := reminder_row(item, lead, now)) is not None
-    }
-    if not offers:
+    ]
+    if not reminders:
         return []
-    answered = answered_in(batch)
-    since = await kinds_since(session, {app: at for app, (_, at) in offers.items()})
-    answered |= {app for app, kinds in since.items() if kinds & ANSWERED}
-    return [row for app, (row, _) in offers.items() if app not in answered]
+    answered = set().union(*answered_in(batch).values())
+    applications = {row["application_id"] for row in reminders}
+    earlier = await messages_of(session, applications, ANSWERED)
+    answered |= {str(context.get("placement_id")) for _, context in earlier}
+    return [row for row in reminders if row["context"]["placement_id"] not in answered]
 
 
 async def cancel_answered(session: AsyncSession, batch: Sequence[Received[Any]]) -> None:
-    """Cancels the reminders of the offers the batch answers (one statement)."""
-    await cancel_kind(session, answered_in(batch), MessageKind.OFFER_REMINDER, "offer answered")
+    """Cancels the reminders of the offers the batch answers: those of the same placement."""
+    answers = answered_in(batch)
+    answered = set().union(*answers.values())
+    pending = await messages_of(
+        session, set(answers), [MessageKind.OFFER_REMINDER], pending_only=True
+    )
+    stale = [i for i, context in pending if context.get("placement_id") in answered]
+    await cancel_messages(session, stale, "offer answered")

@@ -113,38 +113,35 @@ async def cancel_pending(session: AsyncSession, application_ids: Collection[UUID
     await run(session, statement)
 
 
-async def cancel_kind(
-    session: AsyncSession, application_ids: Collection[UUID], kind: str, why: str
-) -> None:
-    """Cancels the messages of one kind not sent yet of these applications (one statement)."""
+async def messages_of(
+    session: AsyncSession,
+    application_ids: Collection[UUID],
+    kinds: Collection[str],
+    *,
+    pending_only: bool = False,
+) -> list[tuple[UUID, Mapping[str, Any]]]:
+    """The ids and contexts of these applications' messages of these kinds (one query)."""
     if not application_ids:
+        return []
+    query = select(NotificationRow.id, NotificationRow.context).where(
+        col(NotificationRow.application_id).in_(application_ids),
+        col(NotificationRow.kind).in_(kinds),
+    )
+    if pending_only:
+        query = query.where(NotificationRow.status == PENDING)
+    return list((await session.exec(query)).all())
+
+
+async def cancel_messages(session: AsyncSession, ids: Collection[UUID], why: str) -> None:
+    """Cancels these messages, those not sent yet (one statement)."""
+    if not ids:
         return
     statement = (
         update(NOTIFICATIONS)
-        .where(
-            NOTIFICATIONS.c.application_id.in_(application_ids),
-            NOTIFICATIONS.c.kind == kind,
-            NOTIFICATIONS.c.status == PENDING,
-        )
+        .where(NOTIFICATIONS.c.id.in_(list(ids)), NOTIFICATIONS.c.status == PENDING)
         .values(status=CANCELLED, last_error=why)
     )
     await run(session, statement)
-
-
-async def kinds_since(
-    session: AsyncSession, since: Mapping[UUID, datetime]
-) -> dict[UUID, set[str]]:
-    """The kinds of the messages each application got for events after its moment (one query)."""
-    if not since:
-        return {}
-    query = select(
-        NotificationRow.application_id, NotificationRow.kind, NotificationRow.occurred_at
-    ).where(col(NotificationRow.application_id).in_(list(since)))
-    kinds: dict[UUID, set[str]] = {}
-    for application_id, kind, occurred_at in (await session.exec(query)).all():
-        if occurred_at > since[application_id]:
-            kinds.setdefault(application_id, set()).add(kind)
-    return kinds
 
 
 async def due(

@@ -66,6 +66,9 @@ class MessageContext:
     offer_expires_at: str | None = None
     appeal_by: str | None = None
     expires_at: str | None = None
+    # Never told: which placement a message is about, so an answer cancels its own offer's
+    # reminder and no other.
+    placement_id: str | None = None
 
 
 def application_ref(application_id: UUID) -> str:
