@@ -6,7 +6,7 @@ from uuid import uuid4
 
 import pytest
 
-from notifications.messages import message_for
+from notifications.message_kinds import message_for
 from notifications.templates import MessageContext, MessageKind, render
 from socialsvc_common.contract.appeals import (
     AppealDecided,

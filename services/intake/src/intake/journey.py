@@ -35,7 +35,7 @@ def journey_row(envelope: Envelope, payload: BaseModel) -> dict[str, Any]:
     }
 
 
-def summary(payload: BaseModel) -> dict[str, Any]:  # noqa: PLR0911 - one return per event type
+def summary(payload: BaseModel) -> dict[str, Any]:  # noqa: PLR0911, PLR0912 - one return per event type
     """What the journey shows of an event: status facts, never personal data."""
     match payload:
         case p.ApplicationReceived():
@@ -65,6 +65,10 @@ def summary(payload: BaseModel) -> dict[str, Any]:  # noqa: PLR0911 - one return
             return {"reason": payload.reason.value}
         case p.ConsentWithdrawn():
             return {"reason": payload.reason.value, "text_version": payload.text_version}
+        case p.InformationReminded():
+            return {"missing": payload.missing, "expires_at": payload.expires_at.isoformat()}
+        case p.ApplicationExpired():
+            return {"reason": payload.reason.value, "policy_version": payload.policy_version}
         case p.NotificationDelivered():
             return payload.model_dump(mode="json", include={"channel", "segments"})
         case p.NotificationFailed():

@@ -33,6 +33,16 @@ class MessageKind(StrEnum):
     REVIEW_DUE = "review_due"
     REVIEW_CONTINUED = "review_continued"
     REVIEW_ENDED = "review_ended"
+    OFFER_REMINDER = "offer_reminder"
+    OFFER_ACCEPTED = "offer_accepted"
+    OFFER_DECLINED = "offer_declined"
+    OFFER_LAPSED = "offer_lapsed"
+    SERVICE_STARTED = "service_started"
+    SERVICE_ENDED = "service_ended"
+    PLACEMENT_RELEASED = "placement_released"
+    PLACEMENT_REFUSED = "placement_refused"
+    INFORMATION_REMINDER = "information_reminder"
+    APPLICATION_EXPIRED = "application_expired"
 
 
 PARTS = ("sms", "subject", "body")
@@ -43,10 +53,10 @@ PLACEHOLDERS: Mapping[MessageKind, frozenset[str]] = MappingProxyType(
     {
         MessageKind.RECEIVED: frozenset({"application_ref"}),
         MessageKind.DECISION_ELIGIBLE: frozenset({"application_ref", "provision_types"}),
-        MessageKind.DECISION_INELIGIBLE: frozenset({"application_ref", "reasons"}),
+        MessageKind.DECISION_INELIGIBLE: frozenset({"application_ref", "reasons", "appeal"}),
         MessageKind.DECISION_NEEDS_INFORMATION: frozenset({"application_ref", "missing"}),
         MessageKind.PLACEMENT_MADE: frozenset(
-            {"application_ref", "provider_name", "provision_type", "district"}
+            {"application_ref", "provider_name", "provision_type", "district", "offer_answer"}
         ),
         MessageKind.PLACEMENT_WAITLISTED: frozenset(
             {"application_ref", "provision_type", "district"}
@@ -58,10 +68,25 @@ PLACEHOLDERS: Mapping[MessageKind, frozenset[str]] = MappingProxyType(
         MessageKind.REVIEW_DUE: frozenset({"application_ref", "provision_type"}),
         MessageKind.REVIEW_CONTINUED: frozenset({"application_ref", "provision_type"}),
         MessageKind.REVIEW_ENDED: frozenset({"application_ref", "provision_type"}),
+        MessageKind.OFFER_REMINDER: frozenset({"application_ref", "offer_expires"}),
+        MessageKind.OFFER_ACCEPTED: frozenset({"application_ref"}),
+        MessageKind.OFFER_DECLINED: frozenset({"application_ref"}),
+        MessageKind.OFFER_LAPSED: frozenset({"application_ref"}),
+        MessageKind.SERVICE_STARTED: frozenset({"application_ref"}),
+        MessageKind.SERVICE_ENDED: frozenset({"application_ref", "appeal"}),
+        MessageKind.PLACEMENT_RELEASED: frozenset({"application_ref", "appeal"}),
+        MessageKind.PLACEMENT_REFUSED: frozenset({"application_ref", "provision_types", "appeal"}),
+        MessageKind.INFORMATION_REMINDER: frozenset({"application_ref", "missing", "expires_on"}),
+        MessageKind.APPLICATION_EXPIRED: frozenset({"application_ref"}),
     }
 )
-# Lists become several sentences, which do not fit a one-line subject.
-LIST_PLACEHOLDERS = frozenset({"reasons", "missing"})
+# Lists and whole sentences do not fit a one-line subject.
+LIST_PLACEHOLDERS = frozenset({"reasons", "missing", "appeal", "offer_answer"})
+# Sentences said with a date when the event gives one, and without it otherwise: `until` must
+# name the date's placeholder, `open` none.
+DATED_SENTENCES: Mapping[str, str] = MappingProxyType(
+    {"appeal": "appeal_by", "offer_answer": "offer_expires"}
+)
 
 # Keys the eligibility service produces (eligibility/reasons.py: Reason, MissingFact); every
 # language must explain each of them. An unknown key still renders, as the generic fallback.
@@ -89,10 +114,15 @@ class TemplateError(ValueError):
 class LanguageTemplates:
     greeting: str
     closing: str
+    # strftime formats of a date and of a moment (in Baku time).
+    date: str
+    date_time: str
     provision_types: Mapping[str, str]
     reasons: Mapping[str, str]
     missing: Mapping[str, str]
     fallbacks: Mapping[str, str]
+    # DATED_SENTENCES: each with its `until` and `open` texts.
+    sentences: Mapping[str, Mapping[str, str]]
     messages: Mapping[MessageKind, Mapping[str, str]]
 
 
@@ -112,18 +142,36 @@ def _load_language(path: Path) -> LanguageTemplates:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise TemplateError(f"{path.name}: not valid UTF-8 TOML: {exc}") from exc
     file = path.name
-    letter = _strings(data.get("letter"), "letter", file, ("greeting", "closing"))
+    letter = _strings(
+        data.get("letter"), "letter", file, ("greeting", "closing", "date", "date_time")
+    )
     return LanguageTemplates(
         greeting=letter["greeting"],
         closing=letter["closing"],
+        date=letter["date"],
+        date_time=letter["date_time"],
         provision_types=_strings(
             data.get("provision_types"), "provision_types", file, tuple(ProvisionType)
         ),
         reasons=_strings(data.get("reasons"), "reasons", file, REASON_KEYS),
         missing=_strings(data.get("missing"), "missing", file, MISSING_KEYS),
         fallbacks=_strings(data.get("fallbacks"), "fallbacks", file, _FALLBACK_KEYS),
+        sentences=MappingProxyType(
+            {name: _dated(data.get(name), name, file) for name in DATED_SENTENCES}
+        ),
         messages=_messages(data.get("messages"), file),
     )
+
+
+def _dated(value: object, key: str, file: str) -> Mapping[str, str]:
+    texts = _strings(value, key, file, ("until", "open"))
+    date = DATED_SENTENCES[key]
+    for part, wanted in (("until", {date}), ("open", set())):
+        used = _placeholders(texts[part], f"{file}: {key}.{part}")
+        if used != wanted:
+            named = f"{{{date}}} and no other placeholder" if wanted else "no placeholder"
+            raise TemplateError(f"{file}: {key}.{part}: must use {named}")
+    return MappingProxyType(texts)
 
 
 def _strings(value: object, key: str, file: str, required: Iterable[str]) -> dict[str, str]:

@@ -391,6 +391,31 @@ class ConsentWithdrawn(Payload):
     withdrawn_by: str = Field(description="who recorded the withdrawal: role and key name")
 
 
+class InformationReminded(Payload):
+    """The facts a needs-information decision asked for have not come: the person is reminded,
+    once, and told when the application expires. No personal data."""
+
+    application_id: UUID
+    reminded_at: datetime
+    missing: list[str] = Field(default_factory=list, description="the facts still asked for")
+    expires_at: datetime = Field(description="unless the facts come by then, the application ends")
+    policy_version: str = Field(description="the version of intake's needs-information policy")
+
+
+class ExpiryReason(StrEnum):
+    INFORMATION_NOT_RECEIVED = "information_not_received"
+
+
+class ApplicationExpired(Payload):
+    """An application ended undecided: the facts asked for did not come in the time the policy
+    gives. It is closed; the person may apply again. No personal data."""
+
+    application_id: UUID
+    expired_at: datetime
+    reason: ExpiryReason
+    policy_version: str = Field(description="the version of intake's needs-information policy")
+
+
 class NotificationDelivered(Payload):
     application_id: UUID
     notification_id: UUID

@@ -71,6 +71,18 @@ CONSENT_WITHDRAWN = Topic(
     "A person withdrew their consent to an application: every service stops processing it; "
     "notifications confirms the withdrawal, and nothing after.",
 )
+INFORMATION_REMINDED = Topic(
+    "intake.information.reminded.v1",
+    p.InformationReminded,
+    "The facts a needs-information decision asked for have not come: the person is reminded once "
+    "(intake's needs-information policy), with the date the application expires.",
+)
+APPLICATION_EXPIRED = Topic(
+    "intake.application.expired.v1",
+    p.ApplicationExpired,
+    "An application asking for facts that never came was closed as expired (intake's "
+    "needs-information policy).",
+)
 DECISION_MADE = Topic(
     "eligibility.decision.made.v1",
     p.DecisionMade,
@@ -227,6 +239,8 @@ REGISTRY: tuple[Topic, ...] = (
     EGOV_APPLICATION_SUBMITTED,
     APPLICATION_RECEIVED,
     CONSENT_WITHDRAWN,
+    INFORMATION_REMINDED,
+    APPLICATION_EXPIRED,
     DECISION_MADE,
     APPEAL_LODGED,
     APPEAL_DECIDED,
