@@ -169,11 +169,6 @@ BROKEN = [
     ),
     (
         "en.toml",
-        lambda text: re.sub(r"^no_target_group = .*\n", "", text, flags=re.MULTILINE),
-        "en.toml: missing reasons.no_target_group",
-    ),
-    (
-        "en.toml",
         _replace(' {reasons}"""', '"""'),
         "en.toml: messages.decision_ineligible.sms: lacks placeholder {reasons}",
     ),

@@ -10,9 +10,7 @@ from functools import cache
 from uuid import UUID
 
 from notifications.template_catalogue import (
-    MISSING_KEYS,
     PLACEHOLDERS,
-    REASON_KEYS,
     TEMPLATE_DIR,
     LanguageTemplates,
     MessageKind,
@@ -21,6 +19,7 @@ from notifications.template_catalogue import (
     load_templates,
 )
 from socialsvc_common.contract.payloads import Language
+from socialsvc_common.explanations import MISSING_KEYS, REASON_KEYS
 
 __all__ = [
     "MISSING_KEYS",
