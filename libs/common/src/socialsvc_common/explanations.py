@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
+from uuid import UUID
 
 from socialsvc_common.contract.explanation import MissingFact, Reason
 from socialsvc_common.contract.payloads import Language, ProvisionType
@@ -51,6 +52,15 @@ class Wording:
 
 
 Explanations = Mapping[Language, Wording]
+
+
+def application_ref(application_id: UUID) -> str:
+    """A short reference a citizen can read out on the phone, e.g. '1A2B-3C4D': the one their
+    messages and the portal name the application by.
+
+    Two groups of four never look like a FIN (seven characters), so logs leave it readable."""
+    head = application_id.hex[:8].upper()
+    return f"{head[:4]}-{head[4:]}"
 
 
 def load_explanations(directory: Path = EXPLANATION_DIR) -> Explanations:

@@ -7,7 +7,6 @@ it was loaded, so a bad template fails a test or the start-up, never a citizen's
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from uuid import UUID
 
 from notifications.template_catalogue import (
     PLACEHOLDERS,
@@ -19,7 +18,7 @@ from notifications.template_catalogue import (
     load_templates,
 )
 from socialsvc_common.contract.payloads import Language
-from socialsvc_common.explanations import MISSING_KEYS, REASON_KEYS
+from socialsvc_common.explanations import MISSING_KEYS, REASON_KEYS, application_ref
 
 __all__ = [
     "MISSING_KEYS",
@@ -57,14 +56,6 @@ class MessageContext:
     district: str = ""
     reasons: Sequence[str] = ()
     missing: Sequence[str] = ()
-
-
-def application_ref(application_id: UUID) -> str:
-    """A short reference a citizen can read out on the phone, e.g. '1A2B-3C4D'.
-
-    Two groups of four never look like a FIN (seven characters), so logs leave it readable."""
-    head = application_id.hex[:8].upper()
-    return f"{head[:4]}-{head[4:]}"
 
 
 @cache
