@@ -50,7 +50,9 @@ def portal_router(runtime: Runtime, registry: Registry, pseudonym_key: bytes) ->
     async def accept(placement_id: UUID, person: Vouched) -> dict[str, Any]:
         async def work(session: AsyncSession) -> list[Event]:
             await theirs(session, placement_id, person, pseudonym_key)
-            return await advance(session, placement_id, PlacementStatus.ACCEPTED, person.actor)
+            return await advance(
+                session, registry, placement_id, PlacementStatus.ACCEPTED, person.actor
+            )
 
         return await run_step(runtime, work)
 
