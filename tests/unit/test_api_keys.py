@@ -188,3 +188,15 @@ def test_a_reviewer_key_is_admitted_where_reviewers_are_and_refused_elsewhere(
     assert refused.status_code == 403
     assert "allowed: administrator, reviewer" in refused.json()["detail"]
     assert status("/applications/x/appeals", Role.REVIEWER) == 403
+
+
+def test_a_portal_key_name_leaves_room_for_its_longer_role(tmp_path: Path) -> None:
+    store_file = tmp_path / "keys.jsonl"
+    issue(store_file, "egov-portal", Role.CITIZEN_PORTAL)
+    issue(store_file, "w" * 64, Role.SOCIAL_WORKER)
+    with pytest.raises(KeyStoreError, match="at most 63 characters"):
+        issue(store_file, "p" * 64, Role.CITIZEN_PORTAL)
+    assert {caller.role for caller in KeyStore.load(store_file)} == {
+        Role.CITIZEN_PORTAL,
+        Role.SOCIAL_WORKER,
+    }

@@ -88,11 +88,14 @@ def test_status_moves_forward_and_decisions_supersede(
 
 
 def test_journey_steps_carry_no_personal_data() -> None:
-    step = summary(placed())
+    made = placed()
+    step = summary(made)
     assert step == {
+        "placement_id": str(made.placement_id),
         "provider_name": "Xətai evdə sosial xidmət qrupu",
         "provision_type": "home_care",
         "district": "Xətai",
+        "offer_expires_at": None,
     }
 
 

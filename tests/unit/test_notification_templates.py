@@ -172,11 +172,6 @@ BROKEN = [
     ),
     (
         "en.toml",
-        lambda text: re.sub(r"^no_target_group = .*\n", "", text, flags=re.MULTILINE),
-        "en.toml: missing reasons.no_target_group",
-    ),
-    (
-        "en.toml",
         _replace(' {reasons} {appeal}"""', ' {appeal}"""'),
         "en.toml: messages.decision_ineligible.sms: lacks placeholder {reasons}",
     ),

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from pydantic import Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from intake.api import applications_router
+from intake.api import applications_router, submission_commit
 from intake.applications import NAME, DuplicateApplication, Submission, Submit, submit_all
 from intake.consent_api import consent_router
 from intake.consent_texts import ConsentTexts, load_consent_texts
@@ -17,6 +17,7 @@ from intake.information_policy import POLICY_FILE as INFORMATION_POLICY_FILE
 from intake.information_policy import InformationPolicy
 from intake.information_sweeper import InformationSweeper
 from intake.journey import record_events
+from intake.portal_api import portal_router
 from intake.retention import RetentionPolicy
 from intake.retention_sweeper import RetentionSweeper
 from intake.schema import SCHEMA
@@ -134,8 +135,10 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
     )
     install_problem_handlers(app)
     install_api_keys(app, settings.key_store())
-    app.include_router(applications_router(runtime, key, consent_texts))
+    submissions = submission_commit(runtime, key, consent_texts)
+    app.include_router(applications_router(runtime, key, submissions))
     app.include_router(consent_router(runtime, consent_texts))
+    app.include_router(portal_router(runtime, key, submissions))
     # The policy file is read now, so a broken one stops the service at start-up.
     policy = RetentionPolicy.load()
     app.include_router(subjects_router(runtime, key, policy))

@@ -50,17 +50,25 @@ def summary(payload: BaseModel) -> dict[str, Any]:  # noqa: PLR0911, PLR0912 - o
                 include={"outcome", "rule_set_version", "need_level", "provision_types", "missing"},
             ) | {"reasons": payload.refusal_reasons()}
         case p.PlacementMade():
+            # The placement's id and expiry let the citizen answer the offer on the portal.
             return payload.model_dump(
-                mode="json", include={"provider_name", "provision_type", "district"}
+                mode="json",
+                include={
+                    "placement_id",
+                    "provider_name",
+                    "provision_type",
+                    "district",
+                    "offer_expires_at",
+                },
             )
         case p.PlacementWaitlisted():
             return payload.model_dump(mode="json", include={"provision_type", "district"})
         case p.PlacementUpdated():
-            return {"status": payload.status.value}
+            return {"status": payload.status.value, "placement_id": str(payload.placement_id)}
         case p.PlacementRefused():
             return {"reason": payload.reason}
         case p.PlacementReleased():
-            return {"reason": payload.reason}
+            return {"reason": payload.reason, "placement_id": str(payload.placement_id)}
         case SubjectErased():
             return {"reason": payload.reason.value}
         case p.ConsentWithdrawn():

@@ -75,8 +75,9 @@ class ApplicationRow(SQLModel, table=True):
     )
 
     id: UUID = Field(primary_key=True)
-    # None once the person's data is erased; the row stays for the statistics.
-    fin: str | None = Field(default=None, max_length=7)
+    # None once the person's data is erased; the row stays for the statistics. Indexed: the
+    # portal and subject access look a person's applications up by it.
+    fin: str | None = Field(default=None, max_length=7, index=True)
     service_requested: str
     channel: str
     status: str = Field(default=Status.RECEIVED.value)

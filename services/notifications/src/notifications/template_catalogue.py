@@ -3,7 +3,8 @@
 The texts are policy, so they live in `templates/<language>.toml`, not in code. `load_templates`
 refuses a file that lacks a kind, a part or a sentence, or that uses a placeholder its kind does not
 know, naming the file and key: a bad template fails a test or the start-up, never a citizen's
-message.
+message. The sentences that explain a decision (reasons, missing facts, provision types) come from
+the contract's catalogue (`socialsvc_common.explanations`), which intake's portal shares.
 """
 
 import string
@@ -14,7 +15,8 @@ from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 
-from socialsvc_common.contract.payloads import Language, ProvisionType
+from socialsvc_common.contract.payloads import Language
+from socialsvc_common.explanations import Explanations, Wording, default_explanations
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 
@@ -88,23 +90,6 @@ DATED_SENTENCES: Mapping[str, str] = MappingProxyType(
     {"appeal": "appeal_by", "offer_answer": "offer_expires"}
 )
 
-# Keys the eligibility service produces (eligibility/reasons.py: Reason, MissingFact); every
-# language must explain each of them. An unknown key still renders, as the generic fallback.
-REASON_KEYS = (
-    "no_target_group",
-    "income_above_need_criterion",
-    "income_not_stated",
-    "no_dependency",
-    "group_not_served",
-    "not_living_alone",
-    "need_level_below_threshold",
-    "no_need_for_requested_service",
-    "no_need_for_any_service",
-    "information_missing",
-)
-MISSING_KEYS = ("monthly_household_income_azn", "activities_needing_help", "disability_group")
-_FALLBACK_KEYS = ("reason", "missing", "provision_type")
-
 
 class TemplateError(ValueError):
     """A template file is unreadable, incomplete, or uses a placeholder its message kind lacks."""
@@ -129,12 +114,18 @@ class LanguageTemplates:
 Templates = Mapping[Language, LanguageTemplates]
 
 
-def load_templates(directory: Path = TEMPLATE_DIR) -> Templates:
-    """Every language's templates from `<directory>/<language>.toml`, validated."""
-    return MappingProxyType({lang: _load_language(directory / f"{lang}.toml") for lang in Language})
+def load_templates(
+    directory: Path = TEMPLATE_DIR, explanations: Explanations | None = None
+) -> Templates:
+    """Every language's templates from `<directory>/<language>.toml`, validated, with the
+    sentences of `explanations` (the contract's catalogue by default)."""
+    wordings = explanations if explanations is not None else default_explanations()
+    return MappingProxyType(
+        {lang: _load_language(directory / f"{lang}.toml", wordings[lang]) for lang in Language}
+    )
 
 
-def _load_language(path: Path) -> LanguageTemplates:
+def _load_language(path: Path, wording: Wording) -> LanguageTemplates:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -150,12 +141,10 @@ def _load_language(path: Path) -> LanguageTemplates:
         closing=letter["closing"],
         date=letter["date"],
         date_time=letter["date_time"],
-        provision_types=_strings(
-            data.get("provision_types"), "provision_types", file, tuple(ProvisionType)
-        ),
-        reasons=_strings(data.get("reasons"), "reasons", file, REASON_KEYS),
-        missing=_strings(data.get("missing"), "missing", file, MISSING_KEYS),
-        fallbacks=_strings(data.get("fallbacks"), "fallbacks", file, _FALLBACK_KEYS),
+        provision_types=wording.provision_types,
+        reasons=wording.reasons,
+        missing=wording.missing,
+        fallbacks=wording.fallbacks,
         sentences=MappingProxyType(
             {name: _dated(data.get(name), name, file) for name in DATED_SENTENCES}
         ),

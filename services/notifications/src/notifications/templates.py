@@ -8,14 +8,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from uuid import UUID
 
 from notifications.quiet_hours import BAKU
 from notifications.template_catalogue import (
     DATED_SENTENCES,
-    MISSING_KEYS,
     PLACEHOLDERS,
-    REASON_KEYS,
     TEMPLATE_DIR,
     LanguageTemplates,
     MessageKind,
@@ -24,6 +21,7 @@ from notifications.template_catalogue import (
     load_templates,
 )
 from socialsvc_common.contract.payloads import Language
+from socialsvc_common.explanations import MISSING_KEYS, REASON_KEYS, application_ref
 
 __all__ = [
     "MISSING_KEYS",
@@ -69,14 +67,6 @@ class MessageContext:
     # Never told: which placement a message is about, so an answer cancels its own offer's
     # reminder and no other.
     placement_id: str | None = None
-
-
-def application_ref(application_id: UUID) -> str:
-    """A short reference a citizen can read out on the phone, e.g. '1A2B-3C4D'.
-
-    Two groups of four never look like a FIN (seven characters), so logs leave it readable."""
-    head = application_id.hex[:8].upper()
-    return f"{head[:4]}-{head[4:]}"
 
 
 @cache

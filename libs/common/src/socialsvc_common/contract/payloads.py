@@ -70,7 +70,8 @@ class Channel(StrEnum):
     EGOV_INBOX = "egov_inbox"
 
 
-Fin = Annotated[str, Field(pattern=r"^[0-9A-Z]{7}$", description="Personal identification number")]
+FIN_PATTERN = r"^[0-9A-Z]{7}$"
+Fin = Annotated[str, Field(pattern=FIN_PATTERN, description="Personal identification number")]
 MobilePhone = Annotated[str, Field(pattern=r"^\+994\d{9}$", description="+994, operator, 7 digits")]
 # Deliberately plain: no quoting, comments, brackets or lists, which mail libraries read in
 # surprising ways (a comma can make a second recipient).
