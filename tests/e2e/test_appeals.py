@@ -274,3 +274,30 @@ async def test_an_ended_service_overturned_on_appeal_is_placed_again(platform: P
         ("eligible", None),
         ("eligible", appeal.json()["id"]),
     ]
+
+
+async def test_the_citizen_appeals_through_the_portal_about_their_own_refusal_only(
+    platform: Platform,
+) -> None:
+    application_id = await refused_application(platform, 44)
+    own_fin = refused_form(44)["applicant"]["fin"]
+    other_fin = refused_form(45)["applicant"]["fin"]
+    assert own_fin != other_fin
+    path = f"/portal/applications/{application_id}/appeals"
+    grounds = {"grounds": "my income fell when I lost my job"}
+    async with platform.client("eligibility", Role.CITIZEN_PORTAL) as portal:
+        someone_else = await portal.post(path, json=grounds, headers={"X-Citizen-FIN": other_fin})
+        without_fin = await portal.post(path, json=grounds)
+        lodged = await portal.post(path, json=grounds, headers={"X-Citizen-FIN": own_fin})
+    async with platform.client("eligibility", Role.SOCIAL_WORKER) as worker:
+        staff_route = await worker.post(path, json=grounds, headers={"X-Citizen-FIN": own_fin})
+    assert someone_else.status_code == 404, someone_else.text
+    assert someone_else.headers["content-type"] == PROBLEM
+    assert own_fin not in someone_else.text
+    assert without_fin.status_code == 422
+    assert staff_route.status_code == 403
+    assert lodged.status_code == 201, lodged.text
+    appeal = lodged.json()
+    assert appeal["status"] == "lodged"
+    assert appeal["lodged_by"].startswith("citizen_portal:")
+    assert await until(lambda: asyncio.sleep(0, told(platform, application_id, APPEAL_RECEIVED)))

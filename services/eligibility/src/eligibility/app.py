@@ -180,7 +180,7 @@ def build_app(settings: EligibilitySettings | None = None) -> FastAPI:
     install_problem_handlers(app)
     install_api_keys(app, settings.key_store())
     app.include_router(holdings_router(runtime, holdings))
-    app.include_router(appeals_router(runtime, policy, public))
+    app.include_router(appeals_router(runtime, policy, public, settings.pseudonym_key_bytes))
     overdue = OverdueAppeals(
         runtime.sessions, runtime.metrics, settings.appeals_overdue_check_seconds
     )

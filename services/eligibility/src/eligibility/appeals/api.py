@@ -24,6 +24,7 @@ from socialsvc_common.contract.envelope import Event
 from socialsvc_common.contract.payloads import DecisionMade, ProvisionType
 from socialsvc_common.db import transaction
 from socialsvc_common.outbox import add_events
+from socialsvc_common.portal import Citizen, citizen, not_theirs
 from socialsvc_common.problems import PROBLEM_JSON, Problem
 from socialsvc_common.public_stream import PublicStream
 from socialsvc_common.service import Runtime
@@ -35,6 +36,7 @@ PROBLEM: dict[int | str, dict[str, Any]] = {
 STAFF = (Role.SOCIAL_WORKER, Role.OPERATOR, Role.REVIEWER)
 LODGERS = (Role.SOCIAL_WORKER,)
 REVIEWERS = (Role.REVIEWER,)
+Vouched = Annotated[Citizen, citizen()]
 
 
 class AppealRequest(BaseModel):
@@ -71,7 +73,9 @@ def appeal_view(row: AppealRow, now: datetime) -> dict[str, Any]:
     return row.model_dump(mode="json") | {"overdue": overdue}
 
 
-def appeals_router(runtime: Runtime, policy: AppealPolicy, public: PublicStream) -> APIRouter:
+def appeals_router(
+    runtime: Runtime, policy: AppealPolicy, public: PublicStream, pseudonym_key: bytes
+) -> APIRouter:
     api = APIRouter(tags=["appeals"], responses={**AUTH_RESPONSES, **PROBLEM})
     Lodger = Annotated[Caller, require(*LODGERS)]
     Reviewer = Annotated[Caller, require(*REVIEWERS)]
@@ -94,6 +98,19 @@ def appeals_router(runtime: Runtime, policy: AppealPolicy, public: PublicStream)
     async def lodge(application_id: UUID, body: AppealRequest, caller: Lodger) -> Any:
         lodging = steps.Lodging(body.grounds, body.claimed_need_level, body.subject)
         actor, now = Actor.of(caller), datetime.now(UTC)
+        return await step(lambda s: steps.lodge(s, application_id, lodging, actor, policy, now=now))
+
+    @api.post("/portal/applications/{application_id}/appeals", status_code=201, tags=["portal"])
+    async def lodge_for_citizen(application_id: UUID, body: AppealRequest, citizen: Vouched) -> Any:
+        """The citizen appeals through the e-government portal, about their own application
+        only (another person's is 404, as one that does not exist)."""
+        async with runtime.sessions() as session:
+            rows = await decisions_of(session, [application_id])
+        person = rows[-1].decision.get("person_ref") if rows else None
+        if person is None or person != citizen.person_ref(pseudonym_key):
+            raise not_theirs("application", application_id)
+        lodging = steps.Lodging(body.grounds, body.claimed_need_level, body.subject)
+        actor, now = citizen.actor, datetime.now(UTC)
         return await step(lambda s: steps.lodge(s, application_id, lodging, actor, policy, now=now))
 
     @api.post("/appeals/{appeal_id}/decision")
