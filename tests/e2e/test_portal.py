@@ -179,6 +179,8 @@ async def test_a_citizen_lives_their_case_through_the_portal(platform: Platform)
     assert leylas_no["language"] == "az"
     reasons = leylas_no["decision"]["reasons"]
     assert reasons
+    # The reasons that decided it, as her message said them: never two that contradict.
+    assert not {"no_target_group", "group_not_served"} <= {r["code"] for r in reasons}
     assert [r["text"] for r in reasons] == [WORDS[Language.AZ].reason(r["code"]) for r in reasons]
     in_english = (await leyla.view(leylas_refusal, language="en")).json()["decision"]["reasons"]
     assert [r["text"] for r in in_english] == [

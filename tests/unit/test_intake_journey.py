@@ -128,3 +128,23 @@ def test_a_batch_moves_each_application_through_its_events_in_order() -> None:
     )
     assert changed == {first: Status.PLACED, second: Status.PLACED}
     assert statuses == changed
+
+
+def test_the_journey_keeps_the_reasons_the_citizen_is_told_beside_every_failed_one() -> None:
+    # No target group: the provision rules fail too, but saying so would contradict.
+    refused = p.DecisionMade(
+        application_id=uuid4(),
+        decided_at=NOW,
+        outcome=p.Outcome.INELIGIBLE,
+        rule_set_version="2026.1",
+        district="Xətai",
+        rules=[
+            p.RuleResult(rule="target_group", passed=False, reason="no_target_group"),
+            p.RuleResult(rule="provision_home_care", passed=False, reason="group_not_served"),
+        ],
+    )
+    step = summary(refused)
+    assert step["reasons"] == ["no_target_group", "group_not_served"]
+    assert step["told"] == ["no_target_group"]
+    asked = decision(p.Outcome.NEEDS_INFORMATION, "information_missing")
+    assert summary(asked)["told"] == ["information_missing"]

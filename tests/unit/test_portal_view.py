@@ -69,6 +69,15 @@ def test_a_refusal_is_explained_in_the_citizens_language(language: Language) -> 
     assert told.missing == []
 
 
+def test_the_portal_tells_the_reasons_the_message_told_not_every_failed_rule() -> None:
+    wording = default_explanations()[Language.EN]
+    reasons = ["no_target_group", "group_not_served"]
+    step = decided(1, "ineligible", reasons=reasons, told=["no_target_group"])
+    told = explanation([step], wording)
+    assert told is not None
+    assert [r.code for r in told.reasons] == ["no_target_group"]
+
+
 @pytest.mark.parametrize("language", list(Language))
 def test_the_facts_asked_for_and_the_services_granted_are_worded(language: Language) -> None:
     wording = default_explanations()[language]

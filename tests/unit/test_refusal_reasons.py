@@ -8,7 +8,6 @@ from uuid import uuid4
 
 from eligibility.rules import Decision
 from notifications.message_kinds import message_for
-from notifications.refusals import deciding_reasons
 from socialsvc_common.contract.explanation import Reason, RuleName
 from socialsvc_common.contract.payloads import (
     DailyActivity,
@@ -17,6 +16,7 @@ from socialsvc_common.contract.payloads import (
     RuleResult,
     ServiceRequested,
 )
+from socialsvc_common.refusals import deciding_reasons
 from tests.unit.test_eligibility_rules import AGED_40, AGED_80, RICH, WASHING, decided
 
 R = Reason

@@ -22,6 +22,7 @@ from socialsvc_common.consumer import Received, Rejected
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract.envelope import Envelope, Event
 from socialsvc_common.contract.erasure import SubjectErased
+from socialsvc_common.refusals import deciding_reasons
 
 
 def journey_row(envelope: Envelope, payload: BaseModel) -> dict[str, Any]:
@@ -48,7 +49,7 @@ def summary(payload: BaseModel) -> dict[str, Any]:  # noqa: PLR0911, PLR0912 - o
             return payload.model_dump(
                 mode="json",
                 include={"outcome", "rule_set_version", "need_level", "provision_types", "missing"},
-            ) | {"reasons": payload.refusal_reasons()}
+            ) | {"reasons": payload.refusal_reasons(), "told": told(payload)}
         case p.PlacementMade():
             # The placement's id and expiry let the citizen answer the offer on the portal.
             return payload.model_dump(
@@ -82,6 +83,14 @@ def summary(payload: BaseModel) -> dict[str, Any]:  # noqa: PLR0911, PLR0912 - o
         case p.NotificationFailed():
             return payload.model_dump(mode="json", include={"channel", "reason", "final"})
     return {}
+
+
+def told(decision: p.DecisionMade) -> list[str]:
+    """The reasons the citizen is told (as notifications tells them): a refusal's deciding ones,
+    never two that contradict; `reasons` keeps every failed rule's for the staff."""
+    if decision.outcome is p.Outcome.INELIGIBLE:
+        return deciding_reasons(decision.rules)
+    return decision.refusal_reasons()
 
 
 def status_after(payload: BaseModel) -> Status | None:

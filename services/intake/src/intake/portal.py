@@ -101,11 +101,13 @@ def explanation(journey: Sequence[JourneyEntry], wording: Wording) -> Explanatio
         return None
     last = decisions[-1]
     facts = last.summary
+    told = facts.get("told", facts.get("reasons"))
     return Explanation(
         outcome=str(facts.get("outcome")),
         decided_at=last.time,
         rule_set_version=facts.get("rule_set_version"),
-        reasons=[Worded(code=k, text=wording.reason(k)) for k in facts.get("reasons") or []],
+        # What the citizen's message said; a step recorded before it was kept, every reason.
+        reasons=[Worded(code=k, text=wording.reason(k)) for k in told or []],
         missing=[Worded(code=k, text=wording.missing_fact(k)) for k in facts.get("missing") or []],
         provision_types=[
             Worded(code=k, text=wording.provision_type(k))

@@ -6,10 +6,10 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from notifications.refusals import deciding_reasons
 from notifications.templates import MessageKind
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract.appeals import AppealDecided, AppealLodged, AppealStatus
+from socialsvc_common.refusals import deciding_reasons
 
 # An event that calls for no message still gets a row, so messages it causes need not wait for it.
 SILENT = None

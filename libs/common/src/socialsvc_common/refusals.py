@@ -7,7 +7,8 @@ rules too ("not provided to the group you belong to"): saying both would contrad
 - in a group: why the service asked for was refused (for "any service", the nearest miss among
   the services); "you need no help at all" in place of "your need is below the level", which it
   implies. Summaries ("no need for the requested service") only when nothing else is known.
-Pure: fed the decision's rule results, gives reason keys the templates turn into sentences.
+Pure: fed the decision's rule results, gives reason keys that notifications' messages and intake's
+portal view turn into sentences (socialsvc_common.explanations), so both tell the same reasons.
 """
 
 from collections.abc import Mapping, Sequence
