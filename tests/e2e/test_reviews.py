@@ -45,12 +45,14 @@ provision_type = "ngo_project"
 min_need_level = 0
 days = {REVIEW_SECONDS / DAY}
 """
-# One home-care team with two places, so a third person waits for one to free.
-REGISTRY = """
+# One home-care team with two places, so a third person waits for one to free; in a district no
+# other test applies from, since every platform on the shared broker places every decision.
+DISTRICT = "Balakən"
+REGISTRY = f"""
 [[home_care]]
-id = "hc-xetai"
-name = "Xətai home care"
-district = "Xətai"
+id = "hc-balaken"
+name = "Balakən home care"
+district = "{DISTRICT}"
 caseload_limit = 2
 """
 RULES = Path(eligibility.__file__).parent / "policy"
@@ -104,9 +106,10 @@ def activate(platform: Platform, rule_file: Path) -> None:
 
 
 def person(seed: int, activities: list[str]) -> dict[str, Any]:
-    """An elderly person alone in Xətai, income stated (so no route waits on it)."""
+    """An elderly person alone in Balakən, income stated (so no route waits on it)."""
     body = home_care_form(seed)
     body["service_requested"] = "home_care"
+    body["applicant"] |= {"district": DISTRICT}
     body["circumstances"] |= {
         "activities_needing_help": activities,
         "monthly_household_income_azn": "2000",
