@@ -75,6 +75,8 @@ echo "run: assignment :8002, notifications :8003); SMS sink :8090, e-gov inbox s
 echo "run: SMTP sink :8025 write what citizens receive to var/sinks/{sms,inbox,mail}.jsonl."
 echo "run: API keys by role in var/keys/<role>.key, e.g."
 echo "run:   curl -H \"Authorization: Bearer \$(cat var/keys/social_worker.key)\" localhost:8000/applications/<id>"
+echo "run: a citizen's view through the portal (README: A citizen's view through the portal):"
+echo "run:   curl -H \"Authorization: Bearer \$(cat var/keys/citizen_portal.key)\" -H 'X-Citizen-FIN: <FIN>' localhost:8000/portal/applications"
 echo "run: the audit archive keeps every event in var/data/archive.db: .venv/bin/socialsvc-ops archive query --help"
 echo "run: the operations page: \`make ops\` in another terminal, then log in at http://127.0.0.1:8080/"
 echo "run: with the operator key in var/keys/operator.key."

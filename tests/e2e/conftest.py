@@ -108,8 +108,8 @@ async def wait_healthy(url: str, seconds: float = 60) -> None:
 
 @pytest.fixture
 def platform_settings() -> dict[str, dict[str, str]]:
-    """More settings of the services, by service and name without the prefix; a test module
-    overrides this fixture to run the platform with, say, a short policy period."""
+    """More settings of each service, by service and name without the prefix: a test module
+    overrides this fixture to run the platform with settings of its own (a short offer period)."""
     return {}
 
 

@@ -18,11 +18,13 @@ from .conftest import Platform, bearer, issue_keys
 pytestmark = pytest.mark.integration
 PROBLEM = "application/problem+json"
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance"}
-SUBMITTER, WORKER, OPERATOR, ADMIN = (
+SUBMITTER, WORKER, OPERATOR, ADMIN, REVIEWER, PORTAL = (
     Role.SUBMITTER,
     Role.SOCIAL_WORKER,
     Role.OPERATOR,
     Role.ADMINISTRATOR,
+    Role.REVIEWER,
+    Role.CITIZEN_PORTAL,
 )
 PROVIDER = {
     "provision_type": "home_care",
@@ -104,6 +106,58 @@ def table(application_id: str) -> list[Call]:
             f"/placements/{nobody}/release",
             frozenset({OPERATOR, ADMIN}),
             lambda: {"reason": "moved"},
+        ),
+        Call(
+            "eligibility",
+            "GET",
+            f"/applications/{application_id}/decisions",
+            frozenset({WORKER, OPERATOR, REVIEWER, ADMIN}),
+        ),
+        Call(
+            "eligibility",
+            "POST",
+            f"/applications/{nobody}/appeals",
+            frozenset({WORKER, ADMIN}),
+            lambda: {"grounds": "the decision overlooked my disability"},
+        ),
+        Call(
+            "eligibility",
+            "GET",
+            "/appeals?overdue=true",
+            frozenset({WORKER, OPERATOR, REVIEWER, ADMIN}),
+        ),
+        Call(
+            "eligibility",
+            "POST",
+            f"/appeals/{nobody}/decision",
+            frozenset({REVIEWER, ADMIN}),
+            lambda: {"status": "upheld", "reasons": "the rules were applied correctly"},
+        ),
+        # The portal's routes; without the citizen's FIN an admitted caller gets 422.
+        Call("intake", "GET", "/portal/applications", frozenset({PORTAL, ADMIN})),
+        Call("intake", "POST", "/portal/applications", frozenset({PORTAL, ADMIN}), fresh_form),
+        Call("intake", "GET", f"/portal/applications/{application_id}", frozenset({PORTAL, ADMIN})),
+        Call(
+            "intake",
+            "PATCH",
+            f"/portal/applications/{application_id}",
+            frozenset({PORTAL, ADMIN}),
+            lambda: {"lives_alone": True},
+        ),
+        Call(
+            "intake",
+            "POST",
+            f"/portal/applications/{nobody}/withdrawal",
+            frozenset({PORTAL, ADMIN}),
+        ),
+        *(
+            Call(
+                "assignment",
+                "POST",
+                f"/portal/placements/{nobody}/{step}",
+                frozenset({PORTAL, ADMIN}),
+            )
+            for step in ("accept", "decline")
         ),
     ]
 

@@ -32,7 +32,7 @@ from tests.integration.archive_rig import (
 
 pytestmark = pytest.mark.integration
 FIN, PHONE, NAME = "5QX7K2M", "+994551234567", "Leyla"
-WORKER, PROVIDER = "social_worker:aysel", "provider_admin:hc-archive-test"
+WORKER, PROVIDER = "social_worker:aysel", "operator:provider-desk"
 TOPICS = [
     topics.PLACEMENT_UPDATED.name,
     topics.NOTIFICATION_DELIVERED.name,

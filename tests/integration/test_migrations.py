@@ -130,7 +130,8 @@ async def test_a_database_of_the_last_release_upgrades_with_its_data_intact(
     try:
         with pytest.raises(SchemaNotAtHeadError, match=f"socialsvc-db upgrade {service}"):
             await require_head(engine, schema)
-        await upgrade(engine, schema)
+        # Adopted as the first revision, then upgraded from there.
+        assert await upgrade(engine, schema) == schema.base()
         await require_head(engine, schema)
         assert await differences(engine, schema) == []
     finally:
@@ -171,6 +172,31 @@ async def test_the_release_applications_consent_becomes_a_record_of_the_old_chec
         assert str(row.given_at)[:19] == str(row.submitted_at)[:19]
         assert row.recorded_by == "migration:0004"
         assert row.withdrawn_at is None
+
+
+async def test_the_release_decisions_become_the_first_entry_of_each_history(
+    empty_database: Callable[[str], str],
+) -> None:
+    schema = schemas()["eligibility"]
+    url = empty_database("eligibility")
+    load_release(url, "eligibility")
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as connection:
+            query = text("SELECT application_id, event_id FROM decisions")
+            before = {tuple(map(str, row)) for row in (await connection.execute(query)).all()}
+        await upgrade(engine, schema)
+        async with engine.connect() as connection:
+            query = text("SELECT id, application_id, event_id, appeal_id FROM decisions")
+            after = (await connection.execute(query)).all()
+    finally:
+        await engine.dispose()
+    assert before
+    assert {(str(row.application_id), str(row.event_id)) for row in after} == before
+    # One entry per application, numbered, made by the rules (no appeal).
+    assert len({row.application_id for row in after}) == len(after)
+    assert sorted(row.id for row in after) == list(range(1, len(after) + 1))
+    assert {row.appeal_id for row in after} == {None}
 
 
 async def test_the_model_check_catches_a_column_no_revision_adds(tmp_path: Path) -> None:
@@ -233,7 +259,8 @@ def test_the_command_upgrades_and_reports_each_database(tmp_path: Path) -> None:
     assert "<base> -> 0001" in history.stdout
     assert "Baseline: the schema as the services made it" in history.stdout
     assert "0003 -> 0004, Withdrawn applications" in history.stdout
-    assert "0004 -> 0005 (head), Who did what: the administrator who activated" in history.stdout
+    assert "0004 -> 0005, Who did what: the administrator who activated" in history.stdout
+    assert "0005 -> 0006 (head), Decision history and appeals" in history.stdout
 
     unknown = run_cli("upgrade", "payroll")
     assert unknown.returncode == 2

@@ -7,6 +7,7 @@ import random
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 import sqlalchemy
@@ -16,7 +17,7 @@ from sqlmodel import SQLModel
 from sqlmodel import select as model_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from assignment.placements import Registry
+from assignment.placements import Registry, release
 from assignment.placing import place_all
 from assignment.providers import ProviderCache, ProviderRow, seed
 from assignment.registry import load_providers
@@ -55,6 +56,7 @@ from tests.harness import create_tables
 from tests.unit.test_assignment_matching import decision
 
 pytestmark = pytest.mark.integration
+WAITLISTED = "assignment.placement.waitlisted"
 KEY = b"k" * 32
 WORKER = Actor(role=Role.SOCIAL_WORKER, name="set-based")
 PAIRS = Table(
@@ -240,6 +242,60 @@ async def test_a_later_decision_for_an_application_placed_or_waiting_changes_not
     assert len(waiting) == 1
     assert ledger is not None
     assert ledger.used == 2
+
+
+async def test_a_decision_an_appeal_made_is_placed_again_once_after_an_earlier_placement_ended(
+    assignment_engine: AsyncEngine,
+) -> None:
+    """An overturn's decision (appeal_id set) passes where a plain repeat is skipped: after the
+    application's placement ended, or its waitlist entry was left; but not while the application
+    holds a place or waits, so the same appeal decision twice places once."""
+    registry = Registry(ProviderCache(load_geography()), PublicStream("assignment", KEY))
+    sessions = session_factory(assignment_engine)
+    first = [
+        decision().model_copy(update={"person_ref": f"{n:032x}", "decided_at": datetime.now(UTC)})
+        for n in range(3)
+    ]
+
+    def received(d: p.DecisionMade) -> Received[p.DecisionMade]:
+        envelope = new_event(DECISION_MADE, d, producer="t", application_id=d.application_id)
+        return Received(envelope.envelope, d)
+
+    def appealed(d: p.DecisionMade) -> p.DecisionMade:
+        return d.model_copy(update={"appeal_id": uuid4(), "decided_at": datetime.now(UTC)})
+
+    async def step(batch: list[p.DecisionMade]) -> list[str]:
+        async with transaction(sessions) as session:
+            events = await place_all(session, registry, [received(d) for d in batch])
+        return [e.envelope.type for e in events if e.topic.owner == "assignment"]
+
+    async def end(application: p.DecisionMade) -> None:
+        async with sessions() as session:
+            query = model_select(PlacementRow).where(
+                PlacementRow.application_id == application.application_id,
+                PlacementRow.active == True,  # noqa: E712
+            )
+            placement = (await session.exec(query)).one()
+        async with transaction(sessions) as session:
+            await release(session, registry, placement.id, "declined")
+
+    assert await step(first) == [*["assignment.placement.made"] * 2, WAITLISTED]
+    await end(first[0])  # the place goes to the third person, who leaves the waitlist
+    overturn = appealed(first[0])
+    # The overturn of the first passes (no room: it waits); a plain repeat of the first and an
+    # overturn for the second, who holds a place, change nothing.
+    assert await step([overturn, first[0], appealed(first[1])]) == [WAITLISTED]
+    assert await step([overturn]) == []
+    await end(first[2])  # the first person, waiting again, takes the place
+    # The third person's waitlist entry, left when placed, takes them back.
+    assert await step([appealed(first[2])]) == [WAITLISTED]
+    async with sessions() as session:
+        placed = (await session.exec(model_select(PlacementRow))).all()
+        waiting = (await session.exec(model_select(WaitlistRow))).all()
+    active = {row.application_id for row in placed if row.active}
+    assert active == {first[0].application_id, first[1].application_id}
+    assert len(placed) == 4
+    assert {row.application_id for row in waiting if row.waiting} == {first[2].application_id}
 
 
 async def test_a_command_that_breaks_its_group_fails_alone(engine: AsyncEngine) -> None:

@@ -51,6 +51,19 @@ def test_an_actor_is_its_role_and_name_and_reads_back_from_that_form() -> None:
     assert len(str(longest)) <= MAX_LENGTH
 
 
+def test_every_actor_fits_the_columns_that_store_it_whatever_its_role() -> None:
+    # The portal's role is the longest: its names are one character shorter, so an actor never
+    # outgrows the columns (78 characters) that the migrations made.
+    assert MAX_LENGTH == 78
+    portal = Actor(role=Role.CITIZEN_PORTAL, name="p" * 63)
+    assert len(str(portal)) == MAX_LENGTH
+    assert Actor.parse(str(portal)) == portal
+    with pytest.raises(ValueError, match="at most 63 characters"):
+        Actor(role=Role.CITIZEN_PORTAL, name="p" * 64)
+    with pytest.raises(ValueError, match="an actor is <role>:<name>"):
+        Actor.parse("citizen_portal:" + "p" * 64)
+
+
 @pytest.mark.parametrize(
     "text",
     [

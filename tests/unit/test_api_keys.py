@@ -5,12 +5,15 @@ import stat
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from socialsvc_common.apikeys import KeyStore, KeyStoreError, Role, digest, issue, revoke
-from socialsvc_common.auth import ApiSettings
+from socialsvc_common.auth import ApiSettings, install_api_keys, require
 from socialsvc_common.keys_cli import main
 from socialsvc_common.logs import REDACTED, redact_personal_data, redact_text
+from socialsvc_common.problems import install_problem_handlers
 from socialsvc_common.settings import service_config
 
 
@@ -152,3 +155,48 @@ def test_credential_fields_are_redacted_whatever_their_value() -> None:
     rendered = json.dumps(redact_personal_data(None, "info", event))
     for secret in ("dXNlcjpwdw==", "plain-text-secret", "t0k3n"):
         assert secret not in rendered
+
+
+def test_a_reviewer_key_is_admitted_where_reviewers_are_and_refused_elsewhere(
+    tmp_path: Path,
+) -> None:
+    store_file = tmp_path / "keys.jsonl"
+    keys = {role: issue(store_file, f"k-{role.value}", role) for role in Role}
+    assert KeyStore.load(store_file).identify(keys[Role.REVIEWER]).role is Role.REVIEWER  # type: ignore[union-attr]
+    app = FastAPI()
+    install_problem_handlers(app)
+    install_api_keys(app, KeyStore.load(store_file))
+
+    @app.post("/appeals/x/decision", dependencies=[require(Role.REVIEWER)])
+    async def decide() -> dict[str, str]:
+        return {}
+
+    @app.post("/applications/x/appeals", dependencies=[require(Role.SOCIAL_WORKER)])
+    async def lodge() -> dict[str, str]:
+        return {}
+
+    client = TestClient(app)
+
+    def status(path: str, role: Role) -> int:
+        return int(client.post(path, headers={"Authorization": f"Bearer {keys[role]}"}).status_code)
+
+    admitted = {role for role in Role if status("/appeals/x/decision", role) == 200}
+    assert admitted == {Role.REVIEWER, Role.ADMINISTRATOR}
+    refused = client.post(
+        "/appeals/x/decision", headers={"Authorization": f"Bearer {keys[Role.SOCIAL_WORKER]}"}
+    )
+    assert refused.status_code == 403
+    assert "allowed: administrator, reviewer" in refused.json()["detail"]
+    assert status("/applications/x/appeals", Role.REVIEWER) == 403
+
+
+def test_a_portal_key_name_leaves_room_for_its_longer_role(tmp_path: Path) -> None:
+    store_file = tmp_path / "keys.jsonl"
+    issue(store_file, "egov-portal", Role.CITIZEN_PORTAL)
+    issue(store_file, "w" * 64, Role.SOCIAL_WORKER)
+    with pytest.raises(KeyStoreError, match="at most 63 characters"):
+        issue(store_file, "p" * 64, Role.CITIZEN_PORTAL)
+    assert {caller.role for caller in KeyStore.load(store_file)} == {
+        Role.CITIZEN_PORTAL,
+        Role.SOCIAL_WORKER,
+    }

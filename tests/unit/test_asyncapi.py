@@ -49,16 +49,22 @@ def test_each_service_reads_what_its_handlers_take_and_writes_what_it_declares(
         topics.APPLICATION_RECEIVED.name,
         topics.SUBJECT_ERASED.name,
         topics.CONSENT_WITHDRAWN.name,
+        topics.PLACEMENT_REFUSED.name,
+        topics.PLACEMENT_RELEASED.name,
         topics.REVIEW_DUE.name,
     }
     assert addresses(documents["eligibility"], "send") == {
         topics.DECISION_MADE.name,
+        topics.APPEAL_LODGED.name,
+        topics.APPEAL_DECIDED.name,
         topics.PUBLIC_APPLICATION_DECIDED.name,
         topics.DEAD_LETTERS["eligibility"].name,
     }
     assert topics.EGOV_APPLICATION_SUBMITTED.name in addresses(documents["intake"], "receive")
     assert topics.DECISION_MADE.name in addresses(documents["assignment"], "receive")
     assert topics.CONSENT_WITHDRAWN.name in addresses(documents["intake"], "send")
+    for appeal in (topics.APPEAL_LODGED, topics.APPEAL_DECIDED):
+        assert appeal.name in addresses(documents["notifications"], "receive")
     for service in ("eligibility", "assignment", "notifications"):
         assert topics.CONSENT_WITHDRAWN.name in addresses(documents[service], "receive")
     for topic in (topics.REVIEW_DUE, topics.REVIEW_CONCLUDED, topics.REVIEW_OVERDUE):

@@ -30,6 +30,11 @@ def decision(outcome: p.Outcome, *failed: str) -> p.DecisionMade:
     )
 
 
+def appealed() -> p.DecisionMade:
+    """The eligible decision a reviewer's overturn made."""
+    return decision(p.Outcome.ELIGIBLE).model_copy(update={"appeal_id": uuid4()})
+
+
 def placed() -> p.PlacementMade:
     return p.PlacementMade(
         application_id=uuid4(),
@@ -64,6 +69,14 @@ def test_refusal_reasons_are_told_once_and_only_for_a_refusal() -> None:
         ),  # a late decision never undoes a placement
         (Status.RECEIVED, placed(), True),  # placement seen before the decision: still forward
         (Status.PLACED, placed(), False),
+        # A decision an appeal made reopens a refused or ended placement, nothing else.
+        (Status.RELEASED, appealed(), True),
+        (Status.REFUSED, appealed(), True),
+        (Status.INELIGIBLE, appealed(), True),
+        (Status.PLACED, appealed(), False),
+        (Status.WAITLISTED, appealed(), False),
+        (Status.WITHDRAWN, appealed(), False),
+        (Status.RELEASED, decision(p.Outcome.ELIGIBLE), False),
     ],
 )
 def test_status_moves_forward_and_decisions_supersede(
@@ -75,11 +88,14 @@ def test_status_moves_forward_and_decisions_supersede(
 
 
 def test_journey_steps_carry_no_personal_data() -> None:
-    step = summary(placed())
+    made = placed()
+    step = summary(made)
     assert step == {
+        "placement_id": str(made.placement_id),
         "provider_name": "Xətai evdə sosial xidmət qrupu",
         "provision_type": "home_care",
         "district": "Xətai",
+        "offer_expires_at": None,
     }
 
 

@@ -37,6 +37,9 @@ CONTEXT = MessageContext(
     district="Yasamal",
     reasons=["income_above_need_criterion"],
     missing=["disability_group"],
+    offer_expires_at="2026-12-08T10:00:00+00:00",
+    appeal_by="2027-01-05",
+    expires_at="2026-12-20T10:00:00+00:00",
 )
 
 
@@ -169,12 +172,7 @@ BROKEN = [
     ),
     (
         "en.toml",
-        lambda text: re.sub(r"^no_target_group = .*\n", "", text, flags=re.MULTILINE),
-        "en.toml: missing reasons.no_target_group",
-    ),
-    (
-        "en.toml",
-        _replace(' {reasons}"""', '"""'),
+        _replace(' {reasons} {appeal}"""', ' {appeal}"""'),
         "en.toml: messages.decision_ineligible.sms: lacks placeholder {reasons}",
     ),
     (
@@ -193,6 +191,21 @@ BROKEN = [
         "az.toml: messages.recieved is not a message kind",
     ),
     ("ru.toml", lambda _: "sms = [", "ru.toml: not valid UTF-8 TOML"),
+    (
+        "en.toml",
+        _replace("The last day to appeal is {appeal_by}.", "Appeal soon."),
+        "en.toml: appeal.until: must use {appeal_by} and no other placeholder",
+    ),
+    (
+        "az.toml",
+        lambda text: re.sub(r"^open = .*\n", "", text, count=1, flags=re.MULTILINE),
+        "az.toml: missing appeal.open",
+    ),
+    (
+        "ru.toml",
+        _replace("[offer_answer]", "[offer_answers]"),
+        "ru.toml: [offer_answer] is missing",
+    ),
 ]
 
 
@@ -217,3 +230,135 @@ def test_a_missing_template_file_is_named(tmp_path: Path) -> None:
 def test_a_value_nobody_supplied_renders_empty_rather_than_failing() -> None:
     message = render(MessageKind.PLACEMENT_MADE, Language.AZ, MessageContext(application_ref="X"))
     assert "Xidmət göstərən təşkilat: \n" in message.body
+
+
+# The turns of a case after the decision: offers, the service, releases, facts still missing.
+
+TURNS = [
+    MessageKind.OFFER_REMINDER,
+    MessageKind.OFFER_ACCEPTED,
+    MessageKind.OFFER_DECLINED,
+    MessageKind.OFFER_LAPSED,
+    MessageKind.SERVICE_STARTED,
+    MessageKind.SERVICE_ENDED,
+    MessageKind.PLACEMENT_RELEASED,
+    MessageKind.PLACEMENT_REFUSED,
+    MessageKind.INFORMATION_REMINDER,
+    MessageKind.APPLICATION_EXPIRED,
+]
+# Each turn's words, so a test fails when a text says something else than its kind.
+TURN_WORDS = {
+    Language.EN: {
+        MessageKind.OFFER_REMINDER: "held for you until",
+        MessageKind.OFFER_ACCEPTED: "you have accepted",
+        MessageKind.OFFER_DECLINED: "you have declined",
+        MessageKind.OFFER_LAPSED: "not accepted in time",
+        MessageKind.SERVICE_STARTED: "has started",
+        MessageKind.SERVICE_ENDED: "has ended",
+        MessageKind.PLACEMENT_RELEASED: "has been stopped",
+        MessageKind.PLACEMENT_REFUSED: "cannot arrange",
+        MessageKind.INFORMATION_REMINDER: "still waiting",
+        MessageKind.APPLICATION_EXPIRED: "has been closed",
+    },
+    Language.AZ: {
+        MessageKind.OFFER_REMINDER: "saxlanılır",
+        MessageKind.OFFER_ACCEPTED: "qəbul etdiniz",
+        MessageKind.OFFER_DECLINED: "imtina etdiniz",
+        MessageKind.OFFER_LAPSED: "vaxtında qəbul edilmədi",
+        MessageKind.SERVICE_STARTED: "başladı",
+        MessageKind.SERVICE_ENDED: "başa çatdı",
+        MessageKind.PLACEMENT_RELEASED: "dayandırıldı",
+        MessageKind.PLACEMENT_REFUSED: "mümkün deyil",
+        MessageKind.INFORMATION_REMINDER: "hələ də gözlənilir",
+        MessageKind.APPLICATION_EXPIRED: "bağlandı",
+    },
+    Language.RU: {
+        MessageKind.OFFER_REMINDER: "сохраняется за вами",
+        MessageKind.OFFER_ACCEPTED: "вы приняли",
+        MessageKind.OFFER_DECLINED: "вы отказались",
+        MessageKind.OFFER_LAPSED: "не было принято вовремя",
+        MessageKind.SERVICE_STARTED: "начались",
+        MessageKind.SERVICE_ENDED: "завершены",
+        MessageKind.PLACEMENT_RELEASED: "прекращены",
+        MessageKind.PLACEMENT_REFUSED: "невозможно",
+        MessageKind.INFORMATION_REMINDER: "всё ещё ждём",
+        MessageKind.APPLICATION_EXPIRED: "закрыто",
+    },
+}
+# Appeal sentences name the portal in every language; the last day only when the event gives one.
+APPEAL_WORDS = {Language.EN: "appeal", Language.AZ: "şikayət", Language.RU: "жалобу"}
+
+
+@pytest.mark.parametrize("language", list(Language))
+@pytest.mark.parametrize("kind", TURNS)
+def test_each_turn_says_what_happened(kind: MessageKind, language: Language) -> None:
+    message = render(kind, language, CONTEXT)
+    words = TURN_WORDS[language][kind]
+    assert words.lower() in message.sms.lower()
+    assert words.lower() in message.body.lower()
+
+
+@pytest.mark.parametrize("language", list(Language))
+def test_offer_times_are_told_in_baku_time(language: Language) -> None:
+    # 10:00 UTC is 14:00 in Baku.
+    for kind in (MessageKind.PLACEMENT_MADE, MessageKind.OFFER_REMINDER):
+        message = render(kind, language, CONTEXT)
+        for text in (message.sms, message.body):
+            assert "08.12.2026" in text
+            assert "14:00" in text
+    reminder = render(MessageKind.OFFER_REMINDER, language, CONTEXT)
+    assert "08.12.2026" in reminder.subject
+
+
+@pytest.mark.parametrize("language", list(Language))
+def test_an_offer_without_an_end_asks_for_an_answer_without_a_date(language: Language) -> None:
+    context = MessageContext(application_ref="1A2B-3C4D", provider_name="Yasamal team 3")
+    message = render(MessageKind.PLACEMENT_MADE, language, context)
+    sentences = default_templates()[language].sentences["offer_answer"]
+    assert sentences["open"] in message.sms
+    assert sentences["open"] in message.body
+    assert not re.search(r"\d\d\.\d\d\.\d{4}", message.body)
+
+
+@pytest.mark.parametrize("language", list(Language))
+@pytest.mark.parametrize(
+    "kind",
+    [
+        MessageKind.DECISION_INELIGIBLE,
+        MessageKind.PLACEMENT_REFUSED,
+        MessageKind.SERVICE_ENDED,
+        MessageKind.PLACEMENT_RELEASED,
+    ],
+)
+def test_appealable_turns_say_how_to_appeal_and_by_when(
+    kind: MessageKind, language: Language
+) -> None:
+    dated = render(kind, language, CONTEXT)
+    for text in (dated.sms, dated.body):
+        assert APPEAL_WORDS[language] in text
+        assert "e-gov.az" in text
+        assert "05.01.2027" in text
+    undated = render(kind, language, MessageContext(application_ref="1A2B-3C4D"))
+    sentences = default_templates()[language].sentences["appeal"]
+    assert sentences["open"] in undated.sms
+    assert sentences["open"] in undated.body
+    assert "05.01.2027" not in undated.body
+
+
+@pytest.mark.parametrize("language", list(Language))
+def test_a_refusal_states_each_reason_with_what_would_change_it(language: Language) -> None:
+    pack = default_templates()[language]
+    for key in REASON_KEYS:
+        # What was found, then what would change it: two sentences at least.
+        sentences = [part for part in pack.reasons[key].split(". ") if part.strip()]
+        assert len(sentences) >= 2, key
+
+
+@pytest.mark.parametrize("language", list(Language))
+def test_the_information_reminder_lists_the_facts_and_the_closing_date(language: Language) -> None:
+    message = render(MessageKind.INFORMATION_REMINDER, language, CONTEXT)
+    sentence = default_templates()[language].missing["disability_group"]
+    assert f"- {sentence}" in message.body
+    assert sentence in message.sms
+    assert "20.12.2026" in message.sms
+    assert "20.12.2026" in message.body

@@ -20,7 +20,7 @@ from assignment.store import PlacementRow
 from eligibility.reviews import review_decision
 from eligibility.ruleset import default_rule_sets, rule_set_for
 from eligibility.store import DecisionRow
-from notifications.messages import SILENT, message_for
+from notifications.message_kinds import SILENT, message_for
 from notifications.templates import MessageContext, MessageKind, render
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract.envelope import Envelope

@@ -38,6 +38,20 @@ class Role(StrEnum):
     SOCIAL_WORKER = "social_worker"
     OPERATOR = "operator"
     ADMINISTRATOR = "administrator"
+    REVIEWER = "reviewer"  # decides appeals against decisions
+    # The e-government portal, acting for a citizen it has authenticated: it names the citizen's
+    # FIN in each request and is answered only about that citizen's applications.
+    CITIZEN_PORTAL = "citizen_portal"
+
+
+# How long an actor (`<role>:<name>`, contract.actor) may be: the width of the columns that store
+# one. A name is 1-64 characters, and one character shorter in the role longer than the others.
+ACTOR_LENGTH = 78
+
+
+def longest_name(role: Role) -> int:
+    """How long a key's name may be in `role`, so that its actor fits ACTOR_LENGTH."""
+    return min(64, ACTOR_LENGTH - len(role.value) - 1)
 
 
 class KeyStoreError(ValueError):
@@ -115,6 +129,8 @@ def _entry(line: str) -> tuple[str, Caller]:
         role = Role(entry["role"])
     except ValueError:
         raise ValueError(f"unknown role; one of {', '.join(Role)}") from None
+    if len(name) > longest_name(role):
+        raise ValueError(f"a name in the role {role} has at most {longest_name(role)} characters")
     issued_at = datetime.fromisoformat(str(entry["issued_at"]))
     return sha, Caller(name=name, role=role, issued_at=issued_at)
 
@@ -124,6 +140,10 @@ def issue(path: Path, name: str, role: Role) -> str:
     which is stored nowhere: the caller shows it once. The file is created owner-only."""
     if not _NAME.match(name):
         raise KeyStoreError(f"name {name!r} must be 1-64 letters, digits, '.', '_' or '-'")
+    if len(name) > longest_name(role):
+        raise KeyStoreError(
+            f"a name in the role {role} has at most {longest_name(role)} characters"
+        )
     if path.exists():
         KeyStore.load(path)  # never append to a store that would not load
     key = new_key()

@@ -13,6 +13,7 @@ var/data/ by default; --url names another for a single service.
 
 import argparse
 import asyncio
+import logging
 import sys
 import tempfile
 from pathlib import Path
@@ -120,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-m", "--message", help="what the new revision changes (revision only)")
     args = parser.parse_args(argv)
     configure_logging("socialsvc-db", json=False)
+    # Each revision's own line is enough; Alembic's per-connection chatter is not.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         selected = names(args.services, schemas())
     except KeyError as error:

@@ -108,8 +108,9 @@ def current_revision(connection: Connection, schema: Schema) -> str | None:
 
 
 async def upgrade(engine: AsyncEngine, schema: Schema, revision: str = "head") -> str | None:
-    """Brings the database to `revision` in one transaction; returns the revision it was at.
-    Processes upgrading the same PostgreSQL database at once take turns."""
+    """Brings the database to `revision` in one transaction; returns the revision it was at (the
+    first, for a database made before migrations). Processes upgrading the same PostgreSQL
+    database at once take turns."""
     async with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             await connection.execute(
@@ -123,9 +124,9 @@ def _upgrade(connection: Connection, schema: Schema, revision: str) -> str | Non
     config = schema.config(connection)
     before = current_revision(connection, schema)
     if before is None and _made_before_migrations(connection, schema):
-        base = schema.base()
-        command.stamp(config, base)
-        log.info("adopted a database made before migrations", service=schema.service, at=base)
+        before = schema.base()
+        command.stamp(config, before)
+        log.info("adopted a database made before migrations", service=schema.service, at=before)
     command.upgrade(config, revision)
     after = current_revision(connection, schema)
     if after != before:

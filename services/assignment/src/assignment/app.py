@@ -1,6 +1,6 @@
 """Composition root of assignment: registry, ledger, the placement handler and the HTTP API."""
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -9,7 +9,6 @@ from uuid import UUID
 from fastapi import APIRouter, FastAPI
 from prometheus_client import Counter
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,6 +16,7 @@ from assignment.erasure import holdings, on_subjects_erased
 from assignment.lifecycle import OfferSweeper, advance, decline, end
 from assignment.placements import NAME, Registry
 from assignment.placing import place_all
+from assignment.portal_api import portal_router
 from assignment.provider_api import providers_router
 from assignment.providers import ProviderCache, seed
 from assignment.registry import Provider, load_providers
@@ -24,6 +24,7 @@ from assignment.review_api import reviews_router
 from assignment.review_policy import load_review_policy
 from assignment.reviewing import ReviewSweeper, conclude_reviews
 from assignment.schema import SCHEMA
+from assignment.steps import Work, run_step
 from assignment.store import PlacementRow
 from assignment.withdrawing import withdraw_all
 from socialsvc_common.apikeys import Caller, Role
@@ -40,7 +41,6 @@ from socialsvc_common.contract.payloads import (
 )
 from socialsvc_common.db import transaction
 from socialsvc_common.geography import load_geography
-from socialsvc_common.outbox import add_events
 from socialsvc_common.problems import install_problem_handlers
 from socialsvc_common.public_stream import PublicStream
 from socialsvc_common.service import Runtime, build_runtime, service_app
@@ -48,8 +48,6 @@ from socialsvc_common.settings import PseudonymSettings, service_config
 from socialsvc_common.subject_access import holdings_router
 
 PROBLEM: dict[int | str, dict[str, Any]] = {404: {}, 409: {}, 422: {}}
-DEADLOCK_RETRIES = 3
-RETRYABLE = {"40P01", "40001"}  # deadlock detected, serialization failure
 # Everything assignment writes (its AsyncAPI document is generated from this).
 PUBLISHES = (
     topics.PLACEMENT_MADE,
@@ -117,24 +115,8 @@ def router(runtime: Runtime, registry: Registry) -> APIRouter:
     # The same dependency, so FastAPI checks the key once and hands the caller to the route.
     By = Annotated[Caller, operator]
 
-    async def step(work: Callable[[AsyncSession], Awaitable[list[Event]]]) -> dict[str, Any]:
-        for attempt in range(1, DEADLOCK_RETRIES + 1):
-            try:
-                async with transaction(runtime.sessions) as session:
-                    events = await work(session)
-                    await add_events(session, events)
-                break
-            except OperationalError as error:
-                # PostgreSQL ends one side of a deadlock or serialisation clash; the step is
-                # safe to run again from the start.
-                if (
-                    getattr(error.orig, "sqlstate", None) not in RETRYABLE
-                    or attempt == DEADLOCK_RETRIES
-                ):
-                    raise
-        runtime.relay.wake()
-        # What the caller asked for caused these; the partner twins are not news to it.
-        return {"events": [e.envelope.type for e in events if e.topic.owner == NAME]}
+    async def step(work: Work) -> dict[str, Any]:
+        return await run_step(runtime, work)
 
     @api.post("/placements/{placement_id}/accept", status_code=202, responses=PROBLEM)
     async def accept(placement_id: UUID, caller: By) -> dict[str, Any]:
@@ -199,6 +181,7 @@ def build_app(settings: AssignmentSettings | None = None) -> FastAPI:
     install_problem_handlers(app)
     install_api_keys(app, settings.key_store())
     app.include_router(router(runtime, registry))
+    app.include_router(portal_router(runtime, registry, settings.pseudonym_key_bytes))
     app.include_router(providers_router(runtime, registry))
     app.include_router(reviews_router(runtime))
     app.include_router(holdings_router(runtime, holdings))

@@ -26,12 +26,13 @@ from assignment.store import (
     known_of,
     lock_candidates,
     lock_people,
+    open_of,
 )
 from socialsvc_common.consumer import Received, Rejected
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Envelope, Event, new_event
 from socialsvc_common.contract.payloads import DecisionMade, Outcome, PlacementWaitlisted
-from socialsvc_common.db import run
+from socialsvc_common.db import run, upsert
 from socialsvc_common.geography import UnknownUnit
 from socialsvc_common.withdrawals import withdrawn_of
 
@@ -78,7 +79,10 @@ async def _new_decisions(
 ) -> list[tuple[Envelope, DecisionMade]]:
     """The decisions that make someone eligible and whose application was neither placed nor
     waitlisted before (in this batch or earlier) nor withdrawn, with their district in canonical
-    form. A decision a review caused places nobody: `reviewing` applies it to the placement."""
+    form. A decision an appeal's overturn made is placed even after an earlier placement of its
+    application ended or was refused, unless the application holds a place or waits for one now
+    (so the same decision twice places once). A decision a review caused places nobody:
+    `reviewing` applies it to the placement."""
     eligible = [
         item
         for item in batch
@@ -87,12 +91,15 @@ async def _new_decisions(
         and item.payload.review_id is None
     ]
     ids = {item.payload.application_id for item in eligible}
-    known = await known_of(session, ids) | await withdrawn_of(session, ids)
+    withdrawn = await withdrawn_of(session, ids)
+    known = await known_of(session, ids) | withdrawn
+    held = await open_of(session, ids) | withdrawn
     decisions: list[tuple[Envelope, DecisionMade]] = []
     for item in eligible:
         decision = item.payload
-        if decision.application_id in known:
+        if decision.application_id in (known if decision.appeal_id is None else held):
             continue
+        held.add(decision.application_id)
         known.add(decision.application_id)
         try:
             district = registry.geography.canonical(decision.district)
@@ -174,4 +181,5 @@ async def _write(session: AsyncSession, ledger: Ledger) -> None:
         rows = [row.model_dump() for row in ledger.placed]
         await run(session, insert(PLACEMENTS), rows)
     if ledger.waiting:
-        await run(session, insert(WAITLIST), ledger.waiting)
+        # An appeal's decision may put back on the waitlist an application that left it.
+        await upsert(session, WAITLIST, ledger.waiting, key=["application_id"])

@@ -128,6 +128,18 @@ async def known_of(session: AsyncSession, ids: Collection[UUID]) -> set[UUID]:
     return set(found.scalars())
 
 
+async def open_of(session: AsyncSession, ids: Collection[UUID]) -> set[UUID]:
+    """Which of these applications hold a place now or wait for one."""
+    placed = select(PlacementRow.application_id).where(
+        col(PlacementRow.application_id).in_(ids), col(PlacementRow.active).is_(True)
+    )
+    waiting = select(WaitlistRow.application_id).where(
+        col(WaitlistRow.application_id).in_(ids), col(WaitlistRow.waiting).is_(True)
+    )
+    found = await run(session, union(placed, waiting))
+    return set(found.scalars())
+
+
 async def held_by_all(
     session: AsyncSession, person_refs: Collection[str]
 ) -> dict[str, list[PlacementRow]]:

@@ -1,13 +1,21 @@
 """Composition root of eligibility: settings, rule sets, the decision handler, HTTP."""
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
+from pydantic import Field, field_validator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from eligibility.appeals.api import appeals_router
+from eligibility.appeals.endings import on_placements_refused, on_placements_released
+from eligibility.appeals.overdue import OverdueAppeals
+from eligibility.appeals.policy import DEFAULT_POLICY, AppealPolicy, load_appeal_policy
+from eligibility.appeals.rules import appeal_by
+from eligibility.appeals.store import endings_rule
 from eligibility.erasure import holdings, on_subjects_erased
 from eligibility.policy_store import RuleSets
 from eligibility.reviews import decide_reviews
@@ -18,11 +26,13 @@ from eligibility.store import save_decisions
 from socialsvc_common.auth import ApiSettings, install_api_keys
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract import topics
+from socialsvc_common.contract.appeals import AppealSubject
 from socialsvc_common.contract.envelope import Event, new_event
 from socialsvc_common.contract.payloads import (
     ApplicationReceived,
     ConsentWithdrawn,
     DecisionMade,
+    Outcome,
     ReviewDue,
 )
 from socialsvc_common.problems import install_problem_handlers
@@ -34,18 +44,37 @@ from socialsvc_common.withdrawals import record_withdrawals, withdrawn_of
 
 NAME = "eligibility"
 # Everything eligibility writes (its AsyncAPI document is generated from this).
-PUBLISHES = (topics.DECISION_MADE, topics.PUBLIC_APPLICATION_DECIDED)
+PUBLISHES = (
+    topics.DECISION_MADE,
+    topics.APPEAL_LODGED,
+    topics.APPEAL_DECIDED,
+    topics.PUBLIC_APPLICATION_DECIDED,
+)
 # Rule sets take effect on calendar days in Azerbaijan.
 BAKU = ZoneInfo("Asia/Baku")
+# Days a placement's refusal or release is kept beyond the last day it can be appealed.
+ENDINGS_GRACE_DAYS = 5
 
 
 class EligibilitySettings(PseudonymSettings, ApiSettings):
     model_config = service_config("ELIGIBILITY_")
 
     http_port: int = 8001
+    appeal_policy_file: Path = Field(
+        default=DEFAULT_POLICY, description="days to lodge and to review an appeal (TOML)"
+    )
+    appeals_overdue_check_seconds: float = Field(default=300.0, gt=0, le=86400)
+
+    @field_validator("appeal_policy_file")
+    @classmethod
+    def _policy_loads(cls, value: Path) -> Path:
+        load_appeal_policy(value)
+        return value
 
 
-def register_handlers(runtime: Runtime, rule_sets: RuleSets, public: PublicStream) -> None:
+def register_handlers(
+    runtime: Runtime, rule_sets: RuleSets, public: PublicStream, policy: AppealPolicy
+) -> None:
     @runtime.consumer.handle(topics.APPLICATION_RECEIVED)
     async def on_applications_received(
         session: AsyncSession, batch: Sequence[Received[ApplicationReceived]]
@@ -57,12 +86,12 @@ def register_handlers(runtime: Runtime, rule_sets: RuleSets, public: PublicStrea
             runtime.logger.info("not decided: consent withdrawn", applications=len(withdrawn))
         now = datetime.now(UTC)
         decided = [
-            decision_for(item, in_force, public, now)
+            decision_for(item, in_force, public, now, policy)
             for item in batch
             if item.payload.application_id not in withdrawn
         ]
         # A new application.received for the same application (added facts) decides it again;
-        # the new decision supersedes the old one.
+        # the new decision joins the history and supersedes the old one.
         await save_decisions(session, [row for row, _ in decided])
         return [event for _, events in decided for event in events]
 
@@ -93,16 +122,20 @@ def decision_for(
     in_force: Sequence[RuleSet],
     public: PublicStream,
     now: datetime,
+    policy: AppealPolicy,
 ) -> tuple[dict[str, Any], list[Event]]:
-    """The decision on one application (its row and its events), in pure code."""
+    """The decision on one application (its row and its events), in pure code. A refusal says
+    until when it may be appealed."""
     application = item.payload
     submitted_on = application.submitted_at.astimezone(BAKU).date()
     decision = decide(application, rule_set_for(in_force, submitted_on), today=submitted_on)
+    refused = decision.outcome is not Outcome.ELIGIBLE
     made = DecisionMade(
         application_id=application.application_id,
         decided_at=now,
         district=application.applicant.district,
         person_ref=application.person_ref,
+        appeal_by=appeal_by(now, policy) if refused else None,
         **decision.model_dump(),
     )
     event = new_event(
@@ -131,13 +164,26 @@ def build_app(settings: EligibilitySettings | None = None) -> FastAPI:
     # Packaged files are read now, so a broken one stops the service at start-up.
     settings = settings or EligibilitySettings()
     rule_sets = RuleSets(default_rule_sets())
+    policy = load_appeal_policy(settings.appeal_policy_file)
     runtime = build_runtime(NAME, settings, SCHEMA, publishes=PUBLISHES)
-    register_handlers(runtime, rule_sets, PublicStream(NAME, settings.pseudonym_key_bytes))
+    public = PublicStream(NAME, settings.pseudonym_key_bytes)
+    register_handlers(runtime, rule_sets, public, policy)
     runtime.consumer.handle(topics.SUBJECT_ERASED)(on_subjects_erased)
+    runtime.consumer.handle(topics.PLACEMENT_REFUSED)(on_placements_refused)
+    runtime.consumer.handle(topics.PLACEMENT_RELEASED)(on_placements_released)
+    # A refusal or release is kept while an appeal about it could still be lodged.
+    keep = timedelta(days=policy.lodging_days.of(AppealSubject.PLACEMENT) + ENDINGS_GRACE_DAYS)
+    runtime.retention.append(endings_rule(keep))
     app = service_app(
         runtime, title="Eligibility", description="Decides applications by versioned rules."
     )
     install_problem_handlers(app)
     install_api_keys(app, settings.key_store())
     app.include_router(holdings_router(runtime, holdings))
+    app.include_router(appeals_router(runtime, policy, public))
+    overdue = OverdueAppeals(
+        runtime.sessions, runtime.metrics, settings.appeals_overdue_check_seconds
+    )
+    runtime.background.append(overdue.run)
+    runtime.stopping.append(overdue.stop)
     return app

@@ -41,7 +41,7 @@ from eligibility.simulation import (
     StoredApplication,
     stored_application,
 )
-from eligibility.store import DecisionRow
+from eligibility.store import DecisionRow, latest_only
 from socialsvc_common.contract.payloads import Outcome, ProvisionType
 from socialsvc_common.db import make_engine, normalise_url, session_factory
 
@@ -172,8 +172,9 @@ async def read_stored(
 async def _page(
     sessions: async_sessionmaker[AsyncSession], after: UUID | None, size: int
 ) -> list[StoredApplication]:
-    # Erased decisions keep no facts to replay.
-    query = select(*COLUMNS).where(col(DecisionRow.erased_at).is_(None))
+    # Each application's latest decision by the rules (an appeal's overturn is a reviewer's, not
+    # a rule set's); erased decisions keep no facts to replay.
+    query = latest_only(select(*COLUMNS), by_rules=True).where(col(DecisionRow.erased_at).is_(None))
     query = query.order_by(COLUMNS[0]).limit(size)
     if after is not None:
         query = query.where(COLUMNS[0] > after)

@@ -77,15 +77,11 @@ def accepted(submission: Submission) -> Accepted:
     )
 
 
-def applications_router(
+def submission_commit(
     runtime: Runtime, pseudonym_key: bytes, consent_texts: ConsentTexts
-) -> APIRouter:
-    # Every refusal is problem+json, a malformed body (400) or path (422) included.
-    router = APIRouter(
-        prefix="/applications",
-        tags=["applications"],
-        responses={**AUTH_RESPONSES, 400: PROBLEM, 422: PROBLEM},
-    )
+) -> GroupCommit[Submit, Submission]:
+    """Submissions that arrive together (from any route) share a transaction; each is answered
+    after its commit."""
 
     async def store(
         session: AsyncSession, commands: Sequence[Submit]
@@ -98,9 +94,17 @@ def applications_router(
         )
         return outcomes
 
-    # Submissions that arrive together share a transaction; each is answered after its commit.
-    submissions: GroupCommit[Submit, Submission] = GroupCommit(
-        runtime.sessions, store, name="intake.submissions"
+    return GroupCommit(runtime.sessions, store, name="intake.submissions")
+
+
+def applications_router(
+    runtime: Runtime, pseudonym_key: bytes, submissions: GroupCommit[Submit, Submission]
+) -> APIRouter:
+    # Every refusal is problem+json, a malformed body (400) or path (422) included.
+    router = APIRouter(
+        prefix="/applications",
+        tags=["applications"],
+        responses={**AUTH_RESPONSES, 400: PROBLEM, 422: PROBLEM},
     )
 
     @router.post(

@@ -3,16 +3,21 @@
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 
 from fastapi import FastAPI
 from pydantic import Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from intake.api import applications_router
+from intake.api import applications_router, submission_commit
 from intake.applications import NAME, DuplicateApplication, Submission, Submit, submit_all
 from intake.consent_api import consent_router
 from intake.consent_texts import ConsentTexts, load_consent_texts
+from intake.information_policy import POLICY_FILE as INFORMATION_POLICY_FILE
+from intake.information_policy import InformationPolicy
+from intake.information_sweeper import InformationSweeper
 from intake.journey import record_events
+from intake.portal_api import portal_router
 from intake.retention import RetentionPolicy
 from intake.retention_sweeper import RetentionSweeper
 from intake.schema import SCHEMA
@@ -49,6 +54,8 @@ SUBMITTING = frozenset({Role.SUBMITTER, Role.SOCIAL_WORKER})
 PUBLISHES = (
     topics.APPLICATION_RECEIVED,
     topics.CONSENT_WITHDRAWN,
+    topics.INFORMATION_REMINDED,
+    topics.APPLICATION_EXPIRED,
     topics.PUBLIC_APPLICATION_RECEIVED,
     topics.SUBJECT_ERASED,
 )
@@ -62,6 +69,13 @@ class IntakeSettings(PseudonymSettings, ApiSettings):
     )
     retention_sweep_seconds: float = Field(
         default=3600, gt=0, description="how often people whose retention ended are erased"
+    )
+    information_policy_file: Path = Field(
+        default=INFORMATION_POLICY_FILE,
+        description="when a person waiting to send facts is reminded and their application expires",
+    )
+    information_sweep_seconds: float = Field(
+        default=300, gt=0, description="how often applications waiting for facts are looked at"
     )
 
 
@@ -121,8 +135,10 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
     )
     install_problem_handlers(app)
     install_api_keys(app, settings.key_store())
-    app.include_router(applications_router(runtime, key, consent_texts))
+    submissions = submission_commit(runtime, key, consent_texts)
+    app.include_router(applications_router(runtime, key, submissions))
     app.include_router(consent_router(runtime, consent_texts))
+    app.include_router(portal_router(runtime, key, submissions))
     # The policy file is read now, so a broken one stops the service at start-up.
     policy = RetentionPolicy.load()
     app.include_router(subjects_router(runtime, key, policy))
@@ -135,4 +151,12 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
     )
     runtime.background.append(sweeper.run)
     runtime.stopping.append(sweeper.stop)
+    information = InformationSweeper(
+        runtime.sessions,
+        runtime.relay.wake,
+        InformationPolicy.load(settings.information_policy_file),
+        every_seconds=settings.information_sweep_seconds,
+    )
+    runtime.background.append(information.run)
+    runtime.stopping.append(information.stop)
     return app

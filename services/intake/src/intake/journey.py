@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from intake.store import (
     CLOSED,
     DECIDABLE,
+    REOPENABLE,
     STATUS_RANK,
     Status,
     add_journey,
@@ -34,7 +35,7 @@ def journey_row(envelope: Envelope, payload: BaseModel) -> dict[str, Any]:
     }
 
 
-def summary(payload: BaseModel) -> dict[str, Any]:  # noqa: PLR0911 - one return per event type
+def summary(payload: BaseModel) -> dict[str, Any]:  # noqa: PLR0911, PLR0912 - one return per event type
     """What the journey shows of an event: status facts, never personal data."""
     match payload:
         case p.ApplicationReceived():
@@ -49,21 +50,33 @@ def summary(payload: BaseModel) -> dict[str, Any]:  # noqa: PLR0911 - one return
                 include={"outcome", "rule_set_version", "need_level", "provision_types", "missing"},
             ) | {"reasons": payload.refusal_reasons()}
         case p.PlacementMade():
+            # The placement's id and expiry let the citizen answer the offer on the portal.
             return payload.model_dump(
-                mode="json", include={"provider_name", "provision_type", "district"}
+                mode="json",
+                include={
+                    "placement_id",
+                    "provider_name",
+                    "provision_type",
+                    "district",
+                    "offer_expires_at",
+                },
             )
         case p.PlacementWaitlisted():
             return payload.model_dump(mode="json", include={"provision_type", "district"})
         case p.PlacementUpdated():
-            return {"status": payload.status.value}
+            return {"status": payload.status.value, "placement_id": str(payload.placement_id)}
         case p.PlacementRefused():
             return {"reason": payload.reason}
         case p.PlacementReleased():
-            return {"reason": payload.reason}
+            return {"reason": payload.reason, "placement_id": str(payload.placement_id)}
         case SubjectErased():
             return {"reason": payload.reason.value}
         case p.ConsentWithdrawn():
             return {"reason": payload.reason.value, "text_version": payload.text_version}
+        case p.InformationReminded():
+            return {"missing": payload.missing, "expires_at": payload.expires_at.isoformat()}
+        case p.ApplicationExpired():
+            return {"reason": payload.reason.value, "policy_version": payload.policy_version}
         case p.NotificationDelivered():
             return payload.model_dump(mode="json", include={"channel", "segments"})
         case p.NotificationFailed():
@@ -87,10 +100,11 @@ def status_after(payload: BaseModel) -> Status | None:
 
 
 def moves_to(current: Status, new: Status, payload: BaseModel) -> bool:
-    """A newer decision supersedes an earlier one until the person is placed or waitlisted; any
-    other status only moves forward, because events of different topics arrive in either order."""
+    """A newer decision supersedes an earlier one until the person is placed or waitlisted, and
+    one an appeal made reopens a case whose placement was refused or ended; any other status only
+    moves forward, because events of different topics arrive in either order."""
     if isinstance(payload, p.DecisionMade):
-        return current in DECIDABLE
+        return current in DECIDABLE or (payload.appeal_id is not None and current in REOPENABLE)
     return STATUS_RANK[new] > STATUS_RANK[current]
 
 

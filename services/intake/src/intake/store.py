@@ -38,19 +38,26 @@ class Status(StrEnum):
     PLACED = "placed"
     REFUSED = "refused"
     RELEASED = "released"
+    # The facts asked for never came (policy/needs_information.toml). Last but one: no event of
+    # another service moves an application out of it, but the person may still withdraw.
+    EXPIRED = "expired"
     # Last, so no event of another service moves an application out of it.
     WITHDRAWN = "withdrawn"
 
 
 # A status only moves forward: events of different topics may arrive in either order.
 STATUS_RANK = {status: rank for rank, status in enumerate(Status)}
-CLOSED = frozenset({Status.INELIGIBLE, Status.REFUSED, Status.RELEASED, Status.WITHDRAWN})
+CLOSED = frozenset(
+    {Status.INELIGIBLE, Status.REFUSED, Status.RELEASED, Status.EXPIRED, Status.WITHDRAWN}
+)
 # Facts are added while the decision is pending or asked for them; once a person is eligible,
 # assignment acts on that decision and a change goes through a caseworker instead.
 OPEN_FOR_FACTS = frozenset({Status.RECEIVED, Status.NEEDS_INFORMATION})
 DECIDABLE = frozenset(
     {Status.RECEIVED, Status.NEEDS_INFORMATION, Status.ELIGIBLE, Status.INELIGIBLE}
 )
+# What a decision an appeal made moves on from, besides the decidable: a placement refused or ended.
+REOPENABLE = frozenset({Status.REFUSED, Status.RELEASED})
 
 
 class ApplicationRow(SQLModel, table=True):
@@ -68,8 +75,9 @@ class ApplicationRow(SQLModel, table=True):
     )
 
     id: UUID = Field(primary_key=True)
-    # None once the person's data is erased; the row stays for the statistics.
-    fin: str | None = Field(default=None, max_length=7)
+    # None once the person's data is erased; the row stays for the statistics. Indexed: the
+    # portal and subject access look a person's applications up by it.
+    fin: str | None = Field(default=None, max_length=7, index=True)
     service_requested: str
     channel: str
     status: str = Field(default=Status.RECEIVED.value)
@@ -83,6 +91,10 @@ class ApplicationRow(SQLModel, table=True):
     # Who submitted it and who last added facts, as `<role>:<name>` (contract.actor).
     submitted_by: str | None = Field(default=None, max_length=ACTOR_LENGTH)
     facts_added_by: str | None = Field(default=None, max_length=ACTOR_LENGTH)
+    # When the person was last reminded of the facts a needs-information decision asked for.
+    information_reminded_at: datetime | None = Field(
+        default=None, sa_column=Column(UtcDateTime(), nullable=True)
+    )
 
 
 class JourneyEntry(SQLModel, table=True):

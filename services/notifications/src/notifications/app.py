@@ -1,6 +1,7 @@
 """Composition root of notifications: contacts and messages from events, the dispatcher, HTTP."""
 
 from datetime import timedelta
+from functools import partial
 
 import httpx
 from fastapi import FastAPI
@@ -11,6 +12,7 @@ from notifications.channels import EmailGateway, InboxGateway, SmsGateway
 from notifications.dispatcher import CONCURRENCY, NAME, Dispatcher, Gateways
 from notifications.erasure import holdings, on_subjects_erased
 from notifications.messages import on_events, on_withdrawals
+from notifications.offer_reminders import DEFAULT_LEAD
 from notifications.quiet_hours import QuietHours
 from notifications.receipts import receipts_router
 from notifications.schema import SCHEMA
@@ -26,11 +28,18 @@ from socialsvc_common.subject_access import holdings_router
 
 SOURCES = (
     topics.APPLICATION_RECEIVED,
+    topics.INFORMATION_REMINDED,
+    topics.APPLICATION_EXPIRED,
     topics.DECISION_MADE,
     topics.PLACEMENT_MADE,
     topics.PLACEMENT_WAITLISTED,
+    topics.APPEAL_LODGED,
+    topics.APPEAL_DECIDED,
     topics.REVIEW_DUE,
     topics.REVIEW_CONCLUDED,
+    topics.PLACEMENT_UPDATED,
+    topics.PLACEMENT_REFUSED,
+    topics.PLACEMENT_RELEASED,
 )
 
 
@@ -58,6 +67,13 @@ class NotificationsSettings(ApiSettings):
     # A gateway that failed this many times running is left alone for the cooldown.
     breaker_failures: int = Field(default=5, ge=1, le=100)
     breaker_cooldown_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # Policy parameter: how long before an offer lapses the person is reminded to answer it.
+    offer_reminder_days: float = Field(
+        default=DEFAULT_LEAD / timedelta(days=1),
+        gt=0,
+        le=365,
+        description="days before an offer lapses that the person is reminded to answer it",
+    )
     messages_keep_days: float = Field(
         default=90.0, gt=0, description="days a message that ended is kept, text and all"
     )
@@ -79,8 +95,9 @@ class NotificationsSettings(ApiSettings):
 def build_app(settings: NotificationsSettings | None = None) -> FastAPI:
     settings = settings or NotificationsSettings()
     runtime = build_runtime(NAME, settings, SCHEMA, publishes=topics.NOTIFICATION_TOPICS)
+    lead = timedelta(days=settings.offer_reminder_days)
     for topic in SOURCES:
-        runtime.consumer.handle(topic)(on_events)
+        runtime.consumer.handle(topic)(partial(on_events, offer_reminder=lead))
     runtime.consumer.handle(topics.SUBJECT_ERASED)(on_subjects_erased)
     runtime.consumer.handle(topics.CONSENT_WITHDRAWN)(on_withdrawals)
     # As many kept-alive connections as messages in flight, so none is opened per message.

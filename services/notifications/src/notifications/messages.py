@@ -8,7 +8,10 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from notifications.message_kinds import message_for
+from notifications.offer_reminders import DEFAULT_LEAD, cancel_answered, reminders_for
 from notifications.store import (
+    CAUSE_HOLD,
     PENDING,
     SKIPPED,
     add_messages,
@@ -16,17 +19,10 @@ from notifications.store import (
     erased_among,
     save_contacts,
 )
-from notifications.templates import MessageKind
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract.envelope import Event
 from socialsvc_common.withdrawals import record_withdrawals, withdrawn_of
-
-# An event that calls for no message still gets a row, so messages it causes need not wait for it.
-SILENT = None
-# Long enough for the cause's own message to be stored when the topics are read at different
-# paces; short, because some causes (a release before a promotion) call for no message at all.
-CAUSE_HOLD = timedelta(seconds=15)
 
 
 def notification_id(event_id: UUID) -> UUID:
@@ -34,47 +30,17 @@ def notification_id(event_id: UUID) -> UUID:
     return uuid5(NAMESPACE_URL, f"socialsvc:notification:{event_id}")
 
 
-def message_for(payload: BaseModel) -> tuple[MessageKind | None, dict[str, Any]] | None:  # noqa: PLR0911
-    """The kind of message an event calls for and what it may mention (no personal data)."""
-    match payload:
-        case p.ApplicationReceived(revision=1):
-            return MessageKind.RECEIVED, {}
-        case p.ApplicationReceived():
-            # Added facts: the new decision that follows is the message worth sending.
-            return SILENT, {}
-        case p.DecisionMade(review_id=UUID()):
-            # A review's decision is told by its conclusion: the service continues or ends.
-            return SILENT, {}
-        case p.DecisionMade():
-            kind = MessageKind(f"decision_{payload.outcome.value}")
-            return kind, {
-                "provision_types": [t.value for t in payload.provision_types],
-                "reasons": payload.refusal_reasons(),
-                "missing": list(payload.missing),
-            }
-        case p.PlacementMade():
-            return MessageKind.PLACEMENT_MADE, payload.model_dump(
-                mode="json", include={"provider_name", "provision_type", "district"}
-            )
-        case p.PlacementWaitlisted():
-            return MessageKind.PLACEMENT_WAITLISTED, payload.model_dump(
-                mode="json", include={"provision_type", "district"}
-            )
-        case p.ConsentWithdrawn():
-            return MessageKind.CONSENT_WITHDRAWN, {}
-        case p.ReviewDue():
-            return MessageKind.REVIEW_DUE, {"provision_type": payload.provision_type.value}
-        case p.ReviewConcluded():
-            kind = MessageKind(f"review_{payload.outcome.value}")
-            return kind, {"provision_type": payload.provision_type.value}
-    return None
-
-
-async def on_events(session: AsyncSession, batch: Sequence[Received[BaseModel]]) -> list[Event]:
+async def on_events(
+    session: AsyncSession,
+    batch: Sequence[Received[BaseModel]],
+    *,
+    offer_reminder: timedelta = DEFAULT_LEAD,
+) -> list[Event]:
     """Stores the citizens' contacts (from their applications) and the messages these events call
     for, one statement each; the dispatcher sends them. Nothing is published here: delivery events
     follow the delivery. An application whose consent was withdrawn gets no more messages, but
-    its contact is kept, to send the withdrawal's confirmation."""
+    its contact is kept, to send the withdrawal's confirmation. An offer also gets its reminder,
+    held until `offer_reminder` before it lapses and cancelled when the offer is answered."""
     now = datetime.now(UTC)
     contacts = [
         contact_of(item.payload)
@@ -88,6 +54,7 @@ async def on_events(session: AsyncSession, batch: Sequence[Received[BaseModel]])
         if item.envelope.application_id not in withdrawn
         and (row := message_row(item, now)) is not None
     ]
+    messages += await reminders_for(session, batch, offer_reminder, now, withdrawn)
     # Events about an erased person may still arrive: their messages are never sent.
     erased = await erased_among(session, {row["application_id"] for row in messages})
     for row in messages:
@@ -95,6 +62,7 @@ async def on_events(session: AsyncSession, batch: Sequence[Received[BaseModel]])
             row["status"] = SKIPPED
     await save_contacts(session, contacts)
     await add_messages(session, messages)
+    await cancel_answered(session, batch)
     return []
 
 

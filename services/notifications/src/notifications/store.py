@@ -19,6 +19,10 @@ PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
 ACCEPTED = "accepted"
 # Not sent: the person withdrew their consent before it went.
 CANCELLED = "cancelled"
+# How long a message waits for its cause's message: long enough for that one to be stored when the
+# topics are read at different paces; short, because some causes (a release before a promotion)
+# call for no message at all.
+CAUSE_HOLD = timedelta(seconds=15)
 
 
 class ContactRow(SQLModel, table=True):
@@ -105,6 +109,37 @@ async def cancel_pending(session: AsyncSession, application_ids: Collection[UUID
             NOTIFICATIONS.c.status == PENDING,
         )
         .values(status=CANCELLED, last_error="consent withdrawn")
+    )
+    await run(session, statement)
+
+
+async def messages_of(
+    session: AsyncSession,
+    application_ids: Collection[UUID],
+    kinds: Collection[str],
+    *,
+    pending_only: bool = False,
+) -> list[tuple[UUID, Mapping[str, Any]]]:
+    """The ids and contexts of these applications' messages of these kinds (one query)."""
+    if not application_ids:
+        return []
+    query = select(NotificationRow.id, NotificationRow.context).where(
+        col(NotificationRow.application_id).in_(application_ids),
+        col(NotificationRow.kind).in_(kinds),
+    )
+    if pending_only:
+        query = query.where(NotificationRow.status == PENDING)
+    return list((await session.exec(query)).all())
+
+
+async def cancel_messages(session: AsyncSession, ids: Collection[UUID], why: str) -> None:
+    """Cancels these messages, those not sent yet (one statement)."""
+    if not ids:
+        return
+    statement = (
+        update(NOTIFICATIONS)
+        .where(NOTIFICATIONS.c.id.in_(list(ids)), NOTIFICATIONS.c.status == PENDING)
+        .values(status=CANCELLED, last_error=why)
     )
     await run(session, statement)
 

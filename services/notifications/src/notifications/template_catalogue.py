@@ -3,7 +3,8 @@
 The texts are policy, so they live in `templates/<language>.toml`, not in code. `load_templates`
 refuses a file that lacks a kind, a part or a sentence, or that uses a placeholder its kind does not
 know, naming the file and key: a bad template fails a test or the start-up, never a citizen's
-message.
+message. The sentences that explain a decision (reasons, missing facts, provision types) come from
+the contract's catalogue (`socialsvc_common.explanations`), which intake's portal shares.
 """
 
 import string
@@ -14,7 +15,8 @@ from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 
-from socialsvc_common.contract.payloads import Language, ProvisionType
+from socialsvc_common.contract.payloads import Language
+from socialsvc_common.explanations import Explanations, Wording, default_explanations
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 
@@ -27,9 +29,22 @@ class MessageKind(StrEnum):
     PLACEMENT_MADE = "placement_made"
     PLACEMENT_WAITLISTED = "placement_waitlisted"
     CONSENT_WITHDRAWN = "consent_withdrawn"
+    APPEAL_RECEIVED = "appeal_received"
+    APPEAL_UPHELD = "appeal_upheld"
+    APPEAL_OVERTURNED = "appeal_overturned"
     REVIEW_DUE = "review_due"
     REVIEW_CONTINUED = "review_continued"
     REVIEW_ENDED = "review_ended"
+    OFFER_REMINDER = "offer_reminder"
+    OFFER_ACCEPTED = "offer_accepted"
+    OFFER_DECLINED = "offer_declined"
+    OFFER_LAPSED = "offer_lapsed"
+    SERVICE_STARTED = "service_started"
+    SERVICE_ENDED = "service_ended"
+    PLACEMENT_RELEASED = "placement_released"
+    PLACEMENT_REFUSED = "placement_refused"
+    INFORMATION_REMINDER = "information_reminder"
+    APPLICATION_EXPIRED = "application_expired"
 
 
 PARTS = ("sms", "subject", "body")
@@ -40,39 +55,40 @@ PLACEHOLDERS: Mapping[MessageKind, frozenset[str]] = MappingProxyType(
     {
         MessageKind.RECEIVED: frozenset({"application_ref"}),
         MessageKind.DECISION_ELIGIBLE: frozenset({"application_ref", "provision_types"}),
-        MessageKind.DECISION_INELIGIBLE: frozenset({"application_ref", "reasons"}),
+        MessageKind.DECISION_INELIGIBLE: frozenset({"application_ref", "reasons", "appeal"}),
         MessageKind.DECISION_NEEDS_INFORMATION: frozenset({"application_ref", "missing"}),
         MessageKind.PLACEMENT_MADE: frozenset(
-            {"application_ref", "provider_name", "provision_type", "district"}
+            {"application_ref", "provider_name", "provision_type", "district", "offer_answer"}
         ),
         MessageKind.PLACEMENT_WAITLISTED: frozenset(
             {"application_ref", "provision_type", "district"}
         ),
         MessageKind.CONSENT_WITHDRAWN: frozenset({"application_ref"}),
+        MessageKind.APPEAL_RECEIVED: frozenset({"application_ref"}),
+        MessageKind.APPEAL_UPHELD: frozenset({"application_ref"}),
+        MessageKind.APPEAL_OVERTURNED: frozenset({"application_ref"}),
         MessageKind.REVIEW_DUE: frozenset({"application_ref", "provision_type"}),
         MessageKind.REVIEW_CONTINUED: frozenset({"application_ref", "provision_type"}),
         MessageKind.REVIEW_ENDED: frozenset({"application_ref", "provision_type"}),
+        MessageKind.OFFER_REMINDER: frozenset({"application_ref", "offer_expires"}),
+        MessageKind.OFFER_ACCEPTED: frozenset({"application_ref"}),
+        MessageKind.OFFER_DECLINED: frozenset({"application_ref"}),
+        MessageKind.OFFER_LAPSED: frozenset({"application_ref"}),
+        MessageKind.SERVICE_STARTED: frozenset({"application_ref"}),
+        MessageKind.SERVICE_ENDED: frozenset({"application_ref", "appeal"}),
+        MessageKind.PLACEMENT_RELEASED: frozenset({"application_ref", "appeal"}),
+        MessageKind.PLACEMENT_REFUSED: frozenset({"application_ref", "provision_types", "appeal"}),
+        MessageKind.INFORMATION_REMINDER: frozenset({"application_ref", "missing", "expires_on"}),
+        MessageKind.APPLICATION_EXPIRED: frozenset({"application_ref"}),
     }
 )
-# Lists become several sentences, which do not fit a one-line subject.
-LIST_PLACEHOLDERS = frozenset({"reasons", "missing"})
-
-# Keys the eligibility service produces (eligibility/reasons.py: Reason, MissingFact); every
-# language must explain each of them. An unknown key still renders, as the generic fallback.
-REASON_KEYS = (
-    "no_target_group",
-    "income_above_need_criterion",
-    "income_not_stated",
-    "no_dependency",
-    "group_not_served",
-    "not_living_alone",
-    "need_level_below_threshold",
-    "no_need_for_requested_service",
-    "no_need_for_any_service",
-    "information_missing",
+# Lists and whole sentences do not fit a one-line subject.
+LIST_PLACEHOLDERS = frozenset({"reasons", "missing", "appeal", "offer_answer"})
+# Sentences said with a date when the event gives one, and without it otherwise: `until` must
+# name the date's placeholder, `open` none.
+DATED_SENTENCES: Mapping[str, str] = MappingProxyType(
+    {"appeal": "appeal_by", "offer_answer": "offer_expires"}
 )
-MISSING_KEYS = ("monthly_household_income_azn", "activities_needing_help", "disability_group")
-_FALLBACK_KEYS = ("reason", "missing", "provision_type")
 
 
 class TemplateError(ValueError):
@@ -83,22 +99,33 @@ class TemplateError(ValueError):
 class LanguageTemplates:
     greeting: str
     closing: str
+    # strftime formats of a date and of a moment (in Baku time).
+    date: str
+    date_time: str
     provision_types: Mapping[str, str]
     reasons: Mapping[str, str]
     missing: Mapping[str, str]
     fallbacks: Mapping[str, str]
+    # DATED_SENTENCES: each with its `until` and `open` texts.
+    sentences: Mapping[str, Mapping[str, str]]
     messages: Mapping[MessageKind, Mapping[str, str]]
 
 
 Templates = Mapping[Language, LanguageTemplates]
 
 
-def load_templates(directory: Path = TEMPLATE_DIR) -> Templates:
-    """Every language's templates from `<directory>/<language>.toml`, validated."""
-    return MappingProxyType({lang: _load_language(directory / f"{lang}.toml") for lang in Language})
+def load_templates(
+    directory: Path = TEMPLATE_DIR, explanations: Explanations | None = None
+) -> Templates:
+    """Every language's templates from `<directory>/<language>.toml`, validated, with the
+    sentences of `explanations` (the contract's catalogue by default)."""
+    wordings = explanations if explanations is not None else default_explanations()
+    return MappingProxyType(
+        {lang: _load_language(directory / f"{lang}.toml", wordings[lang]) for lang in Language}
+    )
 
 
-def _load_language(path: Path) -> LanguageTemplates:
+def _load_language(path: Path, wording: Wording) -> LanguageTemplates:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -106,18 +133,34 @@ def _load_language(path: Path) -> LanguageTemplates:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise TemplateError(f"{path.name}: not valid UTF-8 TOML: {exc}") from exc
     file = path.name
-    letter = _strings(data.get("letter"), "letter", file, ("greeting", "closing"))
+    letter = _strings(
+        data.get("letter"), "letter", file, ("greeting", "closing", "date", "date_time")
+    )
     return LanguageTemplates(
         greeting=letter["greeting"],
         closing=letter["closing"],
-        provision_types=_strings(
-            data.get("provision_types"), "provision_types", file, tuple(ProvisionType)
+        date=letter["date"],
+        date_time=letter["date_time"],
+        provision_types=wording.provision_types,
+        reasons=wording.reasons,
+        missing=wording.missing,
+        fallbacks=wording.fallbacks,
+        sentences=MappingProxyType(
+            {name: _dated(data.get(name), name, file) for name in DATED_SENTENCES}
         ),
-        reasons=_strings(data.get("reasons"), "reasons", file, REASON_KEYS),
-        missing=_strings(data.get("missing"), "missing", file, MISSING_KEYS),
-        fallbacks=_strings(data.get("fallbacks"), "fallbacks", file, _FALLBACK_KEYS),
         messages=_messages(data.get("messages"), file),
     )
+
+
+def _dated(value: object, key: str, file: str) -> Mapping[str, str]:
+    texts = _strings(value, key, file, ("until", "open"))
+    date = DATED_SENTENCES[key]
+    for part, wanted in (("until", {date}), ("open", set())):
+        used = _placeholders(texts[part], f"{file}: {key}.{part}")
+        if used != wanted:
+            named = f"{{{date}}} and no other placeholder" if wanted else "no placeholder"
+            raise TemplateError(f"{file}: {key}.{part}: must use {named}")
+    return MappingProxyType(texts)
 
 
 def _strings(value: object, key: str, file: str, required: Iterable[str]) -> dict[str, str]:

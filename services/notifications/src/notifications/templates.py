@@ -6,13 +6,13 @@ it was loaded, so a bad template fails a test or the start-up, never a citizen's
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from functools import cache
-from uuid import UUID
 
+from notifications.quiet_hours import BAKU
 from notifications.template_catalogue import (
-    MISSING_KEYS,
+    DATED_SENTENCES,
     PLACEHOLDERS,
-    REASON_KEYS,
     TEMPLATE_DIR,
     LanguageTemplates,
     MessageKind,
@@ -21,6 +21,7 @@ from notifications.template_catalogue import (
     load_templates,
 )
 from socialsvc_common.contract.payloads import Language
+from socialsvc_common.explanations import MISSING_KEYS, REASON_KEYS, application_ref
 
 __all__ = [
     "MISSING_KEYS",
@@ -58,14 +59,14 @@ class MessageContext:
     district: str = ""
     reasons: Sequence[str] = ()
     missing: Sequence[str] = ()
-
-
-def application_ref(application_id: UUID) -> str:
-    """A short reference a citizen can read out on the phone, e.g. '1A2B-3C4D'.
-
-    Two groups of four never look like a FIN (seven characters), so logs leave it readable."""
-    head = application_id.hex[:8].upper()
-    return f"{head[:4]}-{head[4:]}"
+    # ISO 8601 texts, as stored with the message: an offer's end, an appeal's last day, the
+    # moment an application waiting for facts expires.
+    offer_expires_at: str | None = None
+    appeal_by: str | None = None
+    expires_at: str | None = None
+    # Never told: which placement a message is about, so an answer cancels its own offer's
+    # reminder and no other.
+    placement_id: str | None = None
 
 
 @cache
@@ -118,7 +119,15 @@ def _values(pack: LanguageTemplates, context: MessageContext, *, listed: bool) -
         generic = pack.fallbacks["provision_type"]
         return pack.provision_types.get(key, generic) if key else generic
 
+    def dated(name: str, value: str) -> str:
+        texts = pack.sentences[name]
+        if not value:
+            return texts["open"]
+        return texts["until"].format_map({DATED_SENTENCES[name]: value})
+
     names = _unique(provision(key) for key in context.provision_types) or [provision(None)]
+    offer_expires = _moment(context.offer_expires_at, pack.date_time)
+    appeal_by = _day(context.appeal_by, pack.date)
     return {
         "application_ref": context.application_ref,
         "provider_name": context.provider_name,
@@ -127,4 +136,26 @@ def _values(pack: LanguageTemplates, context: MessageContext, *, listed: bool) -
         "provision_types": ", ".join(names),
         "reasons": sentences(context.reasons, pack.reasons, "reason"),
         "missing": sentences(context.missing, pack.missing, "missing"),
+        "offer_expires": offer_expires,
+        "offer_answer": dated("offer_answer", offer_expires),
+        "appeal": dated("appeal", appeal_by),
+        "expires_on": _moment(context.expires_at, pack.date),
     }
+
+
+def _moment(value: str | None, form: str) -> str:
+    # A moment is told in Baku time, where the citizen lives; an unreadable one as nothing.
+    try:
+        moment = datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return ""
+    if moment is None:
+        return ""
+    return (moment if moment.tzinfo is None else moment.astimezone(BAKU)).strftime(form)
+
+
+def _day(value: str | None, form: str) -> str:
+    try:
+        return date.fromisoformat(value[:10]).strftime(form) if value else ""
+    except ValueError:
+        return ""

@@ -70,7 +70,8 @@ class Channel(StrEnum):
     EGOV_INBOX = "egov_inbox"
 
 
-Fin = Annotated[str, Field(pattern=r"^[0-9A-Z]{7}$", description="Personal identification number")]
+FIN_PATTERN = r"^[0-9A-Z]{7}$"
+Fin = Annotated[str, Field(pattern=FIN_PATTERN, description="Personal identification number")]
 MobilePhone = Annotated[str, Field(pattern=r"^\+994\d{9}$", description="+994, operator, 7 digits")]
 # Deliberately plain: no quoting, comments, brackets or lists, which mail libraries read in
 # surprising ways (a comma can make a second recipient).
@@ -227,6 +228,13 @@ class DecisionMade(Payload):
     provision_types: list[ProvisionType] = Field(default_factory=list)
     rules: list[RuleResult] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)
+    appeal_id: UUID | None = Field(
+        default=None, description="set on a decision an appeal's overturn made: that appeal"
+    )
+    appeal_by: date | None = Field(
+        default=None,
+        description="on a refusal: the last day (Asia/Baku) an appeal against it is taken",
+    )
     review_id: UUID | None = Field(
         default=None,
         description="set when a placement's review caused this decision (assignment.review.due)",
@@ -382,6 +390,31 @@ class ConsentWithdrawn(Payload):
     text_version: str = Field(description="the version of the consent text withdrawn")
     purposes: list[ConsentPurpose]
     withdrawn_by: str = Field(description="who recorded the withdrawal: role and key name")
+
+
+class InformationReminded(Payload):
+    """The facts a needs-information decision asked for have not come: the person is reminded,
+    once, and told when the application expires. No personal data."""
+
+    application_id: UUID
+    reminded_at: datetime
+    missing: list[str] = Field(default_factory=list, description="the facts still asked for")
+    expires_at: datetime = Field(description="unless the facts come by then, the application ends")
+    policy_version: str = Field(description="the version of intake's needs-information policy")
+
+
+class ExpiryReason(StrEnum):
+    INFORMATION_NOT_RECEIVED = "information_not_received"
+
+
+class ApplicationExpired(Payload):
+    """An application ended undecided: the facts asked for did not come in the time the policy
+    gives. It is closed; the person may apply again. No personal data."""
+
+    application_id: UUID
+    expired_at: datetime
+    reason: ExpiryReason
+    policy_version: str = Field(description="the version of intake's needs-information policy")
 
 
 class NotificationDelivered(Payload):

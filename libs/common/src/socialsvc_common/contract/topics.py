@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract import public as pub
+from socialsvc_common.contract.appeals import AppealDecided, AppealLodged
 from socialsvc_common.contract.erasure import SubjectErased
 
 DAY_MS = 24 * 60 * 60 * 1000
@@ -70,10 +71,32 @@ CONSENT_WITHDRAWN = Topic(
     "A person withdrew their consent to an application: every service stops processing it; "
     "notifications confirms the withdrawal, and nothing after.",
 )
+INFORMATION_REMINDED = Topic(
+    "intake.information.reminded.v1",
+    p.InformationReminded,
+    "The facts a needs-information decision asked for have not come: the person is reminded once "
+    "(intake's needs-information policy), with the date the application expires.",
+)
+APPLICATION_EXPIRED = Topic(
+    "intake.application.expired.v1",
+    p.ApplicationExpired,
+    "An application asking for facts that never came was closed as expired (intake's "
+    "needs-information policy).",
+)
 DECISION_MADE = Topic(
     "eligibility.decision.made.v1",
     p.DecisionMade,
     "Eligibility decided an application: eligible, ineligible or needs information.",
+)
+APPEAL_LODGED = Topic(
+    "eligibility.appeal.lodged.v1",
+    AppealLodged,
+    "An appeal against a decision was lodged; a reviewer answers it within the policy's time.",
+)
+APPEAL_DECIDED = Topic(
+    "eligibility.appeal.decided.v1",
+    AppealDecided,
+    "A reviewer upheld or overturned an appeal; an overturn is followed by a new decision.",
 )
 PLACEMENT_MADE = Topic(
     "assignment.placement.made.v1",
@@ -216,7 +239,11 @@ REGISTRY: tuple[Topic, ...] = (
     EGOV_APPLICATION_SUBMITTED,
     APPLICATION_RECEIVED,
     CONSENT_WITHDRAWN,
+    INFORMATION_REMINDED,
+    APPLICATION_EXPIRED,
     DECISION_MADE,
+    APPEAL_LODGED,
+    APPEAL_DECIDED,
     PLACEMENT_MADE,
     PLACEMENT_WAITLISTED,
     PLACEMENT_UPDATED,

@@ -25,6 +25,7 @@ STAGE_OF_TOPIC = {
     topics.CONSENT_WITHDRAWN.name: "consent withdrawn",
     topics.REVIEW_DUE.name: "under review",
     topics.REVIEW_OVERDUE.name: "review overdue",
+    topics.APPLICATION_EXPIRED.name: "expired",
 }
 DEAD_LETTER_TOPICS = {t.name for t in topics.DEAD_LETTERS.values()}
 

@@ -1,0 +1,1 @@
+"""Appeals against decisions: the policy, the rules, the table, the steps and the HTTP routes."""
