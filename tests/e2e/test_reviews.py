@@ -61,6 +61,8 @@ min_need_level = 1"""
 REVIEW_DUE = "yenidən baxılma vaxtı çatdı"
 CONTINUED = "davam edir"
 ENDED = "dayandırılır"
+APPEAL_BY = "Şikayət vermək üçün son gün"
+STOPPED = "xidmət dayandırıldı"
 
 
 @pytest.fixture
@@ -224,6 +226,10 @@ async def test_a_review_continues_one_service_ends_another_and_escalates_when_ov
 
     ended_ref, kept_ref = reference(ended_id), reference(continued_id)
     assert await until(partial(told, ended_ref, ENDED), 60), messages_to(platform, ended_ref)
+    # Told once, with the last day to appeal; the release itself calls for no second message.
+    [ending] = [m for m in messages_to(platform, ended_ref) if ENDED in m]
+    assert APPEAL_BY in ending
+    assert not [m for m in messages_to(platform, ended_ref) if STOPPED in m]
     assert await until(partial(told, kept_ref, CONTINUED), 60), messages_to(platform, kept_ref)
     for client in (intake, assignment, staff):
         await client.aclose()

@@ -23,7 +23,7 @@ from assignment.reviews import escalation, opened_review, review_outcome
 from assignment.store import PlacementRow
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract import topics
-from socialsvc_common.contract.envelope import Envelope, Event, new_event
+from socialsvc_common.contract.envelope import Event, new_event
 from socialsvc_common.contract.payloads import (
     DecisionMade,
     ProvisionType,
@@ -166,8 +166,8 @@ async def _conclude(
             provision, decision.need_level, now
         )
         session.add(placement)
-        return [_concluded(review, placement, outcome, item.envelope, now)]
-    concluded = _concluded(review, placement, outcome, item.envelope, now)
+        return [_concluded(review, placement, outcome, item, now)]
+    concluded = _concluded(review, placement, outcome, item, now)
     # One by one: a release locks its provider's ledger and promotes the next person waiting.
     # Reviews ending a service are few.
     released = await release(session, registry, placement.id, ReleaseReason.REVIEW_ENDED.value)
@@ -178,9 +178,10 @@ def _concluded(
     review: ReviewRow,
     placement: PlacementRow,
     outcome: ReviewOutcome,
-    cause: Envelope,
+    decided: Received[DecisionMade],
     now: datetime,
 ) -> Event:
+    ended = outcome is ReviewOutcome.ENDED
     concluded = ReviewConcluded(
         application_id=review.application_id,
         placement_id=review.placement_id,
@@ -190,11 +191,12 @@ def _concluded(
         rule_set_version=review.rule_set_version or "",
         next_review_due_at=placement.review_due_at if outcome is ReviewOutcome.CONTINUED else None,
         concluded_at=now,
+        appeal_by=decided.payload.appeal_by if ended else None,
     )
     return new_event(
         topics.REVIEW_CONCLUDED,
         concluded,
         producer=NAME,
         application_id=review.application_id,
-        cause=cause,
+        cause=decided.envelope,
     )
