@@ -17,6 +17,7 @@ from assignment.review_store import (
     add_reviews,
     claim_due_placements,
     claim_overdue,
+    claim_undated,
     open_reviews_for_update,
 )
 from assignment.reviews import escalation, opened_review, review_outcome
@@ -57,11 +58,26 @@ class ReviewSweeper(Worker):
 
     async def step(self) -> bool:
         now = datetime.now(UTC)
+        dated = await self.date_undated(now)
         opened = await self.open_due(now)
         escalated = await self.escalate(now)
         if opened or escalated:
             self._relay.wake()
-        return SWEEP_BATCH in (opened, escalated)
+        return SWEEP_BATCH in (dated, opened, escalated)
+
+    async def date_undated(self, now: datetime) -> int:
+        """Gives a service that started before reviews existed its first review date, one full
+        interval from now (so they do not all come due at once)."""
+        policy = self._registry.review_policy
+        async with transaction(self._sessions) as session:
+            undated = await claim_undated(session, SWEEP_BATCH)
+            for placement in undated:
+                kind = ProvisionType(placement.provision_type)
+                placement.review_due_at = policy.next_review(kind, placement.need_level, now)
+            session.add_all(undated)
+        if undated:
+            self._log.info("review dates given", count=len(undated))
+        return len(undated)
 
     async def open_due(self, now: datetime) -> int:
         policy = self._registry.review_policy
