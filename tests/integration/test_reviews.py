@@ -113,9 +113,24 @@ async def test_reviews_open_once_conclude_once_and_escalate_once(engine: AsyncEn
             async with transaction(sessions) as session:
                 await advance(session, registry, placement_id, step, WORKER)
 
+    # A service that started before reviews existed gets a date a full interval away.
+    async with transaction(sessions) as session:
+        old = await session.get(PlacementRow, ids[people[0].application_id])
+        assert old is not None
+        old.review_due_at = None
+        session.add(old)
+    counter = Counter("overdue", "t", registry=CollectorRegistry())
+    sweeper = ReviewSweeper(sessions, registry, Relay(), 1.0, counter)  # type: ignore[arg-type]
+    now = datetime.now(UTC)
+    assert await sweeper.date_undated(now) == 1
+    assert await sweeper.date_undated(now) == 0
+    async with sessions() as session:
+        dated = await session.get(PlacementRow, ids[people[0].application_id])
+    assert dated is not None
+    assert dated.review_due_at == now + timedelta(days=30)
+
     # Two replicas sweep at once, thirty-one days on: each due review is opened once.
     later = datetime.now(UTC) + timedelta(days=31)
-    counter = Counter("overdue", "t", registry=CollectorRegistry())
     sweepers = [
         ReviewSweeper(sessions, registry, Relay(), 1.0, counter)  # type: ignore[arg-type]
         for _ in range(2)

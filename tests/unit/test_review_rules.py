@@ -17,6 +17,7 @@ from assignment.review_policy import (
 from assignment.review_store import ReviewRow
 from assignment.reviews import escalation, opened_review, review_outcome
 from assignment.store import PlacementRow
+from eligibility.appeals.policy import load_appeal_policy
 from eligibility.reviews import review_decision
 from eligibility.ruleset import default_rule_sets, rule_set_for
 from eligibility.store import DecisionRow
@@ -28,7 +29,9 @@ from socialsvc_common.contract.payloads import (
     DecisionMade,
     Language,
     Outcome,
+    PlacementReleased,
     ProvisionType,
+    ReleaseReason,
     ReviewConcluded,
     ReviewDue,
     ReviewOutcome,
@@ -255,12 +258,16 @@ def test_a_review_decides_again_on_the_stored_facts_by_the_rules_of_today(
     )
     cause = envelope(held.application_id)
     public = PublicStream("eligibility", b"k" * 32)
-    row, events = review_decision(Received(cause, due), held, rules, public, today=TODAY, now=NOW)
+    row, events = review_decision(
+        Received(cause, due), held, rules, public, load_appeal_policy(), today=TODAY, now=NOW
+    )
     made = DecisionMade.model_validate_json(events[0].value())
     assert made.outcome is outcome
     assert made.review_id == due.review_id
     assert made.rule_set_version == "t"
     assert made.person_ref == held.decision["person_ref"]
+    # A decision that ends the service may be appealed, as any refusal.
+    assert (made.appeal_by is not None) is (outcome is Outcome.INELIGIBLE)
     assert events[0].envelope.causation_id == cause.event_id
     assert row["decided_on"] == TODAY
     assert row["facts"] == held.facts
@@ -291,6 +298,22 @@ def test_review_events_call_for_their_messages_and_a_review_decision_for_none() 
             MessageKind(f"review_{outcome.value}"),
             {"provision_type": "home_care"},
         )
+    ended = concluded.model_copy(
+        update={"outcome": ReviewOutcome.ENDED, "appeal_by": date(2026, 12, 20)}
+    )
+    assert message_for(ended) == (
+        MessageKind.REVIEW_ENDED,
+        {"provision_type": "home_care", "appeal_by": "2026-12-20"},
+    )
+    # The release that follows is told by the review's conclusion, not a second time.
+    released = PlacementReleased(
+        application_id=due.application_id,
+        placement_id=due.placement_id,
+        provider_id="hc-xetai",
+        reason=ReleaseReason.REVIEW_ENDED.value,
+        released_at=NOW,
+    )
+    assert message_for(released) == (SILENT, {"placement_id": str(due.placement_id)})
     assert message_for(decision(Outcome.INELIGIBLE, [])) == (SILENT, {})
     plain = decision(Outcome.INELIGIBLE, []).model_copy(update={"review_id": None})
     assert message_for(plain) is not None
@@ -328,8 +351,14 @@ SENTENCES = {
 def test_review_messages_say_what_happens_in_every_language(
     kind: MessageKind, language: Language
 ) -> None:
-    context = MessageContext(application_ref="1A2B-3C4D", provision_type="home_care")
+    context = MessageContext(
+        application_ref="1A2B-3C4D", provision_type="home_care", appeal_by="2026-12-20"
+    )
     message = render(kind, language, context)
+    if kind is MessageKind.REVIEW_ENDED:
+        # The last day to appeal the decision that ended the service.
+        assert "20.12.2026" in message.sms
+        assert "20.12.2026" in message.body
     service = {Language.AZ: "evdə sosial xidmət", Language.RU: "на дому", Language.EN: "home care"}
     for text, sentence in zip((message.sms, message.body), SENTENCES[kind][language], strict=True):
         assert "1A2B-3C4D" in text

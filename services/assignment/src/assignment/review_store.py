@@ -70,6 +70,22 @@ async def claim_due_placements(
     return list((await session.exec(query)).all())
 
 
+async def claim_undated(session: AsyncSession, limit: int) -> list[PlacementRow]:
+    """Started placements without a review date (started before reviews existed), locked."""
+    query = (
+        select(PlacementRow)
+        .where(
+            col(PlacementRow.active).is_(True),
+            PlacementRow.status == PlacementStatus.STARTED.value,
+            col(PlacementRow.review_due_at).is_(None),
+        )
+        .order_by(col(PlacementRow.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.exec(query)).all())
+
+
 async def add_reviews(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     if rows:
         await run(session, insert(REVIEWS), list(rows))

@@ -17,13 +17,14 @@ from assignment.review_store import (
     add_reviews,
     claim_due_placements,
     claim_overdue,
+    claim_undated,
     open_reviews_for_update,
 )
 from assignment.reviews import escalation, opened_review, review_outcome
 from assignment.store import PlacementRow
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract import topics
-from socialsvc_common.contract.envelope import Envelope, Event, new_event
+from socialsvc_common.contract.envelope import Event, new_event
 from socialsvc_common.contract.payloads import (
     DecisionMade,
     ProvisionType,
@@ -57,11 +58,26 @@ class ReviewSweeper(Worker):
 
     async def step(self) -> bool:
         now = datetime.now(UTC)
+        dated = await self.date_undated(now)
         opened = await self.open_due(now)
         escalated = await self.escalate(now)
         if opened or escalated:
             self._relay.wake()
-        return SWEEP_BATCH in (opened, escalated)
+        return SWEEP_BATCH in (dated, opened, escalated)
+
+    async def date_undated(self, now: datetime) -> int:
+        """Gives a service that started before reviews existed its first review date, one full
+        interval from now (so they do not all come due at once)."""
+        policy = self._registry.review_policy
+        async with transaction(self._sessions) as session:
+            undated = await claim_undated(session, SWEEP_BATCH)
+            for placement in undated:
+                kind = ProvisionType(placement.provision_type)
+                placement.review_due_at = policy.next_review(kind, placement.need_level, now)
+            session.add_all(undated)
+        if undated:
+            self._log.info("review dates given", count=len(undated))
+        return len(undated)
 
     async def open_due(self, now: datetime) -> int:
         policy = self._registry.review_policy
@@ -166,8 +182,8 @@ async def _conclude(
             provision, decision.need_level, now
         )
         session.add(placement)
-        return [_concluded(review, placement, outcome, item.envelope, now)]
-    concluded = _concluded(review, placement, outcome, item.envelope, now)
+        return [_concluded(review, placement, outcome, item, now)]
+    concluded = _concluded(review, placement, outcome, item, now)
     # One by one: a release locks its provider's ledger and promotes the next person waiting.
     # Reviews ending a service are few.
     released = await release(session, registry, placement.id, ReleaseReason.REVIEW_ENDED.value)
@@ -178,9 +194,10 @@ def _concluded(
     review: ReviewRow,
     placement: PlacementRow,
     outcome: ReviewOutcome,
-    cause: Envelope,
+    decided: Received[DecisionMade],
     now: datetime,
 ) -> Event:
+    ended = outcome is ReviewOutcome.ENDED
     concluded = ReviewConcluded(
         application_id=review.application_id,
         placement_id=review.placement_id,
@@ -190,11 +207,12 @@ def _concluded(
         rule_set_version=review.rule_set_version or "",
         next_review_due_at=placement.review_due_at if outcome is ReviewOutcome.CONTINUED else None,
         concluded_at=now,
+        appeal_by=decided.payload.appeal_by if ended else None,
     )
     return new_event(
         topics.REVIEW_CONCLUDED,
         concluded,
         producer=NAME,
         application_id=review.application_id,
-        cause=cause,
+        cause=decided.envelope,
     )

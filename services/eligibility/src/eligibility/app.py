@@ -102,7 +102,7 @@ def register_handlers(
         in_force = await rule_sets.current(session)
         now = datetime.now(UTC)
         events, undecidable = await decide_reviews(
-            session, batch, in_force, public, today=now.astimezone(BAKU).date(), now=now
+            session, batch, in_force, public, policy, today=now.astimezone(BAKU).date(), now=now
         )
         if undecidable:
             runtime.logger.warning("reviews not decided: no facts held", reviews=undecidable)

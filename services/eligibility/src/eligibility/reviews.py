@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from eligibility.appeals.policy import AppealPolicy
+from eligibility.appeals.rules import appeal_by
 from eligibility.rules import decide
 from eligibility.ruleset import RuleSet, rule_set_for
 from eligibility.simulation import replayed, stored_application
@@ -16,7 +18,7 @@ from eligibility.store import DecisionRow, decisions_of, save_decisions
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Event, new_event
-from socialsvc_common.contract.payloads import DecisionMade, ReviewDue
+from socialsvc_common.contract.payloads import DecisionMade, Outcome, ReviewDue
 from socialsvc_common.public_stream import PublicStream
 from socialsvc_common.withdrawals import withdrawn_of
 
@@ -28,11 +30,13 @@ def review_decision(
     stored: DecisionRow,
     rule_set: RuleSet,
     public: PublicStream,
+    policy: AppealPolicy,
     *,
     today: date,
     now: datetime,
 ) -> tuple[dict[str, Any], list[Event]]:
-    """The decision a review causes (its row and its events), in pure code."""
+    """The decision a review causes (its row and its events), in pure code. One that ends the
+    service says until when it may be appealed, as any refusal does."""
     review = item.payload
     application = stored_application(
         stored.application_id, stored.district, stored.decided_on, stored.facts, stored.decision
@@ -44,6 +48,7 @@ def review_decision(
         district=stored.district,
         person_ref=stored.decision.get("person_ref"),
         review_id=review.review_id,
+        appeal_by=appeal_by(now, policy) if decision.outcome is not Outcome.ELIGIBLE else None,
         **decision.model_dump(),
     )
     event = new_event(
@@ -72,6 +77,7 @@ async def decide_reviews(
     batch: Sequence[Received[ReviewDue]],
     in_force: Sequence[RuleSet],
     public: PublicStream,
+    policy: AppealPolicy,
     *,
     today: date,
     now: datetime,
@@ -97,7 +103,7 @@ async def decide_reviews(
             continue
         # One row a application in the upsert: the last review of the batch is the current one.
         decided[row.application_id] = review_decision(
-            item, row, rule_set, public, today=today, now=now
+            item, row, rule_set, public, policy, today=today, now=now
         )
     await save_decisions(session, [row for row, _ in decided.values()])
     return [event for _, events in decided.values() for event in events], undecidable

@@ -25,6 +25,8 @@ RELEASE_KINDS: dict[str, MessageKind | None] = {
     p.ReleaseReason.OTHER: MessageKind.PLACEMENT_RELEASED,
     p.ReleaseReason.DIED: SILENT,
     p.ReleaseReason.CONSENT_WITHDRAWN: SILENT,
+    # The review's conclusion tells it (assignment.review.concluded.v1), with the appeal's day.
+    p.ReleaseReason.REVIEW_ENDED: SILENT,
 }
 UPDATE_KINDS: dict[p.PlacementStatus, MessageKind] = {
     p.PlacementStatus.ACCEPTED: MessageKind.OFFER_ACCEPTED,
@@ -90,7 +92,7 @@ def _later_turns(payload: BaseModel) -> tuple[MessageKind | None, dict[str, Any]
             return MessageKind.REVIEW_DUE, {"provision_type": payload.provision_type.value}
         case p.ReviewConcluded():
             kind = MessageKind(f"review_{payload.outcome.value}")
-            return kind, {"provision_type": payload.provision_type.value}
+            return kind, {"provision_type": payload.provision_type.value} | _appeal(payload)
     return None
 
 

@@ -69,7 +69,7 @@ PLACEHOLDERS: Mapping[MessageKind, frozenset[str]] = MappingProxyType(
         MessageKind.APPEAL_OVERTURNED: frozenset({"application_ref"}),
         MessageKind.REVIEW_DUE: frozenset({"application_ref", "provision_type"}),
         MessageKind.REVIEW_CONTINUED: frozenset({"application_ref", "provision_type"}),
-        MessageKind.REVIEW_ENDED: frozenset({"application_ref", "provision_type"}),
+        MessageKind.REVIEW_ENDED: frozenset({"application_ref", "provision_type", "appeal"}),
         MessageKind.OFFER_REMINDER: frozenset({"application_ref", "offer_expires"}),
         MessageKind.OFFER_ACCEPTED: frozenset({"application_ref"}),
         MessageKind.OFFER_DECLINED: frozenset({"application_ref"}),

@@ -351,6 +351,11 @@ class ReviewConcluded(Payload):
     rule_set_version: str
     next_review_due_at: datetime | None = None
     concluded_at: datetime
+    appeal_by: date | None = Field(
+        default=None,
+        description="on an ended service: the last day (Asia/Baku) an appeal against the "
+        "decision that ended it is taken",
+    )
 
 
 class ReviewOverdue(Payload):
