@@ -26,7 +26,7 @@ RECEIVED = "müraciətiniz qəbul edildi"
 APPEAL_RECEIVED = "şikayətiniz qəbul edildi"
 APPEAL_UPHELD = "qərar dəyişdirilmədi"
 APPEAL_OVERTURNED = "şikayətiniz təmin edildi"
-PLACED = "sosial xidmət təyin edildi"
+PLACED = "sizə yer təklif edilir"
 
 
 def refused_form(seed: int) -> dict[str, Any]:
