@@ -233,7 +233,8 @@ async def test_a_withdrawal_stops_every_service_and_is_confirmed_once(
     assert step["summary"] == {"reason": "citizen_request", "text_version": "2026.1"}
     assert step["actor"] == {"role": "social_worker", "name": "e2e-social_worker"}
     released = [s["summary"] for s in steps(journey, "assignment.placement.released")]
-    assert {"reason": "consent_withdrawn"} in released
+    assert [summary["reason"] for summary in released] == ["consent_withdrawn"]
+    assert released[0]["placement_id"] == placement["id"]
     # Assignment released the place because of the withdrawal: by itself, naming nobody.
     assert {s["actor"] for s in steps(journey, "assignment.placement.released")} == {None}
 
