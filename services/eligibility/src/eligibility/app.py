@@ -22,7 +22,7 @@ from eligibility.reviews import decide_reviews
 from eligibility.rules import decide
 from eligibility.ruleset import RuleSet, default_rule_sets, rule_set_for
 from eligibility.schema import SCHEMA
-from eligibility.store import save_decisions
+from eligibility.store import history_row, save_decisions
 from socialsvc_common.auth import ApiSettings, install_api_keys
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract import topics
@@ -145,18 +145,9 @@ def decision_for(
         application_id=made.application_id,
         cause=item.envelope,
     )
-    row = {
-        "application_id": made.application_id,
-        "event_id": event.envelope.event_id,
-        "outcome": made.outcome.value,
-        "rule_set_version": made.rule_set_version,
-        "district": made.district,
-        "decided_on": submitted_on,
-        "decided_at": now,
-        "facts": application.model_dump(mode="json", include={"service_requested", "circumstances"})
-        | {"birth_date": application.applicant.birth_date.isoformat()},
-        "decision": made.model_dump(mode="json"),
-    }
+    facts = application.model_dump(mode="json", include={"service_requested", "circumstances"})
+    facts["birth_date"] = application.applicant.birth_date.isoformat()
+    row = history_row(made, event.envelope.event_id, decided_on=submitted_on, facts=facts)
     return row, [event, public.decided(made)]
 
 

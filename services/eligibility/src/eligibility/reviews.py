@@ -14,7 +14,7 @@ from eligibility.appeals.rules import appeal_by
 from eligibility.rules import decide
 from eligibility.ruleset import RuleSet, rule_set_for
 from eligibility.simulation import replayed, stored_application
-from eligibility.store import DecisionRow, decisions_of, save_decisions
+from eligibility.store import DecisionRow, decisions_of, history_row, save_decisions
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Event, new_event
@@ -58,17 +58,7 @@ def review_decision(
         application_id=made.application_id,
         cause=item.envelope,
     )
-    row = {
-        "application_id": made.application_id,
-        "event_id": event.envelope.event_id,
-        "outcome": made.outcome.value,
-        "rule_set_version": made.rule_set_version,
-        "district": made.district,
-        "decided_on": today,
-        "decided_at": now,
-        "facts": stored.facts,
-        "decision": made.model_dump(mode="json"),
-    }
+    row = history_row(made, event.envelope.event_id, decided_on=today, facts=stored.facts)
     return row, [event, public.decided(made)]
 
 

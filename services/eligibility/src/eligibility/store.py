@@ -17,6 +17,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from eligibility.policy_store import RuleSetRow
+from socialsvc_common.contract.payloads import DecisionMade
 from socialsvc_common.db import UtcDateTime, run
 from socialsvc_common.withdrawals import WithdrawalRow
 
@@ -100,3 +101,22 @@ async def anonymise_decisions(
     )
     rows = [{"entry": key, "anonymous": value} for key, value in decisions.items()]
     await run(session, statement, rows)
+
+
+def history_row(
+    made: DecisionMade, event_id: UUID, *, decided_on: date, facts: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The row a decision adds to its application's history (`save_decisions` writes them): the
+    same for a first decision, one an appeal made and one a review made."""
+    return {
+        "application_id": made.application_id,
+        "event_id": event_id,
+        "outcome": made.outcome.value,
+        "rule_set_version": made.rule_set_version,
+        "district": made.district,
+        "decided_on": decided_on,
+        "decided_at": made.decided_at,
+        "facts": dict(facts),
+        "decision": made.model_dump(mode="json"),
+        "appeal_id": made.appeal_id,
+    }

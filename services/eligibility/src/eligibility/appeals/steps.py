@@ -3,7 +3,6 @@ the row and return the events (the appeal's own, and on an overturn the new deci
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from uuid import UUID, uuid4
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,9 +17,9 @@ from eligibility.appeals.store import (
     open_appeal_of,
 )
 from eligibility.store import (
-    DecisionRow,
     current_decision,
     decision_by_event,
+    history_row,
     save_decisions,
 )
 from socialsvc_common.contract import topics
@@ -213,22 +212,10 @@ async def _overturn(
         application_id=made.application_id,
         cause=cause.envelope,
     )
-    await save_decisions(session, [history_entry(appealed_row, made, event)])
+    decided_on = made.decided_at.astimezone(rules.BAKU).date()
+    entry = history_row(
+        made, event.envelope.event_id, decided_on=decided_on, facts=appealed_row.facts
+    )
+    await save_decisions(session, [entry])
     appeal.new_decision_event_id = event.envelope.event_id
     return [event, public.decided(made)]
-
-
-def history_entry(appealed: DecisionRow, made: DecisionMade, event: Event) -> dict[str, Any]:
-    """The history row of a decision an appeal made, on the facts of the one it replaces."""
-    return {
-        "application_id": made.application_id,
-        "event_id": event.envelope.event_id,
-        "outcome": made.outcome.value,
-        "rule_set_version": made.rule_set_version,
-        "district": made.district,
-        "decided_on": made.decided_at.astimezone(rules.BAKU).date(),
-        "decided_at": made.decided_at,
-        "facts": appealed.facts,
-        "decision": made.model_dump(mode="json"),
-        "appeal_id": made.appeal_id,
-    }
