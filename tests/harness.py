@@ -9,7 +9,7 @@ import random
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -235,3 +235,13 @@ async def migrate(service: str, url: str) -> str:
     finally:
         await engine.dispose()
     return url
+
+
+async def until(check: Callable[[], Awaitable[Any]], seconds: float = 90) -> Any:
+    """What `check` returns once it is truthy, or its last answer after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = await check()
+        if found or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(0.5)

@@ -4,9 +4,7 @@ step; an upheld appeal leaves everything as it was; an appeal after the deadline
 reviewer decides an appeal."""
 
 import asyncio
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -15,6 +13,7 @@ import pytest
 
 from socialsvc_common.apikeys import Role
 from socialsvc_common.db import libpq_url
+from tests.harness import until
 
 from .applicants import mixed_applications
 from .conftest import Platform
@@ -45,15 +44,6 @@ def refused_form(seed: int) -> dict[str, Any]:
         "activities_needing_help": ["shopping"],
     }
     return body
-
-
-async def until(check: Callable[[], Awaitable[Any]], seconds: float = 90) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        found = await check()
-        if found or time.monotonic() > deadline:
-            return found
-        await asyncio.sleep(0.5)
 
 
 def reference(application_id: str) -> str:

@@ -3,10 +3,8 @@ and lapsed; accepted, started and ended; declined; facts never sent, reminded an
 refusal that states only the reasons that decided it. Each text is read from the SMS sink, in
 the citizen's language, and compared with the template's."""
 
-import asyncio
-import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -18,6 +16,7 @@ from notifications.quiet_hours import BAKU
 from notifications.templates import MessageContext, MessageKind, default_templates, render
 from socialsvc_common.apikeys import Role
 from socialsvc_common.contract.payloads import Language
+from tests.harness import until
 
 from .applicants import mixed_applications
 from .conftest import Platform
@@ -96,13 +95,6 @@ def told_in_order(platform: Platform, application_id: str, expected: list[str]) 
 def sms(kind: MessageKind, language: Language, application_id: str, **context: Any) -> str:
     ref = reference(application_id)
     return render(kind, language, MessageContext(application_ref=ref, **context)).sms
-
-
-async def until(check: Callable[[], Awaitable[Any]], seconds: float = 90) -> Any:
-    deadline = time.monotonic() + seconds
-    while not (found := await check()) and time.monotonic() < deadline:
-        await asyncio.sleep(0.5)
-    return found
 
 
 async def eventually(check: Callable[[], Any], seconds: float = 90) -> Any:

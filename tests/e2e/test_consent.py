@@ -5,7 +5,6 @@ e-government topic; and a withdrawal stops every service, the citizen told once,
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import psycopg
@@ -20,6 +19,7 @@ from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import new_event
 from socialsvc_common.contract.payloads import ApplicationForm
 from socialsvc_common.db import libpq_url
+from tests.harness import until
 
 from .applicants import mixed_applications
 from .conftest import Platform, records_since, wait_committed
@@ -48,15 +48,6 @@ def home_care_form(seed: int) -> dict[str, Any]:
     activities = ["washing", "eating", "moving_about", "toilet", "dressing"]
     body["circumstances"] = {"lives_alone": True, "activities_needing_help": activities}
     return body
-
-
-async def until(check: Callable[[], Awaitable[Any]], seconds: float = 90) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        found = await check()
-        if found or time.monotonic() > deadline:
-            return found
-        await asyncio.sleep(0.5)
 
 
 async def publish(bootstrap: str, records: list[tuple[str, bytes, bytes, list[Any]]]) -> list[Any]:

@@ -4,11 +4,9 @@ submits for the citizen it vouches for, who sees only their own applications (an
 one offer, declines another and withdraws an application; each step names the portal as its actor.
 """
 
-import asyncio
 import secrets
 import string
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -20,6 +18,7 @@ from socialsvc_common.apikeys import Role
 from socialsvc_common.contract.payloads import Language
 from socialsvc_common.db import libpq_url
 from socialsvc_common.explanations import application_ref, default_explanations
+from tests.harness import until
 
 from .applicants import mixed_applications
 from .conftest import Platform
@@ -73,15 +72,6 @@ def needs_information(fin: str, language: str) -> dict[str, Any]:
     assert "monthly_household_income_azn" not in form["circumstances"]
     form["applicant"] = form["applicant"] | {"fin": fin, "language": language}
     return form
-
-
-async def until(check: Callable[[], Awaitable[Any]], seconds: float = 90) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        found = await check()
-        if found or time.monotonic() > deadline:
-            return found
-        await asyncio.sleep(0.5)
 
 
 class Citizen:

@@ -23,9 +23,10 @@ import pytest
 
 import eligibility
 from socialsvc_common.apikeys import Role
+from tests.harness import until
 
 from .conftest import Platform, wait_for_log
-from .test_consent import home_care_form, messages_to, reference, until
+from .test_consent import home_care_form, messages_to, reference
 from .test_provider_registry import fetch
 
 pytestmark = pytest.mark.integration
