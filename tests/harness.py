@@ -22,6 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
+from socialsvc_common.apikeys import Role, issue
 from socialsvc_common.db import make_engine
 from socialsvc_common.migrations import schemas, upgrade
 
@@ -245,3 +246,21 @@ async def until(check: Callable[[], Awaitable[Any]], seconds: float = 90) -> Any
         if found or time.monotonic() > deadline:
             return found
         await asyncio.sleep(0.5)
+
+
+# The provider a provider key of the test key stores acts for (one of the demo registry's).
+TEST_PROVIDER = "ngo-umid-reabilitasiya-xetai"
+
+
+def key_per_role(store: Path, prefix: str) -> dict[Role, str]:
+    """One key of every role in the store at `store`, named `<prefix>-<role>`; by role. The
+    provider's key acts for TEST_PROVIDER; the others have no scope."""
+    return {
+        role: issue(
+            store,
+            f"{prefix}-{role.value}",
+            role,
+            provider=TEST_PROVIDER if role is Role.PROVIDER else None,
+        )
+        for role in Role
+    }

@@ -19,12 +19,13 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from socialsvc_common.apikeys import Role, issue
+from socialsvc_common.apikeys import Role
 from socialsvc_common.contract.access import service_inputs
 from tests.harness import (
     SERVICES,
     Gateways,
     free_port,
+    key_per_role,
     migrate,
     partitions_of,
     service_env,
@@ -39,7 +40,7 @@ INPUTS = service_inputs()
 
 def issue_keys(store: Path) -> dict[Role, str]:
     """A fresh key store with one key per role; the keys, by role."""
-    return {role: issue(store, f"e2e-{role.value}", role) for role in Role}
+    return key_per_role(store, "e2e")
 
 
 def bearer(key: str) -> dict[str, str]:

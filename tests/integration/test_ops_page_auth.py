@@ -18,7 +18,7 @@ import pytest
 
 from socialsvc_common.apikeys import Role, issue, new_key
 from socialsvc_common.problems import PROBLEM_JSON
-from tests.harness import free_port, wait_answering
+from tests.harness import free_port, key_per_role, wait_answering
 
 pytestmark = pytest.mark.integration
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance"}
@@ -55,7 +55,7 @@ def start(bootstrap: str, port: int, store: Path, log: Path) -> "subprocess.Pope
 @asynccontextmanager
 async def running_page(bootstrap: str, tmp_path: Path) -> AsyncIterator[Page]:
     store = tmp_path / "api-keys.jsonl"
-    keys = {role: issue(store, f"page-{role.value}", role) for role in Role}
+    keys = key_per_role(store, "page")
     port, log = free_port(), tmp_path / "page.log"
     process = start(bootstrap, port, store, log)
     page = Page(f"http://127.0.0.1:{port}", log, keys, new_key())

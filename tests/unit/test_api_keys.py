@@ -15,6 +15,7 @@ from socialsvc_common.keys_cli import main
 from socialsvc_common.logs import REDACTED, redact_personal_data, redact_text
 from socialsvc_common.problems import install_problem_handlers
 from socialsvc_common.settings import service_config
+from tests.harness import key_per_role
 
 
 class DemoSettings(ApiSettings):
@@ -161,7 +162,7 @@ def test_a_reviewer_key_is_admitted_where_reviewers_are_and_refused_elsewhere(
     tmp_path: Path,
 ) -> None:
     store_file = tmp_path / "keys.jsonl"
-    keys = {role: issue(store_file, f"k-{role.value}", role) for role in Role}
+    keys = key_per_role(store_file, "k")
     assert KeyStore.load(store_file).identify(keys[Role.REVIEWER]).role is Role.REVIEWER  # type: ignore[union-attr]
     app = FastAPI()
     install_problem_handlers(app)
@@ -200,3 +201,84 @@ def test_a_portal_key_name_leaves_room_for_its_longer_role(tmp_path: Path) -> No
         Role.CITIZEN_PORTAL,
         Role.SOCIAL_WORKER,
     }
+
+
+def test_a_social_workers_districts_are_stored_in_the_geographys_spelling(tmp_path: Path) -> None:
+    store_file = tmp_path / "keys.jsonl"
+    key = issue(store_file, "aysel", Role.SOCIAL_WORKER, districts=["Xətai", "Gəncə", "Xətai"])
+    caller = KeyStore.load(store_file).identify(key)
+    assert caller is not None
+    assert caller.districts == frozenset({"Xətai", "Gəncə"})
+    assert caller.serves("Xətai")
+    assert not caller.serves("Nəsimi")
+    unscoped = issue(store_file, "rauf", Role.SOCIAL_WORKER)
+    anywhere = KeyStore.load(store_file).identify(unscoped)
+    assert anywhere is not None
+    assert anywhere.serves("Nəsimi")
+
+
+def test_a_provider_key_names_its_provider(tmp_path: Path) -> None:
+    store_file = tmp_path / "keys.jsonl"
+    key = issue(store_file, "umid-staff", Role.PROVIDER, provider="ngo-umid")
+    caller = KeyStore.load(store_file).identify(key)
+    assert caller is not None
+    assert (caller.role, caller.provider, caller.districts) == (
+        Role.PROVIDER,
+        "ngo-umid",
+        frozenset(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("role", "districts", "provider", "reason"),
+    [
+        (Role.PROVIDER, [], None, "names its provider's registry id"),
+        (Role.PROVIDER, [], "NGO Umid", "names its provider's registry id"),
+        (Role.OPERATOR, [], "ngo-umid", "names no provider"),
+        (Role.OPERATOR, ["Xətai"], None, "has no districts"),
+        (Role.SOCIAL_WORKER, ["Atlantis"], None, "unknown district or city: 'Atlantis'"),
+    ],
+)
+def test_a_scope_that_does_not_fit_the_role_is_refused(
+    tmp_path: Path, role: Role, districts: list[str], provider: str | None, reason: str
+) -> None:
+    store_file = tmp_path / "keys.jsonl"
+    with pytest.raises(KeyStoreError, match=reason):
+        issue(store_file, "someone", role, districts=districts, provider=provider)
+    assert not store_file.exists()
+    line = {"name": "x", "role": role.value, "sha256": "0" * 64, "issued_at": "2026-12-01T00:00:00"}
+    store_file.write_text(json.dumps({**line, "districts": districts, "provider": provider}) + "\n")
+    with pytest.raises(KeyStoreError, match=f"keys.jsonl:1: .*{reason}"):
+        KeyStore.load(store_file)
+
+
+def test_the_console_script_issues_and_lists_scoped_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store_file = tmp_path / "keys.jsonl"
+    assert (
+        main(
+            [
+                "--file",
+                str(store_file),
+                "issue",
+                "aysel",
+                "social_worker",
+                "--district",
+                "Xətai",
+                "--district",
+                "Nəsimi",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(["--file", str(store_file), "issue", "umid", "provider", "--provider", "ngo-umid"])
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["--file", str(store_file), "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "aysel\tsocial_worker\tNəsimi,Xətai\t" in listing
+    assert "umid\tprovider\tngo-umid\t" in listing
+    assert main(["--file", str(store_file), "issue", "x", "provider"]) == 2

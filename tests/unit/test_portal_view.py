@@ -12,12 +12,13 @@ from fastapi.testclient import TestClient
 
 from intake.portal import allowed, citizen_view, current_offer, explanation
 from intake.store import ApplicationRow, JourneyEntry, Status
-from socialsvc_common.apikeys import KeyStore, Role, issue
+from socialsvc_common.apikeys import KeyStore, Role
 from socialsvc_common.auth import install_api_keys
 from socialsvc_common.contract.payloads import Language
 from socialsvc_common.explanations import default_explanations
 from socialsvc_common.portal import CITIZEN_HEADER, Citizen, citizen
 from socialsvc_common.problems import install_problem_handlers
+from tests.harness import key_per_role
 
 NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
 APPLICATION = uuid4()
@@ -149,7 +150,7 @@ def test_the_view_leaves_out_who_on_the_staff_side_did_each_step() -> None:
 @pytest.fixture
 def portal(tmp_path: Path) -> tuple[TestClient, dict[Role, str]]:
     store = tmp_path / "keys.jsonl"
-    keys = {role: issue(store, f"t-{role.value}", role) for role in Role}
+    keys = key_per_role(store, "t")
     app = FastAPI()
     install_problem_handlers(app)
     install_api_keys(app, KeyStore.load(store))

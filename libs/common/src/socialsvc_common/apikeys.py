@@ -10,7 +10,9 @@ on every request (a lever for a denial of service) and protect against nothing h
 would add a second secret to keep and rotate, again for no gain. One digest per key also makes the
 lookup a dictionary access; its timing can only reveal the digest of the caller's own guess.
 
-The store is a JSON-lines file, one key per line: `{"name", "role", "sha256", "issued_at"}`.
+The store is a JSON-lines file, one key per line: `{"name", "role", "sha256", "issued_at"}`, and
+the key's scope where its role has one: a social worker's `districts` (the geography's spelling;
+none means every district), a provider's `provider` (its registry id, required).
 """
 
 import contextlib
@@ -19,16 +21,21 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
+from socialsvc_common.geography import UnknownUnit, load_geography
+
 KEY_PREFIX = "ssk_"
 KEY_PATTERN = re.compile(r"^ssk_[A-Za-z0-9_\-]{43}$")
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
+# The provider registry's id shape (assignment.registry.ProviderId).
+_PROVIDER = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+PROVIDER_ID_LENGTH = 64
 
 
 class Role(StrEnum):
@@ -42,6 +49,9 @@ class Role(StrEnum):
     # The e-government portal, acting for a citizen it has authenticated: it names the citizen's
     # FIN in each request and is answered only about that citizen's applications.
     CITIZEN_PORTAL = "citizen_portal"
+    # A provider (an NGO's project, an institution, a home-care team): its own offers,
+    # placements and services delivered, and nothing of any other provider.
+    PROVIDER = "provider"
 
 
 # How long an actor (`<role>:<name>`, contract.actor) may be: the width of the columns that store
@@ -65,6 +75,13 @@ class Caller:
     name: str
     role: Role
     issued_at: datetime
+    # A social worker's districts (empty: every district); a provider key's provider id.
+    districts: frozenset[str] = frozenset()
+    provider: str | None = None
+
+    def serves(self, district: str) -> bool:
+        """Whether the holder may see and act on a case of `district`."""
+        return not self.districts or district in self.districts
 
 
 def digest(key: str) -> str:
@@ -132,29 +149,67 @@ def _entry(line: str) -> tuple[str, Caller]:
     if len(name) > longest_name(role):
         raise ValueError(f"a name in the role {role} has at most {longest_name(role)} characters")
     issued_at = datetime.fromisoformat(str(entry["issued_at"]))
-    return sha, Caller(name=name, role=role, issued_at=issued_at)
+    districts, provider = scope(role, entry.get("districts", []), entry.get("provider"))
+    return sha, Caller(name, role, issued_at, districts, provider)
 
 
-def issue(path: Path, name: str, role: Role) -> str:
-    """Adds a new key for `name` in `role` to the store at `path` and returns the key itself,
-    which is stored nowhere: the caller shows it once. The file is created owner-only."""
+def scope(role: Role, districts: object, provider: object) -> tuple[frozenset[str], str | None]:
+    """A key's scope, checked against its role: districts only for social workers and reviewers
+    (each a district or city the geography knows), a provider id for, and only for, providers."""
+    if not isinstance(districts, list) or not all(isinstance(d, str) for d in districts):
+        raise ValueError("districts must be a list of district names")
+    if districts and role not in (Role.SOCIAL_WORKER, Role.REVIEWER):
+        raise ValueError(f"a {role} key has no districts; only social workers and reviewers")
+    geography = load_geography()
+    try:
+        canonical = frozenset(geography.canonical(district) for district in districts)
+    except UnknownUnit as error:
+        raise ValueError(str(error)) from None
+    if role is Role.PROVIDER:
+        if not isinstance(provider, str) or not _PROVIDER.match(provider):
+            raise ValueError("a provider key names its provider's registry id, e.g. ngo-umid")
+        if len(provider) > PROVIDER_ID_LENGTH:
+            raise ValueError(f"a provider id has at most {PROVIDER_ID_LENGTH} characters")
+    elif provider is not None:
+        raise ValueError(f"a {role} key names no provider")
+    return canonical, provider
+
+
+def issue(
+    path: Path,
+    name: str,
+    role: Role,
+    *,
+    districts: Sequence[str] = (),
+    provider: str | None = None,
+) -> str:
+    """Adds a new key for `name` in `role` (scoped to `districts` or `provider`, see `scope`) to
+    the store at `path` and returns the key itself, which is stored nowhere: the caller shows it
+    once. The file is created owner-only."""
     if not _NAME.match(name):
         raise KeyStoreError(f"name {name!r} must be 1-64 letters, digits, '.', '_' or '-'")
     if len(name) > longest_name(role):
         raise KeyStoreError(
             f"a name in the role {role} has at most {longest_name(role)} characters"
         )
+    try:
+        canonical, provider = scope(role, list(districts), provider)
+    except ValueError as error:
+        raise KeyStoreError(str(error)) from None
     if path.exists():
         KeyStore.load(path)  # never append to a store that would not load
     key = new_key()
-    line = json.dumps(
-        {
-            "name": name,
-            "role": role.value,
-            "sha256": digest(key),
-            "issued_at": datetime.now(UTC).isoformat(),
-        }
-    )
+    entry: dict[str, object] = {
+        "name": name,
+        "role": role.value,
+        "sha256": digest(key),
+        "issued_at": datetime.now(UTC).isoformat(),
+    }
+    if canonical:
+        entry["districts"] = sorted(canonical)
+    if provider is not None:
+        entry["provider"] = provider
+    line = json.dumps(entry, ensure_ascii=False)
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(descriptor, "a", encoding="utf-8") as store:

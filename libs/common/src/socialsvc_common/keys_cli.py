@@ -1,7 +1,7 @@
 """socialsvc-keys: issue, list and revoke the API keys of intake and assignment.
 
-    socialsvc-keys issue NAME ROLE [--file var/keys/api-keys.jsonl]
-    socialsvc-keys list [--file ...]
+    socialsvc-keys issue NAME ROLE [--district D ...] [--provider ID] [--file STORE]
+    socialsvc-keys list [--file STORE]          (STORE: var/keys/api-keys.jsonl by default)
     socialsvc-keys revoke NAME [--file ...]
 
 `issue` prints the new key once, alone on stdout (so `> name.key` keeps it), and stores only its
@@ -25,6 +25,13 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     issuing = commands.add_parser("issue", help="issue a key; it is printed once")
     issuing.add_argument("name", help="who holds the key, e.g. egov-gateway")
     issuing.add_argument("role", choices=[role.value for role in Role])
+    issuing.add_argument(
+        "--district",
+        action="append",
+        default=[],
+        help="a social worker's or reviewer's district (repeat for several; none: every one)",
+    )
+    issuing.add_argument("--provider", help="a provider key's provider (its registry id)")
     commands.add_parser("list", help="names, roles and issue times (never keys)")
     revoking = commands.add_parser("revoke", help="remove every key of a name")
     revoking.add_argument("name")
@@ -35,14 +42,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _arguments(argv)
     try:
         if args.command == "issue":
-            key = issue(args.file, args.name, Role(args.role))
+            key = issue(
+                args.file,
+                args.name,
+                Role(args.role),
+                districts=args.district,
+                provider=args.provider,
+            )
             print(
                 f"keys: issued a {args.role} key for {args.name} into {args.file}", file=sys.stderr
             )
             print(key)
         elif args.command == "list":
             for caller in KeyStore.load(args.file):
-                print(f"{caller.name}\t{caller.role.value}\t{caller.issued_at.isoformat()}")
+                scope = ",".join(sorted(caller.districts)) or caller.provider or "-"
+                print(
+                    f"{caller.name}\t{caller.role.value}\t{scope}\t{caller.issued_at.isoformat()}"
+                )
         else:
             removed = revoke(args.file, args.name)
             print(f"keys: revoked {removed} key(s) of {args.name}", file=sys.stderr)
