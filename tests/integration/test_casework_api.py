@@ -14,7 +14,9 @@ from sqlmodel import select
 
 from intake.casework_store import CaseNoteRow
 from intake.erasure import erase_subject
+from intake.retention import RetentionPolicy
 from intake.store import ApplicationRow
+from intake.subject_access import person_holdings
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract.erasure import ErasureReason
 from socialsvc_common.db import transaction
@@ -336,3 +338,22 @@ async def test_a_worker_plans_a_visit_and_records_its_outcome_once(
     assert (
         await work.send("xetai-worker", "POST", f"/cases/{leyla}/visits", {"reason": "x", **future})
     ).status_code == 422
+
+
+async def test_the_persons_report_holds_what_workers_wrote_but_a_confidential_note_s_text(
+    work: Casework, cases: dict[str, dict[str, Any]]
+) -> None:
+    leyla = cases["leyla"]
+    path = f"/cases/{leyla['id']}"
+    await work.send("xetai-worker", "POST", f"{path}/notes", {"text": "Needs a ramp."})
+    secret = {"text": "Her nephew takes her pension.", "confidential": True}
+    await work.send("xetai-worker", "POST", f"{path}/notes", secret)
+    await work.send("xetai-worker", "POST", f"{path}/visits", {"reason": "check on her"})
+    async with work.runtime.sessions() as session:
+        held = await person_holdings(session, leyla["fin"], RetentionPolicy.load())
+    [casework] = [h for h in held.holdings if h.category == "casework"]
+    assert [(n["text"], n["confidential"]) for n in casework.data["notes"]] == [
+        ("Needs a ramp.", False),
+        (None, True),
+    ]
+    assert [v["reason"] for v in casework.data["visits"]] == ["check on her"]
