@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from assignment.deliveries import (
@@ -51,6 +51,12 @@ class ServiceRequest(BaseModel):
         max_length=NOTE_LENGTH,
         description="kept in assignment's database only, never published",
     )
+
+    @field_validator("note", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        # A form's empty text field means no note.
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 def provider_workspace_router(runtime: Runtime, registry: Registry, warning_days: int) -> APIRouter:

@@ -30,10 +30,10 @@ def coming(placement: PlacementRow) -> dict[str, Any]:
     """A review to come, in the shape of a review (no id, not opened)."""
     return {
         "id": None,
-        "application_id": str(placement.application_id),
-        "placement_id": str(placement.id),
+        "application_id": placement.application_id,
+        "placement_id": placement.id,
         "provision_type": placement.provision_type,
-        "due_at": placement.review_due_at.isoformat() if placement.review_due_at else None,
+        "due_at": placement.review_due_at,
         "opened_at": None,
         "overdue_at": None,
         "status": UPCOMING,
