@@ -1,16 +1,17 @@
 """A provider's workspace in assignment, on real PostgreSQL and Kafka: a provider key sees its own
 entry, placements and waitlist and nobody else's; it moves its own placements along and records
 services on them (404 on another provider's, 409 before the service started); each service is
-published without personal data and with the provider as the actor; and when a place frees, the
-first of the provider's waitlist is the one who gets it."""
+published without personal data and with the provider as the actor; when a place frees, the
+first of the provider's waitlist is the one who gets it; the person's erasure empties the notes."""
 
+import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
@@ -18,21 +19,24 @@ from aiokafka import AIOKafkaConsumer
 from sqlmodel import select
 
 from assignment.app import AssignmentSettings, build_app
+from assignment.erasure import on_subjects_erased
 from assignment.placements import Registry, today
 from assignment.placing import place_all
-from assignment.providers import ProviderCache
+from assignment.providers import ProviderCache, seed
+from assignment.registry import load_providers
 from assignment.store import PlacementRow
 from socialsvc_common.apikeys import Role, issue
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract import topics
-from socialsvc_common.contract.access import service_inputs
 from socialsvc_common.contract.envelope import new_event
+from socialsvc_common.contract.erasure import ErasureReason, SubjectErased
 from socialsvc_common.contract.payloads import DecisionMade, ProvisionType, TargetGroup
 from socialsvc_common.db import make_engine, session_factory, transaction
 from socialsvc_common.explanations import application_ref
 from socialsvc_common.geography import load_geography
 from socialsvc_common.public_stream import PublicStream
-from tests.harness import TEST_PROVIDER, migrate, partitions_of, start_group_at_end, until
+from socialsvc_common.service import Runtime
+from tests.harness import TEST_PROVIDER, migrate, partitions_of, until
 from tests.unit.test_assignment_matching import decision
 
 pytestmark = pytest.mark.integration
@@ -86,7 +90,7 @@ class Assignment:
 
 @pytest.fixture
 async def assignment(
-    bootstrap: str, fresh_postgres: str, tmp_path: Path, unique: Callable[[str], str]
+    fresh_postgres: str, tmp_path: Path, bootstrap: str
 ) -> AsyncIterator[Assignment]:
     store = tmp_path / "keys.jsonl"
     keys = {
@@ -94,22 +98,31 @@ async def assignment(
         "other": issue(store, "other", Role.PROVIDER, provider=OTHER),
         "operator": issue(store, "op", Role.OPERATOR),
     }
-    group = unique("assignment-provider")
-    await start_group_at_end(bootstrap, group, service_inputs()["assignment"])
+    providers = registry_file(tmp_path / "providers.toml")
     settings = AssignmentSettings(
         database_url=await migrate("assignment", fresh_postgres),
         kafka_bootstrap_servers=bootstrap,
-        kafka_group_id=group,
         api_keys_file=store,
-        providers_file=registry_file(tmp_path / "providers.toml"),
-        pseudonym_key=unique("pseudonym-key-of-this-test"),
+        providers_file=providers,
     )
     app = build_app(settings)
+    # The routes and the outbox relay to the real broker; no consumer, so decisions other runs
+    # publish on the shared broker cannot take this test's places.
+    runtime: Runtime = app.state.runtime
+    async with transaction(runtime.sessions) as session:
+        await seed(session, load_providers(providers))
     started_ms = int(datetime.now(UTC).timestamp() * 1000) - 1000
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+    await runtime.producer.start()
+    relay = asyncio.create_task(runtime.relay.run())
+    transport = httpx.ASGITransport(app=app)
+    try:
         async with httpx.AsyncClient(transport=transport, base_url="http://assignment") as client:
             yield Assignment(client, keys, fresh_postgres, started_ms)
+    finally:
+        runtime.relay.stop()
+        await relay
+        await runtime.producer.stop()
+        await runtime.engine.dispose()
 
 
 async def place(database: str, decisions: list[DecisionMade]) -> None:
@@ -138,6 +151,25 @@ async def holders(database: str) -> list[PlacementRow]:
         async with session_factory(engine)() as session:
             query = select(PlacementRow).where(PlacementRow.provider_id == TEST_PROVIDER)
             return [row for row in (await session.exec(query)).all() if row.active]
+    finally:
+        await engine.dispose()
+
+
+async def erase(database: str, application_id: UUID) -> None:
+    """The person's erasure as assignment's consumer applies it."""
+    erased = SubjectErased(
+        application_id=application_id,
+        erasure_id=uuid4(),
+        person_ref="ab" * 16,
+        reason=ErasureReason.SUBJECT_REQUEST,
+        legal_basis="test",
+        erased_at=datetime.now(UTC),
+    )
+    event = new_event(topics.SUBJECT_ERASED, erased, producer="t", application_id=application_id)
+    engine = make_engine(database)
+    try:
+        async with transaction(session_factory(engine)) as session:
+            await on_subjects_erased(session, [Received(event.envelope, erased)])
     finally:
         await engine.dispose()
 
@@ -291,3 +323,12 @@ async def test_a_provider_works_on_its_own_placements_and_nothing_else(
     ]
     late = await assignment.as_("mine", "POST", f"/placements/{placement}/services", json=service)
     assert late.status_code == 409
+
+    # The person's subject access shows the service; their erasure empties the provider's note.
+    query = {"application_ids": [str(first.application_id)]}
+    held = (await assignment.as_("operator", "POST", "/subject/holdings", json=query)).json()
+    [delivery] = [h for h in held["holdings"] if h["category"] == "service_delivered"]
+    assert (delivery["data"]["kind"], delivery["data"]["note"]) == ("visit", NOTE)
+    await erase(assignment.database, first.application_id)
+    kept = (await assignment.as_("mine", "GET", f"/placements/{placement}/services")).json()
+    assert [(s["kind"], s["minutes"], s["note"]) for s in kept] == [("visit", 40, None)]
