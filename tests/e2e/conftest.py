@@ -19,7 +19,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from socialsvc_common.apikeys import Role
+from socialsvc_common.apikeys import Role, issue
 from socialsvc_common.contract.access import service_inputs
 from tests.harness import (
     SERVICES,
@@ -115,12 +115,21 @@ def platform_settings() -> dict[str, dict[str, str]]:
 
 
 @pytest.fixture
+def platform_keys() -> dict[str, tuple[Role, dict[str, Any]]]:
+    """More keys of the platform's store, by name: (role, scope as `apikeys.issue` takes it,
+    e.g. {"districts": ["Gəncə"]}). A test module overrides this fixture for scoped keys; the
+    keys are in `platform.extra["keys"]`, by name."""
+    return {}
+
+
+@pytest.fixture
 async def platform(
     bootstrap: str,
     database_factory: Callable[[str], str],
     tmp_path: Path,
     unique: Callable[[str], str],
     platform_settings: dict[str, dict[str, str]],
+    platform_keys: dict[str, tuple[Role, dict[str, Any]]],
 ) -> AsyncIterator[Platform]:
     token = unique("p").split("-")[1]
     urls = {s: await migrate(s, database_factory(f"e2e_{token}_{s}")) for s in SERVICES}
@@ -134,6 +143,9 @@ async def platform(
     pseudonym_key = f"e2e-pseudonym-key-{token}"
     key_store = tmp_path / "api-keys.jsonl"
     keys = issue_keys(key_store)
+    named = {
+        name: issue(key_store, name, role, **scope) for name, (role, scope) in platform_keys.items()
+    }
     processes: dict[str, subprocess.Popen[bytes]] = {}
     logs: dict[str, Path] = {}
     launchers: dict[str, Callable[[], None]] = {}
@@ -183,6 +195,7 @@ async def platform(
             "inbox": gateways.inbox_url,
             "pseudonym_key": pseudonym_key,
             "key_store": key_store,
+            "keys": named,
             "databases": urls,
         },
         launchers=launchers,
