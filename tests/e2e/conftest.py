@@ -129,6 +129,7 @@ async def platform(
     tmp_path: Path,
     unique: Callable[[str], str],
     platform_settings: dict[str, dict[str, str]],
+    *,
     platform_keys: dict[str, tuple[Role, dict[str, Any]]],
 ) -> AsyncIterator[Platform]:
     token = unique("p").split("-")[1]
