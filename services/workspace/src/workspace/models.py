@@ -93,7 +93,8 @@ class ApplicationStatus(Answer):
 
 class Note(Answer):
     id: UUID | str
-    text: str = ""
+    # None: a confidential note the caller may not read (an operator).
+    text: str | None = None
     confidential: bool = False
     author: ActorText = None
     written_at: datetime | None = None
@@ -104,7 +105,10 @@ class Visit(WithReference):
     name: str | None = None
     district: str | None = None
     reason: str | None = None
+    # The message no channel delivered, to tell the person in person.
+    message: str | None = None
     requested_at: datetime | None = None
+    requested_by: ActorText = None
     status: str = "requested"
     visited_at: datetime | None = None
     outcome: str | None = None
@@ -189,7 +193,7 @@ class Placement(WithReference):
 
 
 class Review(WithReference):
-    id: UUID
+    id: UUID | None = None  # a review still to come has none yet
     placement_id: UUID | None = None
     district: str | None = None
     provision_type: str | None = None

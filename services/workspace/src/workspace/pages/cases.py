@@ -17,6 +17,7 @@ from workspace.pages.guard import id_of, staff
 from workspace.web import Desk, Web, load, session_ended
 
 NOTE_LENGTH = 4000
+VISIT_REASON_LENGTH = 200
 # Azerbaijan keeps UTC+4 all year: the time a worker types is Baku's.
 BAKU = timezone(timedelta(hours=4))
 VISIT_OUTCOMES = ("informed", "not_at_home", "refused", "moved", "hospitalised", "died", "other")
@@ -88,7 +89,7 @@ def routes(web: Web) -> list[Route]:
         application_id = id_of(request, "application_id")
         back = f"/cases/{application_id}#visits"
         reason = form.get("reason", "").strip()
-        if not reason or len(reason) > 500:
+        if not reason or len(reason) > VISIT_REASON_LENGTH:
             return web.refuse(desk, "case.visits.wrong_reason", back)
         try:
             await web.services.plan_visit(desk.person, application_id, reason)

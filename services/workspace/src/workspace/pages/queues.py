@@ -27,8 +27,10 @@ async def reviews_due(web: Web, person: Person) -> list[models.Review]:
         web.services.reviews(person, {"overdue": True}),
         web.services.reviews(person, {"due_within_days": days}),
     )
-    seen = {review.id for review in overdue}
-    return overdue + [r for r in soon if r.id not in seen and r.status != "concluded"]
+    seen = {(review.placement_id, review.due_at) for review in overdue}
+    return overdue + [
+        r for r in soon if (r.placement_id, r.due_at) not in seen and r.status != "concluded"
+    ]
 
 
 def routes(web: Web) -> list[Route]:
