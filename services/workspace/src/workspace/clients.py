@@ -107,7 +107,12 @@ class Services:
             raise ServiceError(service, 0, "unreachable", type(error).__name__) from None
         if response.status_code >= 400:
             raise _problem(service, response)
-        return response.json() if response.content else None
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise ServiceError(service, 0, "unexpected answer", "not JSON") from None
 
     async def read(
         self,
