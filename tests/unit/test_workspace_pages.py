@@ -245,3 +245,168 @@ async def test_the_health_check_answers_without_a_session(tmp_path: Path) -> Non
         health = await client.get("/health")
     assert health.status_code == 200
     assert health.json()["service"] == "workspace"
+
+
+PLACEMENT_ID = "7f000000-0000-4000-8000-000000000002"
+PLACED = {
+    "placement_id": PLACEMENT_ID,
+    "application_id": str(CASE_ID),
+    "reference": "1A2B-3C4D",
+    "status": "started",
+    "provision_type": "ngo_project",
+    "district": "Xətai",
+    "placed_at": "2026-12-01T10:00:00Z",
+    "offer_expires_at": None,
+    "started_at": "2026-12-02T10:00:00Z",
+    "released_at": None,
+    "release_reason": None,
+    "services_delivered": 1,
+    "review_due_at": None,
+}
+
+
+async def test_a_providers_desk_warns_before_the_contract_ends(tmp_path: Path) -> None:
+    fakes = FakeServices()
+    entry = {
+        "id": "ngo-umid",
+        "name": "Günərzi reabilitasiya mərkəzi",
+        "provision_type": "ngo_project",
+        "districts": ["Xətai"],
+        "capacity": 60,
+        "in_use": 1,
+        "free": 59,
+        "contract_start": "2026-01-01",
+        "contract_end": "2026-12-31",
+        "contract_days_left": 25,
+        "contract_warning": True,
+    }
+    fakes.on("assignment", "GET", "/provider", (200, entry))
+    fakes.on("assignment", "GET", "/provider/placements", (200, [PLACED]))
+    fakes.on("assignment", "GET", "/provider/waitlist", (200, []))
+    delivered = {"id": "s1", "delivered_on": "2026-12-03", "kind": "session", "minutes": 45}
+    services = (200, [delivered | {"recorded_by": {"role": "provider", "name": "umid"}}])
+    fakes.on("assignment", "GET", f"/placements/{PLACEMENT_ID}/services", services)
+    fakes.on("assignment", "POST", f"/placements/{PLACEMENT_ID}/release", (202, {}))
+    client, keys = workspace(tmp_path, fakes)
+    async with client:
+        await sign_in(client, keys["provider"])
+        desk = await client.get("/provider?lang=en")
+        assert "The contract ends in 25 days, on 31.12.2026." in desk.text
+        assert 'id="glance-free">59<' in desk.text
+        assert "1A2B-3C4D" in desk.text
+        page = await client.get(f"/provider/placements/{PLACEMENT_ID}")
+        assert page.status_code == 200
+        assert "provider:umid" in page.text
+        assert 'id="service-form"' in page.text
+        token = csrf_of(page.text)
+        wrong = await client.post(
+            f"/provider/placements/{PLACEMENT_ID}/release", data={"csrf": token, "reason": "x"}
+        )
+        assert wrong.headers["location"] == "/provider"
+        ended = await client.post(
+            f"/provider/placements/{PLACEMENT_ID}/release",
+            data={
+                "csrf": token,
+                "reason": "service_ended",
+                "back": f"/provider/placements/{PLACEMENT_ID}",
+            },
+        )
+        assert ended.headers["location"] == f"/provider/placements/{PLACEMENT_ID}"
+        future = await client.post(
+            f"/provider/placements/{PLACEMENT_ID}/services",
+            data={"csrf": token, "delivered_on": "2999-01-01", "kind": "session"},
+        )
+        assert (
+            "Enter the date (not in the future)"
+            in (await client.get(future.headers["location"])).text
+        )
+    [release] = fakes.calls("assignment", "POST", f"/placements/{PLACEMENT_ID}/release")
+    assert release.content == b'{"reason":"service_ended"}'
+    assert fakes.calls("assignment", "POST", f"/placements/{PLACEMENT_ID}/services") == []
+
+
+async def test_a_reviewers_verdict_goes_to_eligibility_as_given(tmp_path: Path) -> None:
+    fakes = FakeServices()
+    appeal_id = "9e000000-0000-4000-8000-000000000003"
+    appeal = {
+        "id": appeal_id,
+        "application_id": str(CASE_ID),
+        "subject": "decision",
+        "status": "lodged",
+        "grounds": "she cannot cook since her operation",
+        "lodged_at": "2026-12-01T10:00:00Z",
+        "lodged_by": "social_worker:leyla",
+        "respond_by": "2026-12-31T10:00:00Z",
+        "overdue": False,
+    }
+    fakes.on("eligibility", "GET", f"/appeals/{appeal_id}", (200, appeal))
+    fakes.on("eligibility", "POST", f"/appeals/{appeal_id}/decision", (200, appeal))
+    client, keys = workspace(tmp_path, fakes)
+    async with client:
+        await sign_in(client, keys["reviewer"])
+        page = await client.get(f"/appeals/{appeal_id}?lang=en")
+        assert "1A2B-3C4D" in page.text
+        assert 'id="verdict"' in page.text
+        token = csrf_of(page.text)
+        await client.post(
+            f"/appeals/{appeal_id}/decision",
+            data={
+                "csrf": token,
+                "status": "overturned",
+                "reasons": "help is needed",
+                "need_level": "2",
+                "provision_types": ["home_care", "ngo_project"],
+            },
+        )
+        await client.post(f"/appeals/{appeal_id}/decision", data={"csrf": token, "status": "x"})
+        shown = await client.get(f"/appeals/{appeal_id}")
+        assert "Choose a verdict and write its reasons." in shown.text
+    [sent] = fakes.calls("eligibility", "POST", f"/appeals/{appeal_id}/decision")
+    assert sent.content == (
+        b'{"status":"overturned","reasons":"help is needed","need_level":2,'
+        b'"provision_types":["home_care","ngo_project"]}'
+    )
+
+
+async def test_a_workers_case_page_records_a_visit_in_baku_time(tmp_path: Path) -> None:
+    fakes = FakeServices()
+    case = {"case": CASE, "applicant": {"fin": FIN}, "journey": [], "assigned_to": "leyla"}
+    fakes.on("intake", "GET", f"/cases/{CASE_ID}", (200, case))
+    note = {"id": "n1", "text": None, "confidential": True, "author": "social_worker:rauf"}
+    fakes.on("intake", "GET", f"/cases/{CASE_ID}/notes", (200, [note]))
+    visit = {
+        "id": "v1",
+        "application_id": str(CASE_ID),
+        "reason": "decision_eligible",
+        "message": "Müraciətiniz təmin edildi",
+        "language": "az",
+        "status": "requested",
+        "requested_at": "2026-12-01T10:00:00Z",
+    }
+    fakes.on("intake", "GET", "/visits", (200, [visit]))
+    fakes.on("intake", "POST", "/visits/v1/outcome", (200, visit))
+    fakes.on("intake", "POST", f"/cases/{CASE_ID}/visits", (201, visit))
+    client, keys = workspace(tmp_path, fakes)
+    async with client:
+        await sign_in(client, keys["worker"])
+        page = await client.get(f"/cases/{CASE_ID}?lang=en")
+        assert "(confidential: not shown to your role)" in page.text
+        assert '<td lang="az">Müraciətiniz təmin edildi</td>' in page.text
+        assert "decision: eligible" in page.text
+        token = csrf_of(page.text)
+        await client.post(
+            f"/cases/{CASE_ID}/visits/v1/outcome",
+            data={"csrf": token, "outcome": "informed", "visited_at": "2026-12-01T14:30"},
+        )
+        await client.post(f"/cases/{CASE_ID}/visits", data={"csrf": token, "reason": "x" * 201})
+        assert "at most 200 characters" in (await client.get(f"/cases/{CASE_ID}")).text
+        await client.post(f"/cases/{CASE_ID}/visits", data={"csrf": token, "reason": "papers"})
+    [outcome] = fakes.calls("intake", "POST", "/visits/v1/outcome")
+    assert outcome.content == b'{"visited_at":"2026-12-01T14:30:00+04:00","outcome":"informed"}'
+    [planned] = fakes.calls("intake", "POST", f"/cases/{CASE_ID}/visits")
+    assert planned.content == b'{"reason":"papers"}'
+    # Twice per load of the case (to visit, visited), each for this case alone.
+    assert all(
+        r.url.params["application_id"] == str(CASE_ID)
+        for r in fakes.calls("intake", "GET", "/visits")
+    )

@@ -167,11 +167,12 @@ class Services:
     async def visits(
         self, person: Person, status: str, application_id: UUID | None = None
     ) -> list[models.Visit]:
-        # The design filters visits by status; the application id narrows them where intake
-        # takes it, and the page keeps only the case's own visits either way.
+        # Intake filters by status and case; the page keeps only those asked for either way.
         params = {"status": status, "application_id": str(application_id or "") or None}
         found = await self.read_list(person, "intake", "/visits", models.Visit, params)
-        return [v for v in found if application_id is None or v.application_id == application_id]
+        return [
+            v for v in found if v.status == status and application_id in (None, v.application_id)
+        ]
 
     async def plan_visit(self, person: Person, application_id: UUID, reason: str) -> None:
         path = f"/cases/{application_id}/visits"

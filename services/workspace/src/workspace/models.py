@@ -107,6 +107,7 @@ class Visit(WithReference):
     reason: str | None = None
     # The message no channel delivered, to tell the person in person.
     message: str | None = None
+    language: str | None = None
     requested_at: datetime | None = None
     requested_by: ActorText = None
     status: str = "requested"
