@@ -7,7 +7,7 @@ Needs assignment's provider routes (issue 18, helper B): run after they are merg
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +21,26 @@ from .conftest import Platform
 from .workspace_desk import Desk, open_desk, reaches, reference, submitted
 
 pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGED_REGISTRY = ROOT / "services/assignment/src/assignment/data/providers.toml"
+
+
+CONTRACT_DAYS_LEFT = 20
 
 
 @pytest.fixture
-def platform_settings() -> dict[str, dict[str, str]]:
-    # The test provider's contract ends on 2027-12-31: within 800 days, so the warning shows.
-    return {"assignment": {"contract_warning_days": "800"}}
+def platform_settings(tmp_path: Path) -> dict[str, dict[str, str]]:
+    """The demo registry with the test provider's contract ending in 20 days: within the 30 days
+    before its end that assignment warns of."""
+    registry = PACKAGED_REGISTRY.read_text(encoding="utf-8")
+    start = registry.index(f'id = "{TEST_PROVIDER}"')
+    end = registry.index("contract_end = ", start)
+    line_end = registry.index("\n", end)
+    ends = (date.today() + timedelta(days=CONTRACT_DAYS_LEFT)).isoformat()
+    registry = registry[:end] + f"contract_end = {ends}" + registry[line_end:]
+    providers = tmp_path / "providers.toml"
+    providers.write_text(registry, encoding="utf-8")
+    return {"assignment": {"providers_file": str(providers)}}
 
 
 @pytest.fixture
@@ -64,7 +78,9 @@ async def test_a_provider_accepts_starts_records_and_ends(platform: Platform, de
     assert page.url == desk.url + "/provider"
     warning = await page.text_content("#contract-warning") or ""
     assert "The contract ends in" in warning
-    assert "31.12.2027" in warning
+    # Assignment counts the days in UTC, this test in local time: a day either way near midnight.
+    days = range(CONTRACT_DAYS_LEFT - 1, CONTRACT_DAYS_LEFT + 2)
+    assert any(f"The contract ends in {n} days" in warning for n in days), warning
     assert (await page.text_content("#glance-capacity")) == "60"
     offers = await desk.rows(page, "table-offers")
     assert ref in [row[0] for row in offers]
