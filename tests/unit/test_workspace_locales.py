@@ -65,6 +65,9 @@ def test_the_pages_choices_have_words() -> None:
     assert {f"fact.{name}" for name in facts.FIELDS} <= set(ENGLISH)
     assert {f"provider.done.{s}" for s in (*provider.STEPS, "release", "service")} <= set(ENGLISH)
     assert {refusal.value for refusal in Refusal} <= set(ENGLISH)
+    assert {
+        f"provider.{s}_{p}" for s in ("accepted", "started") for p in ("heading", "caption")
+    } <= set(ENGLISH)
 
 
 def test_every_event_of_a_journey_has_a_word() -> None:
