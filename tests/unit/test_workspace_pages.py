@@ -40,6 +40,8 @@ async def test_a_key_signs_in_to_a_session_cookie_that_is_not_the_key(tmp_path: 
         assert 'id="who-name">leyla<' in page.text
         assert 'id="who-scope">Xətai<' in page.text
         assert '<html lang="az">' in page.text
+        assert page.headers["cache-control"] == "no-store"
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
         signed_out = await client.post("/signout", data={"csrf": csrf_of(page.text)})
         assert signed_out.headers["location"] == "/signin"
         assert (await client.get("/queues")).headers["location"] == "/signin"

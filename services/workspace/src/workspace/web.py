@@ -27,7 +27,14 @@ LANGUAGE_COOKIE = "ws_lang"
 # the form, so another site cannot sign somebody in under its own key.
 SIGNIN_COOKIE = "ws_signin"
 TEMPLATES = Path(__file__).with_name("templates")
-NO_STORE = {"Cache-Control": "no-store"}
+# Pages hold personal data: never cached, never framed, no script or style from elsewhere, and
+# the address (a case's id) not sent on to another site.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 @dataclass
@@ -113,7 +120,7 @@ class Web:
             **shown,
             **context,
         )
-        response = HTMLResponse(page, status, headers=NO_STORE)
+        response = HTMLResponse(page, status, headers=PAGE_HEADERS)
         if request.query_params.get("lang") in LANGUAGES:
             response.set_cookie(
                 LANGUAGE_COOKIE,
