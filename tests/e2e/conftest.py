@@ -21,7 +21,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from socialsvc_common.apikeys import Role
+from socialsvc_common.apikeys import Role, issue
 from socialsvc_common.contract.access import service_inputs
 from tests.conftest import create_database
 from tests.harness import (
@@ -118,17 +118,32 @@ def platform_settings() -> dict[str, dict[str, str]]:
 
 
 @pytest.fixture
+def platform_keys() -> dict[str, tuple[Role, dict[str, Any]]]:
+    """More keys of the platform's store, by name: (role, scope as `apikeys.issue` takes it,
+    e.g. {"districts": ["Gəncə"]}). A test module overrides this fixture for scoped keys; the
+    keys are in `platform.extra["keys"]`, by name."""
+    return {}
+
+
+@pytest.fixture
 async def own_platform(
     bootstrap: str,
     database_factory: Callable[[str], str],
     tmp_path: Path,
     unique: Callable[[str], str],
     platform_settings: dict[str, dict[str, str]],
+    *,
+    platform_keys: dict[str, tuple[Role, dict[str, Any]]],
 ) -> AsyncIterator[Platform]:
     """A platform of this test's own: its processes, databases, consumer groups and sinks."""
     token = unique("p").split("-")[1]
     async with running_platform(
-        bootstrap, database_factory, tmp_path, token, platform_settings
+        bootstrap,
+        database_factory,
+        tmp_path,
+        token,
+        platform_settings=platform_settings,
+        platform_keys=platform_keys,
     ) as running:
         yield running
 
@@ -150,7 +165,12 @@ async def shared_platform(
     token = uuid.uuid4().hex[:10]
     try:
         async with running_platform(
-            bootstrap, make, tmp_path_factory.mktemp("platform"), token, {}
+            bootstrap,
+            make,
+            tmp_path_factory.mktemp("platform"),
+            token,
+            platform_settings={},
+            platform_keys={},
         ) as running:
             yield running
     finally:
@@ -170,7 +190,9 @@ async def running_platform(
     make_database: Callable[[str], str],
     tmp_path: Path,
     token: str,
+    *,
     platform_settings: dict[str, dict[str, str]],
+    platform_keys: dict[str, tuple[Role, dict[str, Any]]],
 ) -> AsyncIterator[Platform]:
     """The four services and the gateway stand-ins as processes on fresh databases, consumer
     groups starting at the end of their topics; killed on the way out."""
@@ -185,6 +207,9 @@ async def running_platform(
     pseudonym_key = f"e2e-pseudonym-key-{token}"
     key_store = tmp_path / "api-keys.jsonl"
     keys = issue_keys(key_store)
+    named = {
+        name: issue(key_store, name, role, **scope) for name, (role, scope) in platform_keys.items()
+    }
     processes: dict[str, subprocess.Popen[bytes]] = {}
     logs: dict[str, Path] = {}
     launchers: dict[str, Callable[[], None]] = {}
@@ -234,6 +259,7 @@ async def running_platform(
             "inbox": gateways.inbox_url,
             "pseudonym_key": pseudonym_key,
             "key_store": key_store,
+            "keys": named,
             "databases": urls,
         },
         launchers=launchers,
