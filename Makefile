@@ -30,7 +30,7 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml libs/common/pyproject.toml $(wildc
 
 install: $(VENV)/.synced ## install Python, the workspace and its tools (uv, locked)
 
-run: install ## start Kafka, create the topics and run the four services (Ctrl-C stops all)
+run: install ## start Kafka, create the topics, run the four services and the workspace (Ctrl-C stops all)
 	@deploy/run.sh
 
 ops: install ## the live operations page on http://127.0.0.1:8080 for the `make run` platform

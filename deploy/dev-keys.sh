@@ -11,3 +11,18 @@ for role in submitter social_worker operator administrator reviewer citizen_port
     (umask 077 && .venv/bin/socialsvc-keys --file var/keys/api-keys.jsonl issue "dev-$role" "$role" >"var/keys/$role.key")
   fi
 done
+
+# The workspace's demo people (README: Workspaces), each key in var/keys/<name>.key: a social
+# worker of the demo applications' districts, a reviewer, and the home-care team of Xətai, which
+# the first demo application is offered a place with.
+demo_key() {
+  local name=$1
+  shift
+  if [ ! -s "var/keys/$name.key" ]; then
+    (umask 077 && .venv/bin/socialsvc-keys --file var/keys/api-keys.jsonl issue "$name" "$@" >"var/keys/$name.key")
+  fi
+}
+demo_key demo-worker social_worker --district Xətai --district Gəncə --district Şəki \
+  --district Lənkəran --district Qobustan --district Sumqayıt --district Quba
+demo_key demo-reviewer reviewer
+demo_key demo-provider provider --provider hc-xetai

@@ -6,7 +6,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-processes=(sinks intake eligibility assignment notifications archive)
+processes=(sinks intake eligibility assignment notifications archive workspace)
 # The demo shows its messages at once, whatever the hour in Baku; production keeps quiet hours.
 export NOTIFICATIONS_QUIET_HOURS=${NOTIFICATIONS_QUIET_HOURS:-off}
 # The local gateways report deliveries back like real providers do.
@@ -18,6 +18,8 @@ mkdir -p "$logs" var/data var/sinks var/keys
 keys=var/keys/api-keys.jsonl
 export INTAKE_API_KEYS_FILE=$root/$keys ASSIGNMENT_API_KEYS_FILE=$root/$keys
 export ELIGIBILITY_API_KEYS_FILE=$root/$keys NOTIFICATIONS_API_KEYS_FILE=$root/$keys
+# The workspace signs people in with the same store, and calls the services with their keys.
+export WORKSPACE_API_KEYS_FILE=$root/$keys
 deploy/dev-keys.sh
 
 kafka_started=no
@@ -80,6 +82,9 @@ echo "run:   curl -H \"Authorization: Bearer \$(cat var/keys/citizen_portal.key)
 echo "run: the audit archive keeps every event in var/data/archive.db: .venv/bin/socialsvc-ops archive query --help"
 echo "run: the operations page: \`make ops\` in another terminal, then log in at http://127.0.0.1:8080/"
 echo "run: with the operator key in var/keys/operator.key."
+echo "run: the workspace: http://127.0.0.1:8005/ (README: Workspaces); sign in with the key in"
+echo "run:   var/keys/demo-worker.key (a social worker of the demo's districts),"
+echo "run:   var/keys/demo-reviewer.key (a reviewer) or var/keys/demo-provider.key (Xətai's home-care team)."
 .venv/bin/python deploy/demo/demo.py || echo "run: the demo did not finish; the platform keeps running" >&2
 echo "run: the platform keeps running. Ctrl-C stops everything."
 

@@ -9,7 +9,9 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,8 +21,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from socialsvc_common.apikeys import Role
+from socialsvc_common.apikeys import Role, issue
 from socialsvc_common.contract.access import service_inputs
+from tests.conftest import create_database
 from tests.harness import (
     SERVICES,
     Gateways,
@@ -115,15 +118,85 @@ def platform_settings() -> dict[str, dict[str, str]]:
 
 
 @pytest.fixture
-async def platform(
+def platform_keys() -> dict[str, tuple[Role, dict[str, Any]]]:
+    """More keys of the platform's store, by name: (role, scope as `apikeys.issue` takes it,
+    e.g. {"districts": ["Gəncə"]}). A test module overrides this fixture for scoped keys; the
+    keys are in `platform.extra["keys"]`, by name."""
+    return {}
+
+
+@pytest.fixture
+async def own_platform(
     bootstrap: str,
     database_factory: Callable[[str], str],
     tmp_path: Path,
     unique: Callable[[str], str],
     platform_settings: dict[str, dict[str, str]],
+    *,
+    platform_keys: dict[str, tuple[Role, dict[str, Any]]],
 ) -> AsyncIterator[Platform]:
+    """A platform of this test's own: its processes, databases, consumer groups and sinks."""
     token = unique("p").split("-")[1]
-    urls = {s: await migrate(s, database_factory(f"e2e_{token}_{s}")) for s in SERVICES}
+    async with running_platform(
+        bootstrap,
+        database_factory,
+        tmp_path,
+        token,
+        platform_settings=platform_settings,
+        platform_keys=platform_keys,
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+async def shared_platform(
+    bootstrap: str, postgres_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Platform]:
+    """One platform for the tests of a module that share it (they override `platform` with
+    this): for tests that look only at their own applications, so that each does not pay for
+    starting five processes and migrating four databases."""
+    drops: list[Callable[[], None]] = []
+
+    def make(name: str) -> str:
+        url, drop = create_database(postgres_url, name)
+        drops.append(drop)
+        return url
+
+    token = uuid.uuid4().hex[:10]
+    try:
+        async with running_platform(
+            bootstrap,
+            make,
+            tmp_path_factory.mktemp("platform"),
+            token,
+            platform_settings={},
+            platform_keys={},
+        ) as running:
+            yield running
+    finally:
+        for drop in drops:
+            drop()
+
+
+@pytest.fixture
+def platform(own_platform: Platform) -> Platform:
+    """The platform a test runs on: its own, unless its module shares one (`shared_platform`)."""
+    return own_platform
+
+
+@asynccontextmanager
+async def running_platform(
+    bootstrap: str,
+    make_database: Callable[[str], str],
+    tmp_path: Path,
+    token: str,
+    *,
+    platform_settings: dict[str, dict[str, str]],
+    platform_keys: dict[str, tuple[Role, dict[str, Any]]],
+) -> AsyncIterator[Platform]:
+    """The four services and the gateway stand-ins as processes on fresh databases, consumer
+    groups starting at the end of their topics; killed on the way out."""
+    urls = {s: await migrate(s, make_database(f"e2e_{token}_{s}")) for s in SERVICES}
     groups = {service: f"{service}-e2e-{token}" for service in SERVICES}
     await start_groups_at_end(bootstrap, groups)
     gateways = Gateways()
@@ -134,6 +207,9 @@ async def platform(
     pseudonym_key = f"e2e-pseudonym-key-{token}"
     key_store = tmp_path / "api-keys.jsonl"
     keys = issue_keys(key_store)
+    named = {
+        name: issue(key_store, name, role, **scope) for name, (role, scope) in platform_keys.items()
+    }
     processes: dict[str, subprocess.Popen[bytes]] = {}
     logs: dict[str, Path] = {}
     launchers: dict[str, Callable[[], None]] = {}
@@ -183,6 +259,7 @@ async def platform(
             "inbox": gateways.inbox_url,
             "pseudonym_key": pseudonym_key,
             "key_store": key_store,
+            "keys": named,
             "databases": urls,
         },
         launchers=launchers,

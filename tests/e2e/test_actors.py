@@ -26,6 +26,14 @@ from .ops_tool import ops_json, poll
 from .test_provider_registry import fetch, ngo
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def platform(shared_platform: Platform) -> Platform:
+    """The module's tests share one platform: each looks only at applications of its own."""
+    return shared_platform
+
+
 RECEIVED = "intake.application.received"
 PLACED = "assignment.placement.made"
 UPDATED = "assignment.placement.updated"

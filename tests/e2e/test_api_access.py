@@ -19,16 +19,17 @@ from .conftest import Platform, bearer, issue_keys
 pytestmark = pytest.mark.integration
 PROBLEM = "application/problem+json"
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance"}
-SUBMITTER, WORKER, OPERATOR, ADMIN, REVIEWER, PORTAL = (
+SUBMITTER, WORKER, OPERATOR, ADMIN, REVIEWER, PORTAL, PROVIDER = (
     Role.SUBMITTER,
     Role.SOCIAL_WORKER,
     Role.OPERATOR,
     Role.ADMINISTRATOR,
     Role.REVIEWER,
     Role.CITIZEN_PORTAL,
+    Role.PROVIDER,
 )
 READERS = {WORKER, REVIEWER, OPERATOR, ADMIN}
-PROVIDER = {
+TEAM = {
     "provision_type": "home_care",
     "name": "Access test team",
     "district": "Xətai",
@@ -83,7 +84,7 @@ def table(application_id: str) -> list[Call]:
             "PUT",
             f"/providers/hc-access-{uuid.uuid4().hex[:8]}",
             frozenset({ADMIN}),
-            lambda: PROVIDER,
+            lambda: TEAM,
         ),
         Call(
             "assignment",
@@ -96,18 +97,41 @@ def table(application_id: str) -> list[Call]:
             "assignment",
             "GET",
             f"/placements?application_id={nobody}",
-            frozenset({OPERATOR, ADMIN}),
+            frozenset({WORKER, REVIEWER, OPERATOR, ADMIN}),
         ),
+        Call("assignment", "GET", "/reviews", frozenset({WORKER, REVIEWER, OPERATOR, ADMIN})),
         *(
-            Call("assignment", "POST", f"/placements/{nobody}/{step}", frozenset({OPERATOR, ADMIN}))
+            Call(
+                "assignment",
+                "POST",
+                f"/placements/{nobody}/{step}",
+                frozenset({OPERATOR, PROVIDER, ADMIN}),
+            )
             for step in ("accept", "start", "decline")
         ),
         Call(
             "assignment",
             "POST",
             f"/placements/{nobody}/release",
-            frozenset({OPERATOR, ADMIN}),
+            frozenset({OPERATOR, PROVIDER, ADMIN}),
             lambda: {"reason": "moved"},
+        ),
+        *(
+            Call("assignment", "GET", path, frozenset({PROVIDER, ADMIN}))
+            for path in ("/provider", "/provider/placements", "/provider/waitlist")
+        ),
+        Call(
+            "assignment",
+            "POST",
+            f"/placements/{nobody}/services",
+            frozenset({PROVIDER, OPERATOR, ADMIN}),
+            lambda: {"delivered_on": "2026-01-05", "kind": "visit"},
+        ),
+        Call(
+            "assignment",
+            "GET",
+            f"/placements/{nobody}/services",
+            frozenset({PROVIDER, OPERATOR, WORKER, REVIEWER, ADMIN}),
         ),
         Call(
             "eligibility",

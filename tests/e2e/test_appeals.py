@@ -19,6 +19,14 @@ from .applicants import mixed_applications
 from .conftest import Platform
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def platform(shared_platform: Platform) -> Platform:
+    """The module's tests share one platform: each looks only at applications of its own."""
+    return shared_platform
+
+
 PROBLEM = "application/problem+json"
 # The Azerbaijani SMS of each step (the applicant's language).
 RECEIVED = "müraciətiniz qəbul edildi"
@@ -269,9 +277,9 @@ async def test_an_ended_service_overturned_on_appeal_is_placed_again(platform: P
 async def test_the_citizen_appeals_through_the_portal_about_their_own_refusal_only(
     platform: Platform,
 ) -> None:
-    application_id = await refused_application(platform, 44)
-    own_fin = refused_form(44)["applicant"]["fin"]
-    other_fin = refused_form(45)["applicant"]["fin"]
+    application_id = await refused_application(platform, 46)
+    own_fin = refused_form(46)["applicant"]["fin"]
+    other_fin = refused_form(47)["applicant"]["fin"]
     assert own_fin != other_fin
     path = f"/portal/applications/{application_id}/appeals"
     grounds = {"grounds": "my income fell when I lost my job"}

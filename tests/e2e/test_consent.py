@@ -25,6 +25,14 @@ from .applicants import mixed_applications
 from .conftest import Platform, records_since, wait_committed
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def platform(shared_platform: Platform) -> Platform:
+    """The module's tests share one platform: each looks only at applications of its own."""
+    return shared_platform
+
+
 PROBLEM = "application/problem+json"
 WITHDRAWN = "intake.consent.withdrawn"
 PURPOSES = ["eligibility_assessment", "service_provision", "contact", "statistics"]

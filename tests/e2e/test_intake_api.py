@@ -18,6 +18,14 @@ from .applicants import mixed_applications
 from .conftest import Platform
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def platform(shared_platform: Platform) -> Platform:
+    """The module's tests share one platform: each looks only at applications of its own."""
+    return shared_platform
+
+
 PROBLEM = "application/problem+json"
 
 

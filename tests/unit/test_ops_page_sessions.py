@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 
 from socialsvc_common.apikeys import Caller, Role
-from socialsvc_ops.page.sessions import Sessions, Throttle
+from socialsvc_common.sessions import Sessions, Throttle
 
 
 class Clock:
@@ -19,7 +19,7 @@ OPERATOR = Caller("leyla", Role.OPERATOR, datetime(2026, 11, 1, tzinfo=UTC))
 
 def test_a_session_holds_its_caller_until_it_expires_or_is_closed() -> None:
     clock = Clock()
-    sessions = Sessions(lifetime=60, clock=clock)
+    sessions: Sessions[Caller] = Sessions(lifetime=60, clock=clock)
     first, second = sessions.open(OPERATOR), sessions.open(OPERATOR)
     assert first != second
     assert len(first) >= 40
@@ -37,7 +37,7 @@ def test_a_session_holds_its_caller_until_it_expires_or_is_closed() -> None:
 
 def test_expired_sessions_are_forgotten_when_new_ones_open() -> None:
     clock = Clock()
-    sessions = Sessions(lifetime=60, clock=clock)
+    sessions: Sessions[Caller] = Sessions(lifetime=60, clock=clock)
     for _ in range(5):
         sessions.open(OPERATOR)
     clock.now += 61

@@ -1,15 +1,14 @@
 """Composition root of assignment: registry, ledger, the placement handler and the HTTP API."""
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Query
 from prometheus_client import Counter
 from pydantic import BaseModel, Field
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from assignment.erasure import holdings, on_subjects_erased
@@ -18,14 +17,17 @@ from assignment.placements import NAME, Registry
 from assignment.placing import place_all
 from assignment.portal_api import portal_router
 from assignment.provider_api import providers_router
+from assignment.provider_views import Shown
+from assignment.provider_workspace_api import provider_workspace_router
 from assignment.providers import ProviderCache, seed
+from assignment.queues import lapsing_by, lapsing_only, placements_listed, staff_views
 from assignment.registry import Provider, load_providers
 from assignment.review_api import reviews_router
 from assignment.review_policy import load_review_policy
 from assignment.reviewing import ReviewSweeper, conclude_reviews
 from assignment.schema import SCHEMA
+from assignment.scope import placement_for
 from assignment.steps import Work, run_step
-from assignment.store import PlacementRow
 from assignment.withdrawing import withdraw_all
 from socialsvc_common.apikeys import Caller, Role
 from socialsvc_common.auth import AUTH_RESPONSES, ApiSettings, install_api_keys, require
@@ -58,6 +60,7 @@ PUBLISHES = (
     topics.REVIEW_DUE,
     topics.REVIEW_CONCLUDED,
     topics.REVIEW_OVERDUE,
+    topics.SERVICE_DELIVERED,
     topics.PUBLIC_APPLICATION_PLACED,
     topics.PUBLIC_APPLICATION_WAITLISTED,
     topics.PUBLIC_APPLICATION_RELEASED,
@@ -79,6 +82,8 @@ class AssignmentSettings(PseudonymSettings, ApiSettings):
         description="review policy (TOML); the packaged policy/reviews.toml by default",
     )
     review_sweep_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # A provider's workspace warns this many days before its social-order contract ends.
+    contract_warning_days: int = Field(default=30, ge=0, le=365)
 
 
 class Release(BaseModel):
@@ -110,41 +115,73 @@ def register_handlers(runtime: Runtime, registry: Registry, seed_providers: list
 
 
 def router(runtime: Runtime, registry: Registry) -> APIRouter:
-    operator = require(Role.OPERATOR)
-    api = APIRouter(tags=["placements"], responses=AUTH_RESPONSES, dependencies=[operator])
-    # The same dependency, so FastAPI checks the key once and hands the caller to the route.
-    By = Annotated[Caller, operator]
+    api = APIRouter(tags=["placements"], responses=AUTH_RESPONSES)
+    # Operators move any placement along; a provider its own (another's is 404).
+    Mover = Annotated[Caller, require(Role.OPERATOR, Role.PROVIDER)]
+    Staff = Annotated[Caller, require(Role.SOCIAL_WORKER, Role.REVIEWER, Role.OPERATOR)]
 
-    async def step(work: Work) -> dict[str, Any]:
-        return await run_step(runtime, work)
+    async def step(caller: Caller, placement_id: UUID, work: Work) -> dict[str, Any]:
+        async def checked(session: AsyncSession) -> list[Event]:
+            await placement_for(session, placement_id, caller)
+            return await work(session)
+
+        return await run_step(runtime, checked)
 
     @api.post("/placements/{placement_id}/accept", status_code=202, responses=PROBLEM)
-    async def accept(placement_id: UUID, caller: By) -> dict[str, Any]:
+    async def accept(placement_id: UUID, caller: Mover) -> dict[str, Any]:
         actor = Actor.of(caller)
         return await step(
-            lambda s: advance(s, registry, placement_id, PlacementStatus.ACCEPTED, actor)
+            caller,
+            placement_id,
+            lambda s: advance(s, registry, placement_id, PlacementStatus.ACCEPTED, actor),
         )
 
     @api.post("/placements/{placement_id}/start", status_code=202, responses=PROBLEM)
-    async def start(placement_id: UUID, caller: By) -> dict[str, Any]:
+    async def start(placement_id: UUID, caller: Mover) -> dict[str, Any]:
         actor = Actor.of(caller)
         return await step(
-            lambda s: advance(s, registry, placement_id, PlacementStatus.STARTED, actor)
+            caller,
+            placement_id,
+            lambda s: advance(s, registry, placement_id, PlacementStatus.STARTED, actor),
         )
 
     @api.post("/placements/{placement_id}/decline", status_code=202, responses=PROBLEM)
-    async def decline_offer(placement_id: UUID, caller: By) -> dict[str, Any]:
-        return await step(lambda s: decline(s, registry, placement_id, Actor.of(caller)))
+    async def decline_offer(placement_id: UUID, caller: Mover) -> dict[str, Any]:
+        actor = Actor.of(caller)
+        return await step(caller, placement_id, lambda s: decline(s, registry, placement_id, actor))
 
     @api.post("/placements/{placement_id}/release", status_code=202, responses=PROBLEM)
-    async def release_placement(placement_id: UUID, body: Release, caller: By) -> dict[str, Any]:
-        return await step(lambda s: end(s, registry, placement_id, body.reason, Actor.of(caller)))
+    async def release_placement(placement_id: UUID, body: Release, caller: Mover) -> dict[str, Any]:
+        actor = Actor.of(caller)
+        return await step(
+            caller, placement_id, lambda s: end(s, registry, placement_id, body.reason, actor)
+        )
 
-    @api.get("/placements")
-    async def placements(application_id: UUID) -> list[dict[str, Any]]:
+    @api.get("/placements", responses=PROBLEM)
+    async def placements(
+        caller: Staff,
+        application_id: UUID | None = None,
+        status: Shown | None = None,
+        lapsing_within_hours: Annotated[
+            int | None,
+            Query(ge=1, le=24 * 90, description="offers that lapse within this many hours"),
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    ) -> list[dict[str, Any]]:
+        """The placements of the caller's districts: one application's, those in one step, or
+        the offers about to lapse (soonest first)."""
+        if lapsing_within_hours is not None:
+            status = lapsing_only(status)
         async with runtime.sessions() as session:
-            query = select(PlacementRow).where(PlacementRow.application_id == application_id)
-            return [row.model_dump(mode="json") for row in (await session.exec(query)).all()]
+            rows = await placements_listed(
+                session,
+                caller,
+                application_id=application_id,
+                shown=status,
+                lapsing_by=lapsing_by(datetime.now(UTC), lapsing_within_hours),
+                limit=limit,
+            )
+            return await staff_views(session, registry, rows)
 
     return api
 
@@ -183,6 +220,7 @@ def build_app(settings: AssignmentSettings | None = None) -> FastAPI:
     app.include_router(router(runtime, registry))
     app.include_router(portal_router(runtime, registry, settings.pseudonym_key_bytes))
     app.include_router(providers_router(runtime, registry))
+    app.include_router(provider_workspace_router(runtime, registry, settings.contract_warning_days))
     app.include_router(reviews_router(runtime))
     app.include_router(holdings_router(runtime, holdings))
     return app

@@ -1,6 +1,7 @@
 """Assignment's part in a person's erasure and subject access. Placements hold no personal data
 (a provider, dates, the pseudonymous person reference) and stay whole for capacity and audit; a
-waiting person's stored decision loses the facts its rules looked at."""
+waiting person's stored decision loses the facts its rules looked at, and the services delivered
+lose the provider's notes."""
 
 from collections.abc import Sequence
 from uuid import UUID
@@ -9,6 +10,7 @@ from sqlalchemy import Table, bindparam, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from assignment.deliveries import ServiceDeliveryRow, forget_notes
 from assignment.store import PlacementRow, WaitlistRow
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract.envelope import Event
@@ -29,12 +31,20 @@ async def placements_of(session: AsyncSession, ids: Sequence[UUID]) -> list[Plac
     return list((await session.exec(query.order_by(col(PlacementRow.placed_at)))).all())
 
 
+async def services_of(session: AsyncSession, ids: Sequence[UUID]) -> list[ServiceDeliveryRow]:
+    query = select(ServiceDeliveryRow).where(col(ServiceDeliveryRow.application_id).in_(ids))
+    order = (col(ServiceDeliveryRow.delivered_on), col(ServiceDeliveryRow.id))
+    return list((await session.exec(query.order_by(*order))).all())
+
+
 async def on_subjects_erased(
     session: AsyncSession, batch: Sequence[Received[SubjectErased]]
 ) -> list[Event]:
-    """Anonymises the stored decisions of the erased applications' waitlist entries (a repeat
-    changes nothing)."""
-    rows = await waitlist_of(session, [item.payload.application_id for item in batch])
+    """Anonymises the stored decisions of the erased applications' waitlist entries and drops
+    the notes on their services (a repeat changes nothing)."""
+    erased = [item.payload.application_id for item in batch]
+    await forget_notes(session, erased)
+    rows = await waitlist_of(session, erased)
     changes = [
         {"application": row.application_id, "anonymous": anonymised_decision(row.decision)}
         for row in rows
@@ -81,5 +91,21 @@ async def holdings(session: AsyncSession, ids: Sequence[UUID]) -> list[Holding]:
             },
         )
         for row in await waitlist_of(session, ids)
+    ]
+    found += [
+        Holding(
+            category="service_delivered",
+            application_id=row.application_id,
+            purpose="provide_the_service",
+            data={
+                "placement_id": str(row.placement_id),
+                "provider_id": row.provider_id,
+                "kind": row.kind,
+                "delivered_on": row.delivered_on.isoformat(),
+                "minutes": row.minutes,
+                "note": row.note,
+            },
+        )
+        for row in await services_of(session, ids)
     ]
     return found

@@ -61,6 +61,7 @@ async def advance(
     now = datetime.now(UTC)
     placement.status, placement.changed_by = to.value, str(actor)
     if to is PlacementStatus.STARTED:
+        placement.started_at = now
         placement.review_due_at = registry.review_policy.next_review(
             ProvisionType(placement.provision_type), placement.need_level, now
         )

@@ -1,5 +1,6 @@
 """Placing people and releasing places: assignment's use cases over the locked capacity ledger."""
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID, uuid4
@@ -19,6 +20,7 @@ from assignment.review_policy import ReviewPolicy, load_review_policy
 from assignment.store import (
     LedgerRow,
     PlacementRow,
+    WaitlistRow,
     held_by,
     lock_ledger,
     waiting_for,
@@ -69,6 +71,7 @@ def placement_made(
     application_id: UUID,
     *,
     person_ref: str | None,
+    district: str,
     groups: list[TargetGroup],
     need_level: int | None,
     cause: Envelope | None,
@@ -82,6 +85,7 @@ def placement_made(
         person_ref=person_ref,
         provider_id=provider.id,
         provision_type=provider.provision_type.value,
+        district=district,
         offer_expires_at=now + registry.offer_ttl,
         placed_at=now,
         need_level=need_level,
@@ -107,23 +111,22 @@ def _placement(
     registry: Registry,
     ledger: LedgerRow,
     provider: Provider,
-    application_id: UUID,
+    decision: DecisionMade,
     *,
-    person_ref: str | None,
-    groups: list[TargetGroup],
-    need_level: int | None,
     cause: Envelope | None,
 ) -> list[Event]:
-    """Takes a place on the ledger: the placement.made event and its public twin."""
+    """Takes a place on the ledger for the person `decision` made eligible: the placement.made
+    event and its public twin."""
     ledger.used += 1
     session.add(ledger)
     row, events = placement_made(
         registry,
         provider,
-        application_id,
-        person_ref=person_ref,
-        groups=groups,
-        need_level=need_level,
+        decision.application_id,
+        person_ref=decision.person_ref,
+        district=decision.district,
+        groups=decision.groups,
+        need_level=decision.need_level,
         cause=cause,
         now=datetime.now(UTC),
     )
@@ -263,26 +266,25 @@ async def promote(
     events: list[Event] = []
     if ledger.used >= provider.capacity:
         return events
-    for waiting in await waiting_for(session, provider.provision_type.value):
+    waiting = await waiting_for(session, provider.provision_type.value)
+    for row, decision in fitting(waiting, provider, registry.geography, today()):
         if ledger.used >= provider.capacity:
             break
-        waiting_decision = DecisionMade.model_validate(waiting.decision)
-        entry = WaitlistEntry.from_decision(waiting_decision)
-        if not fits(entry, provider, registry.geography, today()) or await clashes(
-            session, waiting_decision.person_ref, provider.provision_type
-        ):
+        if await clashes(session, decision.person_ref, provider.provision_type):
             continue
-        waiting.waiting = False
-        session.add(waiting)
-        events += _placement(
-            session,
-            registry,
-            ledger,
-            provider,
-            waiting.application_id,
-            person_ref=waiting_decision.person_ref,
-            groups=waiting_decision.groups,
-            need_level=waiting_decision.need_level,
-            cause=cause,
-        )
+        row.waiting = False
+        session.add(row)
+        events += _placement(session, registry, ledger, provider, decision, cause=cause)
     return events
+
+
+def fitting(
+    waiting: Iterable[WaitlistRow], provider: Provider, geography: Geography, on: date
+) -> Iterator[tuple[WaitlistRow, DecisionMade]]:
+    """The waiting people, in the order given, who may take a place at `provider` (its type,
+    reach and groups), with their decisions; whether a place they hold clashes is the caller's
+    to check. Lazy, so a caller with one place to give parses no more than it needs."""
+    for row in waiting:
+        decision = DecisionMade.model_validate(row.decision)
+        if fits(WaitlistEntry.from_decision(decision), provider, geography, on):
+            yield row, decision

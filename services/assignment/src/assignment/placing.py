@@ -131,6 +131,7 @@ def _place(
         choice.provider,
         decision.application_id,
         person_ref=decision.person_ref,
+        district=decision.district,
         groups=decision.groups,
         need_level=decision.need_level,
         cause=envelope,
@@ -145,12 +146,14 @@ def _waitlist(
     ledger: Ledger, registry: Registry, envelope: Envelope, decision: DecisionMade
 ) -> list[Event]:
     entry = WaitlistEntry.from_decision(decision)
+    now = datetime.now(UTC)
     ledger.waiting.append(
         {
             "application_id": decision.application_id,
             "provision_type": entry.provision_type.value,
             "priority_score": entry.priority_score,
             "decided_at": decision.decided_at,
+            "waitlisted_at": now,
             "waiting": True,
             "decision": decision.model_dump(mode="json"),
         }
@@ -160,7 +163,7 @@ def _waitlist(
         provision_type=waitlist_provision(decision),
         district=decision.district,
         priority_score=entry.priority_score,
-        waitlisted_at=datetime.now(UTC),
+        waitlisted_at=now,
     )
     return [
         new_event(

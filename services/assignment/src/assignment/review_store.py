@@ -120,16 +120,56 @@ async def open_reviews_for_update(session: AsyncSession, ids: Collection[UUID]) 
 
 
 async def reviews_listed(
-    session: AsyncSession, *, overdue: bool | None, application_id: UUID | None, now: datetime
-) -> list[ReviewRow]:
-    """Reviews for staff, the oldest due first: all, or only the open ones past their grace
-    period (overdue=true), or the others (overdue=false); of one application when given."""
-    query = select(ReviewRow)
+    session: AsyncSession,
+    *,
+    overdue: bool | None,
+    application_id: UUID | None,
+    now: datetime,
+    due_by: datetime | None = None,
+    districts: Collection[str] = (),
+) -> list[tuple[ReviewRow, str | None]]:
+    """Reviews for staff with the district of their placement, the oldest due first: all, or
+    only the open ones past their grace period (overdue=true), or the others (overdue=false);
+    only open ones due by `due_by`; of one application when given; of placements in `districts`
+    when any are given."""
+    query = select(ReviewRow, PlacementRow.district).join(
+        PlacementRow, col(PlacementRow.id) == col(ReviewRow.placement_id)
+    )
     if overdue is True:
         query = query.where(ReviewRow.status == OPEN, col(ReviewRow.overdue_at) <= now)
     elif overdue is False:
         query = query.where(or_(col(ReviewRow.status) != OPEN, col(ReviewRow.overdue_at) > now))
+    if due_by is not None:
+        query = query.where(ReviewRow.status == OPEN, col(ReviewRow.due_at) <= due_by)
     if application_id is not None:
         query = query.where(ReviewRow.application_id == application_id)
+    if districts:
+        query = query.where(col(PlacementRow.district).in_(sorted(districts)))
     query = query.order_by(col(ReviewRow.due_at), col(ReviewRow.id)).limit(1000)
+    return [(row, district) for row, district in (await session.exec(query)).all()]
+
+
+async def reviews_coming(
+    session: AsyncSession,
+    *,
+    due_by: datetime,
+    application_id: UUID | None,
+    districts: Collection[str] = (),
+) -> list[PlacementRow]:
+    """Started services whose review comes by `due_by` and is not open yet (the sweeper opens it
+    on the day), the soonest first; of one application, and of `districts`, when given."""
+    open_review = exists().where(
+        col(ReviewRow.placement_id) == col(PlacementRow.id), col(ReviewRow.status) == OPEN
+    )
+    query = select(PlacementRow).where(
+        col(PlacementRow.active).is_(True),
+        PlacementRow.status == PlacementStatus.STARTED.value,
+        col(PlacementRow.review_due_at) <= due_by,
+        ~open_review,
+    )
+    if application_id is not None:
+        query = query.where(PlacementRow.application_id == application_id)
+    if districts:
+        query = query.where(col(PlacementRow.district).in_(sorted(districts)))
+    query = query.order_by(col(PlacementRow.review_due_at), col(PlacementRow.id)).limit(1000)
     return list((await session.exec(query)).all())

@@ -13,6 +13,7 @@ from uuid import UUID
 from sqlalchemy import JSON, CheckConstraint, Column, text, union, update
 from sqlmodel import Field, SQLModel, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from socialsvc_common.contract.actor import MAX_LENGTH as ACTOR_LENGTH
 from socialsvc_common.contract.payloads import DecisionMade, ProvisionType
@@ -41,6 +42,9 @@ class PlacementRow(SQLModel, table=True):
     person_ref: str | None = Field(default=None, index=True)
     provider_id: str = Field(index=True)
     provision_type: str
+    # The person's district (their decision's): what a social worker's scope is matched against.
+    # None on placements made before it was kept, when no stored decision told it.
+    district: str | None = Field(default=None, index=True)
     active: bool = True
     # offered -> accepted -> started while active; any of them may be released.
     status: str = Field(default="offered", index=True)
@@ -48,6 +52,9 @@ class PlacementRow(SQLModel, table=True):
         default=None, sa_column=Column(UtcDateTime(), nullable=True)
     )
     placed_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    started_at: datetime | None = Field(
+        default=None, sa_column=Column(UtcDateTime(), nullable=True)
+    )
     released_at: datetime | None = Field(
         default=None, sa_column=Column(UtcDateTime(), nullable=True)
     )
@@ -70,6 +77,10 @@ class WaitlistRow(SQLModel, table=True):
     provision_type: str = Field(index=True)
     priority_score: float
     decided_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    # When the person was put on the list (their decision's time for entries older than this).
+    waitlisted_at: datetime | None = Field(
+        default=None, sa_column=Column(UtcDateTime(), nullable=True)
+    )
     waiting: bool = Field(default=True, index=True)
     decision: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
@@ -160,9 +171,10 @@ async def lock_ledger(session: AsyncSession, provider_id: str) -> LedgerRow | No
     return (await session.exec(query)).first()
 
 
-async def waiting_for(session: AsyncSession, provision_type: str) -> list[WaitlistRow]:
-    """Waiting people for a provision type in waitlist order: priority, then time of decision."""
-    query = (
+def _in_waitlist_order(provision_type: str) -> SelectOfScalar[WaitlistRow]:
+    """Waiting people for a provision type in waitlist order: priority, then time of decision
+    (matching.waitlist_order, in SQL)."""
+    return (
         select(WaitlistRow)
         .where(WaitlistRow.waiting == True, WaitlistRow.provision_type == provision_type)  # noqa: E712
         .order_by(
@@ -170,9 +182,18 @@ async def waiting_for(session: AsyncSession, provision_type: str) -> list[Waitli
             col(WaitlistRow.decided_at),
             col(WaitlistRow.application_id),
         )
-        .with_for_update()
     )
+
+
+async def waiting_for(session: AsyncSession, provision_type: str) -> list[WaitlistRow]:
+    """The waiting people for a provision type in waitlist order, locked (a place is given)."""
+    query = _in_waitlist_order(provision_type).with_for_update()
     return list((await session.exec(query)).all())
+
+
+async def waiting_now(session: AsyncSession, provision_type: str) -> list[WaitlistRow]:
+    """The same people in the same order, unlocked: to show the list, not to give a place."""
+    return list((await session.exec(_in_waitlist_order(provision_type))).all())
 
 
 async def held_by(session: AsyncSession, person_ref: str) -> list[PlacementRow]:

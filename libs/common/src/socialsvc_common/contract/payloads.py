@@ -370,6 +370,29 @@ class ReviewOverdue(Payload):
     escalated_at: datetime
 
 
+class ServiceKind(StrEnum):
+    """What a provider delivered to a person it serves."""
+
+    VISIT = "visit"
+    SESSION = "session"
+    MEAL = "meal"
+    CARE = "care"
+    OTHER = "other"
+
+
+class ServiceDelivered(Payload):
+    """A provider recorded a service it delivered on a started placement. No personal data: the
+    provider's note stays in assignment's database."""
+
+    placement_id: UUID
+    application_id: UUID
+    provider_id: str
+    kind: ServiceKind
+    delivered_on: date
+    minutes: int | None = Field(default=None, description="how long it took, when recorded")
+    recorded_at: datetime
+
+
 class ConsentPurpose(StrEnum):
     """What a person may agree to their data being used for (named in each consent text)."""
 

@@ -139,6 +139,11 @@ REVIEW_OVERDUE = Topic(
     p.ReviewOverdue,
     "A review was not concluded within its grace period: escalated to staff.",
 )
+SERVICE_DELIVERED = Topic(
+    "assignment.service.delivered.v1",
+    p.ServiceDelivered,
+    "A provider delivered a service (a visit, a session, a meal, care) on a started placement.",
+)
 NOTIFICATION_DELIVERED = Topic(
     "notifications.message.delivered.v1",
     p.NotificationDelivered,
@@ -252,6 +257,7 @@ REGISTRY: tuple[Topic, ...] = (
     REVIEW_DUE,
     REVIEW_CONCLUDED,
     REVIEW_OVERDUE,
+    SERVICE_DELIVERED,
     NOTIFICATION_DELIVERED,
     NOTIFICATION_FAILED,
     HOME_VISIT_REQUESTED,

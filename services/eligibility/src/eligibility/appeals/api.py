@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from eligibility.appeals import steps
 from eligibility.appeals.policy import AppealPolicy
 from eligibility.appeals.rules import AppealRefused, is_overdue
+from eligibility.appeals.scope import appeal_district, appeal_in_scope, application_in_scope
 from eligibility.appeals.store import GROUNDS_LENGTH, AppealRow, appeals_listed
 from eligibility.ruleset import MAX_NEED_LEVEL
 from eligibility.store import DecisionRow, decisions_of
@@ -23,6 +24,7 @@ from socialsvc_common.contract.appeals import AppealStatus, AppealSubject
 from socialsvc_common.contract.envelope import Event
 from socialsvc_common.contract.payloads import DecisionMade, ProvisionType
 from socialsvc_common.db import transaction
+from socialsvc_common.explanations import application_ref
 from socialsvc_common.outbox import add_events
 from socialsvc_common.portal import Citizen, citizen, not_theirs
 from socialsvc_common.problems import PROBLEM_JSON, Problem
@@ -68,9 +70,13 @@ class VerdictRequest(BaseModel):
     )
 
 
-def appeal_view(row: AppealRow, now: datetime) -> dict[str, Any]:
+def appeal_view(row: AppealRow, now: datetime, district: str | None = None) -> dict[str, Any]:
     overdue = is_overdue(AppealStatus(row.status), row.respond_by, now)
-    return row.model_dump(mode="json") | {"overdue": overdue}
+    return row.model_dump(mode="json") | {
+        "overdue": overdue,
+        "district": district,
+        "reference": application_ref(row.application_id),
+    }
 
 
 def appeals_router(
@@ -85,6 +91,7 @@ def appeals_router(
             async with transaction(runtime.sessions) as session:
                 appeal, events = await work(session)
                 await add_events(session, events)
+                district = await appeal_district(session, appeal)
         except AppealRefused as refused:
             title = refused.code.replace("-", " ").capitalize()
             problem = Problem(refused.status, refused.code, title, refused.detail)
@@ -92,13 +99,18 @@ def appeals_router(
                 problem.extra["errors"] = [{"field": refused.field, "message": refused.detail}]
             raise problem from None
         runtime.relay.wake()
-        return appeal_view(appeal, datetime.now(UTC))
+        return appeal_view(appeal, datetime.now(UTC), district)
 
     @api.post("/applications/{application_id}/appeals", status_code=201)
     async def lodge(application_id: UUID, body: AppealRequest, caller: Lodger) -> Any:
         lodging = steps.Lodging(body.grounds, body.claimed_need_level, body.subject)
         actor, now = Actor.of(caller), datetime.now(UTC)
-        return await step(lambda s: steps.lodge(s, application_id, lodging, actor, policy, now=now))
+
+        async def work(session: AsyncSession) -> tuple[AppealRow, list[Event]]:
+            await application_in_scope(session, caller, application_id)
+            return await steps.lodge(session, application_id, lodging, actor, policy, now=now)
+
+        return await step(work)
 
     @api.post("/portal/applications/{application_id}/appeals", status_code=201, tags=["portal"])
     async def lodge_for_citizen(application_id: UUID, body: AppealRequest, citizen: Vouched) -> Any:
@@ -125,10 +137,25 @@ def appeals_router(
             )
         verdict = steps.Verdict(body.status, body.reasons, body.need_level, body.provision_types)
         actor, now = Actor.of(caller), datetime.now(UTC)
-        return await step(lambda s: steps.decide(s, appeal_id, verdict, actor, public, now=now))
 
-    @api.get("/appeals", dependencies=[require(*STAFF)])
+        async def work(session: AsyncSession) -> tuple[AppealRow, list[Event]]:
+            await appeal_in_scope(session, caller, appeal_id)
+            return await steps.decide(session, appeal_id, verdict, actor, public, now=now)
+
+        return await step(work)
+
+    api.include_router(reads_router(runtime))
+    return api
+
+
+def reads_router(runtime: Runtime) -> APIRouter:
+    """The staff's reads: appeals and decision histories, within the caller's districts."""
+    api = APIRouter(tags=["appeals"], responses={**AUTH_RESPONSES, **PROBLEM})
+    Staff = Annotated[Caller, require(*STAFF)]
+
+    @api.get("/appeals")
     async def listed(
+        caller: Staff,
         overdue: bool = False,
         status: AppealStatus | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -140,23 +167,25 @@ def appeals_router(
                 overdue_at=now if overdue else None,
                 status=status.value if status else None,
                 limit=limit,
+                districts=caller.districts,
             )
-        return [appeal_view(row, now) for row in rows]
+        return [appeal_view(row, now, district) for row, district in rows]
 
-    @api.get("/appeals/{appeal_id}", dependencies=[require(*STAFF)])
-    async def one(appeal_id: UUID) -> dict[str, Any]:
+    @api.get("/appeals/{appeal_id}")
+    async def one(appeal_id: UUID, caller: Staff) -> dict[str, Any]:
         async with runtime.sessions() as session:
             row = await session.get(AppealRow, appeal_id)
-        if row is None:
+            district = await appeal_district(session, row) if row is not None else None
+        if row is None or (caller.districts and not (district and caller.serves(district))):
             raise Problem(404, "not-found", "Not found", f"no appeal {appeal_id}")
-        return appeal_view(row, datetime.now(UTC))
+        return appeal_view(row, datetime.now(UTC), district)
 
-    @api.get("/applications/{application_id}/decisions", dependencies=[require(*STAFF)])
-    async def history(application_id: UUID) -> list[dict[str, Any]]:
+    @api.get("/applications/{application_id}/decisions")
+    async def history(application_id: UUID, caller: Staff) -> list[dict[str, Any]]:
         """Every decision the application had, oldest first; the last is the current one."""
         async with runtime.sessions() as session:
             rows = await decisions_of(session, [application_id])
-        if not rows:
+        if not rows or not caller.serves(rows[-1].district):
             raise Problem(404, "not-found", "Not found", f"no decision on {application_id}")
         return [history_view(row, current=row is rows[-1]) for row in rows]
 

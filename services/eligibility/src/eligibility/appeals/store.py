@@ -10,6 +10,7 @@ from sqlalchemy import Column, Delete, Table, Text, delete, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from eligibility.store import DecisionRow
 from socialsvc_common.contract.actor import MAX_LENGTH as ACTOR_LENGTH
 from socialsvc_common.db import UtcDateTime, insert_new, run
 from socialsvc_common.retention import Rule
@@ -102,15 +103,26 @@ async def appeals_of(session: AsyncSession, ids: Collection[UUID]) -> list[Appea
 
 
 async def appeals_listed(
-    session: AsyncSession, *, overdue_at: datetime | None, status: str | None, limit: int
-) -> Sequence[AppealRow]:
-    """Appeals oldest first; with `overdue_at`, only those still open past their time limit."""
-    query = select(AppealRow)
+    session: AsyncSession,
+    *,
+    overdue_at: datetime | None,
+    status: str | None,
+    limit: int,
+    districts: Collection[str] = (),
+) -> list[tuple[AppealRow, str]]:
+    """Appeals oldest first, each with the district of the decision it is about; with
+    `overdue_at`, only those still open past their time limit; with `districts`, only theirs."""
+    query = select(AppealRow, DecisionRow.district).join(
+        DecisionRow, col(DecisionRow.event_id) == col(AppealRow.decision_event_id)
+    )
     if overdue_at is not None:
         query = query.where(AppealRow.status == "lodged", col(AppealRow.respond_by) <= overdue_at)
     if status is not None:
         query = query.where(AppealRow.status == status)
-    return (await session.exec(query.order_by(col(AppealRow.lodged_at)).limit(limit))).all()
+    if districts:
+        query = query.where(col(DecisionRow.district).in_(sorted(districts)))
+    query = query.order_by(col(AppealRow.lodged_at), col(AppealRow.id)).limit(limit)
+    return [(row, district) for row, district in (await session.exec(query)).all()]
 
 
 async def anonymise_appeals(session: AsyncSession, ids: Collection[UUID]) -> None:

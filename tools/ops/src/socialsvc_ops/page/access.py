@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from socialsvc_common.apikeys import Caller, KeyStore, KeyStoreError, Role
 from socialsvc_common.problems import Problem, problem_response
-from socialsvc_ops.page.sessions import Sessions, Throttle
+from socialsvc_common.sessions import Sessions, Throttle
 
 COOKIE = "ops_session"
 VIEWERS = frozenset({Role.OPERATOR, Role.ADMINISTRATOR})
@@ -54,12 +54,12 @@ class Access:
         self,
         store: KeyStore,
         *,
-        sessions: Sessions | None = None,
+        sessions: Sessions[Caller] | None = None,
         throttle: Throttle | None = None,
         failure_delay: float = FAILURE_DELAY_SECONDS,
     ) -> None:
         self.store = store
-        self.sessions = sessions or Sessions()
+        self.sessions: Sessions[Caller] = sessions or Sessions()
         self.throttle = throttle or Throttle()
         self.failure_delay = failure_delay
 

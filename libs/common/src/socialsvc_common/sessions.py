@@ -1,7 +1,10 @@
-"""Who is logged in to the operations page, and who has been guessing keys.
+"""Who is signed in to a page of the platform (the operations page, the workspace), and who has
+been guessing keys.
 
-A session is a random opaque token held only in this process's memory: a restart logs everybody
-out, and the cookie never carries the API key, so a stolen cookie dies with its expiry.
+A session is a random opaque token held only in this process's memory: a restart signs everybody
+out, and the cookie never carries the API key, so a stolen cookie dies with its expiry. What a
+session holds is the page's own business: the operations page keeps the `Caller`, the workspace
+the signed-in person with their CSRF token.
 """
 
 import secrets
@@ -9,46 +12,49 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-from socialsvc_common.apikeys import Caller
+from typing import Generic, TypeVar
 
 SESSION_SECONDS = 8 * 3600
 FAILURE_WINDOW_SECONDS = 300.0
 MAX_FAILURES = 10
 Clock = Callable[[], float]
+Held = TypeVar("Held")
 
 
 @dataclass(frozen=True, slots=True)
-class Session:
-    caller: Caller
+class Session(Generic[Held]):
+    holder: Held
     expires: float
 
 
 @dataclass
-class Sessions:
-    """Tokens handed out at login, each with its caller and expiry (monotonic seconds)."""
+class Sessions(Generic[Held]):
+    """Tokens handed out at sign-in, each with what it holds (who signed in) and its expiry
+    (monotonic seconds)."""
 
     lifetime: float = SESSION_SECONDS
     clock: Clock = time.monotonic
-    _by_token: dict[str, Session] = field(default_factory=dict)
+    _by_token: dict[str, Session[Held]] = field(default_factory=dict)
 
-    def open(self, caller: Caller) -> str:
+    def open(self, holder: Held) -> str:
+        """A new session for `holder`; its token, for the cookie."""
         self._forget_expired()
         token = secrets.token_urlsafe(32)
-        self._by_token[token] = Session(caller, self.clock() + self.lifetime)
+        self._by_token[token] = Session(holder, self.clock() + self.lifetime)
         return token
 
-    def caller(self, token: str) -> Caller | None:
-        """The caller of a live session, or None for a token that is unknown or expired."""
+    def caller(self, token: str) -> Held | None:
+        """What a live session holds, or None for a token that is unknown or expired."""
         found = self._by_token.get(token)
         if found is None:
             return None
         if found.expires <= self.clock():
             del self._by_token[token]
             return None
-        return found.caller
+        return found.holder
 
     def close(self, token: str) -> None:
+        """Ends a session (sign-out); an unknown token is no error."""
         self._by_token.pop(token, None)
 
     def __len__(self) -> int:
@@ -84,6 +90,7 @@ class Throttle:
         return len(self._failures)
 
     def failed(self, client: str) -> None:
+        """Records a failed attempt of `client` now."""
         self._failures[client] = self._recent(client)
         self._failures[client].append(self.clock())
 

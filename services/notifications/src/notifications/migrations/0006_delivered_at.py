@@ -3,8 +3,8 @@
 A message delivered before this revision gets the time it was sent: the delivery time itself for
 a channel that answers at once, the gateway's taking it for one that reports by receipt.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Created: 2026-12-06 09:31:41.056168
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
