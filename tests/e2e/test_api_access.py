@@ -1,10 +1,11 @@
-"""Who may do what, on the running intake and assignment: each role is admitted exactly where it
+"""Who may do what, on the running services: each role is admitted exactly where it
 should be and refused (403) everywhere else; no key or an unknown key is 401; every refusal is
 problem+json without data; keys never reach a log file."""
 
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -27,6 +28,7 @@ SUBMITTER, WORKER, OPERATOR, ADMIN, REVIEWER, PORTAL, PROVIDER = (
     Role.CITIZEN_PORTAL,
     Role.PROVIDER,
 )
+READERS = {WORKER, REVIEWER, OPERATOR, ADMIN}
 TEAM = {
     "provision_type": "home_care",
     "name": "Access test team",
@@ -156,6 +158,45 @@ def table(application_id: str) -> list[Call]:
             f"/appeals/{nobody}/decision",
             frozenset({REVIEWER, ADMIN}),
             lambda: {"status": "upheld", "reasons": "the rules were applied correctly"},
+        ),
+        # Casework (intake) and the messages sent (notifications).
+        Call("intake", "GET", "/cases?status=received", frozenset(READERS)),
+        Call("intake", "GET", f"/cases/{application_id}", frozenset(READERS)),
+        Call(
+            "intake",
+            "PUT",
+            f"/cases/{nobody}/assignee",
+            frozenset({WORKER, REVIEWER, ADMIN}),
+            lambda: {"worker": None},
+        ),
+        Call("intake", "GET", f"/cases/{application_id}/notes", frozenset(READERS)),
+        Call(
+            "intake",
+            "POST",
+            f"/cases/{nobody}/notes",
+            frozenset({WORKER, REVIEWER, ADMIN}),
+            lambda: {"text": "called"},
+        ),
+        Call("intake", "GET", "/visits?status=requested", frozenset(READERS)),
+        Call(
+            "intake",
+            "POST",
+            f"/cases/{nobody}/visits",
+            frozenset({WORKER, ADMIN}),
+            lambda: {"reason": "check"},
+        ),
+        Call(
+            "intake",
+            "POST",
+            f"/visits/{nobody}/outcome",
+            frozenset({WORKER, ADMIN}),
+            lambda: {"visited_at": datetime.now(UTC).isoformat(), "outcome": "informed"},
+        ),
+        Call(
+            "notifications",
+            "GET",
+            f"/applications/{application_id}/messages",
+            frozenset(READERS),
         ),
         # The portal's routes; without the citizen's FIN an admitted caller gets 422.
         Call("intake", "GET", "/portal/applications", frozenset({PORTAL, ADMIN})),

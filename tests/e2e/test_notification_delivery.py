@@ -15,7 +15,9 @@ import pytest
 from notifications.channels import message_id
 from notifications.signing import DEVELOPMENT_RECEIPT_SECRET, sign
 from notifications.sinks.smtp_sink import BOUNCE_DOMAIN
+from socialsvc_common.apikeys import Role
 from socialsvc_common.contract import topics
+from tests.harness import until
 
 from .applicants import mixed_applications
 from .conftest import Platform, log_lines, records_since, wait_for_log, wait_healthy
@@ -127,6 +129,20 @@ async def test_sms_then_email_then_inbox_then_the_home_care_team(
     assert [
         m for m in platform.sink_lines("mail.jsonl") if form["applicant"]["email"] in m["to"]
     ] == []
+    # Each request is one visit in intake's queue for the social workers, with what to tell.
+    async with platform.client("intake", Role.SOCIAL_WORKER, timeout=30) as client:
+
+        async def queued() -> list[dict[str, Any]]:
+            found = await client.get(
+                "/visits", params={"status": "requested", "application_id": app}
+            )
+            assert found.status_code == 200, found.text
+            listed: list[dict[str, Any]] = found.json()
+            return listed if len(listed) >= due else []
+
+        queue = await until(queued, 30)
+    assert sorted(v["reason"] for v in queue) == sorted(v["message_kind"] for v in visits)
+    assert {v["message"] for v in queue} == {v["text"] for v in visits}
 
 
 async def test_no_channel_works_for_a_person_with_a_household(

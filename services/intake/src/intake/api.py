@@ -10,8 +10,9 @@ from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from intake.applications import Submission, Submit, add_facts, submit_all
+from intake.cases import serves
 from intake.consent_texts import ConsentTexts
-from intake.store import ApplicationRow, ConsentRow, journey_of
+from intake.store import ApplicationRow, ConsentRow, JourneyEntry, journey_of
 from socialsvc_common.apikeys import Caller, Role
 from socialsvc_common.auth import AUTH_RESPONSES, require
 from socialsvc_common.contract.actor import Actor
@@ -62,6 +63,33 @@ class ApplicationStatus(BaseModel):
     submitted_by: Actor | None = None
     facts_added_by: Actor | None = None
     journey: list[JourneyStep]
+
+
+def journey_steps(journey: Sequence[JourneyEntry]) -> list[JourneyStep]:
+    return [
+        JourneyStep(
+            type=e.type,
+            time=e.time,
+            event_id=e.event_id,
+            summary=e.summary,
+            actor=Actor.stored(e.actor),
+        )
+        for e in journey
+    ]
+
+
+def not_found(application_id: UUID) -> Problem:
+    return Problem(404, "not-found", "No such application", f"no application {application_id}")
+
+
+def scoped_application(
+    row: ApplicationRow | None, application_id: UUID, caller: Caller
+) -> ApplicationRow:
+    """The application if the caller serves its district; 404 otherwise, as for one that does
+    not exist, so a key scoped to some districts learns nothing of the others."""
+    if row is None or not serves(caller, row):
+        raise not_found(application_id)
+    return row
 
 
 def status_url(application_id: UUID) -> str:
@@ -139,6 +167,8 @@ def applications_router(
         caller: Annotated[Caller, require(Role.SOCIAL_WORKER)],
     ) -> Accepted:
         async with transaction(runtime.sessions) as session:
+            row = await session.get(ApplicationRow, application_id, with_for_update=True)
+            scoped_application(row, application_id, caller)
             submission = await add_facts(
                 session, application_id, facts, actor=Actor.of(caller), pseudonym_key=pseudonym_key
             )
@@ -150,15 +180,15 @@ def applications_router(
         "/{application_id}",
         responses={404: PROBLEM},
         summary="Status and journey",
-        dependencies=[require(Role.SOCIAL_WORKER, Role.OPERATOR)],
     )
-    async def read(application_id: UUID) -> ApplicationStatus:
+    async def read(
+        application_id: UUID,
+        caller: Annotated[Caller, require(Role.SOCIAL_WORKER, Role.OPERATOR)],
+    ) -> ApplicationStatus:
         async with runtime.sessions() as session:
-            row = await session.get(ApplicationRow, application_id)
-            if row is None:
-                raise Problem(
-                    404, "not-found", "No such application", f"no application {application_id}"
-                )
+            row = scoped_application(
+                await session.get(ApplicationRow, application_id), application_id, caller
+            )
             consent = await session.get(ConsentRow, application_id)
             journey = await journey_of(session, application_id)
         return ApplicationStatus(
@@ -173,16 +203,7 @@ def applications_router(
             else None,
             submitted_by=Actor.stored(row.submitted_by),
             facts_added_by=Actor.stored(row.facts_added_by),
-            journey=[
-                JourneyStep(
-                    type=e.type,
-                    time=e.time,
-                    event_id=e.event_id,
-                    summary=e.summary,
-                    actor=Actor.stored(e.actor),
-                )
-                for e in journey
-            ],
+            journey=journey_steps(journey),
         )
 
     return router

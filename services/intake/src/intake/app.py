@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from intake.api import applications_router, submission_commit
 from intake.applications import NAME, DuplicateApplication, Submission, Submit, submit_all
+from intake.casework_api import cases_router
 from intake.consent_api import consent_router
 from intake.consent_texts import ConsentTexts, load_consent_texts
 from intake.information_policy import POLICY_FILE as INFORMATION_POLICY_FILE
@@ -23,6 +24,8 @@ from intake.retention_sweeper import RetentionSweeper
 from intake.schema import SCHEMA
 from intake.store import journey_rule
 from intake.subject_api import subjects_router
+from intake.visits import on_visits_requested
+from intake.visits_api import visits_router
 from socialsvc_common.apikeys import Role
 from socialsvc_common.auth import ApiSettings, install_api_keys
 from socialsvc_common.consumer import Received, Rejected
@@ -43,7 +46,6 @@ JOURNEY_TOPICS = (
     topics.PLACEMENT_RELEASED,
     topics.NOTIFICATION_DELIVERED,
     topics.NOTIFICATION_FAILED,
-    topics.HOME_VISIT_REQUESTED,
 )
 EGOV_NAMESPACE = uuid.UUID("5f0e4c1a-8f55-4a39-9d0b-2b7c8f6f0e11")
 # The submitting client of an e-government record that does not name one (ce_actor).
@@ -93,6 +95,8 @@ def egov_submitter(envelope: Envelope) -> Actor:
 def register_handlers(runtime: Runtime, key: bytes, consent_texts: ConsentTexts) -> None:
     for topic in JOURNEY_TOPICS:
         runtime.consumer.handle(topic)(record_events)
+    # A request for a home visit is a journey step too, and a visit in the workers' queue.
+    runtime.consumer.handle(topics.HOME_VISIT_REQUESTED)(on_visits_requested)
 
     @runtime.consumer.handle(topics.EGOV_APPLICATION_SUBMITTED)
     async def on_egov_submissions(
@@ -139,6 +143,8 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
     app.include_router(applications_router(runtime, key, submissions))
     app.include_router(consent_router(runtime, consent_texts))
     app.include_router(portal_router(runtime, key, submissions))
+    app.include_router(cases_router(runtime))
+    app.include_router(visits_router(runtime))
     # The policy file is read now, so a broken one stops the service at start-up.
     policy = RetentionPolicy.load()
     app.include_router(subjects_router(runtime, key, policy))

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from intake.cases import searchable
 from intake.consent_texts import (
     ConsentText,
     ConsentTextNotInForce,
@@ -148,6 +149,7 @@ def _draft(command: Submit, consent: ConsentText, now: datetime, pseudonym_key: 
         "submitted_at": now,
         "updated_at": now,
         "submitted_by": str(command.actor),
+        **searchable(form.applicant),
     }
     received = p.ApplicationReceived(
         application_id=application_id,

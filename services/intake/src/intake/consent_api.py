@@ -7,9 +7,11 @@ from uuid import UUID
 from fastapi import APIRouter, Header
 from pydantic import BaseModel, Field
 
+from intake.api import scoped_application
 from intake.applications import BAKU
 from intake.consent import WithdrawConsent, withdraw
 from intake.consent_texts import ConsentText, ConsentTexts
+from intake.store import ApplicationRow
 from socialsvc_common.apikeys import Caller, Role
 from socialsvc_common.auth import AUTH_RESPONSES, require
 from socialsvc_common.contract.actor import Actor
@@ -57,6 +59,8 @@ def consent_router(runtime: Runtime, consent_texts: ConsentTexts) -> APIRouter:
     ) -> WithdrawalAccepted:
         command = WithdrawConsent(application_id, body.reason, Actor.of(caller), idempotency_key)
         async with transaction(runtime.sessions) as session:
+            row = await session.get(ApplicationRow, application_id, with_for_update=True)
+            scoped_application(row, application_id, caller)
             withdrawal = await withdraw(session, command)
             await add_events(session, withdrawal.events)
         if withdrawal.created:

@@ -2,7 +2,8 @@
 `intake.subject.erased.v1`, in one transaction (the events go through the outbox).
 
 The application rows, their statuses and journeys stay, so the counts hold; what identifies the
-person (FIN, names, birth date, contacts, circumstances) goes.
+person (FIN, names, birth date, contacts, circumstances) goes, and so does what workers wrote
+about them (the text of case notes, the notes of home visits).
 """
 
 import json
@@ -14,6 +15,7 @@ from uuid import UUID, uuid4
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from intake.applications import NAME
+from intake.casework_store import erase_casework
 from intake.journey import journey_row
 from intake.store import ApplicationRow, ErasureRow, Status, add_journey
 from intake.subject_store import anonymise_applications, applications_of, unsent_about
@@ -122,6 +124,7 @@ async def erase_subject(
     )
     session.add(erasure)
     await anonymise_applications(session, {row.id: anonymised_form(row.form) for row in rows}, now)
+    await erase_casework(session, [row.id for row in rows])
     events = erasure_events(rows, erasure, now, actor)
     await add_journey(session, [journey_row(e.envelope, e.payload) for e in events])
     return Erasure(erasure.id, erasure.person_ref, [row.id for row in rows], events)

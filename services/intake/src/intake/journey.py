@@ -1,5 +1,6 @@
 """Each application's journey: every event about it, and the status it has reached, written per
-batch of events (one read, one insert, one update, whatever the batch's size)."""
+batch of events (one read, one insert, an update of the statuses and one of the target groups,
+whatever the batch's size)."""
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -8,6 +9,8 @@ from typing import Any
 from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from intake.cases import groups_text
+from intake.casework_store import set_target_groups
 from intake.store import (
     CLOSED,
     DECIDABLE,
@@ -129,8 +132,9 @@ def advance(statuses: dict[Any, Status], batch: Sequence[Received[BaseModel]]) -
     return changed
 
 
-async def record_events(session: AsyncSession, batch: Sequence[Received[BaseModel]]) -> list[Event]:
-    """Adds downstream events to their applications' journeys and moves their statuses forward."""
+async def record_events(session: AsyncSession, batch: Sequence[Received[Any]]) -> list[Event]:
+    """Adds downstream events to their applications' journeys, moves their statuses forward and
+    keeps the target groups of the latest decision."""
     statuses = await statuses_of(session, {item.envelope.application_id for item in batch})
     unknown = [
         i.envelope.application_id for i in batch if i.envelope.application_id not in statuses
@@ -138,6 +142,13 @@ async def record_events(session: AsyncSession, batch: Sequence[Received[BaseMode
     if unknown:
         raise Rejected(f"no application {unknown[0]} was taken in here")
     changed = advance(statuses, batch)
+    # The latest decision names the person's target groups (the search finds cases by them).
+    groups = {
+        item.envelope.application_id: groups_text(item.payload.groups)
+        for item in batch
+        if isinstance(item.payload, p.DecisionMade)
+    }
+    await set_target_groups(session, groups)
     await add_journey(session, [journey_row(item.envelope, item.payload) for item in batch])
     now = datetime.now(UTC)
     await set_statuses(

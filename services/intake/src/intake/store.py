@@ -72,6 +72,9 @@ class ApplicationRow(SQLModel, table=True):
             postgresql_where=text("is_open"),
             sqlite_where=text("is_open"),
         ),
+        # The casework search: a district's cases by status, everyone's newest first.
+        Index("ix_applications_district_status", "district", "status"),
+        Index("ix_applications_submitted_at", "submitted_at"),
     )
 
     id: UUID = Field(primary_key=True)
@@ -93,6 +96,19 @@ class ApplicationRow(SQLModel, table=True):
     facts_added_by: str | None = Field(default=None, max_length=ACTOR_LENGTH)
     # When the person was last reminded of the facts a needs-information decision asked for.
     information_reminded_at: datetime | None = Field(
+        default=None, sa_column=Column(UtcDateTime(), nullable=True)
+    )
+    # What the casework search finds a case by, without reading the form (intake.cases): the
+    # applicant's "First Last" and its folded form (None once erased), the district (kept, as the
+    # statistics' dimension) and the target groups of the latest decision, comma-wrapped.
+    applicant_name: str | None = Field(default=None, max_length=201)
+    name_key: str | None = Field(default=None, max_length=201)
+    district: str | None = Field(default=None, max_length=100)
+    target_groups: str = Field(default=",", max_length=400)
+    # The worker (a key's name) the case is assigned to, who assigned it and when.
+    assigned_to: str | None = Field(default=None, max_length=64)
+    assigned_by: str | None = Field(default=None, max_length=ACTOR_LENGTH)
+    assigned_at: datetime | None = Field(
         default=None, sa_column=Column(UtcDateTime(), nullable=True)
     )
 

@@ -1,5 +1,6 @@
 """What intake holds about a person (found by FIN): their applications with the forms they gave,
-and each application's journey, with the purpose and the date of erasure of each."""
+each application's journey and what workers wrote about it (notes, a confidential one without its
+text, and home visits), with the purpose and the date of erasure of each."""
 
 import json
 from collections.abc import Sequence
@@ -8,6 +9,7 @@ from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from intake.casework_store import CaseNoteRow, HomeVisitRow, notes_of, visits_with_cases
 from intake.retention import RetentionPolicy
 from intake.store import ApplicationRow, Status, journey_of
 from intake.subject_store import applications_of
@@ -47,6 +49,40 @@ def language_of(rows: Sequence[ApplicationRow]) -> str | None:
     return None
 
 
+def casework_holding(
+    application: Holding, notes: Sequence[CaseNoteRow], visits: Sequence[HomeVisitRow]
+) -> Holding:
+    return Holding(
+        category="casework",
+        application_id=application.application_id,
+        purpose="provide_the_service",
+        retained_until=application.retained_until,
+        data={
+            "notes": [
+                {
+                    # A confidential note may protect someone else: the officer answering the
+                    # request sees it exists and decides; its text is not in the report.
+                    "text": None if note.confidential else note.text,
+                    "confidential": note.confidential,
+                    "written_at": note.written_at.isoformat(),
+                }
+                for note in notes
+            ],
+            "visits": [
+                {
+                    "reason": visit.reason,
+                    "status": visit.status,
+                    "requested_at": visit.requested_at.isoformat(),
+                    "visited_at": visit.visited_at.isoformat() if visit.visited_at else None,
+                    "outcome": visit.outcome,
+                    "note": visit.note,
+                }
+                for visit in visits
+            ],
+        },
+    )
+
+
 async def person_holdings(
     session: AsyncSession, fin: str, policy: RetentionPolicy
 ) -> PersonHoldings:
@@ -66,4 +102,8 @@ async def person_holdings(
                 data={"steps": steps},
             ),
         ]
+        notes = await notes_of(session, row.id, confidential=True)
+        visits = [v for v, _ in await visits_with_cases(session, (), application_id=row.id)]
+        if notes or visits:
+            holdings.append(casework_holding(holding, notes, visits))
     return PersonHoldings(language_of(rows), [row.id for row in rows], holdings)

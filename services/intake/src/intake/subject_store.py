@@ -69,12 +69,20 @@ async def retention_candidates(
 async def anonymise_applications(
     session: AsyncSession, forms: Mapping[UUID, str], now: datetime
 ) -> None:
-    """Blanks the FIN and the request hash and puts the anonymised form in, one statement."""
+    """Blanks the FIN, the name and the request hash and puts the anonymised form in, one
+    statement."""
     table: Table = APPLICATIONS
     statement = (
         update(table)
         .where(table.c.id == bindparam("application"))
-        .values(fin=None, request_hash=None, form=bindparam("anonymous_form"), erased_at=now)
+        .values(
+            fin=None,
+            applicant_name=None,
+            name_key=None,
+            request_hash=None,
+            form=bindparam("anonymous_form"),
+            erased_at=now,
+        )
     )
     rows: Sequence[Mapping[str, Any]] = [
         {"application": application_id, "anonymous_form": form}

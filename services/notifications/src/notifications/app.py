@@ -12,6 +12,7 @@ from notifications.channels import EmailGateway, InboxGateway, SmsGateway
 from notifications.dispatcher import CONCURRENCY, NAME, Dispatcher, Gateways
 from notifications.erasure import holdings, on_subjects_erased
 from notifications.messages import on_events, on_withdrawals
+from notifications.messages_api import messages_router
 from notifications.offer_reminders import DEFAULT_LEAD
 from notifications.quiet_hours import QuietHours
 from notifications.receipts import receipts_router
@@ -131,4 +132,5 @@ def build_app(settings: NotificationsSettings | None = None) -> FastAPI:
     app.include_router(holdings_router(runtime, holdings))
     secret = settings.receipt_secret.get_secret_value().encode()
     app.include_router(receipts_router(runtime.sessions, runtime.relay, secret))
+    app.include_router(messages_router(runtime.sessions))
     return app

@@ -18,6 +18,7 @@ def delivered(row: NotificationRow, channel: p.Channel, now: datetime) -> list[E
     """The message reached the citizen."""
     row.status, row.channel = SENT, channel.value
     row.sent_at = row.sent_at or now
+    row.delivered_at = row.delivered_at or now
     payload = p.NotificationDelivered(
         application_id=row.application_id,
         notification_id=row.id,

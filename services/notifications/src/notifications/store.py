@@ -19,6 +19,8 @@ PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
 ACCEPTED = "accepted"
 # Not sent: the person withdrew their consent before it went.
 CANCELLED = "cancelled"
+# The kind of the row an event that calls for no message leaves (it orders the messages after it).
+NO_MESSAGE = "none"
 # How long a message waits for its cause's message: long enough for that one to be stored when the
 # topics are read at different paces; short, because some causes (a release before a promotion)
 # call for no message at all.
@@ -80,6 +82,10 @@ class NotificationRow(SQLModel, table=True):
     hold_until: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     next_attempt_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    # When the channel reported it delivered (at once, or later by a gateway's receipt).
+    delivered_at: datetime | None = Field(
+        default=None, sa_column=Column(UtcDateTime(), nullable=True)
+    )
 
 
 # After a withdrawal's confirmation nothing more is sent (socialsvc_common.withdrawals).
@@ -220,6 +226,24 @@ async def with_contacts(
         .with_for_update(of=NotificationRow)
     )
     return {row.id: (row, contact) for row, contact in (await session.exec(query)).all()}
+
+
+async def sent_about(
+    session: AsyncSession, application_id: UUID
+) -> list[tuple[NotificationRow, str | None]]:
+    """The messages about an application (not the events that called for none), in the order
+    they occurred, each with the language of its citizen's contact (None when erased)."""
+    query = (
+        select(NotificationRow, ContactRow.language)
+        .join(
+            ContactRow,
+            col(ContactRow.application_id) == col(NotificationRow.application_id),
+            isouter=True,
+        )
+        .where(NotificationRow.application_id == application_id, NotificationRow.kind != NO_MESSAGE)
+        .order_by(col(NotificationRow.occurred_at), col(NotificationRow.id))
+    )
+    return [(row, language or None) for row, language in (await session.exec(query)).all()]
 
 
 def messages_rule(keep: timedelta) -> Rule:
