@@ -2,6 +2,7 @@
 (another district's case is 404 and absent from lists), assignment, notes (confidential ones
 hidden from operators, text gone with an erasure) and visits planned and recorded by workers."""
 
+import random
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract.erasure import ErasureReason
 from socialsvc_common.db import transaction
 from socialsvc_common.explanations import application_ref
+from tests.e2e.applicants import application
 from tests.harness import migrate
 from tests.integration.casework_rig import Casework, opened
 
@@ -357,3 +359,27 @@ async def test_the_persons_report_holds_what_workers_wrote_but_a_confidential_no
         (None, True),
     ]
     assert [v["reason"] for v in casework.data["visits"]] == ["check on her"]
+
+
+async def test_a_worker_submits_only_in_their_districts_and_is_not_told_of_other_cases(
+    work: Casework, cases: dict[str, dict[str, Any]]
+) -> None:
+    elsewhere = application(901, random.Random(901))
+    elsewhere["applicant"]["district"] = "Nəsimi"
+    refused = await work.send("xetai-worker", "POST", "/applications", elsewhere)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["type"].endswith("/outside-scope")
+    assert "Nəsimi" in refused.json()["detail"]
+    # Tural has an open case in Nəsimi; a Xətai worker submitting for him again in Xətai learns
+    # that one exists, but not which.
+    again = application(902, random.Random(902))
+    again["applicant"] |= {"fin": cases["tural"]["fin"], "district": "Xətai"}
+    again["service_requested"] = (
+        await work.get("ops", f"/applications/{cases['tural']['id']}")
+    ).json()["service_requested"]
+    duplicate = await work.send("xetai-worker", "POST", "/applications", again)
+    unscoped = await work.send("clerk", "POST", "/applications", again)
+    assert (duplicate.status_code, unscoped.status_code) == (409, 409), duplicate.text
+    assert "open_application_id" not in duplicate.json()
+    assert cases["tural"]["id"] not in duplicate.text
+    assert unscoped.json()["open_application_id"] == cases["tural"]["id"]

@@ -14,7 +14,7 @@ import pytest
 from notifications.app import NotificationsSettings, build_app
 from notifications.outcomes import delivered
 from notifications.store import FAILED, PENDING, SENT, ContactRow, NotificationRow
-from socialsvc_common.apikeys import Role
+from socialsvc_common.apikeys import Role, issue
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.db import transaction
 from socialsvc_common.service import Runtime
@@ -114,3 +114,42 @@ async def test_staff_see_what_was_sent_and_when_but_no_text_and_no_contact(rig: 
     for role in (Role.SUBMITTER, Role.PROVIDER, Role.CITIZEN_PORTAL):
         assert (await rig.messages(role, citizen)).status_code == 403
     assert (await rig.messages(Role.OPERATOR, uuid4())).json() == []
+
+
+async def test_a_worker_of_other_districts_is_told_of_no_such_messages(
+    rig: Rig, tmp_path: Path
+) -> None:
+    citizen = uuid4()
+    async with transaction(rig.runtime.sessions) as session:
+        session.add(
+            ContactRow(
+                application_id=citizen,
+                fin="1AB2C3D",
+                mobile_phone="+994501234567",
+                language="az",
+                district="Xətai",
+            )
+        )
+        session.add(message(citizen, "received", SENT, 0))
+    store = tmp_path / "scoped.jsonl"
+    xetai = issue(store, "aysel", Role.SOCIAL_WORKER, districts=["Xətai"])
+    nesimi = issue(store, "rauf", Role.SOCIAL_WORKER, districts=["Nəsimi"])
+    app = build_app(
+        NotificationsSettings(database_url=rig.runtime.settings.database_url, api_keys_file=store)
+    )
+    transport = httpx.ASGITransport(app=app)
+    path = f"/applications/{citizen}/messages"
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://n") as client:
+            own = await client.get(path, headers={"Authorization": f"Bearer {xetai}"})
+            other = await client.get(path, headers={"Authorization": f"Bearer {nesimi}"})
+            unknown = await client.get(
+                f"/applications/{uuid4()}/messages", headers={"Authorization": f"Bearer {xetai}"}
+            )
+    finally:
+        await app.state.runtime.engine.dispose()
+    assert own.status_code == 200
+    assert [m["kind"] for m in own.json()] == ["received"]
+    assert other.status_code == 404, other.text
+    assert other.json()["type"].endswith("/not-found")
+    assert unknown.status_code == 404

@@ -309,6 +309,13 @@ async def test_a_provider_works_on_its_own_placements_and_nothing_else(
     assert waitlist[0]["reference"] == application_ref(high.application_id)
     assert (await assignment.as_("other", "GET", "/provider/waitlist")).json() == []
 
+    # A provider does not say the person declined or withdrew consent: those are not its to give.
+    for reason in ("declined", "consent_withdrawn", "offer_lapsed", "review_ended"):
+        wrong = await assignment.as_(
+            "mine", "POST", f"/placements/{placement}/release", json={"reason": reason}
+        )
+        assert wrong.status_code == 422, wrong.text
+        assert wrong.json()["type"].endswith("/reason-not-for-providers")
     # The service ends: the place goes to the first of that list, and the list moves up.
     ended = await assignment.as_(
         "mine", "POST", f"/placements/{placement}/release", json={"reason": "service_ended"}

@@ -43,7 +43,7 @@ from socialsvc_common.contract.payloads import (
 )
 from socialsvc_common.db import transaction
 from socialsvc_common.geography import load_geography
-from socialsvc_common.problems import install_problem_handlers
+from socialsvc_common.problems import Problem, install_problem_handlers
 from socialsvc_common.public_stream import PublicStream
 from socialsvc_common.service import Runtime, build_runtime, service_app
 from socialsvc_common.settings import PseudonymSettings, service_config
@@ -88,6 +88,13 @@ class AssignmentSettings(PseudonymSettings, ApiSettings):
 
 class Release(BaseModel):
     reason: ReleaseReason = Field(description="why the place is given up; recorded and published")
+
+
+# What a provider may say ended a service it gives; the other reasons are the person's or the
+# platform's to give (a declined offer, a lapse, a withdrawal of consent, a review's end).
+PROVIDER_RELEASE_REASONS = frozenset(
+    {ReleaseReason.SERVICE_ENDED, ReleaseReason.MOVED, ReleaseReason.DIED, ReleaseReason.OTHER}
+)
 
 
 def register_handlers(runtime: Runtime, registry: Registry, seed_providers: list[Provider]) -> None:
@@ -152,6 +159,14 @@ def router(runtime: Runtime, registry: Registry) -> APIRouter:
 
     @api.post("/placements/{placement_id}/release", status_code=202, responses=PROBLEM)
     async def release_placement(placement_id: UUID, body: Release, caller: Mover) -> dict[str, Any]:
+        if caller.role is Role.PROVIDER and body.reason not in PROVIDER_RELEASE_REASONS:
+            allowed = ", ".join(sorted(PROVIDER_RELEASE_REASONS))
+            raise Problem(
+                422,
+                "reason-not-for-providers",
+                "Not a reason a provider gives",
+                f"a provider ends a service with one of: {allowed}",
+            )
         actor = Actor.of(caller)
         return await step(
             caller, placement_id, lambda s: end(s, registry, placement_id, body.reason, actor)

@@ -9,7 +9,13 @@ from fastapi import APIRouter, Header, Response
 from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from intake.applications import Submission, Submit, add_facts, submit_all
+from intake.applications import (
+    DuplicateApplication,
+    Submission,
+    Submit,
+    add_facts,
+    submit_all,
+)
 from intake.cases import serves
 from intake.consent_texts import ConsentTexts
 from intake.store import ApplicationRow, ConsentRow, JourneyEntry, journey_of
@@ -147,8 +153,27 @@ def applications_router(
         caller: Annotated[Caller, require(Role.SUBMITTER, Role.SOCIAL_WORKER)],
         idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
     ) -> Accepted:
+        if not caller.serves(form.applicant.district):
+            raise Problem(
+                403,
+                "outside-scope",
+                "Outside your districts",
+                f"this key acts for {', '.join(sorted(caller.districts))}, "
+                f"not for {form.applicant.district}",
+            )
         command = Submit(form, "web", idempotency_key, Actor.of(caller))
-        submission = await submissions.submit(command)
+        try:
+            submission = await submissions.submit(command)
+        except DuplicateApplication:
+            if not caller.districts:
+                raise
+            # The open application may be of a district the key does not serve: not named.
+            raise Problem(
+                409,
+                "open-application-exists",
+                "An open application exists",
+                "this person already has an open application for this service",
+            ) from None
         if submission.created:
             fault_point("intake.after_commit")
             runtime.relay.wake()

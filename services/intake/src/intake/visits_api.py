@@ -81,12 +81,18 @@ def visits_router(runtime: Runtime) -> APIRouter:
         caller: Annotated[Caller, require(Role.SOCIAL_WORKER)],
     ) -> HomeVisit:
         async with transaction(runtime.sessions) as session:
-            visit = await session.get(HomeVisitRow, visit_id, with_for_update=True)
-            if visit is None:
+            found = await session.get(HomeVisitRow, visit_id)
+            if found is None:
                 raise VisitNotFound(visit_id)
-            # Locked as an erasure locks it: no note is kept about a person being erased.
-            case = await session.get(ApplicationRow, visit.application_id, with_for_update=True)
+            # The application first, then the visit: the order an erasure locks them in (no note
+            # is kept about a person being erased, and the opposite order could deadlock).
+            case = await session.get(ApplicationRow, found.application_id, with_for_update=True)
             if case is None or not serves(caller, case):
+                raise VisitNotFound(visit_id)
+            visit = await session.get(
+                HomeVisitRow, visit_id, with_for_update=True, populate_existing=True
+            )
+            if visit is None:
                 raise VisitNotFound(visit_id)
             if case.erased_at is not None:
                 raise CaseErased(case.id)

@@ -1,9 +1,9 @@
 """What staff see of the messages sent about an application: kinds, channels and times, never the
-text or the contact. Notifications knows no districts: the workspace asks here only about a case
-intake has answered for the caller, so intake's answer is the scope."""
+text or the contact. A key scoped to districts reads only applications of those districts (the
+district of the citizen's contact); any other is "not found", as in intake."""
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter
@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from notifications.store import sent_about
-from socialsvc_common.apikeys import Role
+from socialsvc_common.apikeys import Caller, Role
 from socialsvc_common.auth import AUTH_RESPONSES, require
-from socialsvc_common.problems import PROBLEM_JSON
+from socialsvc_common.problems import PROBLEM_JSON, Problem
 
 PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
 
@@ -31,16 +31,18 @@ class MessageSent(BaseModel):
 
 
 def messages_router(sessions: async_sessionmaker[AsyncSession]) -> APIRouter:
-    router = APIRouter(tags=["messages"], responses={**AUTH_RESPONSES, 422: PROBLEM})
+    router = APIRouter(tags=["messages"], responses={**AUTH_RESPONSES, 404: PROBLEM, 422: PROBLEM})
+    Staff = Annotated[Caller, require(Role.SOCIAL_WORKER, Role.REVIEWER, Role.OPERATOR)]
 
     @router.get(
         "/applications/{application_id}/messages",
         summary="The messages about an application, oldest first (no text, no contact details)",
-        dependencies=[require(Role.SOCIAL_WORKER, Role.REVIEWER, Role.OPERATOR)],
     )
-    async def listed(application_id: UUID) -> list[MessageSent]:
+    async def listed(application_id: UUID, caller: Staff) -> list[MessageSent]:
         async with sessions() as session:
-            found = await sent_about(session, application_id)
+            found, district = await sent_about(session, application_id)
+        if caller.districts and not (district and caller.serves(district)):
+            raise Problem(404, "not-found", "Not found", f"no messages about {application_id}")
         return [
             MessageSent(
                 id=row.id,

@@ -248,11 +248,12 @@ async def with_contacts(
 
 async def sent_about(
     session: AsyncSession, application_id: UUID
-) -> list[tuple[NotificationRow, str | None]]:
+) -> tuple[list[tuple[NotificationRow, str | None]], str | None]:
     """The messages about an application (not the events that called for none), in the order
-    they occurred, each with the language of its citizen's contact (None when erased)."""
+    they occurred, each with the language of its citizen's contact (None when erased); and the
+    district of that contact (None when there is none), which scopes who may read them."""
     query = (
-        select(NotificationRow, ContactRow.language)
+        select(NotificationRow, ContactRow.language, ContactRow.district)
         .join(
             ContactRow,
             col(ContactRow.application_id) == col(NotificationRow.application_id),
@@ -261,7 +262,9 @@ async def sent_about(
         .where(NotificationRow.application_id == application_id, NotificationRow.kind != NO_MESSAGE)
         .order_by(col(NotificationRow.occurred_at), col(NotificationRow.id))
     )
-    return [(row, language or None) for row, language in (await session.exec(query)).all()]
+    found = (await session.exec(query)).all()
+    district = next((district for _, _, district in found if district), None)
+    return [(row, language or None) for row, language, _ in found], district
 
 
 def messages_rule(keep: timedelta) -> Rule:

@@ -153,7 +153,7 @@ class Web:
             httponly=True,
             samesite="strict",
         )
-        response.delete_cookie(SIGNIN_COOKIE, path="/")
+        response.delete_cookie(SIGNIN_COOKIE, path="/signin")
         return response
 
     def close_session(self, request: Request, target: str = "/signin") -> RedirectResponse:

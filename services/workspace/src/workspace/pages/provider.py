@@ -4,13 +4,14 @@ delivered on, and to end with a reason, and the people waiting who fit it. Assig
 provider key about its own provider only; no name or FIN reaches these pages."""
 
 import asyncio
-from datetime import date
+from datetime import date, datetime
 
 from fastapi import Request
 from fastapi.responses import Response
 from starlette.routing import Route
 
 from workspace.clients import ServiceError
+from workspace.pages.cases import BAKU
 from workspace.pages.guard import id_of, provider
 from workspace.web import Desk, Web, load, session_ended
 
@@ -31,7 +32,7 @@ def service_of(form: dict[str, str]) -> dict[str, object] | None:
         delivered_on = date.fromisoformat(form.get("delivered_on", ""))
     except ValueError:
         return None
-    if kind not in SERVICE_KINDS or delivered_on > date.today() or len(note) > NOTE_LENGTH:
+    if kind not in SERVICE_KINDS or delivered_on > baku_today() or len(note) > NOTE_LENGTH:
         return None
     service: dict[str, object] = {"delivered_on": delivered_on.isoformat(), "kind": kind}
     if minutes:
@@ -88,7 +89,7 @@ def routes(web: Web) -> list[Route]:
             services=services,
             kinds=SERVICE_KINDS,
             end_reasons=END_REASONS,
-            today=date.today().isoformat(),
+            today=baku_today().isoformat(),
         )
 
     @provider(web, post=True)
@@ -128,3 +129,8 @@ def routes(web: Web) -> list[Route]:
         Route("/provider/placements/{placement_id}/services", record, methods=["POST"]),
         Route("/provider/placements/{placement_id}/{step}", move, methods=["POST"]),
     ]
+
+
+def baku_today() -> date:
+    """Today in Baku, as assignment counts a service's day (not the server's own zone)."""
+    return datetime.now(BAKU).date()
