@@ -2,6 +2,7 @@
 CSRF, a search that keeps a FIN out of every URL and log line, the services' refusals shown in
 the person's language, and a key a service no longer takes ending the session."""
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ CASE = {
     "status": "needs_information",
 }
 FIN = "5ZJ8K2L"
+VISIT_ID = uuid.UUID("5a1e0000-0000-4000-8000-000000000002")
 
 
 async def test_a_key_signs_in_to_a_session_cookie_that_is_not_the_key(tmp_path: Path) -> None:
@@ -166,13 +168,13 @@ async def test_a_route_a_service_lacks_is_named_in_the_persons_language(tmp_path
 async def test_a_services_refusal_is_shown_with_a_translated_heading(tmp_path: Path) -> None:
     fakes = FakeServices()
     conflict = problem(409, "visit-done", "Visit already recorded", "the visit v1 is done")
-    fakes.on("intake", "POST", "/visits/v1/outcome", conflict)
+    fakes.on("intake", "POST", f"/visits/{VISIT_ID}/outcome", conflict)
     client, keys = workspace(tmp_path, fakes)
     async with client:
         await sign_in(client, keys["worker"])
         page = await client.get("/search")
         sent = await client.post(
-            f"/cases/{CASE_ID}/visits/v1/outcome",
+            f"/cases/{CASE_ID}/visits/{VISIT_ID}/outcome",
             data={
                 "csrf": csrf_of(page.text),
                 "outcome": "informed",
@@ -377,7 +379,7 @@ async def test_a_workers_case_page_records_a_visit_in_baku_time(tmp_path: Path) 
     note = {"id": "n1", "text": None, "confidential": True, "author": "social_worker:rauf"}
     fakes.on("intake", "GET", f"/cases/{CASE_ID}/notes", (200, [note]))
     visit = {
-        "id": "v1",
+        "id": str(VISIT_ID),
         "application_id": str(CASE_ID),
         "reason": "decision_eligible",
         "message": "Müraciətiniz təmin edildi",
@@ -386,7 +388,7 @@ async def test_a_workers_case_page_records_a_visit_in_baku_time(tmp_path: Path) 
         "requested_at": "2026-12-01T10:00:00Z",
     }
     fakes.on("intake", "GET", "/visits", (200, [visit]))
-    fakes.on("intake", "POST", "/visits/v1/outcome", (200, visit))
+    fakes.on("intake", "POST", f"/visits/{VISIT_ID}/outcome", (200, visit))
     fakes.on("intake", "POST", f"/cases/{CASE_ID}/visits", (201, visit))
     client, keys = workspace(tmp_path, fakes)
     async with client:
@@ -397,13 +399,19 @@ async def test_a_workers_case_page_records_a_visit_in_baku_time(tmp_path: Path) 
         assert "decision: eligible" in page.text
         token = csrf_of(page.text)
         await client.post(
+            f"/cases/{CASE_ID}/visits/{VISIT_ID}/outcome",
+            data={"csrf": token, "outcome": "informed", "visited_at": "2026-12-01T14:30"},
+        )
+        # A visit id that is not one never reaches intake.
+        not_an_id = await client.post(
             f"/cases/{CASE_ID}/visits/v1/outcome",
             data={"csrf": token, "outcome": "informed", "visited_at": "2026-12-01T14:30"},
         )
+        assert not_an_id.status_code == 404
         await client.post(f"/cases/{CASE_ID}/visits", data={"csrf": token, "reason": "x" * 201})
         assert "at most 200 characters" in (await client.get(f"/cases/{CASE_ID}")).text
         await client.post(f"/cases/{CASE_ID}/visits", data={"csrf": token, "reason": "papers"})
-    [outcome] = fakes.calls("intake", "POST", "/visits/v1/outcome")
+    [outcome] = fakes.calls("intake", "POST", f"/visits/{VISIT_ID}/outcome")
     assert outcome.content == b'{"visited_at":"2026-12-01T14:30:00+04:00","outcome":"informed"}'
     [planned] = fakes.calls("intake", "POST", f"/cases/{CASE_ID}/visits")
     assert planned.content == b'{"reason":"papers"}'

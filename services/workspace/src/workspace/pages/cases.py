@@ -101,7 +101,7 @@ def routes(web: Web) -> list[Route]:
     async def visit_outcome(request: Request, desk: Desk, form: dict[str, str]) -> Response:
         application_id = id_of(request, "application_id")
         back = f"/cases/{application_id}#visits"
-        visit_id = str(request.path_params["visit_id"])
+        visit_id = str(id_of(request, "visit_id"))
         outcome, visited_at = form.get("outcome", ""), form.get("visited_at", "")
         note = form.get("note", "").strip()
         when = baku_time(visited_at)
