@@ -223,7 +223,14 @@ async def test_a_withdrawal_stops_every_service_and_is_confirmed_once(
     [placement] = await placements()
     assert (placement["status"], placement["release_reason"]) == ("withdrawn", "consent_withdrawn")
     async with platform.client("intake", Role.OPERATOR) as intake:
-        journey = (await intake.get(url)).json()
+
+        async def journey_with_release() -> dict[str, Any] | None:
+            # Intake's journey hears of the release from assignment's topic, a moment later.
+            found: dict[str, Any] = (await intake.get(url)).json()
+            return found if steps(found, "assignment.placement.released") else None
+
+        journey = await until(journey_with_release)
+    assert journey, "intake's journey never heard of the release"
     assert journey["status"] == "withdrawn"
     assert journey["consent"]["withdrawn_at"] == first.json()["withdrawn_at"]
     assert journey["consent"]["withdrawn_by"] == "social_worker:e2e-social_worker"
