@@ -420,3 +420,15 @@ async def test_a_workers_case_page_records_a_visit_in_baku_time(tmp_path: Path) 
         r.url.params["application_id"] == str(CASE_ID)
         for r in fakes.calls("intake", "GET", "/visits")
     )
+
+
+async def test_only_social_workers_open_the_page_that_adds_facts(tmp_path: Path) -> None:
+    fakes = FakeServices()
+    for who in ("reviewer", "operator"):
+        client, keys = workspace(tmp_path / who, fakes)
+        async with client:
+            await sign_in(client, keys[who])
+            page = await client.get(f"/cases/{CASE_ID}/facts?lang=en")
+        assert page.status_code == 403
+        assert "This page is not for your role." in page.text
+    assert fakes.calls("intake", "GET", f"/applications/{CASE_ID}") == []

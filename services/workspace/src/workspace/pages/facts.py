@@ -13,7 +13,7 @@ from starlette.routing import Route
 from socialsvc_common.contract.payloads import AddedFacts, DailyActivity
 from socialsvc_common.explanations import application_ref
 from workspace.clients import ServiceError
-from workspace.pages.guard import id_of, staff
+from workspace.pages.guard import id_of, worker
 from workspace.web import Desk, Web, load, session_ended
 
 YES_NO = (
@@ -43,7 +43,7 @@ def facts_of(form: dict[str, str]) -> dict[str, Any]:
 
 
 def routes(web: Web) -> list[Route]:
-    @staff(web)
+    @worker(web)
     async def show(request: Request, desk: Desk) -> Response:
         person, application_id = desk.person, id_of(request, "application_id")
         application, decisions = await asyncio.gather(
@@ -69,7 +69,7 @@ def routes(web: Web) -> list[Route]:
             decisions_error=decisions.error,
         )
 
-    @staff(web, post=True)
+    @worker(web, post=True)
     async def add(request: Request, desk: Desk, form: dict[str, str]) -> Response:
         application_id = id_of(request, "application_id")
         facts = facts_of(form)

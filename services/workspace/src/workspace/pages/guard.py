@@ -12,6 +12,7 @@ from workspace.signin import STAFF
 from workspace.web import Desk, FormRefused, Web
 
 Handler = Callable[..., Awaitable[Response]]
+WORKERS = frozenset({Role.SOCIAL_WORKER, Role.ADMINISTRATOR})
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -64,6 +65,11 @@ def for_roles(
 
 def staff(web: Web, *, post: bool = False) -> Callable[[Handler], Endpoint]:
     return for_roles(web, STAFF, post=post)
+
+
+def worker(web: Web, *, post: bool = False) -> Callable[[Handler], Endpoint]:
+    """Pages of what only social workers do (intake takes added facts from them alone)."""
+    return for_roles(web, WORKERS, post=post)
 
 
 def provider(web: Web, *, post: bool = False) -> Callable[[Handler], Endpoint]:
