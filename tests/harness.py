@@ -264,3 +264,24 @@ def key_per_role(store: Path, prefix: str) -> dict[Role, str]:
         )
         for role in Role
     }
+
+
+async def records_since(bootstrap: str, topic: str, since_ms: int) -> list[Any]:
+    """Every record of `topic` published since `since_ms`, up to its end now."""
+    partitions = await partitions_of(bootstrap, [topic])
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        offsets = await consumer.offsets_for_times(dict.fromkeys(partitions, since_ms))
+        ends = await consumer.end_offsets(partitions)
+        for tp in partitions:
+            found = offsets.get(tp)
+            consumer.seek(tp, found.offset if found else ends[tp])
+        records: list[Any] = []
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            for batch in (await consumer.getmany(timeout_ms=1000)).values():
+                records += batch
+        return records
+    finally:
+        await consumer.stop()

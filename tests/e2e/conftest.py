@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from socialsvc_common.apikeys import Role, issue
@@ -30,7 +30,6 @@ from tests.harness import (
     free_port,
     key_per_role,
     migrate,
-    partitions_of,
     service_env,
     start_group_at_end,
     wait_answering,
@@ -275,26 +274,6 @@ async def running_platform(
             if process.poll() is None:
                 process.kill()
                 process.wait()
-
-
-async def records_since(bootstrap: str, topic: str, since_ms: int) -> list[Any]:
-    partitions = await partitions_of(bootstrap, [topic])
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        offsets = await consumer.offsets_for_times(dict.fromkeys(partitions, since_ms))
-        ends = await consumer.end_offsets(partitions)
-        for tp in partitions:
-            found = offsets.get(tp)
-            consumer.seek(tp, found.offset if found else ends[tp])
-        records: list[Any] = []
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-            for batch in (await consumer.getmany(timeout_ms=1000)).values():
-                records += batch
-        return records
-    finally:
-        await consumer.stop()
 
 
 async def wait_committed(

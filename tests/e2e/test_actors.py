@@ -19,9 +19,10 @@ from socialsvc_common.contract import topics
 from socialsvc_common.contract.actor import Actor
 from socialsvc_common.contract.envelope import new_event
 from socialsvc_common.pseudonym import public_application_id
+from tests.harness import records_since
 
 from .applicants import mixed_applications
-from .conftest import Platform, records_since
+from .conftest import Platform
 from .ops_tool import ops_json, poll
 from .test_provider_registry import fetch, ngo
 

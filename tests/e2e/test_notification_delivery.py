@@ -17,10 +17,10 @@ from notifications.signing import DEVELOPMENT_RECEIPT_SECRET, sign
 from notifications.sinks.smtp_sink import BOUNCE_DOMAIN
 from socialsvc_common.apikeys import Role
 from socialsvc_common.contract import topics
-from tests.harness import until
+from tests.harness import records_since, until
 
 from .applicants import mixed_applications
-from .conftest import Platform, log_lines, records_since, wait_for_log, wait_healthy
+from .conftest import Platform, log_lines, wait_for_log, wait_healthy
 from .test_journey import (
     DECIDED,
     PLACED,

@@ -13,9 +13,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from socialsvc_common.apikeys import Role
 from socialsvc_common.contract import topics
+from tests.harness import records_since
 
 from .applicants import mixed_applications
-from .conftest import Platform, records_since
+from .conftest import Platform
 from .test_journey import complete, journeys_when_complete, submit_all
 
 pytestmark = pytest.mark.integration

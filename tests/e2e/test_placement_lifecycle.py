@@ -14,12 +14,11 @@ import pytest
 from socialsvc_common.apikeys import Role
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.payloads import PlacementRefused, ProvisionType
-from tests.harness import free_port, migrate
+from tests.harness import free_port, migrate, records_since
 
 from .conftest import (
     bearer,
     issue_keys,
-    records_since,
     start_groups_at_end,
     wait_committed,
     wait_for_log,

@@ -16,9 +16,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from socialsvc_common.contract import topics
 from socialsvc_common.pseudonym import public_application_id
+from tests.harness import records_since
 
 from .applicants import mixed_applications
-from .conftest import Platform, records_since
+from .conftest import Platform
 from .test_journey import complete, journeys_when_complete, outcome, submit_all
 
 pytestmark = pytest.mark.integration

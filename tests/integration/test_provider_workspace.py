@@ -15,7 +15,6 @@ from uuid import UUID, uuid4
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
 from sqlmodel import select
 
 from assignment.app import AssignmentSettings, build_app
@@ -36,7 +35,7 @@ from socialsvc_common.explanations import application_ref
 from socialsvc_common.geography import load_geography
 from socialsvc_common.public_stream import PublicStream
 from socialsvc_common.service import Runtime
-from tests.harness import TEST_PROVIDER, migrate, partitions_of, until
+from tests.harness import TEST_PROVIDER, migrate, records_since, until
 from tests.unit.test_assignment_matching import decision
 
 pytestmark = pytest.mark.integration
@@ -176,24 +175,8 @@ async def erase(database: str, application_id: UUID) -> None:
 
 async def published(bootstrap: str, since_ms: int, key: UUID) -> list[Any]:
     """The records of assignment.service.delivered.v1 about one application since `since_ms`."""
-    name = topics.SERVICE_DELIVERED.name
-    partitions = await partitions_of(bootstrap, [name])
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        starts = await consumer.offsets_for_times(dict.fromkeys(partitions, since_ms))
-        ends = await consumer.end_offsets(partitions)
-        for tp in partitions:
-            found = starts.get(tp)
-            consumer.seek(tp, found.offset if found else ends[tp])
-        records: list[Any] = []
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-            for batch in (await consumer.getmany(timeout_ms=1000)).values():
-                records += [r for r in batch if r.key == str(key).encode()]
-        return records
-    finally:
-        await consumer.stop()
+    found = await records_since(bootstrap, topics.SERVICE_DELIVERED.name, since_ms)
+    return [record for record in found if record.key == str(key).encode()]
 
 
 def people() -> list[DecisionMade]:
