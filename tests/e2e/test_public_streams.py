@@ -54,7 +54,7 @@ async def public_stories(
     """Every public record since `since_ms`, checked for personal data; ours by pseudonymous id,
     in the order things happened."""
     stories: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
-    for topic in topics.PUBLIC_TOPICS:
+    for topic in topics.PUBLIC_APPLICATION_TOPICS:
         for record in await records_since(bootstrap, topic.name, since_ms):
             text = text_of(record)
             leaked = [v for v in forbidden if re.search(rf"(?<!\w){re.escape(v)}(?!\w)", text)]

@@ -16,13 +16,17 @@ from sqlalchemy import JSON, Column, func
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from assignment.registry import Problem, Provider, RegistryError, parse_providers
+from assignment.registry import NgoProject, Problem, Provider, RegistryError, parse_providers
 from assignment.store import LedgerRow
+from socialsvc_common.contract import topics
 from socialsvc_common.contract.actor import MAX_LENGTH as ACTOR_LENGTH
 from socialsvc_common.contract.actor import Actor
+from socialsvc_common.contract.envelope import Event, new_event
 from socialsvc_common.contract.payloads import ProvisionType
+from socialsvc_common.contract.public import PublicProviderChanged, provider_subject
 from socialsvc_common.db import UtcDateTime
 from socialsvc_common.geography import Geography
+from socialsvc_common.outbox import add_events
 
 REGISTRY_LOCK_KEY = 7_160_023
 LIST_FIELDS = frozenset({"districts", "target_groups"})
@@ -141,7 +145,32 @@ async def upsert(
         provider.districts[0] if provider.provision_type is ProvisionType.HOME_CARE else None
     )
     session.add(ledger)
+    await add_events(session, [provider_changed(provider, now)])
     return existing is None, ledger
+
+
+def provider_changed(provider: Provider, at: datetime) -> Event:
+    """The provider's new state for partners and the statistics (public.provider.changed.v1)."""
+    project = provider if isinstance(provider, NgoProject) else None
+    payload = PublicProviderChanged(
+        provider_id=provider.id,
+        provision_type=provider.provision_type,
+        name=provider.name,
+        organisation=project.organisation if project else None,
+        districts=list(provider.districts),
+        capacity=provider.capacity,
+        target_groups=list(getattr(provider, "target_groups", ())),
+        contract_start=project.contract_start if project else None,
+        contract_end=project.contract_end if project else None,
+        changed_at=at,
+    )
+    return new_event(
+        topics.PUBLIC_PROVIDER_CHANGED,
+        payload,
+        producer="assignment",
+        application_id=provider_subject(provider.id),
+        at=at,
+    )
 
 
 class ProviderCache:

@@ -78,6 +78,7 @@ PUBLIC_WRITES: dict[str, tuple[t.Topic, ...]] = {
         t.PUBLIC_APPLICATION_PLACED,
         t.PUBLIC_APPLICATION_WAITLISTED,
         t.PUBLIC_APPLICATION_RELEASED,
+        t.PUBLIC_PROVIDER_CHANGED,
     ),
     "notifications": (),
 }

@@ -64,6 +64,23 @@ class TargetGroup(StrEnum):
     LOW_INCOME_FAMILY = "low_income_family"
 
 
+class AgeBand(StrEnum):
+    """How old a person was when decided, coarse enough to travel without the birth date."""
+
+    CHILD = "0-17"
+    YOUNG_ADULT = "18-34"
+    ADULT = "35-64"
+    OLDER = "65-79"
+    OLDEST = "80+"
+
+    @classmethod
+    def of(cls, birth_date: date, on: date) -> "AgeBand":
+        birthday_to_come = (on.month, on.day) < (birth_date.month, birth_date.day)
+        years = on.year - birth_date.year - birthday_to_come
+        limits = ((cls.CHILD, 18), (cls.YOUNG_ADULT, 35), (cls.ADULT, 65), (cls.OLDER, 80))
+        return next((band for band, below in limits if years < below), cls.OLDEST)
+
+
 class Channel(StrEnum):
     SMS = "sms"
     EMAIL = "email"
@@ -238,6 +255,9 @@ class DecisionMade(Payload):
     review_id: UUID | None = Field(
         default=None,
         description="set when a placement's review caused this decision (assignment.review.due)",
+    )
+    age_band: AgeBand | None = Field(
+        default=None, description="the person's age band on the day of the decision"
     )
 
     def refusal_reasons(self) -> list[str]:
@@ -451,6 +471,8 @@ class NotificationDelivered(Payload):
     channel: Channel
     delivered_at: datetime
     segments: int | None = None
+    language: Language | None = Field(default=None, description="the language of the message")
+    message_kind: str | None = Field(default=None, description="what the message told")
 
 
 class NotificationFailed(Payload):
@@ -460,6 +482,8 @@ class NotificationFailed(Payload):
     failed_at: datetime
     reason: str
     final: bool = False
+    language: Language | None = Field(default=None, description="the language of the message")
+    message_kind: str | None = Field(default=None, description="what the message told")
 
 
 class HomeVisitRequested(Payload):

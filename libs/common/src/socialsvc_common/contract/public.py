@@ -6,13 +6,14 @@ times. Never a FIN, name, phone, e-mail, address, birth date, income, the real a
 the person reference: a field is added here only if no person can be named from it.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from pydantic import Field
 
 from socialsvc_common.contract.payloads import (
+    AgeBand,
     Outcome,
     Payload,
     ProvisionType,
@@ -22,6 +23,13 @@ from socialsvc_common.contract.payloads import (
 )
 
 ApplicationRef = UUID
+# Provider events are keyed (and their ce_subject set) by a name-based UUID of the provider id.
+PROVIDER_NAMESPACE = UUID("5b0f5e8e-6c8a-4a57-9a3e-2f1d7c4b9e10")
+
+
+def provider_subject(provider_id: str) -> UUID:
+    """The record key and ce_subject of a provider's events: the same for every change of it."""
+    return uuid5(PROVIDER_NAMESPACE, provider_id)
 
 
 class PublicStatus(StrEnum):
@@ -67,6 +75,7 @@ class PublicApplicationDecided(PublicPayload):
     )
     reasons: list[str] = Field(default_factory=list, description="refusal reason keys")
     missing: list[str] = Field(default_factory=list, description="facts asked for")
+    age_band: AgeBand | None = Field(default=None, description="the person's age band")
 
 
 class PublicApplicationPlaced(PublicPayload):
@@ -96,3 +105,21 @@ class PublicApplicationReleased(PublicPayload):
     reason: ReleaseReason
     provider_id: str
     provision_type: ProvisionType
+
+
+class PublicProviderChanged(Payload):
+    """A provider was added to the registry or changed (capacity, districts, contract). Keyed by
+    the provider id; the topic is compacted, so it always holds every provider's latest state."""
+
+    provider_id: str
+    provision_type: ProvisionType
+    name: str
+    organisation: str | None = Field(default=None, description="the NGO running a project")
+    districts: list[str] = Field(description="the districts and cities it serves")
+    capacity: int = Field(ge=0, description="places, caseload limit or project capacity")
+    target_groups: list[TargetGroup] = Field(
+        default_factory=list, description="whom it takes; empty for home care (everyone)"
+    )
+    contract_start: date | None = Field(default=None, description="an NGO project's contract")
+    contract_end: date | None = None
+    changed_at: datetime

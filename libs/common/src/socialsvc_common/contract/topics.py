@@ -204,13 +204,24 @@ PUBLIC_APPLICATION_RELEASED = Topic(
     "A place was given up and goes to the next person waiting (fed by assignment).",
     key=PUBLIC_KEY,
 )
-PUBLIC_TOPICS = (
+PUBLIC_PROVIDER_CHANGED = Topic(
+    "public.provider.changed.v1",
+    pub.PublicProviderChanged,
+    "A provider was added or changed: capacity, districts, groups, an NGO project's contract "
+    "(fed by assignment; compacted, so it holds every provider's latest state).",
+    partitions=3,
+    retention_ms=-1,
+    cleanup_policy=CleanupPolicy.COMPACT,
+    key="name-based UUID of the provider id (public.provider_subject)",
+)
+PUBLIC_APPLICATION_TOPICS = (
     PUBLIC_APPLICATION_RECEIVED,
     PUBLIC_APPLICATION_DECIDED,
     PUBLIC_APPLICATION_PLACED,
     PUBLIC_APPLICATION_WAITLISTED,
     PUBLIC_APPLICATION_RELEASED,
 )
+PUBLIC_TOPICS = (*PUBLIC_APPLICATION_TOPICS, PUBLIC_PROVIDER_CHANGED)
 # --- end of the partner streams ---
 
 
