@@ -78,6 +78,11 @@ class Person:
     def ref(self) -> UUID:
         return ref_of(self.application_id)
 
+    @property
+    def key(self) -> bytes:
+        """The record key of its private events."""
+        return str(self.application_id).encode()
+
     def _add(self, topic: Any, payload: Any, subject: UUID | None = None) -> Event:
         event = new_event(
             topic, payload, producer="test", application_id=subject or self.application_id
