@@ -5,8 +5,9 @@ worked out independently by SQL on each service's own database.
 
 The applicants live in an economic region no other end-to-end test uses (Nakhchivan), and the
 figures are asked for that region, so applications of other runs on the broker are not counted.
-Another platform running at the same time would still place these applications too (every
-platform reads every decision on a shared broker): the test says so, rather than comparing."""
+Another platform running at the same time on the broker would still decide, place and message
+these applications too (every platform reads every event): then only the applications' figures
+are compared and the test says why it skips the rest."""
 
 import asyncio
 import time
@@ -31,6 +32,7 @@ pytestmark = pytest.mark.integration
 REGION = "Naxçıvan"
 DISTRICTS = [u for u in load_geography().units() if load_geography().region_of(u) == REGION]
 APPLICATIONS = 30
+BAKU = ZoneInfo("Asia/Baku")
 
 
 @pytest.fixture
@@ -61,7 +63,9 @@ def independent(databases: dict[str, str], ids: list[UUID]) -> dict[str, dict[An
           AND NOT EXISTS (SELECT 1 FROM decisions later
                           WHERE later.application_id = d.application_id AND later.id > d.id)"""
     decided = {row[0]: row for row in query(eligibility, latest, ids)}
-    received = dict(query(intake, "SELECT id, district FROM applications WHERE id = ANY(%s)", ids))
+    applications = "SELECT id, district, submitted_at FROM applications WHERE id = ANY(%s)"
+    found = query(intake, applications, ids)
+    received = {app: district for app, district, _ in found}
     in_service = """
         SELECT application_id, provision_type, provider_id FROM placements
         WHERE application_id = ANY(%s) AND started_at IS NOT NULL AND released_at IS NULL"""
@@ -91,6 +95,7 @@ def independent(databases: dict[str, str], ids: list[UUID]) -> dict[str, dict[An
         "applications_by_outcome": Counter(
             decided[app][1] if app in decided else "undecided" for app in received
         ),
+        "applications_by_month": Counter(at.astimezone(BAKU).strftime("%Y-%m") for *_, at in found),
         "served_by_direction": Counter(t for _, t in {(a, t) for a, t, _ in served}),
         "served_by_district": Counter(received[a] for a in {a for a, _, _ in served}),
         "served_by_provider": Counter(p for _, p in {(a, p) for a, _, p in served}),
@@ -115,6 +120,7 @@ def figures_of(answer: dict[str, Any]) -> dict[str, dict[Any, int]]:
 
     return {
         "applications_by_outcome": counted("applications_by_outcome", "applications"),
+        "applications_by_month": counted("applications_by_month", "applications"),
         "served_by_direction": counted("served_by_direction", "people"),
         "served_by_district": counted("served_by_district", "people"),
         "served_by_provider": counted("served_by_provider", "people"),
@@ -169,7 +175,7 @@ async def test_the_figures_equal_the_services_own_counts(platform: Platform) -> 
         assert declined.status_code == 202
 
     databases = platform.extra["databases"]
-    month = datetime.now(UTC).astimezone(ZoneInfo("Asia/Baku")).strftime("%Y-%m")
+    month = datetime.now(UTC).astimezone(BAKU).strftime("%Y-%m")
     params = {"from": month, "to": month, "region": REGION}
     expected: dict[str, dict[Any, int]] = {}
     shown: dict[str, dict[Any, int]] = {}
@@ -185,9 +191,16 @@ async def test_the_figures_equal_the_services_own_counts(platform: Platform) -> 
             await asyncio.sleep(1)
         dimensions = (await statistics.get("/statistics/dimensions")).json()
 
-    assert not await placed_elsewhere(platform, ids), (
-        "another platform on the same broker placed these applications: run this test alone"
-    )
+    # Applications and their outcomes come from this platform alone, whatever else runs.
+    for name in ("applications_by_outcome", "applications_by_month"):
+        assert shown[name] == expected[name], name
+    elsewhere = await placed_elsewhere(platform, ids)
+    if elsewhere:
+        pytest.skip(
+            f"another platform on the broker placed {len(elsewhere)} of these applications too "
+            "(every platform reads every decision): people served, offers, the waitlist and "
+            "messages compare only on a broker no other platform uses meanwhile (make test)"
+        )
     assert shown == expected
     # The comparison is not empty: the mix reached every step the figures count.
     assert sum(expected["served_by_direction"].values()) == len(offers) - 2
