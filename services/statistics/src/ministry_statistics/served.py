@@ -32,52 +32,31 @@ def _rows(dimension: str, found: Sequence[tuple[Any, ...]]) -> list[Row]:
     return [Row({dimension: key}, {"people": count}) for key, count in ordered]
 
 
+async def _by(
+    session: AsyncSession, key: Any, source: Any, where: Sequence[ColumnElement[bool]]
+) -> list[tuple[Any, ...]]:
+    """People (distinct) per value of `key`, over `source` (the placements, joined)."""
+    query = select(key, func.count(distinct(p.ref))).select_from(source).where(*where)
+    return await rows_of(session, query.group_by(key))
+
+
 async def served_sections(
     session: AsyncSession, filters: Filters, policy: DisclosurePolicy
 ) -> list[Section]:
     """The served_by_* sections, in the design's order."""
     where = served(filters)
     total = {"people": await _people(session, where)}
-    count = func.count(distinct(p.ref))
-    by_direction = dict(
-        await rows_of(
-            session, select(p.provision_type, count).where(*where).group_by(p.provision_type)
-        )
-    )
+    by_direction = dict(await _by(session, p.provision_type, PLACEMENTS, where))
     direction_rows = [
         Row({"direction": key}, {"people": int(by_direction.get(key, 0))}) for key in DIRECTIONS
     ]
     with_place = PLACEMENTS.join(APPLICATIONS, APPLICATIONS.c.ref == p.ref)
-    regions = await rows_of(
-        session,
-        select(APPLICATIONS.c.region, count)
-        .select_from(with_place)
-        .where(*where)
-        .group_by(APPLICATIONS.c.region),
-    )
-    districts = await rows_of(
-        session,
-        select(APPLICATIONS.c.district, count)
-        .select_from(with_place)
-        .where(*where)
-        .group_by(APPLICATIONS.c.district),
-    )
+    regions = await _by(session, APPLICATIONS.c.region, with_place, where)
+    districts = await _by(session, APPLICATIONS.c.district, with_place, where)
     with_groups = PLACEMENTS.join(GROUPS, GROUPS.c.ref == p.ref)
-    groups = await rows_of(
-        session,
-        select(GROUPS.c.target_group, count)
-        .select_from(with_groups)
-        .where(*where)
-        .group_by(GROUPS.c.target_group),
-    )
+    groups = await _by(session, GROUPS.c.target_group, with_groups, where)
     with_decision = PLACEMENTS.join(DECISIONS, DECISIONS.c.ref == p.ref)
-    bands = await rows_of(
-        session,
-        select(DECISIONS.c.age_band, count)
-        .select_from(with_decision)
-        .where(*where)
-        .group_by(DECISIONS.c.age_band),
-    )
+    bands = await _by(session, DECISIONS.c.age_band, with_decision, where)
     generalised = policy.generalise_groups({str(key): int(n) for key, n in groups})
     return [
         Section("served_by_direction", ("direction",), PEOPLE, direction_rows, total),
@@ -132,8 +111,5 @@ async def _by_organisation(session: AsyncSession, where: Sequence[ColumnElement[
 async def _by_provider(
     session: AsyncSession, where: Sequence[ColumnElement[bool]], total: dict[str, int]
 ) -> Section:
-    found = await rows_of(
-        session,
-        select(p.provider_id, func.count(distinct(p.ref))).where(*where).group_by(p.provider_id),
-    )
+    found = await _by(session, p.provider_id, PLACEMENTS, where)
     return Section("served_by_provider", ("provider",), PEOPLE, _rows("provider", found), total)
