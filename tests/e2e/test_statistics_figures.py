@@ -1,15 +1,14 @@
 """The statistics service on the whole platform: applications of every kind go through intake,
-eligibility, assignment and notifications; providers accept and start some offers and decline
-one; then the figures the statistics API gives (with k=1, so every count shows) equal the counts
-worked out independently by SQL on each service's own database.
+eligibility, assignment and notifications; offers are accepted and started (the steps a provider
+takes) and one is declined; then the figures the statistics API gives (with k=1, so every count
+shows) equal the counts worked out independently by SQL on each service's own database.
 
 The applicants live in an economic region no other end-to-end test uses (Nakhchivan), and the
-figures are asked for that region, so applications of other runs on the broker are not counted.
-Another platform running on the broker at the same time reads these events too, and this one
-its: the statistics service then also holds rows of other platforms' applications and of their
-placements and messages for these. Before each comparison the test removes from the read model
-what this platform's own databases do not know (nothing, on a broker of its own), so the figures
-compared are this platform's."""
+figures are asked for that region. Another platform running on the broker at the same time reads
+these events too, and this one its: the statistics service then also holds rows of other
+platforms' applications and of their placements and messages for these. Before each comparison
+the test removes from the read model what this platform's own databases do not know (nothing, on
+a broker of its own), so the figures compared are this platform's."""
 
 import asyncio
 import time
