@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # `make run`: the whole platform on this machine. Starts the broker (unless it runs), creates the
-# topics, starts the local SMS, e-gov inbox and e-mail sinks, the four services and the audit
-# archive, submits the demo applications and prints their journeys. Ctrl-C stops the processes and
-# the broker if this script started it.
+# topics, starts the local SMS, e-gov inbox and e-mail sinks, the four services, the statistics
+# service and the audit archive, submits the demo applications and prints their journeys. Ctrl-C
+# stops the processes and the broker if this script started it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-processes=(sinks intake eligibility assignment notifications archive workspace)
+processes=(sinks intake eligibility assignment notifications statistics archive workspace)
 # The demo shows its messages at once, whatever the hour in Baku; production keeps quiet hours.
 export NOTIFICATIONS_QUIET_HOURS=${NOTIFICATIONS_QUIET_HOURS:-off}
 # The local gateways report deliveries back like real providers do.
@@ -18,6 +18,7 @@ mkdir -p "$logs" var/data var/sinks var/keys
 keys=var/keys/api-keys.jsonl
 export INTAKE_API_KEYS_FILE=$root/$keys ASSIGNMENT_API_KEYS_FILE=$root/$keys
 export ELIGIBILITY_API_KEYS_FILE=$root/$keys NOTIFICATIONS_API_KEYS_FILE=$root/$keys
+export STATISTICS_API_KEYS_FILE=$root/$keys
 # The workspace signs people in with the same store, and calls the services with their keys.
 export WORKSPACE_API_KEYS_FILE=$root/$keys
 deploy/dev-keys.sh
@@ -52,6 +53,7 @@ for name in "${processes[@]}"; do
   module=$name
   [ "$name" = sinks ] && module=notifications.sinks
   [ "$name" = archive ] && module=socialsvc_ops.archive
+  [ "$name" = statistics ] && module=ministry_statistics
   # Own session: Ctrl-C reaches this script, which stops the processes in order.
   setsid .venv/bin/python -m "$module" >"$logs/$name.log" 2>&1 &
   pids[$name]=$!
@@ -73,12 +75,14 @@ for name in "${processes[@]}"; do
 done
 
 echo "run: Kafka 127.0.0.1:9092; intake http://127.0.0.1:8000/docs (eligibility :8001,"
-echo "run: assignment :8002, notifications :8003); SMS sink :8090, e-gov inbox sink :8091 and"
-echo "run: SMTP sink :8025 write what citizens receive to var/sinks/{sms,inbox,mail}.jsonl."
+echo "run: assignment :8002, notifications :8003, statistics :8006); SMS sink :8090, e-gov inbox"
+echo "run: sink :8091 and SMTP sink :8025 write what citizens receive to var/sinks/{sms,inbox,mail}.jsonl."
 echo "run: API keys by role in var/keys/<role>.key, e.g."
 echo "run:   curl -H \"Authorization: Bearer \$(cat var/keys/social_worker.key)\" localhost:8000/applications/<id>"
 echo "run: a citizen's view through the portal (README: A citizen's view through the portal):"
 echo "run:   curl -H \"Authorization: Bearer \$(cat var/keys/citizen_portal.key)\" -H 'X-Citizen-FIN: <FIN>' localhost:8000/portal/applications"
+echo "run: the ministry's figures (README: Statistics), e.g."
+echo "run:   curl -H \"Authorization: Bearer \$(cat var/keys/operator.key)\" 'localhost:8006/statistics?from=2026-01'"
 echo "run: the audit archive keeps every event in var/data/archive.db: .venv/bin/socialsvc-ops archive query --help"
 echo "run: the operations page: \`make ops\` in another terminal, then log in at http://127.0.0.1:8080/"
 echo "run: with the operator key in var/keys/operator.key."

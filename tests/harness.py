@@ -51,6 +51,15 @@ def free_port() -> int:
 
 
 SERVICES = ("intake", "eligibility", "assignment", "notifications")
+# Beside the four: services that only read the platform's events (the e2e platform runs them too).
+READ_MODELS = ("statistics",)
+# The module a service runs as, where it is not named like the service.
+MODULES = {"statistics": "ministry_statistics"}
+
+
+def module_of(service: str) -> str:
+    """What `python -m` runs for a service."""
+    return MODULES.get(service, service)
 
 
 @dataclass(frozen=True)

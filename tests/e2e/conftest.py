@@ -25,18 +25,22 @@ from socialsvc_common.apikeys import Role, issue
 from socialsvc_common.contract.access import service_inputs
 from tests.conftest import create_database
 from tests.harness import (
+    READ_MODELS,
     SERVICES,
     Gateways,
     free_port,
     key_per_role,
     migrate,
+    module_of,
     service_env,
     start_group_at_end,
     wait_answering,
 )
 
 # The services with an HTTP API behind API keys.
-PROTECTED = ("intake", "eligibility", "assignment", "notifications")
+PROTECTED = ("intake", "eligibility", "assignment", "notifications", "statistics")
+# Every service process of the platform: the four and the read models beside them.
+PLATFORM = (*SERVICES, *READ_MODELS)
 INPUTS = service_inputs()
 
 
@@ -193,13 +197,14 @@ async def running_platform(
     platform_settings: dict[str, dict[str, str]],
     platform_keys: dict[str, tuple[Role, dict[str, Any]]],
 ) -> AsyncIterator[Platform]:
-    """The four services and the gateway stand-ins as processes on fresh databases, consumer
-    groups starting at the end of their topics; killed on the way out."""
-    urls = {s: await migrate(s, make_database(f"e2e_{token}_{s}")) for s in SERVICES}
-    groups = {service: f"{service}-e2e-{token}" for service in SERVICES}
+    """The services (the four and the statistics read model) and the gateway stand-ins as
+    processes on fresh databases, consumer groups starting at the end of their topics; killed on
+    the way out."""
+    urls = {s: await migrate(s, make_database(f"e2e_{token}_{s}")) for s in PLATFORM}
+    groups = {service: f"{service}-e2e-{token}" for service in PLATFORM}
     await start_groups_at_end(bootstrap, groups)
     gateways = Gateways()
-    ports = {service: free_port() for service in SERVICES}
+    ports = {service: free_port() for service in PLATFORM}
     sinks = tmp_path / "sinks"
     # A key of this run's own: public events that other runs on the shared broker derive from
     # this run's applications carry other pseudonymous ids.
@@ -227,7 +232,7 @@ async def running_platform(
 
     receipts = f"http://127.0.0.1:{ports['notifications']}/receipts"
     launch("sinks", gateways.sinks_args(receipts, sinks), {})
-    for service in SERVICES:
+    for service in PLATFORM:
         settings = {"kafka_group_id": groups[service]}
         if service == "notifications":
             # A short cooldown, so a gateway outage test recovers in seconds.
@@ -245,7 +250,7 @@ async def running_platform(
             gateways=gateways,
             **settings,
         )
-        launch(service, [service], env)
+        launch(service, [module_of(service)], env)
     running = Platform(
         urls={s: f"http://127.0.0.1:{p}" for s, p in ports.items()},
         logs=logs,

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 import assignment.app
 import eligibility.app
 import intake.app
+import ministry_statistics.app
 import notifications.app
 from socialsvc_common import service
 from socialsvc_common.contract import topics
@@ -30,6 +31,7 @@ APPS: dict[str, tuple[ModuleType, type[ServiceSettings]]] = {
     "eligibility": (eligibility.app, eligibility.app.EligibilitySettings),
     "assignment": (assignment.app, assignment.app.AssignmentSettings),
     "notifications": (notifications.app, notifications.app.NotificationsSettings),
+    "statistics": (ministry_statistics.app, ministry_statistics.app.StatisticsSettings),
 }
 
 

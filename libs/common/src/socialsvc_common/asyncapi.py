@@ -35,6 +35,9 @@ ASYNCAPI_VERSION = "3.0.0"
 KAFKA_BINDING = "0.5.0"
 DOCS_DIR = Path("docs/asyncapi")
 REF = "#/components/schemas/{model}"
+# A service's Python package where it is not named like the service (`statistics` would shadow
+# the standard library's module).
+PACKAGES = {"statistics": "ministry_statistics"}
 
 _CE = {
     "ce_specversion": ("CloudEvents version, 1.0", None),
@@ -178,7 +181,7 @@ def service_document(service: str) -> Document:
 
     The service is found by name, as `<service>.app.build_app`, so that this library does not
     depend on the services that depend on it."""
-    app = importlib.import_module(f"{service}.app").build_app()
+    app = importlib.import_module(f"{PACKAGES.get(service, service)}.app").build_app()
     return document(app.state.runtime, description=app.description)
 
 

@@ -62,6 +62,22 @@ SERVICE_READS: dict[str, tuple[t.Topic, ...]] = {
         t.REVIEW_DUE,
         t.REVIEW_CONCLUDED,
     ),
+    # The figures for the ministry: no personal data, so an application's receipt comes from its
+    # public twin; the rest is what each step of the application did.
+    "statistics": (
+        t.PUBLIC_APPLICATION_RECEIVED,
+        t.DECISION_MADE,
+        t.PLACEMENT_MADE,
+        t.PLACEMENT_UPDATED,
+        t.PLACEMENT_RELEASED,
+        t.PLACEMENT_WAITLISTED,
+        t.PUBLIC_PROVIDER_CHANGED,
+        t.NOTIFICATION_DELIVERED,
+        t.NOTIFICATION_FAILED,
+        t.APPEAL_LODGED,
+        t.APPEAL_DECIDED,
+        t.CONSENT_WITHDRAWN,
+    ),
 }
 
 
@@ -81,6 +97,7 @@ PUBLIC_WRITES: dict[str, tuple[t.Topic, ...]] = {
         t.PUBLIC_PROVIDER_CHANGED,
     ),
     "notifications": (),
+    "statistics": (),
 }
 
 

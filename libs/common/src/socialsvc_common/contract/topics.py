@@ -248,7 +248,7 @@ def dead_letter_topic(consumer: str) -> Topic:
     )
 
 
-CONSUMERS = ("intake", "eligibility", "assignment", "notifications")
+CONSUMERS = ("intake", "eligibility", "assignment", "notifications", "statistics")
 DEAD_LETTERS = {consumer: dead_letter_topic(consumer) for consumer in CONSUMERS}
 
 REGISTRY: tuple[Topic, ...] = (

@@ -12,6 +12,7 @@ DEFAULT_SERVICES = {
     "eligibility": "http://127.0.0.1:8001",
     "assignment": "http://127.0.0.1:8002",
     "notifications": "http://127.0.0.1:8003",
+    "statistics": "http://127.0.0.1:8006",
 }
 
 
