@@ -11,6 +11,7 @@ import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from sqlmodel import SQLModel
 from socialsvc_common.apikeys import Role, issue
 from socialsvc_common.db import make_engine
 from socialsvc_common.migrations import schemas, upgrade
+from socialsvc_common.public_stream import coarse_since
 
 # Below Linux's ephemeral range (32768-60999), so no client connection takes a port between the
 # probe and the server's bind; the project's own fixed ports there are left alone.
@@ -267,7 +269,10 @@ def key_per_role(store: Path, prefix: str) -> dict[Role, str]:
 
 
 async def records_since(bootstrap: str, topic: str, since_ms: int) -> list[Any]:
-    """Every record of `topic` published since `since_ms`, up to its end now."""
+    """Every record of `topic` published since `since_ms`, up to its end now; on a public
+    application topic, whose record times are cut to the hour, since the start of that hour."""
+    since = coarse_since(topic, datetime.fromtimestamp(since_ms / 1000, UTC))
+    since_ms = int(since.timestamp() * 1000)
     partitions = await partitions_of(bootstrap, [topic])
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()

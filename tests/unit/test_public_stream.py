@@ -16,11 +16,12 @@ from socialsvc_common.apikeys import Role, issue
 from socialsvc_common.auth import ApiSettings
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract import topics
-from socialsvc_common.contract.envelope import Envelope
+from socialsvc_common.contract.envelope import Envelope, new_event
 from socialsvc_common.contract.schemas import schema_of
 from socialsvc_common.disclosure import DisclosurePolicy
+from socialsvc_common.outbox import record_time_ms
 from socialsvc_common.pseudonym import public_application_id
-from socialsvc_common.public_stream import PublicStream
+from socialsvc_common.public_stream import PublicStream, coarse_since
 from socialsvc_common.settings import PseudonymSettings
 
 KEY = b"a-test-pseudonym-key"
@@ -240,6 +241,28 @@ def test_the_decided_twin_carries_the_age_band() -> None:
     assert json.loads(event.value())["age_band"] == "18-34"
     unknown = decision([]).model_copy(update={"age_band": None})
     assert json.loads(PublicStream("eligibility", KEY).decided(unknown).value())["age_band"] is None
+
+
+def header_pairs(event: Any) -> list[list[str]]:
+    return [[k, v.decode()] for k, v in event.envelope.to_headers()]
+
+
+def test_the_relay_stamps_public_application_records_with_their_coarse_envelope_time() -> None:
+    twin = PublicStream("eligibility", KEY).decided(decision([]))
+    stamp = record_time_ms(twin.topic.name, header_pairs(twin))
+    assert stamp == int(ce_time(twin).timestamp() * 1000)
+    assert stamp % 3_600_000 == 0
+    made = decision([])
+    private = new_event(
+        topics.DECISION_MADE, made, producer="eligibility", application_id=made.application_id
+    )
+    assert record_time_ms(private.topic.name, header_pairs(private)) is None
+
+
+def test_a_reader_seeking_by_time_on_a_public_application_topic_starts_at_the_hour() -> None:
+    assert coarse_since(topics.PUBLIC_APPLICATION_PLACED.name, MOMENT) == HOUR
+    assert coarse_since(topics.PLACEMENT_MADE.name, MOMENT) == MOMENT
+    assert coarse_since(topics.PUBLIC_PROVIDER_CHANGED.name, MOMENT) == MOMENT
 
 
 @pytest.mark.parametrize("settings", [IntakeSettings, EligibilitySettings, AssignmentSettings])

@@ -24,6 +24,20 @@ from socialsvc_common.contract.topics import Topic
 from socialsvc_common.disclosure import DisclosurePolicy, default_disclosure_policy
 from socialsvc_common.pseudonym import public_application_id
 
+# The topics whose records carry coarse times. The outbox relay gives their records the
+# envelope's time as the Kafka record time, so the broker's clock does not give the moment away;
+# a reader that seeks by time cuts its start time the same way (`coarse_since`).
+COARSE_TIME_TOPICS = frozenset(topic.name for topic in topics.PUBLIC_APPLICATION_TOPICS)
+
+
+def coarse_since(topic: str, since: datetime, policy: DisclosurePolicy | None = None) -> datetime:
+    """Where a reader of `topic` looking for records since `since` seeks to by time: `since`
+    itself, or on a coarse-time topic the start of its unit (records of the unit are stamped
+    with that start)."""
+    if topic not in COARSE_TIME_TOPICS:
+        return since
+    return (policy or default_disclosure_policy()).coarsen(since)
+
 
 class PublicStream:
     """Builds public events of one producing service under the platform's pseudonym key."""
