@@ -11,6 +11,7 @@ import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from sqlmodel import SQLModel
 from socialsvc_common.apikeys import Role, issue
 from socialsvc_common.db import make_engine
 from socialsvc_common.migrations import schemas, upgrade
+from socialsvc_common.public_stream import coarse_since
 
 # Below Linux's ephemeral range (32768-60999), so no client connection takes a port between the
 # probe and the server's bind; the project's own fixed ports there are left alone.
@@ -276,21 +278,42 @@ def key_per_role(store: Path, prefix: str) -> dict[Role, str]:
 
 
 async def records_since(bootstrap: str, topic: str, since_ms: int) -> list[Any]:
-    """Every record of `topic` published since `since_ms`, up to its end now."""
+    """Every record of `topic` published since `since_ms`, up to its end now; on a public
+    application topic, whose record times are cut to the hour, since the start of that hour
+    (`records_from` offsets taken at the start reads exactly what came after them)."""
+    since = coarse_since(topic, datetime.fromtimestamp(since_ms / 1000, UTC))
+    since_ms = int(since.timestamp() * 1000)
     partitions = await partitions_of(bootstrap, [topic])
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        consumer.assign(partitions)
         offsets = await consumer.offsets_for_times(dict.fromkeys(partitions, since_ms))
         ends = await consumer.end_offsets(partitions)
-        for tp in partitions:
-            found = offsets.get(tp)
-            consumer.seek(tp, found.offset if found else ends[tp])
-        records: list[Any] = []
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-            for batch in (await consumer.getmany(timeout_ms=1000)).values():
-                records += batch
-        return records
+        starts = {tp: found.offset if (found := offsets.get(tp)) else ends[tp] for tp in partitions}
+        return await _read(consumer, starts, ends)
     finally:
         await consumer.stop()
+
+
+async def records_from(bootstrap: str, starts: dict[TopicPartition, int]) -> list[Any]:
+    """Every record from these offsets (e.g. `end_offsets` taken before a run) to the end now."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        return await _read(consumer, starts, await consumer.end_offsets(list(starts)))
+    finally:
+        await consumer.stop()
+
+
+async def _read(
+    consumer: AIOKafkaConsumer, starts: dict[TopicPartition, int], ends: dict[TopicPartition, int]
+) -> list[Any]:
+    partitions = list(starts)
+    consumer.assign(partitions)
+    for tp, offset in starts.items():
+        consumer.seek(tp, offset)
+    records: list[Any] = []
+    while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+        for batch in (await consumer.getmany(timeout_ms=1000)).values():
+            records += batch
+    return records

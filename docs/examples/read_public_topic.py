@@ -7,14 +7,15 @@
 Prints one JSON line per event: topic, the pseudonymous application id (the key and ce_subject),
 the CloudEvents type, id and time, and the payload. With --group the offsets are committed after
 each batch is printed, so a restart goes on where it stopped (at least once: use ce_id to drop a
-repeat). With --since the topics are read from that time on, without a group.
+repeat). With --since the topics are read from the start of the hour that time falls in (public
+records carry the hour, not the moment), without a group.
 """
 
 import argparse
 import asyncio
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
@@ -34,13 +35,15 @@ def event_of(record: ConsumerRecord[bytes, bytes]) -> dict[str, Any]:
 
 
 async def seek_to_time(consumer: AIOKafkaConsumer, since: datetime) -> None:
-    """Moves every partition to the first record written at or after `since`."""
+    """Moves every partition to the first record of the hour `since` falls in: public records
+    carry the hour they happened in, not the exact moment, as their time."""
     # Without a group the consumer is given every partition of its topics when it starts.
     partitions = list(consumer.assignment())
     if not partitions:
         raise SystemExit("none of these topics exists on this cluster")
+    hour = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     found = await consumer.offsets_for_times(
-        dict.fromkeys(partitions, int(since.timestamp() * 1000))
+        dict.fromkeys(partitions, int(hour.timestamp() * 1000))
     )
     ends = await consumer.end_offsets(partitions)
     for tp in partitions:
@@ -67,7 +70,15 @@ async def read(args: argparse.Namespace) -> int:
             idle = 0.0 if batches else idle + 0.5
             for records in batches.values():
                 for record in records:
-                    print(json.dumps(event_of(record), ensure_ascii=False), flush=True)
+                    try:
+                        event = event_of(record)
+                    except ValueError:  # not JSON text: say which record, and go on
+                        where = (
+                            f"{record.topic} partition {record.partition} offset {record.offset}"
+                        )
+                        print(f"skipped {where}: not a JSON event", file=sys.stderr)
+                        continue
+                    print(json.dumps(event, ensure_ascii=False), flush=True)
                     count += 1
             if batches and args.group:
                 await consumer.commit()

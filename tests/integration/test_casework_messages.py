@@ -81,8 +81,8 @@ async def test_staff_see_what_was_sent_and_when_but_no_text_and_no_contact(rig: 
     someone_else = message(other, "received", SENT, 0)
     now = START + timedelta(minutes=5)
     async with transaction(rig.runtime.sessions) as session:
-        assert delivered(received, p.Channel.SMS, now)
-        assert delivered(received, p.Channel.SMS, now + timedelta(minutes=1))
+        assert delivered(received, contact, p.Channel.SMS, now)
+        assert delivered(received, contact, p.Channel.SMS, now + timedelta(minutes=1))
         session.add_all([contact, received, silent, placed, someone_else])
     answer = await rig.messages(Role.SOCIAL_WORKER, citizen)
     assert answer.status_code == 200, answer.text

@@ -31,6 +31,7 @@ from socialsvc_common.contract.envelope import new_event
 from socialsvc_common.contract.topics import Topic
 from socialsvc_common.db import make_engine, session_factory, transaction
 from socialsvc_common.geography import load_geography
+from socialsvc_common.outbox import OutboxRow
 from socialsvc_common.public_stream import PublicStream
 from tests.e2e.applicants import application
 from tests.harness import create_tables
@@ -68,7 +69,8 @@ async def engine(fresh_postgres: str, tmp_path: Path) -> AsyncIterator[AsyncEngi
     made = make_engine(fresh_postgres)
     # Both services keep a withdrawals table of the same shape: it is made once here.
     notifications = [table for table in NOTIFICATION_TABLES if table not in ASSIGNMENT_TABLES]
-    await create_tables(made, *ASSIGNMENT_TABLES, ProviderRow, *notifications)
+    # Seeding writes each provider's public.provider.changed to the outbox.
+    await create_tables(made, *ASSIGNMENT_TABLES, ProviderRow, *notifications, OutboxRow)
     async with transaction(session_factory(made)) as session:
         await seed(session, load_providers(registry))
     yield made

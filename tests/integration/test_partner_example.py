@@ -1,6 +1,6 @@
 """The partner guide's example (docs/examples/read_public_topic.py) reads a public topic of the
-real broker with plain aiokafka: it finds an event written there, and a group resumes where it
-stopped."""
+real broker with plain aiokafka: it finds an event written there, a group resumes where it
+stopped, and a record that is not an event is skipped with a word, not fatal."""
 
 import ast
 import asyncio
@@ -16,6 +16,7 @@ from uuid import uuid4
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from socialsvc_common.admin import ensure_topics
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract import topics
 from socialsvc_common.public_stream import PublicStream
@@ -97,3 +98,25 @@ async def test_the_example_reads_an_event_and_a_group_resumes(
     again, summary = await asyncio.to_thread(run, bootstrap, "--group", group, TOPIC)
     assert again == []
     assert summary.strip() == "0 events"
+
+
+async def test_the_example_skips_a_record_that_is_not_an_event(
+    bootstrap: str, unique: Callable[[str], str]
+) -> None:
+    # A topic of the test's own: a broken record on a shared public topic would stay there.
+    own = topics.Topic(f"test.{unique('partner')}.public.v1", p.DeadLetter, "in", partitions=1)
+    await ensure_topics([bootstrap], [own])
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        await producer.send_and_wait(own.name, b"{not json", key=b"broken")
+        await producer.send_and_wait(own.name, b'{"status": "received"}', key=b"good")
+    finally:
+        await producer.stop()
+
+    events, summary = await asyncio.to_thread(run, bootstrap, "--group", unique("p"), own.name)
+    assert [(e["application_ref"], e["payload"]) for e in events] == [
+        ("good", {"status": "received"})
+    ]
+    assert f"skipped {own.name} partition 0 offset 0: not a JSON event" in summary
+    assert summary.strip().endswith("1 events")

@@ -49,6 +49,7 @@ from socialsvc_common.db import (
 )
 from socialsvc_common.geography import load_geography
 from socialsvc_common.group_commit import GroupCommit
+from socialsvc_common.outbox import OutboxRow
 from socialsvc_common.problems import Problem
 from socialsvc_common.public_stream import PublicStream
 from tests.e2e.applicants import application
@@ -162,7 +163,8 @@ async def assignment_engine(fresh_postgres: str, tmp_path: Path) -> AsyncIterato
         encoding="utf-8",
     )
     made = make_engine(fresh_postgres)
-    await create_tables(made, *ASSIGNMENT_TABLES, ProviderRow)
+    # Seeding writes each provider's public.provider.changed to the outbox.
+    await create_tables(made, *ASSIGNMENT_TABLES, ProviderRow, OutboxRow)
     async with transaction(session_factory(made)) as session:
         await seed(session, load_providers(registry))
     yield made

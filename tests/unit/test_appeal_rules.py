@@ -20,7 +20,7 @@ from eligibility.appeals.rules import (
     respond_by,
 )
 from socialsvc_common.contract.appeals import AppealStatus, AppealSubject
-from socialsvc_common.contract.payloads import DecisionMade, Outcome, ProvisionType
+from socialsvc_common.contract.payloads import AgeBand, DecisionMade, Outcome, ProvisionType
 
 POLICY = load_appeal_policy()  # 30 days to lodge, 15 to review
 # 22:30 UTC on 1 March is 02:30 on 2 March in Baku (UTC+4): the decision's day is 2 March.
@@ -135,8 +135,24 @@ def test_the_overturned_decision_is_eligible_names_the_appeal_and_keeps_the_rest
         now=now,
     )
     assert same.need_level == 1
+    assert made.age_band is same.age_band is None
     # It travels as a valid event payload.
     assert DecisionMade.model_validate_json(made.model_dump_json()) == made
+
+
+def test_an_overturn_takes_the_age_band_of_its_day_or_keeps_the_one_found() -> None:
+    appealed = decision(age_band=AgeBand.CHILD)
+    now, appeal_id = datetime(2026, 3, 20, tzinfo=UTC), uuid4()
+
+    def overturn(band: AgeBand | None) -> DecisionMade:
+        home = [ProvisionType.HOME_CARE]
+        return overturned_decision(
+            appealed, appeal_id=appeal_id, provisions=home, need_level=None, now=now, age_band=band
+        )
+
+    assert overturn(AgeBand.YOUNG_ADULT).age_band is AgeBand.YOUNG_ADULT
+    # The facts were erased since: the band the appealed decision found stays.
+    assert overturn(None).age_band is AgeBand.CHILD
 
 
 def place_lodge(kind: str, reason: str, now: datetime, **options: object) -> None:

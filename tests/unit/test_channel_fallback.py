@@ -79,6 +79,7 @@ def test_a_refusal_moves_the_message_to_the_next_channel_at_once() -> None:
     assert event.topic is topics.NOTIFICATION_FAILED
     assert isinstance(event.payload, p.NotificationFailed)
     assert (event.payload.channel, event.payload.final) == (SMS, False)
+    assert (event.payload.language, event.payload.message_kind) == (p.Language.AZ, "received")
 
 
 def test_the_last_refusal_is_final_and_asks_home_care_to_tell_a_person_living_alone() -> None:
@@ -109,7 +110,18 @@ def test_no_visit_is_asked_for_a_person_who_does_not_live_alone() -> None:
 def test_delivery_records_the_channel_it_came_through() -> None:
     person = contact("a@example.az", SMS)
     row = message(person, EMAIL)
-    [event] = delivered(row, EMAIL, NOW)
+    [event] = delivered(row, person, EMAIL, NOW)
     assert (row.status, row.channel, row.sent_at) == (SENT, "email", NOW)
     assert isinstance(event.payload, p.NotificationDelivered)
     assert event.payload.channel is EMAIL
+    assert (event.payload.language, event.payload.message_kind) == (p.Language.AZ, "received")
+
+
+def test_a_message_to_an_erased_contact_names_no_language() -> None:
+    person = contact(None, None)
+    person.language = ""  # what erasure leaves of it
+    row = message(person, SMS)
+    row.kind = "placement_made"
+    [event] = delivered(row, person, SMS, NOW)
+    assert isinstance(event.payload, p.NotificationDelivered)
+    assert (event.payload.language, event.payload.message_kind) == (None, "placement_made")

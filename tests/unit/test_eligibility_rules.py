@@ -6,11 +6,12 @@ from uuid import uuid4
 
 import pytest
 
-from eligibility.assessment import age_on
+from eligibility.assessment import age_band_of, age_on
 from eligibility.rules import Decision, decide
 from eligibility.ruleset import Income, RuleSet, default_rule_sets, rule_set_for
 from socialsvc_common.contract.explanation import MissingFact, Reason, RuleName
 from socialsvc_common.contract.payloads import (
+    AgeBand,
     Applicant,
     ApplicationReceived,
     Circumstances,
@@ -426,3 +427,24 @@ def test_a_decision_fills_decision_made() -> None:
     assert made.outcome is Outcome.ELIGIBLE
     assert made.provision_types == [HOME, RESIDENTIAL]
     assert DecisionMade.model_validate_json(made.model_dump_json()) == made
+
+
+@pytest.mark.parametrize(
+    ("birth_date", "at", "band"),
+    [
+        # 21:30 UTC is already the next day in Baku (UTC+4): the 18th birthday has come.
+        ("2008-11-22", datetime(2026, 11, 21, 21, 30, tzinfo=UTC), AgeBand.YOUNG_ADULT),
+        ("2008-11-22", datetime(2026, 11, 21, 19, 30, tzinfo=UTC), AgeBand.CHILD),
+        ("1961-06-01", datetime(2026, 6, 1, 8, 0, tzinfo=UTC), AgeBand.OLDER),
+        ("1946-01-10", datetime(2026, 3, 15, 8, 0, tzinfo=UTC), AgeBand.OLDEST),
+        ("1986-01-10", datetime(2026, 3, 15, 8, 0, tzinfo=UTC), AgeBand.ADULT),
+    ],
+)
+def test_the_age_band_is_taken_on_the_day_in_baku(
+    birth_date: str, at: datetime, band: AgeBand
+) -> None:
+    assert age_band_of({"birth_date": birth_date}, at) is band
+
+
+def test_facts_without_a_birth_date_give_no_age_band() -> None:
+    assert age_band_of({}, datetime(2026, 3, 15, tzinfo=UTC)) is None

@@ -91,6 +91,14 @@ def test_rate_counts_only_the_last_minute() -> None:
     assert rates["by_type"] == {"assignment.placement.updated": 3}
 
 
+def test_public_records_stamped_with_the_hour_are_not_counted_in_a_minute() -> None:
+    flow = Flow()
+    now = datetime.now(UTC)
+    flow.add(seen(topics.PUBLIC_APPLICATION_DECIDED.name, str(uuid4()), now, {}))
+    flow.add(seen(topics.DECISION_MADE.name, str(uuid4()), now, {}))
+    assert flow.rates(int(now.timestamp() * 1000))["by_type"] == {"eligibility.decision.made": 1}
+
+
 def test_outbox_gauge_takes_the_largest_labelled_value_and_ignores_look_alikes() -> None:
     text = "\n".join(
         [

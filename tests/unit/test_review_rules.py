@@ -3,6 +3,7 @@ errors a mistake in the file gives), the review a due date opens, what a review'
 for the service, the decision eligibility makes again on stored facts, and the messages a citizen
 gets, in three languages."""
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -26,6 +27,7 @@ from notifications.templates import MessageContext, MessageKind, render
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract.envelope import Envelope
 from socialsvc_common.contract.payloads import (
+    AgeBand,
     DecisionMade,
     Language,
     Outcome,
@@ -272,6 +274,9 @@ def test_a_review_decides_again_on_the_stored_facts_by_the_rules_of_today(
     assert row["decided_on"] == TODAY
     assert row["facts"] == held.facts
     assert "review_id" not in events[1].value().decode()
+    # Born 1945-05-17: 81 on the day of the review.
+    assert made.age_band is AgeBand.OLDEST
+    assert json.loads(events[1].value())["age_band"] == "80+"
 
 
 def test_review_events_call_for_their_messages_and_a_review_decision_for_none() -> None:

@@ -126,19 +126,29 @@ class Producer:
             self._producer = None
 
     async def deliver(
-        self, records: Sequence[Record], *, within_seconds: float = DELIVERY_TIMEOUT_SECONDS
+        self,
+        records: Sequence[Record],
+        *,
+        within_seconds: float = DELIVERY_TIMEOUT_SECONDS,
+        timestamps_ms: Sequence[int | None] = (),
     ) -> None:
         """Sends (topic, key, value, headers) records in order and waits until the broker has
         taken them all. A client that failed in a way it cannot recover from, or did not answer in
         time, is renewed and the error raised: the caller sends the records again (consumers drop
-        the copies of any that did get through)."""
+        the copies of any that did get through). `timestamps_ms`, one for each record where
+        given, are their record times (None: the producer's clock)."""
         if self._producer is None:
             await self.start()
+        stamps = list(timestamps_ms) or [None] * len(records)
+        if len(stamps) != len(records):
+            raise ValueError(f"{len(stamps)} timestamps for {len(records)} records")
 
         async def send_all() -> None:
             deliveries = [
-                await self.client.send(topic, value=value, key=key, headers=list(headers))
-                for topic, key, value, headers in records
+                await self.client.send(
+                    topic, value=value, key=key, headers=list(headers), timestamp_ms=stamp
+                )
+                for (topic, key, value, headers), stamp in zip(records, stamps, strict=True)
             ]
             await asyncio.gather(*deliveries)
 

@@ -7,6 +7,9 @@ statement per batch), so the table holds only what is still to be sent. A crash 
 and delete republishes the rows: consumers drop the repeat by event id (the inbox), so the effect
 is exactly once.
 
+A public application record (socialsvc_common.public_stream) is published with its envelope's
+coarse time as its Kafka record time, not the moment the relay sends it.
+
 On PostgreSQL one relay per database publishes at a time (a transaction-level advisory lock), so
 replicas of a service cannot reorder the events of one application.
 """
@@ -38,6 +41,7 @@ from socialsvc_common.contract.envelope import Event
 from socialsvc_common.db import UtcDateTime, run, transaction
 from socialsvc_common.kafka import DELIVERY_TIMEOUT_SECONDS, Producer
 from socialsvc_common.metrics import Metrics
+from socialsvc_common.public_stream import COARSE_TIME_TOPICS
 from socialsvc_common.worker import Worker
 
 # Any constant works: every service has a database of its own.
@@ -92,6 +96,15 @@ async def add_events(session: AsyncSession, events: Iterable[Event]) -> None:
         await run(session, sql_insert(OUTBOX), rows)
 
 
+def record_time_ms(topic: str, headers: list[list[str]]) -> int | None:
+    """The Kafka record time of an outbox row: on a coarse-time (public) topic its envelope's
+    time, already cut to the disclosure policy's unit; elsewhere None, the producer's clock."""
+    if topic not in COARSE_TIME_TOPICS:
+        return None
+    at = dict(headers).get("ce_time")
+    return None if at is None else int(datetime.fromisoformat(at).timestamp() * 1000)
+
+
 class OutboxRelay(Worker):
     """Publishes unsent outbox rows in order; `wake()` after a commit makes it look at once."""
 
@@ -133,17 +146,17 @@ class OutboxRelay(Worker):
             rows = (await run(session, query)).all()
             if not rows:
                 return 0
+            headers = [json.loads(row.headers) for row in rows]
             await self._producer.deliver(
                 [
-                    (
-                        row.topic,
-                        row.key,
-                        row.value,
-                        [(k, v.encode()) for k, v in json.loads(row.headers)],
-                    )
-                    for row in rows
+                    (row.topic, row.key, row.value, [(k, v.encode()) for k, v in pairs])
+                    for row, pairs in zip(rows, headers, strict=True)
                 ],
                 within_seconds=self._publish_timeout,
+                timestamps_ms=[
+                    record_time_ms(row.topic, pairs)
+                    for row, pairs in zip(rows, headers, strict=True)
+                ],
             )
             await run(session, delete(OUTBOX).where(columns.id.in_([row.id for row in rows])))
         self._metrics.published(row.topic for row in rows)

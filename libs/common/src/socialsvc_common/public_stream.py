@@ -5,9 +5,15 @@ by the same outbox transaction: a partner sees an event exactly when the platfor
 The twin's envelope is its own: the pseudonymous id as key and `ce_subject`, and no correlation or
 causation id that would point at a private event, and no actor: partners learn what the platform
 did, not which of its staff or clients asked for it.
+
+Partners must not single anyone out either (see socialsvc_common.disclosure): the moments on a
+public record (its payload's times and `ce_time`) are cut to the policy's unit, and the sensitive
+target groups (victims of trafficking or domestic violence) are never named. An offer's expiry is
+left exact: it is a deadline the person is told, not a moment something happened to them.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from uuid import UUID
 
 from socialsvc_common.contract import payloads as p
@@ -15,15 +21,31 @@ from socialsvc_common.contract import public as pub
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Event, new_event
 from socialsvc_common.contract.topics import Topic
+from socialsvc_common.disclosure import DisclosurePolicy, default_disclosure_policy
 from socialsvc_common.pseudonym import public_application_id
+
+# The topics whose records carry coarse times. The outbox relay gives their records the
+# envelope's time as the Kafka record time, so the broker's clock does not give the moment away;
+# a reader that seeks by time cuts its start time the same way (`coarse_since`).
+COARSE_TIME_TOPICS = frozenset(topic.name for topic in topics.PUBLIC_APPLICATION_TOPICS)
+
+
+def coarse_since(topic: str, since: datetime, policy: DisclosurePolicy | None = None) -> datetime:
+    """Where a reader of `topic` looking for records since `since` seeks to by time: `since`
+    itself, or on a coarse-time topic the start of its unit (records of the unit are stamped
+    with that start)."""
+    if topic not in COARSE_TIME_TOPICS:
+        return since
+    return (policy or default_disclosure_policy()).coarsen(since)
 
 
 class PublicStream:
     """Builds public events of one producing service under the platform's pseudonym key."""
 
-    def __init__(self, producer: str, key: bytes) -> None:
+    def __init__(self, producer: str, key: bytes, policy: DisclosurePolicy | None = None) -> None:
         self._producer = producer
         self._key = key
+        self._policy = policy or default_disclosure_policy()
 
     def ref(self, application_id: UUID) -> UUID:
         """The pseudonymous id partners know this application by."""
@@ -31,14 +53,24 @@ class PublicStream:
 
     def _event(self, topic: Topic, payload: pub.PublicPayload) -> Event:
         return new_event(
-            topic, payload, producer=self._producer, application_id=payload.application_ref
+            topic,
+            payload,
+            producer=self._producer,
+            application_id=payload.application_ref,
+            at=self._at(datetime.now(UTC)),
         )
+
+    def _at(self, moment: datetime) -> datetime:
+        return self._policy.coarsen(moment)
+
+    def _groups(self, groups: Iterable[p.TargetGroup]) -> list[p.TargetGroup]:
+        return self._policy.public_groups(groups)
 
     def received(self, received: p.ApplicationReceived) -> Event:
         payload = pub.PublicApplicationReceived(
             application_ref=self.ref(received.application_id),
             status=pub.PublicStatus.RECEIVED,
-            received_at=received.submitted_at,
+            received_at=self._at(received.submitted_at),
             service_requested=received.service_requested,
             district=received.applicant.district,
             channel=received.channel,
@@ -50,14 +82,15 @@ class PublicStream:
         payload = pub.PublicApplicationDecided(
             application_ref=self.ref(made.application_id),
             status=pub.PublicStatus(made.outcome.value),
-            decided_at=made.decided_at,
+            decided_at=self._at(made.decided_at),
             rule_set_version=made.rule_set_version,
             district=made.district,
-            groups=made.groups,
+            groups=self._groups(made.groups),
             need_level=made.need_level,
             provision_types=made.provision_types,
             reasons=made.refusal_reasons(),
             missing=made.missing,
+            age_band=made.age_band,
         )
         return self._event(topics.PUBLIC_APPLICATION_DECIDED, payload)
 
@@ -65,11 +98,11 @@ class PublicStream:
         payload = pub.PublicApplicationPlaced(
             application_ref=self.ref(made.application_id),
             status=pub.PublicStatus.PLACED,
-            placed_at=made.placed_at,
+            placed_at=self._at(made.placed_at),
             provision_type=made.provision_type,
             provider_id=made.provider_id,
             district=made.district,
-            groups=list(groups),
+            groups=self._groups(groups),
             offer_expires_at=made.offer_expires_at,
         )
         return self._event(topics.PUBLIC_APPLICATION_PLACED, payload)
@@ -78,10 +111,10 @@ class PublicStream:
         payload = pub.PublicApplicationWaitlisted(
             application_ref=self.ref(waiting.application_id),
             status=pub.PublicStatus.WAITLISTED,
-            waitlisted_at=waiting.waitlisted_at,
+            waitlisted_at=self._at(waiting.waitlisted_at),
             provision_type=waiting.provision_type,
             district=waiting.district,
-            groups=list(groups),
+            groups=self._groups(groups),
         )
         return self._event(topics.PUBLIC_APPLICATION_WAITLISTED, payload)
 
@@ -90,7 +123,7 @@ class PublicStream:
         payload = pub.PublicApplicationReleased(
             application_ref=self.ref(released.application_id),
             status=pub.PublicStatus.RELEASED,
-            released_at=released.released_at,
+            released_at=self._at(released.released_at),
             # The private reason is free text in its schema; partners get the closed list.
             reason=p.ReleaseReason(released.reason) if known else p.ReleaseReason.OTHER,
             provider_id=released.provider_id,

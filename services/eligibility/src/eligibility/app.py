@@ -16,6 +16,7 @@ from eligibility.appeals.overdue import OverdueAppeals
 from eligibility.appeals.policy import DEFAULT_POLICY, AppealPolicy, load_appeal_policy
 from eligibility.appeals.rules import appeal_by
 from eligibility.appeals.store import endings_rule
+from eligibility.assessment import age_band_of
 from eligibility.erasure import holdings, on_subjects_erased
 from eligibility.policy_store import RuleSets
 from eligibility.reviews import decide_reviews
@@ -130,12 +131,15 @@ def decision_for(
     submitted_on = application.submitted_at.astimezone(BAKU).date()
     decision = decide(application, rule_set_for(in_force, submitted_on), today=submitted_on)
     refused = decision.outcome is not Outcome.ELIGIBLE
+    facts = application.model_dump(mode="json", include={"service_requested", "circumstances"})
+    facts["birth_date"] = application.applicant.birth_date.isoformat()
     made = DecisionMade(
         application_id=application.application_id,
         decided_at=now,
         district=application.applicant.district,
         person_ref=application.person_ref,
         appeal_by=appeal_by(now, policy) if refused else None,
+        age_band=age_band_of(facts, now),
         **decision.model_dump(),
     )
     event = new_event(
@@ -145,8 +149,6 @@ def decision_for(
         application_id=made.application_id,
         cause=item.envelope,
     )
-    facts = application.model_dump(mode="json", include={"service_requested", "circumstances"})
-    facts["birth_date"] = application.applicant.birth_date.isoformat()
     row = history_row(made, event.envelope.event_id, decided_on=submitted_on, facts=facts)
     return row, [event, public.decided(made)]
 

@@ -4,19 +4,24 @@ Pure functions of the application, the rule set and the day. Nothing here decide
 is `rules.decide`, which reads these measurements.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from eligibility.ruleset import Ages, Dependency, Income, Provision, RuleSet
 from socialsvc_common.contract.explanation import Reason
 from socialsvc_common.contract.payloads import (
+    AgeBand,
     ApplicationReceived,
     Circumstances,
     DailyActivity,
     TargetGroup,
 )
 
+BAKU = ZoneInfo("Asia/Baku")
 CENT = Decimal("0.01")
 VICTIMS = frozenset({TargetGroup.TRAFFICKING_VICTIM, TargetGroup.DOMESTIC_VIOLENCE_VICTIM})
 
@@ -32,6 +37,15 @@ class Person:
     activities: tuple[DailyActivity, ...]
     dependency_score: int
     need_level: int
+
+
+def age_band_of(facts: Mapping[str, Any], at: datetime) -> AgeBand | None:
+    """The person's age band on the day (in Azerbaijan) of `at`, from the facts a decision was
+    made on; None where they hold no birth date (erased)."""
+    birth_date = facts.get("birth_date")
+    if not birth_date:
+        return None
+    return AgeBand.of(date.fromisoformat(birth_date), at.astimezone(BAKU).date())
 
 
 def assess(application: ApplicationReceived, rule_set: RuleSet, today: date) -> Person:

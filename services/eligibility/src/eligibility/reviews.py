@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from eligibility.appeals.policy import AppealPolicy
 from eligibility.appeals.rules import appeal_by
+from eligibility.assessment import age_band_of
 from eligibility.rules import decide
 from eligibility.ruleset import RuleSet, rule_set_for
 from eligibility.simulation import replayed, stored_application
@@ -49,6 +50,7 @@ def review_decision(
         person_ref=stored.decision.get("person_ref"),
         review_id=review.review_id,
         appeal_by=appeal_by(now, policy) if decision.outcome is not Outcome.ELIGIBLE else None,
+        age_band=age_band_of(stored.facts, now),
         **decision.model_dump(),
     )
     event = new_event(

@@ -94,7 +94,7 @@ def record(
             breaker.succeeded()
             row.gateway_message_id, row.sent_at = outcome.message_id, now
             if outcome.delivered:
-                return delivered(row, channel, now)
+                return delivered(row, contact, channel, now)
             row.status = ACCEPTED  # the gateway's receipt will say how it went
             return []
         case TransientDeliveryError():

@@ -14,7 +14,9 @@ from socialsvc_common.contract.envelope import Event, new_event
 NAME = "notifications"
 
 
-def delivered(row: NotificationRow, channel: p.Channel, now: datetime) -> list[Event]:
+def delivered(
+    row: NotificationRow, contact: ContactRow, channel: p.Channel, now: datetime
+) -> list[Event]:
     """The message reached the citizen."""
     row.status, row.channel = SENT, channel.value
     row.sent_at = row.sent_at or now
@@ -25,6 +27,8 @@ def delivered(row: NotificationRow, channel: p.Channel, now: datetime) -> list[E
         channel=channel,
         delivered_at=now,
         segments=row.segments,
+        language=language_of(contact),
+        message_kind=row.kind,
     )
     return [_event(topics.NOTIFICATION_DELIVERED, payload, row)]
 
@@ -48,11 +52,18 @@ def channel_failed(
         failed_at=now,
         reason=reason,
         final=following is None,
+        language=language_of(contact),
+        message_kind=row.kind,
     )
     events = [_event(topics.NOTIFICATION_FAILED, failed, row)]
     if following is None and contact.lives_alone:
         events.append(_home_visit(row, contact, now))
     return events
+
+
+def language_of(contact: ContactRow) -> p.Language | None:
+    """The language the citizen's messages are written in; None once their contact is erased."""
+    return p.Language(contact.language) if contact.language else None
 
 
 def _home_visit(row: NotificationRow, contact: ContactRow, now: datetime) -> Event:

@@ -72,7 +72,7 @@ def decide(
         return row.status, []
     channel = p.Channel(row.channel or p.Channel.SMS)
     if receipt.status == "delivered":
-        events = delivered(row, channel, now)
+        events = delivered(row, contact, channel, now)
     else:
         said = redact_text(receipt.reason or "no reason")
         reason = f"{channel.value}: receipt says failed ({said})"

@@ -15,6 +15,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from socialsvc_common.contract.envelope import Envelope, InvalidEnvelope
 from socialsvc_common.logs import REDACTED, redact_text
+from socialsvc_common.public_stream import coarse_since
 from socialsvc_ops.mask import mask
 
 POLL_MS = 500
@@ -150,11 +151,13 @@ async def partitions(bootstrap: str, topics: Iterable[str]) -> list[TopicPartiti
 async def start_offsets(
     consumer: AIOKafkaConsumer, tps: list[TopicPartition], since: datetime | None
 ) -> dict[TopicPartition, int]:
-    """The first offset at or after `since` per partition (the log start without `since`)."""
+    """The first offset at or after `since` per partition (the log start without `since`); on a
+    public application topic, whose record times are cut to the hour, at the start of its hour."""
     if since is None:
         return dict(await consumer.beginning_offsets(tps))
     ends = await consumer.end_offsets(tps)
-    found = await consumer.offsets_for_times(dict.fromkeys(tps, int(since.timestamp() * 1000)))
+    targets = {tp: int(coarse_since(tp.topic, since).timestamp() * 1000) for tp in tps}
+    found = await consumer.offsets_for_times(targets)
     return {tp: found[tp].offset if found.get(tp) else ends[tp] for tp in tps}
 
 

@@ -23,6 +23,9 @@ from socialsvc_common.contract.payloads import (
 )
 
 ApplicationRef = UUID
+# What the public times and groups say (socialsvc_common.disclosure cuts and filters them).
+AT_THE_HOUR = "the start of the hour (UTC) it happened in: public times are never exact"
+PUBLIC_GROUPS = "target groups; victims of trafficking or domestic violence are never named"
 # Provider events are keyed (and their ce_subject set) by a name-based UUID of the provider id.
 PROVIDER_NAMESPACE = UUID("5b0f5e8e-6c8a-4a57-9a3e-2f1d7c4b9e10")
 
@@ -55,7 +58,7 @@ class PublicPayload(Payload):
 class PublicApplicationReceived(PublicPayload):
     """An application was taken in (revision 1), or facts were added to it (revision 2, 3, ...)."""
 
-    received_at: datetime
+    received_at: datetime = Field(description=AT_THE_HOUR)
     service_requested: ServiceRequested
     district: str = Field(description="the applicant's district or city")
     channel: str = Field(description="web, egov or social_worker")
@@ -65,10 +68,10 @@ class PublicApplicationReceived(PublicPayload):
 class PublicApplicationDecided(PublicPayload):
     """Eligibility decided: status is eligible, ineligible or needs_information."""
 
-    decided_at: datetime
+    decided_at: datetime = Field(description=AT_THE_HOUR)
     rule_set_version: str
     district: str
-    groups: list[TargetGroup] = Field(default_factory=list)
+    groups: list[TargetGroup] = Field(default_factory=list, description=PUBLIC_GROUPS)
     need_level: int | None = None
     provision_types: list[ProvisionType] = Field(
         default_factory=list, description="what the person qualifies for, best first"
@@ -81,27 +84,29 @@ class PublicApplicationDecided(PublicPayload):
 class PublicApplicationPlaced(PublicPayload):
     """A place was offered with a provider; status is placed."""
 
-    placed_at: datetime
+    placed_at: datetime = Field(description=AT_THE_HOUR)
     provision_type: ProvisionType
     provider_id: str
     district: str = Field(description="the provider's district")
-    groups: list[TargetGroup] = Field(default_factory=list)
-    offer_expires_at: datetime | None = None
+    groups: list[TargetGroup] = Field(default_factory=list, description=PUBLIC_GROUPS)
+    offer_expires_at: datetime | None = Field(
+        default=None, description="exact: a deadline the person is told"
+    )
 
 
 class PublicApplicationWaitlisted(PublicPayload):
     """No place was free; the application waits by priority. Status is waitlisted."""
 
-    waitlisted_at: datetime
+    waitlisted_at: datetime = Field(description=AT_THE_HOUR)
     provision_type: ProvisionType
     district: str
-    groups: list[TargetGroup] = Field(default_factory=list)
+    groups: list[TargetGroup] = Field(default_factory=list, description=PUBLIC_GROUPS)
 
 
 class PublicApplicationReleased(PublicPayload):
     """A place was given up (declined, lapsed, ended ...) and goes to the next person waiting."""
 
-    released_at: datetime
+    released_at: datetime = Field(description=AT_THE_HOUR)
     reason: ReleaseReason
     provider_id: str
     provision_type: ProvisionType

@@ -13,7 +13,13 @@ from zoneinfo import ZoneInfo
 
 from eligibility.appeals.policy import AppealPolicy
 from socialsvc_common.contract.appeals import AppealStatus, AppealSubject
-from socialsvc_common.contract.payloads import DecisionMade, Outcome, ProvisionType, ReleaseReason
+from socialsvc_common.contract.payloads import (
+    AgeBand,
+    DecisionMade,
+    Outcome,
+    ProvisionType,
+    ReleaseReason,
+)
 
 BAKU = ZoneInfo("Asia/Baku")
 
@@ -156,12 +162,15 @@ def overturned_decision(
     provisions: list[ProvisionType],
     need_level: int | None,
     now: datetime,
+    age_band: AgeBand | None = None,
 ) -> DecisionMade:
     """The decision an overturn makes: eligible for `provisions`, naming the appeal. The rules'
-    findings stay as they were, so the history shows what the reviewer set aside."""
+    findings stay as they were, so the history shows what the reviewer set aside. The age band is
+    the one on the day of the overturn, where the facts still hold the birth date."""
     changes: dict[str, Any] = {
         "outcome": Outcome.ELIGIBLE,
         "decided_at": now,
+        "age_band": age_band or appealed.age_band,
         "provision_types": provisions,
         "missing": [],
         "appeal_id": appeal_id,

@@ -16,6 +16,7 @@ from eligibility.appeals.store import (
     latest_ending,
     open_appeal_of,
 )
+from eligibility.assessment import age_band_of
 from eligibility.store import (
     current_decision,
     decision_by_event,
@@ -204,6 +205,7 @@ async def _overturn(
         provisions=provisions,
         need_level=verdict.need_level or appeal.claimed_need_level,
         now=now,
+        age_band=age_band_of(appealed_row.facts, now),
     )
     event = new_event(
         topics.DECISION_MADE,

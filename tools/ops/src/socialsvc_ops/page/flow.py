@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from socialsvc_common.contract import topics
+from socialsvc_common.public_stream import COARSE_TIME_TOPICS
 from socialsvc_ops.deadletters import Letter, reason_of
 from socialsvc_ops.records import Seen
 
@@ -58,7 +59,10 @@ class Flow:
 
     def add(self, seen: Seen) -> None:
         self.records += 1
-        if seen.timestamp_ms >= _now_ms() - RATE_WINDOW_MS:
+        # A public application record's time is cut to the hour, so it cannot be counted in a
+        # minute; the private event it is the twin of is.
+        coarse = seen.topic in COARSE_TIME_TOPICS
+        if not coarse and seen.timestamp_ms >= _now_ms() - RATE_WINDOW_MS:
             self.arrivals.append((seen.timestamp_ms, seen.event_type))
         if seen.topic in DEAD_LETTER_TOPICS:
             self.letters[seen.topic.split(".", 1)[0]] += 1
