@@ -18,13 +18,14 @@ CHARTED = {
 # Dimensions whose order is their meaning (time, age); the others chart the largest first.
 IN_ORDER = frozenset({"month", "age_band", "outcome", "result"})
 MOST_BARS = 20
-WIDTH = 720
-BAR = 18
-GAP = 10
+WIDTH = 600
+BAR = 20
+GAP = 8
 LEGEND = 28
 STUB = 24
-LABEL_CHARS = 34
-VALUE_SPACE = 150
+LABEL_CHARS = 30
+CHAR_WIDTH = 7.5
+VALUE_SPACE = 120
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,8 @@ def chart(
         return None
     rows = ordered(section, measures[0], k)
     labels = [label_of(row) for row in rows]
-    label_width = max(80, min(7 * max(len(shorten(label)) for label in labels) + 12, 260))
+    longest = max(len(shorten(label)) for label in labels)
+    label_width = max(80, min(int(CHAR_WIDTH * longest) + 12, 240))
     area = WIDTH - label_width - VALUE_SPACE
     largest = max(
         [float(k)] + [_number(row.values.get(m)) for row in rows for m in measures],
