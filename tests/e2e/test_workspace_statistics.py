@@ -79,12 +79,16 @@ async def shown(desk: Desk, page: Page, path: str, value: str) -> list[str]:
     """This month's row on the page at `path` once it reads `value` (the statistics service
     counts from the events, a moment after intake took the applications)."""
 
-    async def counted() -> list[str]:
-        await desk.open(page, path)
-        row = await month_row(desk, page)
-        return row if row[1:] == [value] else []
+    last: list[str] = []
 
-    return list(await until(counted, 120) or [])
+    async def counted() -> bool:
+        nonlocal last
+        await desk.open(page, path)
+        last = await month_row(desk, page)
+        return last[1:] == [value]
+
+    await until(counted, 180)
+    return last
 
 
 async def test_the_figures_of_the_platform_by_keyboard_with_small_ones_withheld(
