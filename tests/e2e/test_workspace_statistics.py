@@ -18,6 +18,7 @@ from tests.harness import until
 
 from .applicants import mixed_applications
 from .conftest import Platform
+from .test_workspace_signin import tab_to
 from .workspace_desk import Desk, open_desk, submitted
 
 pytestmark = pytest.mark.integration
@@ -99,7 +100,7 @@ async def test_the_figures_of_the_platform_by_keyboard_with_small_ones_withheld(
 
     page = await desk.page(language="en")
     assert await desk.sign_in(page, platform.keys[Role.OPERATOR]) == ""
-    await page.focus("#nav-statistics")
+    await tab_to(page, "nav-statistics")
     async with page.expect_navigation():
         await page.keyboard.press("Enter")
     assert page.url == desk.url + "/statistics"
@@ -112,8 +113,9 @@ async def test_the_figures_of_the_platform_by_keyboard_with_small_ones_withheld(
 
     assert await shown(desk, page, f"/statistics?district={MANY}", "6") == [this_month(), "6"]
     await desk.open(page, "/statistics")
+    await tab_to(page, "district")
     await page.select_option("#district", MANY)
-    await page.focus("#apply")
+    await tab_to(page, "apply")
     async with page.expect_navigation():
         await page.keyboard.press("Enter")
     assert "district=Q%C9%99b%C9%99l%C9%99" in page.url

@@ -4,6 +4,7 @@ sent and the service's refusal shown in place, the exports passed on with their 
 name, the three languages, and a form and charts usable by keyboard and screen reader."""
 
 import re
+from datetime import UTC, datetime
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -13,6 +14,8 @@ import pytest
 
 from tests.unit.statistics_figures import SECTION_IDS, dimensions, figures
 from tests.unit.workspace_fakes import FakeServices, problem, sign_in, workspace
+from workspace.pages.cases import BAKU
+from workspace.pages.statistics import recent_months
 
 CSV = "text/csv; charset=utf-8"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -239,6 +242,18 @@ async def test_a_failing_statistics_service_is_said_in_the_persons_language(
     html = await opened(tmp_path, fakes, "/statistics")
     assert words in html
     assert 'id="filters"' in html
+
+
+async def test_without_the_service_the_filters_still_offer_the_geography(tmp_path: Path) -> None:
+    html = await opened(tmp_path, FakeServices(), "/statistics?lang=en")
+    assert "The Statistics service does not offer this yet." in html
+    assert '<option value="Şərqi Zəngəzur">East Zangezur</option>' in html
+    assert '<option value="Laçın">Laçın</option>' in html
+    assert '<option value="child_with_disability">child with a disability</option>' in html
+    now = datetime.now(BAKU).strftime("%Y-%m")
+    months = recent_months(datetime.now(UTC))
+    assert (months[0], len(months), months == sorted(months, reverse=True)) == (now, 24, True)
+    assert f'<option value="{now}">' in html
 
 
 async def test_a_key_the_statistics_service_no_longer_takes_ends_the_session(

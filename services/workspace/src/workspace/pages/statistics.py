@@ -8,6 +8,7 @@ groups and directions); what the service still refuses (its 422) is shown in pla
 
 import asyncio
 import re
+from collections.abc import AsyncIterator
 from datetime import datetime
 from functools import partial
 from urllib.parse import urlencode
@@ -15,7 +16,6 @@ from urllib.parse import urlencode
 import httpx
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
-from starlette.background import BackgroundTask
 from starlette.routing import Route
 
 from socialsvc_common.contract.payloads import Language, ProvisionType, TargetGroup
@@ -144,17 +144,21 @@ def routes(web: Web) -> list[Route]:
             status = error.status if 400 <= error.status < 500 else 502
             return await page(request, desk, error, status)
         headers = PAGE_HEADERS | {"Content-Disposition": disposition(kind, answered, filters)}
-        return StreamingResponse(
-            answered.aiter_bytes(),
-            media_type=EXPORTS[kind],
-            headers=headers,
-            background=BackgroundTask(answered.aclose),
-        )
+        return StreamingResponse(passed_on(answered), media_type=EXPORTS[kind], headers=headers)
 
     return [
         Route("/statistics", show, methods=["GET"]),
         Route("/statistics/export.{kind}", export, methods=["GET"]),
     ]
+
+
+async def passed_on(answered: httpx.Response) -> AsyncIterator[bytes]:
+    """The service's file as it arrives; its connection closed however the download ends."""
+    try:
+        async for chunk in answered.aiter_bytes():
+            yield chunk
+    finally:
+        await answered.aclose()
 
 
 async def _nothing() -> Loaded:
