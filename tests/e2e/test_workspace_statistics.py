@@ -5,7 +5,7 @@ district with fewer than five applications reads "fewer than 5", on the page and
 page downloads; the Excel download is a workbook."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,8 @@ SECTIONS = [
     "appeals",
     "ngo_projects",
 ]
-# Two districts of one economic region that no other test applies from.
+# Two districts of one economic region that no other test applies from: FEW's two applications
+# stay below k only while no other run on the broker applies from it at the same time.
 MANY, FEW = "Qəbələ", "Qax"
 REGION = "Şəki–Zaqatala"
 
@@ -76,17 +77,22 @@ async def month_row(desk: Desk, page: Page) -> list[str]:
     return next((row for row in rows if row[0] == this_month()), [])
 
 
-async def shown(desk: Desk, page: Page, path: str, value: str) -> list[str]:
-    """This month's row on the page at `path` once it reads `value` (the statistics service
-    counts from the events, a moment after intake took the applications)."""
+def at_least(wanted: int) -> Callable[[str], bool]:
+    """A figure shown (not withheld) of at least `wanted`: another run on the shared broker
+    may add its applications to the public streams the statistics service counts."""
+    return lambda value: value.replace(",", "").isdigit() and int(value.replace(",", "")) >= wanted
 
+
+async def shown(desk: Desk, page: Page, path: str, fits: Callable[[str], bool]) -> list[str]:
+    """This month's row on the page at `path` once its figure fits (the statistics service
+    counts from the events, a moment after intake took the applications); the last row seen."""
     last: list[str] = []
 
     async def counted() -> bool:
         nonlocal last
         await desk.open(page, path)
         last = await month_row(desk, page)
-        return last[1:] == [value]
+        return len(last) == 2 and fits(last[1])
 
     await until(counted, 180)
     return last
@@ -111,7 +117,8 @@ async def test_the_figures_of_the_platform_by_keyboard_with_small_ones_withheld(
     assert await page.get_attribute("#chart-served_by_direction", "role") == "img"
     assert "k = 5" in (await page.text_content("#footnote") or "")
 
-    assert await shown(desk, page, f"/statistics?district={MANY}", "6") == [this_month(), "6"]
+    many = await shown(desk, page, f"/statistics?district={MANY}", at_least(6))
+    assert at_least(6)(many[1]), many
     await desk.open(page, "/statistics")
     await tab_to(page, "district")
     await page.select_option("#district", MANY)
@@ -119,10 +126,10 @@ async def test_the_figures_of_the_platform_by_keyboard_with_small_ones_withheld(
     async with page.expect_navigation():
         await page.keyboard.press("Enter")
     assert "district=Q%C9%99b%C9%99l%C9%99" in page.url
-    assert await month_row(desk, page) == [this_month(), "6"]
+    assert await month_row(desk, page) == many
     await desk.screenshot(page, "workspace-statistics.png")
 
-    few = await shown(desk, page, f"/statistics?district={FEW}", "fewer than 5")
+    few = await shown(desk, page, f"/statistics?district={FEW}", "fewer than 5".__eq__)
     assert few == [this_month(), "fewer than 5"]
     withheld = await page.eval_on_selector_all(
         "#chart-applications_by_month g.withheld text", "nodes => nodes.map(n => n.textContent)"
@@ -149,5 +156,5 @@ async def test_the_figures_of_the_platform_by_keyboard_with_small_ones_withheld(
     in_russian = await desk.rows(page, "table-applications_by_month")
     assert [row[1] for row in in_russian] == ["меньше 5"]
 
-    in_region = await shown(desk, page, f"/statistics?region={REGION}&lang=en", "8")
-    assert in_region == [this_month(), "8"]
+    in_region = await shown(desk, page, f"/statistics?region={REGION}&lang=en", at_least(8))
+    assert at_least(int(many[1].replace(",", "")) + 2)(in_region[1]), (many, in_region)
