@@ -54,8 +54,8 @@ def recent_months(now: datetime) -> list[str]:
 def choices(found: Loaded) -> Dimensions:
     """What the filters' selects offer: the service's dimensions, or when it could not say,
     the geography's regions and the contract's groups and directions."""
-    if found.error is None and found.value.regions:
-        return found.value  # type: ignore[no-any-return]
+    if isinstance(found.value, Dimensions) and found.value.regions:
+        return found.value
     geography = load_geography()
     regions: dict[str, list[str]] = {region: [] for region in geography.regions()}
     for unit in geography.units():
