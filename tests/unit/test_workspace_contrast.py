@@ -44,6 +44,10 @@ def colour(name: str) -> str:
         ("#d7e3f4", "#0b2545"),  # the header's labels
         ("#ffffff", "#0f5223"),  # a button
         ("#ffffff", "bad-ink"),  # a button that ends something
+        ("chart-a", "paper"),  # a bar of the statistics' charts
+        ("chart-b", "paper"),  # a chart's second series
+        ("paper", "chart-b"),  # the second series' stripes
+        ("chart-hatch", "paper"),  # a withheld figure's hatching
     ],
 )
 def test_text_stands_out_from_its_background(text: str, background: str) -> None:
@@ -52,3 +56,11 @@ def test_text_stands_out_from_its_background(text: str, background: str) -> None
 
 def test_every_colour_pair_is_declared() -> None:
     assert {"ink", "paper", "link", "focus", "ok-ink", "bad-ink", "warn-ink"} <= set(COLOURS)
+    assert {"chart-a", "chart-b", "chart-hatch"} <= set(COLOURS)
+
+
+def test_the_charts_draw_with_the_stylesheets_colours_only() -> None:
+    charts = (Path(workspace.__file__).parent / "templates" / "figures.html").read_text("utf-8")
+    assert re.findall(r"#[0-9a-fA-F]{3,6}\b", charts) == []
+    for part in ("series-0", "series-1", "hatch-line", "withheld-stub"):
+        assert re.search(rf"\.{part} {{[^}}]*var\(--", CSS), part

@@ -9,9 +9,12 @@ from pathlib import Path
 import pytest
 
 from socialsvc_common.contract.appeals import AppealStatus, AppealSubject
-from socialsvc_common.contract.explanation import RuleName
+from socialsvc_common.contract.explanation import Reason, RuleName
 from socialsvc_common.contract.payloads import (
+    AgeBand,
+    Channel,
     DailyActivity,
+    Language,
     Outcome,
     ProvisionType,
     ReleaseReason,
@@ -19,7 +22,8 @@ from socialsvc_common.contract.payloads import (
     TargetGroup,
 )
 from socialsvc_common.contract.topics import DEAD_LETTER_REPLAYED, REGISTRY
-from workspace import i18n
+from socialsvc_common.geography import load_geography
+from workspace import i18n, wording
 from workspace.pages import cases, facts, provider
 from workspace.signin import Refusal
 
@@ -106,3 +110,78 @@ def test_the_catalogues_are_valid_toml_with_azerbaijani_first() -> None:
     assert i18n.DEFAULT_LANGUAGE == "az"
     assert i18n.language_of(None) == "az"
     assert i18n.language_of("fr") == "az"
+
+
+STATISTICS_SECTIONS = [
+    "served_by_direction",
+    "served_by_region",
+    "served_by_district",
+    "served_by_group",
+    "served_by_age_band",
+    "served_by_month",
+    "served_by_organisation",
+    "served_by_provider",
+    "applications_by_outcome",
+    "applications_by_month",
+    "refusals_by_reason",
+    "waiting",
+    "offers",
+    "time_to_service",
+    "messages",
+    "appeals",
+    "ngo_projects",
+]
+
+
+@pytest.mark.parametrize(
+    ("section", "dimension", "values"),
+    [
+        ("served_by_direction", "direction", [p.value for p in ProvisionType]),
+        ("served_by_group", "group", [g.value for g in TargetGroup] + ["protected"]),
+        ("served_by_age_band", "age_band", [a.value for a in AgeBand]),
+        ("applications_by_outcome", "outcome", [o.value for o in Outcome] + ["undecided"]),
+        ("refusals_by_reason", "reason", [r.value for r in Reason]),
+        ("messages", "channel", [c.value for c in Channel]),
+        ("messages", "language", [lang.value for lang in Language]),
+        ("offers", "result", ["accepted", "declined", "lapsed", "open"]),
+        ("appeals", "result", ["pending", "upheld", "overturned"]),
+        ("served_by_region", "region", load_geography().regions()),
+    ],
+)
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_every_value_of_the_statistics_has_a_word(
+    language: str, section: str, dimension: str, values: list[str]
+) -> None:
+    groups = (wording.RESULTS[section],) if dimension == "result" else wording.WORDS[dimension]
+    unsaid = {v for v in values if not any(f"{g}.{v}" in WORDS[language] for g in groups)}
+    assert unsaid == set()
+    words = wording.Wording(i18n.catalogue(language), {})
+    said = {words.key(section, dimension, value) for value in values}
+    assert len(said) == len(values), "two values read alike"
+
+
+def test_every_section_measure_and_month_of_the_statistics_has_a_word() -> None:
+    assert {f"stats.section.{s}" for s in STATISTICS_SECTIONS} <= set(ENGLISH)
+    assert {f"stats.about.{s}" for s in STATISTICS_SECTIONS} <= set(ENGLISH)
+    assert {f"stats.month.{m}" for m in range(1, 13)} <= set(ENGLISH)
+    measures = [
+        "people",
+        "projects",
+        "applications",
+        "waiting_now",
+        "waited_median_days",
+        "waited_p90_days",
+        "offers",
+        "median_days",
+        "p90_days",
+        "delivered",
+        "failed",
+        "appeals",
+        "overdue",
+        "capacity",
+        "in_service",
+        "fill_percent",
+        "contract_start",
+        "contract_end",
+    ]
+    assert {f"stats.measure.{m}" for m in measures} <= set(ENGLISH)

@@ -1,4 +1,4 @@
-"""Stand-ins for the four services' HTTP APIs, for the workspace's unit tests: canned answers by
+"""Stand-ins for the services' HTTP APIs, for the workspace's unit tests: canned answers by
 method and path, every request kept so a test can say what reached a service."""
 
 import json
@@ -11,11 +11,11 @@ import httpx
 
 from socialsvc_common.apikeys import Role, issue
 from workspace.app import build_app, build_web
-from workspace.clients import Services
+from workspace.clients import SERVICES, Services
 from workspace.settings import WorkspaceSettings
 
 CASE_ID = uuid.UUID("1a2b3c4d-0000-4000-8000-000000000001")
-URLS = {s: f"http://{s}.test" for s in ("intake", "eligibility", "assignment", "notifications")}
+URLS = {s: f"http://{s}.test" for s in SERVICES}
 Answer = tuple[int, Any]
 
 
@@ -30,14 +30,22 @@ MISSING_ROUTE = problem(404, "http", "Not Found", "Not Found")
 @dataclass
 class FakeServices:
     answers: dict[tuple[str, str, str], Answer] = field(default_factory=dict)
+    files: dict[tuple[str, str], tuple[bytes, dict[str, str]]] = field(default_factory=dict)
     seen: list[httpx.Request] = field(default_factory=list)
 
     def on(self, service: str, method: str, path: str, answer: Answer) -> None:
         self.answers[(service, method, path)] = answer
 
+    def on_file(self, service: str, path: str, content: bytes, headers: dict[str, str]) -> None:
+        """A GET that answers a file (not JSON) with these headers."""
+        self.files[(service, path)] = (content, headers)
+
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.seen.append(request)
         service = request.url.host.split(".")[0]
+        if request.method == "GET" and (service, request.url.path) in self.files:
+            content, headers = self.files[(service, request.url.path)]
+            return httpx.Response(200, content=content, headers=headers)
         found = self.answers.get((service, request.method, request.url.path), MISSING_ROUTE)
         status, body = found
         if body is None:

@@ -14,7 +14,7 @@ from starlette.staticfiles import StaticFiles
 from socialsvc_common.logs import configure_logging
 from workspace.access_log import AccessLog
 from workspace.clients import Services
-from workspace.pages import appeals, cases, facts, provider, queues, search, signin
+from workspace.pages import appeals, cases, facts, provider, queues, search, signin, statistics
 from workspace.settings import WorkspaceSettings
 from workspace.signin import KeySignIn, SignIn
 from workspace.web import Web
@@ -70,7 +70,7 @@ def build_app(
         return JSONResponse({"service": "workspace", "ready": True, "services": reached})
 
     app.add_route("/health", health, methods=["GET"])
-    for module in (queues, search, cases, facts, appeals, provider):
+    for module in (queues, search, cases, facts, appeals, provider, statistics):
         app.router.routes.extend(module.routes(web))
     app.router.routes.extend(signin.routes(web, failure_delay))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

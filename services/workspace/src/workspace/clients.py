@@ -16,11 +16,12 @@ import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from workspace import models
+from workspace.figures import Dimensions, Figures
 from workspace.signin import Person
 
 Model = TypeVar("Model", bound=BaseModel)
 Parsed = TypeVar("Parsed")
-SERVICES = ("intake", "eligibility", "assignment", "notifications")
+SERVICES = ("intake", "eligibility", "assignment", "notifications", "statistics")
 Params = Mapping[str, str | int | bool | None]
 
 
@@ -65,7 +66,7 @@ def _problem(service: str, response: httpx.Response) -> ServiceError:
 
 
 class Services:
-    """The four services' clients. Build once per process; close at shutdown."""
+    """The services' clients. Build once per process; close at shutdown."""
 
     def __init__(
         self,
@@ -94,14 +95,9 @@ class Services:
         json: Any = None,
     ) -> Any:
         """The JSON a service answers (None for an empty answer); ServiceError otherwise."""
-        query = {k: str(v).lower() if isinstance(v, bool) else v for k, v in (params or {}).items()}
         try:
             response = await self._clients[service].request(
-                method,
-                path,
-                params={k: v for k, v in query.items() if v not in (None, "")},
-                json=json,
-                headers={"Authorization": f"Bearer {person.credential}"},
+                method, path, json=json, **_as_person(person, params)
             )
         except httpx.HTTPError as error:
             raise ServiceError(service, 0, "unreachable", type(error).__name__) from None
@@ -240,6 +236,31 @@ class Services:
         path = f"/placements/{placement_id}/services"
         await self.call(person, "assignment", "POST", path, json=service)
 
+    # statistics: the ministry's figures, for every role (no personal data in them)
+    async def figures(self, person: Person, filters: Params) -> Figures:
+        return await self.read(person, "statistics", "/statistics", Figures, filters)
+
+    async def dimensions(self, person: Person) -> Dimensions:
+        path = "/statistics/dimensions"
+        return await self.read(person, "statistics", path, Dimensions)
+
+    async def download(
+        self, person: Person, service: str, path: str, params: Params | None = None
+    ) -> httpx.Response:
+        """A service's answer as a stream not yet read, for passing a file on; the caller
+        closes it. ServiceError when the service refuses or cannot be reached."""
+        client = self._clients[service]
+        request = client.build_request("GET", path, **_as_person(person, params))
+        try:
+            response = await client.send(request, stream=True)
+        except httpx.HTTPError as error:
+            raise ServiceError(service, 0, "unreachable", type(error).__name__) from None
+        if response.status_code >= 400:
+            await response.aread()
+            await response.aclose()
+            raise _problem(service, response)
+        return response
+
     async def healthy(self) -> dict[str, bool]:
         """Whether each service answers its /health now."""
         found = {}
@@ -249,6 +270,15 @@ class Services:
             except httpx.HTTPError:
                 found[name] = False
         return found
+
+
+def _as_person(person: Person, params: Params | None) -> dict[str, Any]:
+    """A request's query (empty values left out) and the person's key."""
+    query = {k: str(v).lower() if isinstance(v, bool) else v for k, v in (params or {}).items()}
+    return {
+        "params": {k: v for k, v in query.items() if v not in (None, "")},
+        "headers": {"Authorization": f"Bearer {person.credential}"},
+    }
 
 
 def _parse(service: str, adapter: TypeAdapter[Parsed], answer: Any) -> Parsed:

@@ -1,4 +1,4 @@
-"""The workspace's settings (env prefix WORKSPACE_): where the four services answer, the key store
+"""The workspace's settings (env prefix WORKSPACE_): where the services answer, the key store
 people sign in with, and how the page is served. Validated at start-up."""
 
 from pathlib import Path
@@ -21,6 +21,7 @@ class WorkspaceSettings(BaseSettings):
     eligibility_url: ServiceUrl = AnyHttpUrl("http://127.0.0.1:8001")
     assignment_url: ServiceUrl = AnyHttpUrl("http://127.0.0.1:8002")
     notifications_url: ServiceUrl = AnyHttpUrl("http://127.0.0.1:8003")
+    statistics_url: ServiceUrl = AnyHttpUrl("http://127.0.0.1:8006")
     api_keys_file: Path | None = Field(
         default=None,
         description="the API key store the services read (socialsvc-keys writes it): people "
@@ -59,6 +60,7 @@ class WorkspaceSettings(BaseSettings):
             "eligibility": self.eligibility_url,
             "assignment": self.assignment_url,
             "notifications": self.notifications_url,
+            "statistics": self.statistics_url,
         }
         return {name: str(url).rstrip("/") for name, url in urls.items()}
 
