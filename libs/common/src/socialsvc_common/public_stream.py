@@ -63,6 +63,10 @@ class PublicStream:
     def _at(self, moment: datetime) -> datetime:
         return self._policy.coarsen(moment)
 
+    def _coarse_or_none(self, moment: datetime | None) -> datetime | None:
+        # An offer's deadline is cut too: less the fixed offer period, it would give the moment.
+        return None if moment is None else self._at(moment)
+
     def _groups(self, groups: Iterable[p.TargetGroup]) -> list[p.TargetGroup]:
         return self._policy.public_groups(groups)
 
@@ -103,7 +107,7 @@ class PublicStream:
             provider_id=made.provider_id,
             district=made.district,
             groups=self._groups(groups),
-            offer_expires_at=made.offer_expires_at,
+            offer_expires_at=self._coarse_or_none(made.offer_expires_at),
         )
         return self._event(topics.PUBLIC_APPLICATION_PLACED, payload)
 

@@ -90,7 +90,9 @@ class PublicApplicationPlaced(PublicPayload):
     district: str = Field(description="the provider's district")
     groups: list[TargetGroup] = Field(default_factory=list, description=PUBLIC_GROUPS)
     offer_expires_at: datetime | None = Field(
-        default=None, description="exact: a deadline the person is told"
+        default=None,
+        description="the start of the hour the offer lapses in (the person is told the exact "
+        "deadline; exact here, less the fixed offer period, it would give the moment of the offer)",
     )
 
 
