@@ -22,6 +22,7 @@ import psycopg
 import pytest
 
 from socialsvc_common.apikeys import Role
+from socialsvc_common.contract.payloads import DecisionMade
 from socialsvc_common.db import libpq_url
 from socialsvc_common.geography import load_geography
 from socialsvc_common.pseudonym import public_application_id
@@ -96,6 +97,13 @@ def independent(databases: dict[str, str], ids: list[UUID]) -> dict[str, dict[An
         for group in set(decided[app][2].get("groups", []))
     )
     by_message = query(notifications, messages, ids)
+    people = {a for a, _, _ in served}
+    refusals = Counter(
+        reason
+        for app in received
+        if app in decided and decided[app][1] == "ineligible"
+        for reason in DecisionMade.model_validate(decided[app][2]).refusal_reasons()
+    )
     return {
         "applications_by_outcome": Counter(
             decided[app][1] if app in decided else "undecided" for app in received
@@ -106,6 +114,8 @@ def independent(databases: dict[str, str], ids: list[UUID]) -> dict[str, dict[An
         "time_to_service": Counter(t for _, t in {(a, t) for a, t, _ in served}),
         "served_by_provider": Counter(p for _, p in {(a, p) for a, _, p in served}),
         "served_by_group": groups,
+        "served_by_age_band": Counter(decided[a][2]["age_band"] for a in people),
+        "refusals_by_reason": refusals,
         "offers": Counter(dict(query(assignment, offers, ids))),
         "waiting": Counter(dict(query(assignment, waiting, ids))),
         "delivered": Counter({channel: d for channel, d, _ in by_message if d}),
@@ -132,6 +142,8 @@ def figures_of(answer: dict[str, Any]) -> dict[str, dict[Any, int]]:
         "time_to_service": counted("time_to_service", "people"),
         "served_by_provider": counted("served_by_provider", "people"),
         "served_by_group": counted("served_by_group", "people"),
+        "served_by_age_band": counted("served_by_age_band", "people"),
+        "refusals_by_reason": counted("refusals_by_reason", "applications"),
         "offers": counted("offers", "offers"),
         "waiting": counted("waiting", "waiting_now"),
         "delivered": counted("messages", "delivered"),
@@ -217,5 +229,7 @@ async def test_the_figures_equal_the_services_own_counts(platform: Platform) -> 
     assert sum(expected["served_by_direction"].values()) == len(offers) - 2
     assert expected["offers"]["declined"] == 1
     assert set(expected["applications_by_outcome"]) >= {"eligible", "ineligible"}
+    assert expected["refusals_by_reason"], "the ineligible decisions gave no reason"
+    assert None not in expected["served_by_age_band"], "a decision without its age band"
     assert sum(expected["delivered"].values()) >= APPLICATIONS * 2
     assert month in dimensions["months"]
