@@ -22,7 +22,7 @@ import httpx
 
 from deploy.demo.ministry.answer_time import time_statistics
 from deploy.demo.ministry.calls import KeyMissing, Keys
-from deploy.demo.ministry.offers import answer_offers, settle
+from deploy.demo.ministry.offers import answer_offers, backlog, settle
 from deploy.demo.ministry.people import People
 from deploy.demo.ministry.places import load_country
 from deploy.demo.ministry.registry import DEFAULT_SEED, Scale
@@ -143,7 +143,8 @@ async def load(args: argparse.Namespace, keys: Keys) -> None:
             )
         say(f"placements {dict(sorted(answers.items()))}")
         with stage("settling"):
-            statistics = await answering(client, urls["statistics"])
+            # The statistics service is watched too once it is there and serves its metrics.
+            statistics = await backlog(platform, ["statistics"]) is not None
             watched = [*PIPELINE, "statistics"] if statistics else list(PIPELINE)
             waited = await settle(platform, watched, args.settle_timeout)
         say("settled" if waited is not None else "still busy after the settle timeout")
