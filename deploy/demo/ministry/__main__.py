@@ -63,6 +63,13 @@ def positive(text: str) -> int:
     return whole(text, 1)
 
 
+def service_url(text: str) -> str:
+    url = httpx.URL(text)
+    if url.scheme not in ("http", "https") or not url.host or url.query or url.fragment:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a service's base URL (http://host:port)")
+    return text.rstrip("/")
+
+
 def appeals(text: str) -> int:
     value = whole(text, 0)
     if value > MOST_APPEALS:
@@ -83,7 +90,12 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     add("--home-care-places", type=positive, default=scale.home_care_places)
     add("--keys", type=Path, default=ROOT / "var" / "keys", help="where make run put the keys")
     for service, port in SERVICES.items():
-        add(f"--{service}", default=f"http://127.0.0.1:{port}", help=f"the {service} service")
+        add(
+            f"--{service}",
+            type=service_url,
+            default=f"http://127.0.0.1:{port}",
+            help=f"the {service} service",
+        )
     add("--quiet", type=positive, default=15, help="seconds without offers that end the answers")
     add("--timeout", type=positive, default=3600, help="longest wait for offers, in seconds")
     add("--settle-timeout", type=positive, default=900, help="longest wait to settle, seconds")
@@ -120,7 +132,7 @@ async def load(args: argparse.Namespace, keys: Keys) -> None:
         args.institution_places,
         args.home_care_places,
     )
-    urls = {service: str(getattr(args, service)).rstrip("/") for service in SERVICES}
+    urls = {service: str(getattr(args, service)) for service in SERVICES}
     limits = httpx.Limits(max_connections=args.concurrency + 8)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
         platform = Platform(urls, keys, client)

@@ -30,6 +30,7 @@ class Keys:
     directory: Path
     by_role: dict[str, str] = field(default_factory=dict, repr=False)
     refused_providers: set[str] = field(default_factory=set)
+    providers: dict[str, str | None] = field(default_factory=dict, repr=False)
 
     @classmethod
     def read(cls, directory: Path) -> "Keys":
@@ -50,12 +51,14 @@ class Keys:
         after the service started is unknown to it until it restarts)."""
         if provider_id in self.refused_providers:
             return None
-        path = self.directory / "providers" / f"{provider_id}.key"
-        try:
-            key = path.read_text(encoding="utf-8").strip()
-        except OSError:
-            return None
-        return {"Authorization": f"Bearer {key}"}
+        if provider_id not in self.providers:
+            path = self.directory / "providers" / f"{provider_id}.key"
+            try:
+                self.providers[provider_id] = path.read_text(encoding="utf-8").strip()
+            except OSError:
+                self.providers[provider_id] = None
+        key = self.providers[provider_id]
+        return {"Authorization": f"Bearer {key}"} if key else None
 
 
 def retry_after(response: httpx.Response, attempt: int) -> float:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import httpx
 
 from deploy.demo.ministry.calls import pooled
-from deploy.demo.ministry.stages import Platform
+from deploy.demo.ministry.stages import DemoError, Platform, refusal
 
 DECLINE, LEAVE_OPEN, ACCEPT_ONLY = 0.07, 0.09, 0.12
 BACKLOG = ("socialsvc_consumer_lag_records", "socialsvc_outbox_unsent_events")
@@ -97,10 +97,13 @@ async def answer_offers(
         response = await platform.call(
             "GET", "assignment", "/placements?status=offered&limit=1000", "operator"
         )
+        if response.status_code != 200:
+            raise DemoError(f"assignment did not list the offers: {refusal(response)}")
         fresh = [o for o in response.json() if str(o["id"]) not in seen]
         if fresh:
             seen.update(str(o["id"]) for o in fresh)
             await pooled(fresh, answering.answer, concurrency)
+            print(f"demo-statistics:   {len(seen)} offers answered", flush=True)
             last_offer = time.monotonic()
             continue
         pipeline = ["intake", "eligibility", "assignment"]
