@@ -39,6 +39,7 @@ class Answering:
         path = f"/placements/{placement_id}/{action}"
         own = self.platform.keys.provider(provider_id)
         if own is not None:
+            # The provider's Authorization header takes the place of the operator's.
             response = await self.platform.call("POST", "assignment", path, "operator", headers=own)
             if response.status_code != 401:
                 return self._counted(response.status_code, "by providers' own keys")
