@@ -27,7 +27,7 @@ async def time_statistics(platform: Platform, repeats: int) -> list[str]:
     body = response.json()
     sections = body.get("sections", [])
     lines.append(
-        f"statistics: GET {url} answered {repeats} times: first {times[0] * 1000:.0f} ms, "
+        f"statistics: GET {url} x{repeats}: first {times[0] * 1000:.0f} ms, "
         f"median {statistics.median(times) * 1000:.0f} ms, slowest {max(times) * 1000:.0f} ms "
         f"({len(sections)} sections, as of {body.get('as_of')})"
     )
