@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 KAFKA := deploy/kafka/kafkactl
 PG := deploy/postgres/pgctl
 
-.PHONY: help install run ops test test-unit test-integration bench chaos lint format infra infra-stop migrate topics schemas asyncapi \
+.PHONY: help install run ops demo-statistics test test-unit test-integration bench chaos lint format infra infra-stop migrate topics schemas asyncapi \
 	kafka-jars kafka-start kafka-stop kafka-status kafka-wipe \
 	cluster-start cluster-stop cluster-status cluster-wipe \
 	secure-cluster-start secure-cluster-stop secure-cluster-status secure-cluster-wipe \
@@ -38,6 +38,12 @@ ops: install ## the live operations page on http://127.0.0.1:8080 for the `make 
 	@echo "ops: log in with the operator key in $(CURDIR)/var/keys/operator.key"
 	$(VENV)/bin/socialsvc-ops serve --bootstrap 127.0.0.1:9092 --port $${OPS_PORT:-8080} \
 		--keys-file var/keys/api-keys.jsonl
+
+# The ministry's scale into the running `make run` platform, e.g.
+# `make demo-statistics DEMO_ARGS="--people 2000"`; `python -m deploy.demo.ministry --help` for the rest.
+DEMO_ARGS ?=
+demo-statistics: install ## load 20,000 people, 66 NGOs' 195 projects, institutions and home-care teams into `make run`'s platform; time the statistics
+	$(PY) -m deploy.demo.ministry $(DEMO_ARGS)
 
 test: install lint ## lint, then every test tier but chaos/bench against real Kafka and PostgreSQL
 	@deploy/with-infra.sh $(PY) -m pytest

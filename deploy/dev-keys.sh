@@ -26,3 +26,8 @@ demo_key demo-worker social_worker --district Xətai --district Gəncə --distri
   --district Lənkəran --district Qobustan --district Sumqayıt --district Quba
 demo_key demo-reviewer reviewer
 demo_key demo-provider provider --provider hc-xetai
+
+# A key for every provider `make demo-statistics` puts in the registry, each in
+# var/keys/providers/<id>.key: the services read the store only when they start, so a provider
+# key issued while they run would not be known to them.
+.venv/bin/python -m deploy.demo.ministry.keys
