@@ -15,6 +15,7 @@ from playwright.async_api import Page
 
 from socialsvc_common.apikeys import Role
 from tests.harness import until
+from tests.unit.statistics_figures import SECTION_IDS
 
 from .applicants import mixed_applications
 from .conftest import Platform
@@ -23,25 +24,6 @@ from .workspace_desk import Desk, open_desk, submitted
 
 pytestmark = pytest.mark.integration
 BAKU = timezone(timedelta(hours=4))
-SECTIONS = [
-    "served_by_direction",
-    "served_by_region",
-    "served_by_district",
-    "served_by_group",
-    "served_by_age_band",
-    "served_by_month",
-    "served_by_organisation",
-    "served_by_provider",
-    "applications_by_outcome",
-    "applications_by_month",
-    "refusals_by_reason",
-    "waiting",
-    "offers",
-    "time_to_service",
-    "messages",
-    "appeals",
-    "ngo_projects",
-]
 # Two districts of one economic region that no other test applies from: FEW's two applications
 # stay below k only while no other run on the broker applies from it at the same time.
 MANY, FEW = "Qəbələ", "Qax"
@@ -113,7 +95,7 @@ async def test_the_figures_of_the_platform_by_keyboard_with_small_ones_withheld(
     sections: list[str] = await page.eval_on_selector_all(
         "section.figures", "nodes => nodes.map(n => n.id.replace('section-', ''))"
     )
-    assert sections == SECTIONS
+    assert sections == list(SECTION_IDS)
     assert await page.get_attribute("#chart-served_by_direction", "role") == "img"
     assert "k = 5" in (await page.text_content("#footnote") or "")
 

@@ -23,6 +23,7 @@ from socialsvc_common.contract.payloads import (
 )
 from socialsvc_common.contract.topics import DEAD_LETTER_REPLAYED, REGISTRY
 from socialsvc_common.geography import load_geography
+from tests.unit.statistics_figures import SECTION_IDS
 from workspace import i18n, wording
 from workspace.pages import cases, facts, provider
 from workspace.signin import Refusal
@@ -112,27 +113,6 @@ def test_the_catalogues_are_valid_toml_with_azerbaijani_first() -> None:
     assert i18n.language_of("fr") == "az"
 
 
-STATISTICS_SECTIONS = [
-    "served_by_direction",
-    "served_by_region",
-    "served_by_district",
-    "served_by_group",
-    "served_by_age_band",
-    "served_by_month",
-    "served_by_organisation",
-    "served_by_provider",
-    "applications_by_outcome",
-    "applications_by_month",
-    "refusals_by_reason",
-    "waiting",
-    "offers",
-    "time_to_service",
-    "messages",
-    "appeals",
-    "ngo_projects",
-]
-
-
 @pytest.mark.parametrize(
     ("section", "dimension", "values"),
     [
@@ -161,8 +141,8 @@ def test_every_value_of_the_statistics_has_a_word(
 
 
 def test_every_section_measure_and_month_of_the_statistics_has_a_word() -> None:
-    assert {f"stats.section.{s}" for s in STATISTICS_SECTIONS} <= set(ENGLISH)
-    assert {f"stats.about.{s}" for s in STATISTICS_SECTIONS} <= set(ENGLISH)
+    assert {f"stats.section.{s}" for s in SECTION_IDS} <= set(ENGLISH)
+    assert {f"stats.about.{s}" for s in SECTION_IDS} <= set(ENGLISH)
     assert {f"stats.month.{m}" for m in range(1, 13)} <= set(ENGLISH)
     measures = [
         "people",

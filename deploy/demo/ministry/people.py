@@ -16,17 +16,9 @@ from typing import Any
 
 from deploy.demo.ministry.catalogue import FAMILY_NAMES, FEMALE_NAMES, MALE_NAMES
 from deploy.demo.ministry.places import Country, apportion
+from socialsvc_common.contract.payloads import DailyActivity
 
-ACTIVITIES = (
-    "washing",
-    "dressing",
-    "eating",
-    "moving_about",
-    "toilet",
-    "housework",
-    "shopping",
-    "medication",
-)
+ACTIVITIES = tuple(activity.value for activity in DailyActivity)
 # Together 12 points of the rule set's dependency score: need level 3.
 HEAVY = ("washing", "eating", "toilet", "moving_about")
 LANGUAGES = ("az", "ru", "en")
