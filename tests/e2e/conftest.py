@@ -39,8 +39,6 @@ from tests.harness import (
 
 # The services with an HTTP API behind API keys.
 PROTECTED = ("intake", "eligibility", "assignment", "notifications", "statistics")
-# Every service process of the platform: the four and the read models beside them.
-PLATFORM = (*SERVICES, *READ_MODELS)
 INPUTS = service_inputs()
 
 
@@ -129,6 +127,14 @@ def platform_keys() -> dict[str, tuple[Role, dict[str, Any]]]:
 
 
 @pytest.fixture
+def platform_read_models() -> tuple[str, ...]:
+    """The read models (`harness.READ_MODELS`) the platform runs beside the four services: none
+    unless a test module overrides this fixture, so the tests that do not look at figures do not
+    pay for another process."""
+    return ()
+
+
+@pytest.fixture
 async def own_platform(
     bootstrap: str,
     database_factory: Callable[[str], str],
@@ -137,6 +143,7 @@ async def own_platform(
     platform_settings: dict[str, dict[str, str]],
     *,
     platform_keys: dict[str, tuple[Role, dict[str, Any]]],
+    platform_read_models: tuple[str, ...],
 ) -> AsyncIterator[Platform]:
     """A platform of this test's own: its processes, databases, consumer groups and sinks."""
     token = unique("p").split("-")[1]
@@ -147,6 +154,7 @@ async def own_platform(
         token,
         platform_settings=platform_settings,
         platform_keys=platform_keys,
+        read_models=platform_read_models,
     ) as running:
         yield running
 
@@ -196,15 +204,19 @@ async def running_platform(
     *,
     platform_settings: dict[str, dict[str, str]],
     platform_keys: dict[str, tuple[Role, dict[str, Any]]],
+    read_models: tuple[str, ...] = (),
 ) -> AsyncIterator[Platform]:
-    """The services (the four and the statistics read model) and the gateway stand-ins as
-    processes on fresh databases, consumer groups starting at the end of their topics; killed on
-    the way out."""
-    urls = {s: await migrate(s, make_database(f"e2e_{token}_{s}")) for s in PLATFORM}
-    groups = {service: f"{service}-e2e-{token}" for service in PLATFORM}
+    """The four services, the read models asked for and the gateway stand-ins as processes on
+    fresh databases, consumer groups starting at the end of their topics; killed on the way
+    out."""
+    unknown = set(read_models) - set(READ_MODELS)
+    assert not unknown, f"no such read model: {unknown}"
+    services = (*SERVICES, *read_models)
+    urls = {s: await migrate(s, make_database(f"e2e_{token}_{s}")) for s in services}
+    groups = {service: f"{service}-e2e-{token}" for service in services}
     await start_groups_at_end(bootstrap, groups)
     gateways = Gateways()
-    ports = {service: free_port() for service in PLATFORM}
+    ports = {service: free_port() for service in services}
     sinks = tmp_path / "sinks"
     # A key of this run's own: public events that other runs on the shared broker derive from
     # this run's applications carry other pseudonymous ids.
@@ -232,7 +244,7 @@ async def running_platform(
 
     receipts = f"http://127.0.0.1:{ports['notifications']}/receipts"
     launch("sinks", gateways.sinks_args(receipts, sinks), {})
-    for service in PLATFORM:
+    for service in services:
         settings = {"kafka_group_id": groups[service]}
         if service == "notifications":
             # A short cooldown, so a gateway outage test recovers in seconds.

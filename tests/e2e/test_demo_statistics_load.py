@@ -16,7 +16,7 @@ from deploy.demo.ministry.places import load_country
 from deploy.demo.ministry.registry import Scale, plan_registry
 from socialsvc_common.apikeys import Role
 from tests.e2e.conftest import Platform
-from tests.harness import free_port
+from tests.harness import READ_MODELS, free_port
 
 ROOT = Path(__file__).parents[2]
 SEED = 11
@@ -32,6 +32,11 @@ def planned_with_keys() -> list[str]:
     plan = plan_registry(existing, load_country(), SMALL, SEED, date.today())
     ids = {str(e["id"]) for e in (*existing, *plan.teams, *plan.imported)}
     return sorted(i for i in ids if not i.startswith("inst-"))
+
+
+@pytest.fixture
+def platform_read_models() -> tuple[str, ...]:
+    return READ_MODELS
 
 
 @pytest.fixture

@@ -12,6 +12,11 @@ from .conftest import Platform, wait_for_log
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture
+def platform_read_models() -> tuple[str, ...]:
+    return READ_MODELS
+
+
 def test_every_process_subscribes_and_stops_cleanly(platform: Platform) -> None:
     for name in (*SERVICES, *READ_MODELS):
         subscribed = wait_for_log(platform.logs[name], {"event": "subscribed"})

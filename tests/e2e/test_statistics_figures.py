@@ -26,12 +26,20 @@ from socialsvc_common.contract.payloads import DecisionMade
 from socialsvc_common.db import libpq_url
 from socialsvc_common.geography import load_geography
 from socialsvc_common.pseudonym import public_application_id
+from tests.harness import READ_MODELS
 
 from .applicants import mixed_applications
 from .conftest import Platform
 from .test_journey import journeys_when_complete, submit_all
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def platform_read_models() -> tuple[str, ...]:
+    return READ_MODELS
+
+
 REGION = "Naxçıvan"
 DISTRICTS = [u for u in load_geography().units() if load_geography().region_of(u) == REGION]
 APPLICATIONS = 30

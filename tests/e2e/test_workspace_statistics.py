@@ -14,7 +14,7 @@ import pytest
 from playwright.async_api import Page
 
 from socialsvc_common.apikeys import Role
-from tests.harness import until
+from tests.harness import READ_MODELS, until
 from tests.unit.statistics_figures import SECTION_IDS
 
 from .applicants import mixed_applications
@@ -23,6 +23,13 @@ from .test_workspace_signin import tab_to
 from .workspace_desk import Desk, open_desk, submitted
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def platform_read_models() -> tuple[str, ...]:
+    return READ_MODELS
+
+
 BAKU = timezone(timedelta(hours=4))
 # Two districts of one economic region that no other test applies from: FEW's two applications
 # stay below k only while no other run on the broker applies from it at the same time.
