@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -79,6 +80,21 @@ def install_problem_handlers(app: FastAPI) -> None:
         fields = ", ".join(e["field"] for e in errors)
         problem = Problem(
             422, "validation", "Invalid request", f"invalid fields: {fields}", errors=errors
+        )
+        return problem_response(problem, request)
+
+    @app.exception_handler(OperationalError)
+    async def _database(request: Request, error: OperationalError) -> JSONResponse:
+        # SQLite (the one-machine default) has one writer: past its busy timeout a request is
+        # told to come again, as a client is told of any overload, instead of a bare 500.
+        if "database is locked" not in str(error.orig):
+            raise error
+        problem = Problem(
+            503,
+            "database-busy",
+            "The database is busy",
+            "too many changes at once; nothing was done, send the request again",
+            headers={"Retry-After": "1"},
         )
         return problem_response(problem, request)
 
