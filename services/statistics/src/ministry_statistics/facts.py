@@ -220,3 +220,14 @@ def combined(rows: Sequence[Row], key: Sequence[str]) -> list[Row]:
             if found[column] is None:
                 found[column] = value
     return list(merged.values())
+
+
+def latest(rows: Iterable[Row], key: str, order: str) -> list[Row]:
+    """One row per `key`, the one with the greatest `order` (the later of two equal ones): what
+    the last of several events of one thing in a batch says."""
+    found: dict[Any, Row] = {}
+    for row in rows:
+        before = found.get(row[key])
+        if before is None or row[order] >= before[order]:
+            found[row[key]] = row
+    return list(found.values())

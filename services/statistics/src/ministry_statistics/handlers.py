@@ -34,12 +34,8 @@ def register(consumer: EventConsumer, refs: facts.Refs, geography: Geography) ->
     async def on_received(
         session: AsyncSession, batch: Sequence[Received[pub.PublicApplicationReceived]]
     ) -> list[Event]:
-        latest: dict[Any, dict[str, Any]] = {}
-        for item in batch:
-            row = facts.application_row(item.payload, geography)
-            if row["ref"] not in latest or row["revision"] >= latest[row["ref"]]["revision"]:
-                latest[row["ref"]] = row
-        await store.save_applications(session, list(latest.values()))
+        rows = (facts.application_row(item.payload, geography) for item in batch)
+        await store.save_applications(session, facts.latest(rows, "ref", "revision"))
         return []
 
     @consumer.handle(topics.DECISION_MADE)
@@ -80,26 +76,16 @@ def register(consumer: EventConsumer, refs: facts.Refs, geography: Geography) ->
     async def on_waitlisted(
         session: AsyncSession, batch: Sequence[Received[p.PlacementWaitlisted]]
     ) -> list[Event]:
-        latest: dict[Any, dict[str, Any]] = {}
-        for item in batch:
-            row = facts.waitlist_row(refs(item.payload.application_id), item.payload)
-            before = latest.get(row["ref"])
-            if before is None or row["waitlisted_at"] >= before["waitlisted_at"]:
-                latest[row["ref"]] = row
-        await store.save_waitlist(session, list(latest.values()))
+        rows = (facts.waitlist_row(refs(i.payload.application_id), i.payload) for i in batch)
+        await store.save_waitlist(session, facts.latest(rows, "ref", "waitlisted_at"))
         return []
 
     @consumer.handle(topics.PUBLIC_PROVIDER_CHANGED)
     async def on_provider_changed(
         session: AsyncSession, batch: Sequence[Received[pub.PublicProviderChanged]]
     ) -> list[Event]:
-        latest: dict[str, dict[str, Any]] = {}
-        for item in batch:
-            row = facts.provider_row(item.payload)
-            before = latest.get(row["provider_id"])
-            if before is None or row["changed_at"] >= before["changed_at"]:
-                latest[row["provider_id"]] = row
-        await store.save_providers(session, list(latest.values()))
+        rows = (facts.provider_row(item.payload) for item in batch)
+        await store.save_providers(session, facts.latest(rows, "provider_id", "changed_at"))
         return []
 
     async def on_messages(session: AsyncSession, batch: Sequence[Received[Any]]) -> list[Event]:
