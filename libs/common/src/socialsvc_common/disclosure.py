@@ -51,13 +51,10 @@ class DisclosurePolicy(BaseModel):
             key: (None if 0 < count < self.min_cell else count) for key, count in counts.items()
         }
         withheld = [key for key, value in shown.items() if value is None]
-        if total_shown and len(withheld) == 1:
-            others = sorted(
-                (count, str(key)) for key, count in counts.items() if key not in withheld and count
-            )
-            if others:
-                smallest = next(key for key in counts if str(key) == others[0][1])
-                shown[smallest] = None
+        others = [key for key, count in counts.items() if key not in withheld and count]
+        if total_shown and len(withheld) == 1 and others:
+            # The smallest other cell; of equal ones the first by name, so the choice is stable.
+            shown[min(others, key=lambda key: (counts[key], str(key)))] = None
         return shown
 
     def generalise_groups(self, counts: Mapping[str, int]) -> dict[str, int]:
