@@ -30,4 +30,5 @@ demo_key demo-provider provider --provider hc-xetai
 # A key for every provider `make demo-statistics` puts in the registry, each in
 # var/keys/providers/<id>.key: the services read the store only when they start, so a provider
 # key issued while they run would not be known to them.
-.venv/bin/python -m deploy.demo.ministry.keys
+.venv/bin/python -m deploy.demo.ministry.keys ||
+  echo "dev-keys: the demo's provider keys were not issued; make demo-statistics will answer offers through the operator's route" >&2

@@ -18,6 +18,7 @@ import pytest
 from aiokafka import TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
+from assignment.registry import load_providers
 from socialsvc_common.contract import topics
 from socialsvc_common.disclosure import default_disclosure_policy
 from socialsvc_common.pseudonym import public_application_id
@@ -190,6 +191,10 @@ async def test_public_streams_tell_each_story_under_one_pseudonym_and_nobody_in_
         group for i in victims for group in decisions[i][1]["groups"]
     }, "a trafficking victim applied"
     assert victims == applied
+    # Nor does a place: a provider of victims is `protected` on every record of a person.
+    of_victims = {v.id for v in load_providers() if SENSITIVE & set(v.served_groups)}
+    named = {v.get("provider_id") for story in stories.values() for _, v in story}
+    assert not named & of_victims, named & of_victims
     exact = []
     for ref, application_id in refs.items():
         record, made = decisions[application_id]

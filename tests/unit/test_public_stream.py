@@ -280,3 +280,24 @@ def test_production_refuses_the_development_pseudonym_key(
     chosen = settings.model_validate(production | {"pseudonym_key": "k" * 32})
     assert chosen.pseudonym_key_bytes == b"k" * 32
     assert "k" * 32 not in repr(chosen)
+
+
+def test_a_place_with_a_provider_of_victims_names_neither_the_provider_nor_its_district() -> None:
+    stream = PublicStream("assignment", KEY)
+    ids = {"application_id": uuid4(), "placement_id": uuid4(), "provider_id": "inst-shelter"}
+    made = p.PlacementMade(
+        **ids,
+        provider_name="Sığınacaq",
+        provision_type=p.ProvisionType.RESIDENTIAL,
+        district="Nəsimi",
+        placed_at=MOMENT,
+    )
+    released = p.PlacementReleased(**ids, reason="moved", released_at=MOMENT)
+    shelter = [p.TargetGroup.TRAFFICKING_VICTIM]
+    placed = json.loads(stream.placed(made, [], shelter).value())
+    assert (placed["provider_id"], placed["district"]) == ("protected", "Bakı")
+    gone = stream.released(released, p.ProvisionType.RESIDENTIAL, shelter)
+    assert json.loads(gone.value())["provider_id"] == "protected"
+    home = [p.TargetGroup.ELDERLY]
+    placed = json.loads(stream.placed(made, [], home).value())
+    assert (placed["provider_id"], placed["district"]) == ("inst-shelter", "Nəsimi")

@@ -41,6 +41,11 @@ class DisclosurePolicy(BaseModel):
         since_epoch = at.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
         return datetime(1970, 1, 1, tzinfo=UTC) + (since_epoch // unit) * unit
 
+    def protects(self, groups: Iterable[TargetGroup]) -> bool:
+        """Whether any of the groups is a sensitive one (a provider serving one is not named on
+        public records of people: a place with it would name the person's group)."""
+        return not self.sensitive_groups.isdisjoint(groups)
+
     def public_groups(self, groups: Iterable[TargetGroup]) -> list[TargetGroup]:
         """The groups a public record may name: none of the sensitive ones."""
         return [group for group in groups if group not in self.sensitive_groups]

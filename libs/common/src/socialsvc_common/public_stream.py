@@ -21,7 +21,8 @@ from socialsvc_common.contract import public as pub
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Event, new_event
 from socialsvc_common.contract.topics import Topic
-from socialsvc_common.disclosure import DisclosurePolicy, default_disclosure_policy
+from socialsvc_common.disclosure import PROTECTED, DisclosurePolicy, default_disclosure_policy
+from socialsvc_common.geography import load_geography
 from socialsvc_common.pseudonym import public_application_id
 
 # The topics whose records carry coarse times. The outbox relay gives their records the
@@ -67,6 +68,10 @@ class PublicStream:
         # An offer's deadline is cut too: less the fixed offer period, it would give the moment.
         return None if moment is None else self._at(moment)
 
+    def _provider(self, provider_id: str, served: Sequence[p.TargetGroup]) -> str:
+        # A place with a provider of victims would name the person's group.
+        return PROTECTED if self._policy.protects(served) else provider_id
+
     def _groups(self, groups: Iterable[p.TargetGroup]) -> list[p.TargetGroup]:
         return self._policy.public_groups(groups)
 
@@ -98,14 +103,22 @@ class PublicStream:
         )
         return self._event(topics.PUBLIC_APPLICATION_DECIDED, payload)
 
-    def placed(self, made: p.PlacementMade, groups: Sequence[p.TargetGroup]) -> Event:
+    def placed(
+        self,
+        made: p.PlacementMade,
+        groups: Sequence[p.TargetGroup],
+        provider_groups: Sequence[p.TargetGroup] = (),
+    ) -> Event:
+        provider_id = self._provider(made.provider_id, provider_groups)
+        protected = provider_id == PROTECTED
         payload = pub.PublicApplicationPlaced(
             application_ref=self.ref(made.application_id),
             status=pub.PublicStatus.PLACED,
             placed_at=self._at(made.placed_at),
             provision_type=made.provision_type,
-            provider_id=made.provider_id,
-            district=made.district,
+            provider_id=provider_id,
+            # A shelter's district could name it where it is the district's only institution.
+            district=load_geography().region_of(made.district) if protected else made.district,
             groups=self._groups(groups),
             offer_expires_at=self._coarse_or_none(made.offer_expires_at),
         )
@@ -122,7 +135,12 @@ class PublicStream:
         )
         return self._event(topics.PUBLIC_APPLICATION_WAITLISTED, payload)
 
-    def released(self, released: p.PlacementReleased, provision_type: p.ProvisionType) -> Event:
+    def released(
+        self,
+        released: p.PlacementReleased,
+        provision_type: p.ProvisionType,
+        provider_groups: Sequence[p.TargetGroup] = (),
+    ) -> Event:
         known = released.reason in {reason.value for reason in p.ReleaseReason}
         payload = pub.PublicApplicationReleased(
             application_ref=self.ref(released.application_id),
@@ -130,7 +148,7 @@ class PublicStream:
             released_at=self._at(released.released_at),
             # The private reason is free text in its schema; partners get the closed list.
             reason=p.ReleaseReason(released.reason) if known else p.ReleaseReason.OTHER,
-            provider_id=released.provider_id,
+            provider_id=self._provider(released.provider_id, provider_groups),
             provision_type=provision_type,
         )
         return self._event(topics.PUBLIC_APPLICATION_RELEASED, payload)

@@ -103,7 +103,7 @@ def placement_made(
     event = new_event(
         topics.PLACEMENT_MADE, made, producer=NAME, application_id=application_id, cause=cause
     )
-    return row, [event, registry.public.placed(made, groups)]
+    return row, [event, registry.public.placed(made, groups, provider.served_groups)]
 
 
 def _placement(
@@ -232,6 +232,10 @@ async def release(
         reason=reason,
         released_at=now,
     )
+    provider = (await registry.providers.load(session, [placement.provider_id])).get(
+        placement.provider_id
+    )
+    served = provider.served_groups if provider else ()
     events = [
         new_event(
             topics.PLACEMENT_RELEASED,
@@ -240,11 +244,8 @@ async def release(
             application_id=placement.application_id,
             actor=actor,
         ),
-        registry.public.released(released, ProvisionType(placement.provision_type)),
+        registry.public.released(released, ProvisionType(placement.provision_type), served),
     ]
-    provider = (await registry.providers.load(session, [placement.provider_id])).get(
-        placement.provider_id
-    )
     if provider is None:
         return events
     return events + await promote(session, registry, provider, ledger, cause=events[0].envelope)

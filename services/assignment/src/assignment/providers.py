@@ -159,7 +159,7 @@ def provider_changed(provider: Provider, at: datetime) -> Event:
         organisation=project.organisation if project else None,
         districts=list(provider.districts),
         capacity=provider.capacity,
-        target_groups=list(getattr(provider, "target_groups", ())),
+        target_groups=list(provider.served_groups),
         contract_start=project.contract_start if project else None,
         contract_end=project.contract_end if project else None,
         changed_at=at,

@@ -69,6 +69,11 @@ class Provider(BaseModel):
     @abstractmethod
     def accepts(self, groups: Iterable[TargetGroup]) -> bool: ...
 
+    @property
+    def served_groups(self) -> tuple[TargetGroup, ...]:
+        """The only groups it takes; none for a provider that takes everyone."""
+        return ()
+
     def active_on(self, on: date) -> bool:
         # State teams and institutions have no contract; only social orders expire.
         return True
@@ -109,6 +114,10 @@ class Institution(Provider):
     def accepts(self, groups: Iterable[TargetGroup]) -> bool:
         return not set(self.target_groups).isdisjoint(groups)
 
+    @property
+    def served_groups(self) -> tuple[TargetGroup, ...]:
+        return self.target_groups
+
 
 class NgoProject(Provider):
     """A social order ("sosial sifariş"): an NGO's project under a contract with the ministry."""
@@ -141,6 +150,10 @@ class NgoProject(Provider):
 
     def accepts(self, groups: Iterable[TargetGroup]) -> bool:
         return not set(self.target_groups).isdisjoint(groups)
+
+    @property
+    def served_groups(self) -> tuple[TargetGroup, ...]:
+        return self.target_groups
 
     def active_on(self, on: date) -> bool:
         return self.contract_start <= on <= self.contract_end

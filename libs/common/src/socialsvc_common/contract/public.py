@@ -25,6 +25,10 @@ from socialsvc_common.contract.payloads import (
 ApplicationRef = UUID
 # What the public times and groups say (socialsvc_common.disclosure cuts and filters them).
 AT_THE_HOUR = "the start of the hour (UTC) it happened in: public times are never exact"
+PROVIDER = (
+    "the provider's id; `protected` for one that serves victims of trafficking or domestic "
+    "violence, whose name would name the person's group"
+)
 PUBLIC_GROUPS = "target groups; victims of trafficking or domestic violence are never named"
 # Provider events are keyed (and their ce_subject set) by a name-based UUID of the provider id.
 PROVIDER_NAMESPACE = UUID("5b0f5e8e-6c8a-4a57-9a3e-2f1d7c4b9e10")
@@ -86,8 +90,10 @@ class PublicApplicationPlaced(PublicPayload):
 
     placed_at: datetime = Field(description=AT_THE_HOUR)
     provision_type: ProvisionType
-    provider_id: str
-    district: str = Field(description="the provider's district")
+    provider_id: str = Field(description=PROVIDER)
+    district: str = Field(
+        description="the provider's district; for a provider of victims, its economic region"
+    )
     groups: list[TargetGroup] = Field(default_factory=list, description=PUBLIC_GROUPS)
     offer_expires_at: datetime | None = Field(
         default=None,
@@ -110,7 +116,7 @@ class PublicApplicationReleased(PublicPayload):
 
     released_at: datetime = Field(description=AT_THE_HOUR)
     reason: ReleaseReason
-    provider_id: str
+    provider_id: str = Field(description=PROVIDER)
     provision_type: ProvisionType
 
 
