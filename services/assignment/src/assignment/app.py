@@ -116,7 +116,7 @@ def register_handlers(runtime: Runtime, registry: Registry, seed_providers: list
 
     async def seed_registry() -> None:
         async with transaction(runtime.sessions) as session:
-            added = await seed(session, seed_providers)
+            added = await seed(session, seed_providers, registry.geography)
         runtime.logger.info("provider registry ready", seeded=added)
 
     runtime.on_start.append(seed_registry)

@@ -25,7 +25,7 @@ from socialsvc_common.contract.envelope import Event, new_event
 from socialsvc_common.contract.payloads import ProvisionType
 from socialsvc_common.contract.public import PublicProviderChanged, provider_subject
 from socialsvc_common.db import UtcDateTime
-from socialsvc_common.geography import Geography
+from socialsvc_common.geography import Geography, load_geography
 from socialsvc_common.outbox import add_events
 
 REGISTRY_LOCK_KEY = 7_160_023
@@ -99,11 +99,25 @@ async def _lock(session: AsyncSession) -> None:
         await session.exec(select(func.pg_advisory_xact_lock(REGISTRY_LOCK_KEY)))
 
 
-async def seed(session: AsyncSession, providers: list[Provider]) -> int:
-    """Adds the providers the database does not know (with their ledger rows); returns how many."""
+async def seed(
+    session: AsyncSession, providers: list[Provider], geography: Geography | None = None
+) -> int:
+    """Adds the providers the database does not know (with their ledger rows); returns how many.
+
+    The providers it already knows are told on public.provider.changed again, as they are: a
+    deployment older than that topic has them on it after its first start, and on the compacted
+    topic a repeat replaces an equal record."""
     await _lock(session)
-    known = set((await session.exec(select(ProviderRow.id))).all())
-    added = [p for p in providers if p.id not in known]
+    known = (await session.exec(select(ProviderRow))).all()
+    await add_events(
+        session,
+        [
+            provider_changed(stored(row, geography or load_geography()), row.updated_at)
+            for row in known
+        ],
+    )
+    known_ids = {row.id for row in known}
+    added = [p for p in providers if p.id not in known_ids]
     for provider in sorted(added, key=lambda p: p.id):
         await upsert(session, provider)
     return len(added)
@@ -173,6 +187,11 @@ def provider_changed(provider: Provider, at: datetime) -> Event:
     )
 
 
+def stored(row: ProviderRow, geography: Geography) -> Provider:
+    """The provider a registry row holds."""
+    return parse_one({"provision_type": row.provision_type, **row.definition}, geography)
+
+
 class ProviderCache:
     """Parsed providers by id, re-read only when their row changed."""
 
@@ -186,8 +205,7 @@ class ProviderCache:
         for row in (await session.exec(query)).all():
             cached = self._parsed.get(row.id)
             if cached is None or cached[0] != row.updated_at:
-                entry = {"provision_type": row.provision_type, **row.definition}
-                cached = (row.updated_at, parse_one(entry, self.geography))
+                cached = (row.updated_at, stored(row, self.geography))
                 self._parsed[row.id] = cached
             found[row.id] = cached[1]
         return found
