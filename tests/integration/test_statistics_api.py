@@ -383,3 +383,23 @@ def read_workbook(content: bytes) -> tuple[list[str], set[str]]:
         shared = ElementTree.fromstring(package.read("xl/sharedStrings.xml"))  # noqa: S314
     names = [sheet.attrib["name"] for sheet in book.iter(f"{main}sheet")]
     return names, {text.text or "" for text in shared.iter(f"{main}t")}
+
+
+async def test_a_median_of_one_persons_several_starts_is_withheld_like_the_person(
+    fresh_postgres: str, bootstrap: str, tmp_path: Path
+) -> None:
+    await migrate("statistics", fresh_postgres)
+    keys = tmp_path / "keys.jsonl"
+    key = issue(keys, "figures-reader", Role.OPERATOR)
+    app, runtime = statistics_app(fresh_postgres, bootstrap, api_keys_file=keys)
+    one = Person("Babək").received().decided(Outcome.ELIGIBLE, [ELDERLY])
+    for days in (1, 2, 3, 4, 5):
+        one.served("hc-babek", HOME, days=days)
+    await feed(runtime, [one])
+    transport = httpx.ASGITransport(app)
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://s", headers=headers) as c:
+        answer = await figures(c)
+    await runtime.engine.dispose()
+    rows = {row["keys"]["direction"]: row for row in section(answer, "time_to_service")["rows"]}
+    assert rows["home_care"]["values"] == {"people": None, "median_days": None, "p90_days": None}

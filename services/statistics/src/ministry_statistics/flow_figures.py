@@ -113,27 +113,27 @@ async def time_to_service_section(session: AsyncSession, filters: Filters) -> Se
         *counted(p.ref, filters),
         *_direction(p.provision_type, filters),
     ]
-    people = await counts_of(
-        session,
-        select(p.provision_type, func.count(distinct(p.ref)))
+    # One row a person and direction (their first start), so that neither the count behind a
+    # median nor the median itself is made of one person's several placements.
+    first = (
+        select(p.ref, p.provision_type, func.min(p.started_at).label("started_at"))
         .select_from(started)
         .where(*where)
-        .group_by(p.provision_type),
+        .group_by(p.ref, p.provision_type)
+        .subquery()
     )
     spread = await _spread(
         session,
         select(
-            p.provision_type.label("key"),
-            whole_days(APPLICATIONS.c.received_at, p.started_at).label("days"),
-        )
-        .select_from(started)
-        .where(*where),
+            first.c.provision_type.label("key"),
+            whole_days(APPLICATIONS.c.received_at, first.c.started_at).label("days"),
+        ).select_from(first.join(APPLICATIONS, APPLICATIONS.c.ref == first.c.ref)),
     )
     everyone = select(func.count(distinct(p.ref))).select_from(started).where(*where)
     rows = []
     for direction in DIRECTIONS:
         n, median, p90 = spread.get(direction, (0, None, None))
-        values = {"people": people.get(direction, 0), "median_days": median, "p90_days": p90}
+        values = {"people": n, "median_days": median, "p90_days": p90}
         rows.append(Row({"direction": direction}, values, {"started": n}))
     measures = (
         Measure("people"),
