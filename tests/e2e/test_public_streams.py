@@ -43,7 +43,7 @@ def personal_values(forms: list[dict[str, Any]], ids: list[str]) -> list[str]:
 
 POLICY = default_disclosure_policy()
 SENSITIVE = {group.value for group in POLICY.sensitive_groups}
-# The times a public payload carries; an offer's expiry is a deadline, told exactly.
+# The moments a public payload carries (an offer's expiry is cut too, checked by the unit test).
 MOMENTS = ("received_at", "decided_at", "placed_at", "waitlisted_at", "released_at")
 # Where each status comes in a story: what the hour alone cannot order (a place offered to
 # someone who was waiting comes after the waiting).

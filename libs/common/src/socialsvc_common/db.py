@@ -163,7 +163,8 @@ async def run(
     return await connection.execute(statement, params)
 
 
-def _insert(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.Insert:
+def dialect_insert(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT of the session's dialect, for its ON CONFLICT clauses."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
@@ -175,7 +176,7 @@ async def insert_new(
     `returning` column of those that went in: what was new, learnt without a SELECT first."""
     if not rows:
         return set()
-    statement = _insert(session, table).on_conflict_do_nothing().returning(returning)
+    statement = dialect_insert(session, table).on_conflict_do_nothing().returning(returning)
     return set((await run(session, statement, rows)).scalars())
 
 
@@ -192,7 +193,7 @@ async def upsert(
     latest = {tuple(row[k] for k in key): row for row in rows}
     if not latest:
         return
-    statement = _insert(session, table)
+    statement = dialect_insert(session, table)
     replaced = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in key}
     statement = statement.on_conflict_do_update(
         index_elements=list(key), set_=replaced, where=None if unless is None else ~unless

@@ -78,7 +78,23 @@ class Geography:
         return list(self._units)
 
     def regions(self) -> list[str]:
-        return list(dict.fromkeys(unit.region for unit in self._units.values()))
+        return list(self.districts_by_region())
+
+    def districts_by_region(self) -> dict[str, list[str]]:
+        """Each economic region with its districts and cities, in the geography's order."""
+        found: dict[str, list[str]] = {}
+        for unit in self._units.values():
+            found.setdefault(unit.region, []).append(unit.name)
+        return found
+
+    def region(self, name: str) -> str:
+        """The region as the geography spells it, whatever the case or composition of `name`;
+        raises UnknownUnit."""
+        wanted = normalise(name).casefold()
+        for region in self.districts_by_region():
+            if region.casefold() == wanted:
+                return region
+        raise UnknownUnit(name)
 
     def is_known(self, unit: str) -> bool:
         return normalise(unit) in self._units

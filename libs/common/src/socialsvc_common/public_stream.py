@@ -8,8 +8,9 @@ did, not which of its staff or clients asked for it.
 
 Partners must not single anyone out either (see socialsvc_common.disclosure): the moments on a
 public record (its payload's times and `ce_time`) are cut to the policy's unit, and the sensitive
-target groups (victims of trafficking or domestic violence) are never named. An offer's expiry is
-left exact: it is a deadline the person is told, not a moment something happened to them.
+target groups (victims of trafficking or domestic violence) are never named, nor a provider that
+serves them (`protected`, with its economic region for its district). An offer's expiry is cut as
+well: less the fixed offer period, it would give the moment of the offer.
 """
 
 from collections.abc import Iterable, Sequence

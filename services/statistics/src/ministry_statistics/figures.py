@@ -57,16 +57,16 @@ def answer(
 
 async def dimensions(session: AsyncSession, geography: Geography) -> dict[str, Any]:
     """The regions with their districts, the groups, the directions and the months with data."""
-    districts: dict[str, list[str]] = {region: [] for region in geography.regions()}
-    for unit in geography.units():
-        districts[geography.region_of(unit)].append(unit)
     months = union(
         select(APPLICATIONS.c.received_month.label("month")),
         select(PLACEMENTS.c.started_month).where(PLACEMENTS.c.started_month.is_not(None)),
     )
     found = sorted(month for (month,) in (await run(session, months)).all())
     return {
-        "regions": [{"name": name, "districts": units} for name, units in districts.items()],
+        "regions": [
+            {"name": name, "districts": units}
+            for name, units in geography.districts_by_region().items()
+        ],
         "groups": [group.value for group in TargetGroup],
         "directions": [direction.value for direction in ProvisionType],
         "months": found,

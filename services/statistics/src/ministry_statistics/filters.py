@@ -91,10 +91,12 @@ def parse_filters(
     if since > upto:
         raise _invalid("from", f"the period starts ({since}) after it ends ({upto})")
     if region:
-        known = {name.casefold(): name for name in geography.regions()}
-        if region.strip().casefold() not in known:
-            raise _invalid("region", "an economic region as GET /statistics/dimensions lists it")
-        region = known[region.strip().casefold()]
+        try:
+            region = geography.region(region)
+        except UnknownUnit:
+            raise _invalid(
+                "region", "an economic region as GET /statistics/dimensions lists it"
+            ) from None
     if district:
         try:
             unit = geography.unit(district)

@@ -11,7 +11,6 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Table, delete, insert, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.functions import coalesce
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -25,12 +24,7 @@ from ministry_statistics.tables import (
     WAITLIST,
     WITHDRAWALS,
 )
-from socialsvc_common.db import run, upsert
-
-
-def _insert(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.Insert:
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+from socialsvc_common.db import dialect_insert, run, upsert
 
 
 async def merge(
@@ -40,7 +34,7 @@ async def merge(
     The rows must have distinct keys (`facts.combined`)."""
     if not rows:
         return
-    statement = _insert(session, table)
+    statement = dialect_insert(session, table)
     filled = {
         c.name: coalesce(c, statement.excluded[c.name]) for c in table.columns if c.name not in key
     }
@@ -59,7 +53,7 @@ async def save_applications(session: AsyncSession, rows: Sequence[Mapping[str, A
 
 
 def _excluded(session: AsyncSession, table: Table) -> Any:
-    return _insert(session, table).excluded
+    return dialect_insert(session, table).excluded
 
 
 async def decided_at_of(session: AsyncSession, refs: Collection[UUID]) -> dict[UUID, datetime]:
@@ -113,7 +107,7 @@ async def save_withdrawals(session: AsyncSession, rows: Sequence[Mapping[str, An
     """Withdrawals; once the statistics purpose was withdrawn, it stays withdrawn."""
     if not rows:
         return
-    statement = _insert(session, WITHDRAWALS)
+    statement = dialect_insert(session, WITHDRAWALS)
     kept = {
         "withdrawn_at": WITHDRAWALS.c.withdrawn_at,
         "for_statistics": or_(WITHDRAWALS.c.for_statistics, statement.excluded.for_statistics),

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field
 
 from socialsvc_common.contract.payloads import ProvisionType, TargetGroup
-from socialsvc_common.geography import Geography, normalise
+from socialsvc_common.geography import Geography, UnknownUnit
 from workspace.models import Answer
 
 FILTERS = ("from", "to", "region", "district", "group", "direction")
@@ -93,8 +93,9 @@ def checked(query: Mapping[str, str], geography: Geography) -> tuple[dict[str, s
     if {"from", "to"} <= filters.keys() and not wrong and filters["from"] > filters["to"]:
         wrong.append("stats.wrong.period")
     if "region" in filters:
-        filters["region"] = normalise(filters["region"])
-        if filters["region"] not in geography.regions():
+        try:
+            filters["region"] = geography.region(filters["region"])
+        except UnknownUnit:
             wrong.append("stats.wrong.region")
     if "district" in filters:
         if not geography.is_known(filters["district"]):

@@ -56,10 +56,7 @@ def choices(found: Loaded) -> Dimensions:
     the geography's regions and the contract's groups and directions."""
     if isinstance(found.value, Dimensions) and found.value.regions:
         return found.value
-    geography = load_geography()
-    regions: dict[str, list[str]] = {region: [] for region in geography.regions()}
-    for unit in geography.units():
-        regions[geography.region_of(unit)].append(unit)
+    regions = load_geography().districts_by_region()
     return Dimensions(
         regions=[Region(name=name, districts=units) for name, units in regions.items()],
         groups=[g.value for g in TargetGroup],
