@@ -139,7 +139,7 @@ def decision_for(
         district=application.applicant.district,
         person_ref=application.person_ref,
         appeal_by=appeal_by(now, policy) if refused else None,
-        age_band=age_band_of(facts, now),
+        age_band=age_band_of(facts, submitted_on),
         **decision.model_dump(),
     )
     event = new_event(

@@ -6,7 +6,7 @@ is `rules.decide`, which reads these measurements.
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,13 +39,13 @@ class Person:
     need_level: int
 
 
-def age_band_of(facts: Mapping[str, Any], at: datetime) -> AgeBand | None:
-    """The person's age band on the day (in Azerbaijan) of `at`, from the facts a decision was
-    made on; None where they hold no birth date (erased)."""
+def age_band_of(facts: Mapping[str, Any], day: date) -> AgeBand | None:
+    """The person's age band on `day` (the day the rules took their age on), from the facts a
+    decision was made on; None where they hold no birth date (erased)."""
     birth_date = facts.get("birth_date")
     if not birth_date:
         return None
-    return AgeBand.of(date.fromisoformat(birth_date), at.astimezone(BAKU).date())
+    return AgeBand.for_age(age_on(date.fromisoformat(birth_date), day))
 
 
 def assess(application: ApplicationReceived, rule_set: RuleSet, today: date) -> Person:

@@ -50,7 +50,7 @@ def review_decision(
         person_ref=stored.decision.get("person_ref"),
         review_id=review.review_id,
         appeal_by=appeal_by(now, policy) if decision.outcome is not Outcome.ELIGIBLE else None,
-        age_band=age_band_of(stored.facts, now),
+        age_band=age_band_of(stored.facts, today),
         **decision.model_dump(),
     )
     event = new_event(

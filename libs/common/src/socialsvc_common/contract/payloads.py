@@ -74,9 +74,7 @@ class AgeBand(StrEnum):
     OLDEST = "80+"
 
     @classmethod
-    def of(cls, birth_date: date, on: date) -> "AgeBand":
-        birthday_to_come = (on.month, on.day) < (birth_date.month, birth_date.day)
-        years = on.year - birth_date.year - birthday_to_come
+    def for_age(cls, years: int) -> "AgeBand":
         limits = ((cls.CHILD, 18), (cls.YOUNG_ADULT, 35), (cls.ADULT, 65), (cls.OLDER, 80))
         return next((band for band, below in limits if years < below), cls.OLDEST)
 

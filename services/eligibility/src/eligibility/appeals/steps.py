@@ -16,7 +16,7 @@ from eligibility.appeals.store import (
     latest_ending,
     open_appeal_of,
 )
-from eligibility.assessment import age_band_of
+from eligibility.assessment import BAKU, age_band_of
 from eligibility.store import (
     current_decision,
     decision_by_event,
@@ -205,7 +205,9 @@ async def _overturn(
         provisions=provisions,
         need_level=verdict.need_level or appeal.claimed_need_level,
         now=now,
-        age_band=age_band_of(appealed_row.facts, now),
+        # The age the appealed decision was made on: an overturn does not run the rules again.
+        age_band=appealed.age_band
+        or age_band_of(appealed_row.facts, appealed.decided_at.astimezone(BAKU).date()),
     )
     event = new_event(
         topics.DECISION_MADE,
