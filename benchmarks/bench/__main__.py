@@ -78,6 +78,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=[],
         help="an extra HTTP header for intake, e.g. 'X-API-Key: ...'",
     )
+    parser.add_argument(
+        "--keep-databases",
+        action="store_true",
+        help="leave the run's databases for inspection (their names are printed)",
+    )
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING"))
     parser.add_argument("--seed", type=int, default=9)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
@@ -110,7 +115,7 @@ async def main(args: argparse.Namespace) -> int:
         await create_topics(broker.bootstrap)
         token = uuid.uuid4().hex[:8]
         names = {service: f"bench_{token}_{service}" for service in SERVICES}
-        with databases(args.database_url, list(names.values())) as made:
+        with databases(args.database_url, list(names.values()), keep=args.keep_databases) as made:
             urls = {service: made[name] for service, name in names.items()}
             results = await measure(options, broker, urls, logs, stamp)
     finally:

@@ -62,8 +62,8 @@ async def create_topics(bootstrap: str) -> None:
 
 
 @contextmanager
-def databases(admin_url: str, names: list[str]) -> Iterator[dict[str, str]]:
-    """Fresh databases by name (their SQLAlchemy URLs), dropped when the run ends."""
+def databases(admin_url: str, names: list[str], *, keep: bool = False) -> Iterator[dict[str, str]]:
+    """Fresh databases by name (their SQLAlchemy URLs), dropped when the run ends unless `keep`."""
     plain = libpq_url(admin_url)
     base = admin_url.rsplit("/", 1)[0]
     with psycopg.connect(plain, autocommit=True) as connection:
@@ -72,9 +72,12 @@ def databases(admin_url: str, names: list[str]) -> Iterator[dict[str, str]]:
     try:
         yield {name: f"{base}/{name}" for name in names}
     finally:
-        with psycopg.connect(plain, autocommit=True) as connection:
-            for name in names:
-                drop_database(connection, name)
+        if keep:
+            print(f"bench: databases kept: {', '.join(names)}")
+        else:
+            with psycopg.connect(plain, autocommit=True) as connection:
+                for name in names:
+                    drop_database(connection, name)
 
 
 def commits_of(urls: dict[str, str]) -> dict[str, int]:

@@ -87,7 +87,9 @@ class Rig:
                         context={"district": "Xətai", "provision_type": "home_care"},
                         occurred_at=start + timedelta(milliseconds=n),
                         hold_until=start,
-                        next_attempt_at=start,
+                        # Due as it was made, as the consumer makes them: due() takes the oldest
+                        # due first, so the gateway gets them in this order.
+                        next_attempt_at=start + timedelta(milliseconds=n),
                     )
                 )
         return ids

@@ -50,6 +50,7 @@ from socialsvc_common.logs import redact_text
 from socialsvc_common.metrics import DEAD_LETTERED, DUPLICATE, PROCESSED, Metrics
 from socialsvc_common.outbox import OutboxRelay, add_events
 from socialsvc_common.problems import Problem
+from socialsvc_common.public_stream import COARSE_TIME_TOPICS
 from socialsvc_common.records import (
     DLQ_PREFIX,
     InvalidRecord,
@@ -193,7 +194,7 @@ class EventConsumer:
         if not parsed:
             return
         try:
-            outcomes = await self._apply_batch(parsed)
+            outcomes, events = await self._apply_batch(parsed)
         except Exception as error:
             self._log.warning(
                 "batch failed; applying its records one by one",
@@ -206,12 +207,21 @@ class EventConsumer:
         seconds = time.perf_counter() - started
         for (record, *_), outcome in zip(parsed, outcomes, strict=True):
             self._metrics.consumed(record.topic, outcome, seconds)
+        self._log.info(
+            "batch applied",
+            records=len(parsed),
+            duplicates=outcomes.count(DUPLICATE),
+            events=events,
+            seconds=round(seconds, 3),
+            oldest_waited=_oldest_wait(parsed, time.time() - seconds),
+        )
 
     def _parse(self, record: ConsumerRecord[bytes, bytes]) -> tuple[Envelope, BaseModel, Handler]:
         topic, handler = self._handlers[record.topic]
         return *parse(record, topic), handler
 
-    async def _apply_batch(self, parsed: Sequence[Parsed]) -> list[str]:
+    async def _apply_batch(self, parsed: Sequence[Parsed]) -> tuple[list[str], int]:
+        """Each record's outcome, and the number of events the batch wrote."""
         async with transaction(self._sessions) as session:
             ids = [envelope.event_id for _, envelope, _, _ in parsed]
             news = await inbox.claim_all(session, self.name, ids)
@@ -229,12 +239,9 @@ class EventConsumer:
             await add_events(session, events)
         outcomes = [PROCESSED if first else DUPLICATE for first in news]
         duplicates = outcomes.count(DUPLICATE)
-        self._log.info(
-            "batch applied", records=len(parsed), duplicates=duplicates, events=len(events)
-        )
         if duplicates < len(outcomes):
             self._committed(wrote_events=bool(events))
-        return outcomes
+        return outcomes, len(events)
 
     async def process(
         self, record: ConsumerRecord[bytes, bytes], *, received: float | None = None
@@ -329,3 +336,10 @@ class EventConsumer:
             "record dead-lettered", error_class=letter.error_class, reason=letter.error_message
         )
         return DEAD_LETTERED
+
+
+def _oldest_wait(parsed: Sequence[Parsed], taken: float) -> float | None:
+    """How long the batch's oldest record had been on its topic when the batch was taken, by the
+    records' timestamps (their producers' clocks); public topics' times are coarse, so left out."""
+    stamps = [record.timestamp for record, *_ in parsed if record.topic not in COARSE_TIME_TOPICS]
+    return round(taken - min(stamps) / 1000, 3) if stamps else None

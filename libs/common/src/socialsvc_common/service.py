@@ -45,7 +45,7 @@ from socialsvc_common.retention import Pruner, Rule, inbox_rule
 from socialsvc_common.settings import ServiceSettings
 
 # A batch of this size is applied well within a second, far from max_poll_interval_ms.
-BATCH_MAX_RECORDS = 100
+BATCH_MAX_RECORDS = 500
 BATCH_TIMEOUT_MS = 100
 # Inbox claims outlive the longest retention of the topics read by this much.
 INBOX_MARGIN = timedelta(days=5)

@@ -10,7 +10,7 @@ import smtplib
 import threading
 import time
 from collections.abc import Callable
-from email.message import EmailMessage
+from email.message import Message
 
 # Relays close connections left idle (Postfix after 300 s, aiosmtpd's default too); one idle longer
 # than this is closed rather than tried.
@@ -40,7 +40,7 @@ class SmtpConnections:
         self._lock = threading.Lock()
         self._closed = False
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         """Sends one message on a pooled connection, or a new one; raises what smtplib raises."""
         smtp, reused = self._take()
         try:
@@ -82,7 +82,7 @@ class SmtpConnections:
         _quit(smtp)
 
 
-def _send_on(smtp: smtplib.SMTP, message: EmailMessage) -> None:
+def _send_on(smtp: smtplib.SMTP, message: Message) -> None:
     try:
         smtp.send_message(message)
     except BaseException:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, Column, Delete, Index, Table, delete, insert, text, update
+from sqlalchemy import JSON, Column, Delete, Index, Table, delete, insert, text, true, update
 from sqlmodel import Field, SQLModel, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -45,12 +45,13 @@ class ContactRow(SQLModel, table=True):
 class NotificationRow(SQLModel, table=True):
     __tablename__ = "notifications"
     # due() reads only pending messages, and under load most rows are not (sent, delivered, or a
-    # reminder held for days): two small indexes of the pending ones, by when they are due and
-    # by citizen in order, keep its plan cheap even before PostgreSQL has statistics of the table.
+    # reminder held for days): two small indexes of the pending ones, by when they are due (in
+    # due()'s order, so it stops after a batch) and by citizen in order.
     __table_args__ = (
         Index(
             "ix_notifications_pending_due",
             "next_attempt_at",
+            "id",
             postgresql_where=text(f"status = '{PENDING}'"),
             sqlite_where=text(f"status = '{PENDING}'"),
         ),
@@ -171,7 +172,8 @@ async def cancel_messages(session: AsyncSession, ids: Collection[UUID], why: str
 async def due(
     session: AsyncSession, now: datetime, limit: int
 ) -> list[tuple[NotificationRow, ContactRow]]:
-    """Pending messages whose time has come and whose citizen we can reach, oldest first, locked.
+    """Pending messages whose time has come and whose citizen we can reach, locked, the longest
+    due first (by next_attempt_at, the index's order: the walk stops once a batch is found).
 
     A message waits while an earlier one to the same citizen is still pending, and while the
     message of the event that caused it has not been handled (or its hold has not run out), so
@@ -209,14 +211,18 @@ async def due(
             or_(
                 col(NotificationRow.cause_event_id).is_(None),
                 col(NotificationRow.hold_until) <= now,
-                select(cause.c.id)
+                # Scalar too: an EXISTS under OR may become a hashed subplan, which reads every
+                # message that is not pending, the whole table, at each call.
+                select(true())
                 .where(
                     cause.c.event_id == NotificationRow.cause_event_id, cause.c.status != PENDING
                 )
-                .exists(),
+                .limit(1)
+                .scalar_subquery()
+                .is_(True),
             )
         )
-        .order_by(col(NotificationRow.occurred_at), col(NotificationRow.id))
+        .order_by(col(NotificationRow.next_attempt_at), col(NotificationRow.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
