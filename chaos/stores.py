@@ -33,7 +33,11 @@ async def unsent_outbox(url: str) -> int:
 
 
 async def pending_messages(url: str) -> int:
-    found = await rows(url, "SELECT count(*) FROM notifications WHERE status = 'pending'")
+    """Messages that should have gone by now; an offer's reminder waits days by design."""
+    found = await rows(
+        url,
+        "SELECT count(*) FROM notifications WHERE status = 'pending' AND next_attempt_at <= now()",
+    )
     return int(found[0][0])
 
 
