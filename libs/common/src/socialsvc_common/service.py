@@ -29,6 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from socialsvc_common.consumer import EventConsumer
 from socialsvc_common.contract.topics import DEAD_LETTERS, Topic
 from socialsvc_common.db import make_engine, session_factory
+from socialsvc_common.edge import EdgeLimits, RateLimit
 from socialsvc_common.kafka import (
     Producer,
     keep_raw,
@@ -279,6 +280,13 @@ def health_router(runtime: Runtime) -> APIRouter:
 def service_app(runtime: Runtime, *, title: str, **fastapi_options: Any) -> FastAPI:
     """The FastAPI app of a service with its lifespan, /health and /metrics."""
     app = FastAPI(title=title, lifespan=runtime.lifespan, **fastapi_options)
+    settings = runtime.settings
+    rate = settings.http_rate_per_second
+    app.add_middleware(
+        EdgeLimits,
+        max_body_bytes=settings.http_max_body_bytes,
+        rate=RateLimit(rate, settings.http_rate_burst) if rate else None,
+    )
     # Read by the AsyncAPI generator: what the service consumes and publishes.
     app.state.runtime = runtime
     app.include_router(health_router(runtime))

@@ -72,6 +72,22 @@ class ServiceSettings(BaseSettings):
     )
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
+    http_max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="the largest request body taken; a larger one is answered 413 unread",
+    )
+    http_rate_per_second: float = Field(
+        default=100.0,
+        ge=0,
+        le=100_000,
+        description="requests a second one client may send (0: no limit); the e-government "
+        "gateway, the citizens' portal and administrators are exempt",
+    )
+    http_rate_burst: int = Field(
+        default=200, ge=1, le=1_000_000, description="requests one client may send at once"
+    )
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     log_json: bool | None = Field(
         default=None, description="JSON lines; by default JSON unless stderr is a terminal"

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.staticfiles import StaticFiles
 
+from socialsvc_common.edge import EdgeLimits
 from socialsvc_common.logs import configure_logging
 from workspace.access_log import AccessLog
 from workspace.clients import Services
@@ -20,6 +21,7 @@ from workspace.signin import KeySignIn, SignIn
 from workspace.web import Web
 
 STATIC = Path(__file__).with_name("static")
+MAX_BODY_BYTES = 256 * 1024
 
 
 def build_web(
@@ -75,5 +77,7 @@ def build_app(
     app.router.routes.extend(signin.routes(web, failure_delay))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(AccessLog)
+    # Its forms are a few kilobytes; anything far larger is not a person at a page.
+    app.add_middleware(EdgeLimits, max_body_bytes=MAX_BODY_BYTES)
     app.state.web = web
     return app

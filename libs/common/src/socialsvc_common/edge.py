@@ -1,0 +1,236 @@
+"""Limits at every service's HTTP edge, before a request reaches a route (issue 20).
+
+- A request body is capped: a declared Content-Length over the cap is answered 413 before any of
+  the body is read, and a body sent without one (chunked) is answered 413 as soon as it passes the
+  cap; the rest is never read into memory.
+- A client may send `per_second` requests a second, in bursts of up to `burst`; beyond that it is
+  answered 429 with Retry-After (the seconds until its next request would be taken). A client is
+  the holder of a known API key, by the key's name; any other caller (no key, an unknown key) is
+  its address. The systems that speak for many people (the e-government gateway, the citizens'
+  portal) and administrators' bulk tools are exempt by role.
+- A JSON body may not carry control characters (tab, line feed and carriage return excepted) or
+  the bidirectional embedding, override and isolate characters in any string, key or value: they
+  hide what a text says from the person who reads it (a name that displays differently from what
+  is stored, a note whose words run backwards). The answer is 422 naming the field by its path.
+
+Every answer is problem+json; none echoes the input. The text check parses a JSON body once
+more (a form of a few kilobytes: tens of microseconds); other bodies are only counted.
+"""
+
+import json
+import math
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from socialsvc_common.apikeys import KeyStore, Role
+from socialsvc_common.problems import PROBLEM_JSON, Problem
+
+__all__ = ["EXEMPT_ROLES", "EdgeLimits", "RateLimit", "hidden_text"]
+
+EXEMPT_ROLES = frozenset({Role.SUBMITTER, Role.CITIZEN_PORTAL, Role.ADMINISTRATOR})
+# Buckets kept at most; beyond it the full ones (their clients quiet for a while) are dropped.
+MAX_CLIENTS = 10_000
+
+# C0 controls but tab, LF and CR; DEL and the C1 controls; LRE, RLE, PDF, LRO, RLO; LRI, RLI,
+# FSI, PDI.
+_HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def hidden_text(document: Any, path: str = "") -> Iterator[str]:
+    """The paths (`applicant.first_name`, `notes.2`) of the strings in a parsed JSON document that
+    hold a control or bidirectional-override character; a key that holds one is named itself."""
+    if isinstance(document, str):
+        if _HIDDEN.search(document):
+            yield path or "body"
+    elif isinstance(document, dict):
+        for key, value in document.items():
+            where = f"{path}.{key}" if path else str(key)
+            if _HIDDEN.search(key):
+                yield where
+            yield from hidden_text(value, where)
+    elif isinstance(document, list):
+        for index, value in enumerate(document):
+            yield from hidden_text(value, f"{path}.{index}" if path else str(index))
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    per_second: float
+    burst: int
+    exempt: frozenset[Role] = EXEMPT_ROLES
+
+
+class _Buckets:
+    """A token bucket per client: `burst` requests at once, refilled at `per_second`."""
+
+    def __init__(self, limit: RateLimit) -> None:
+        self._limit = limit
+        self._state: dict[str, tuple[float, float]] = {}  # client -> (tokens, when)
+
+    def wait(self, client: str, now: float) -> float:
+        """0 when the client's request is taken now, else the seconds until one would be."""
+        rate, burst = self._limit.per_second, float(self._limit.burst)
+        tokens, then = self._state.get(client, (burst, now))
+        tokens = min(burst, tokens + (now - then) * rate)
+        if len(self._state) >= MAX_CLIENTS:
+            self._forget_quiet(now)
+        if tokens >= 1:
+            self._state[client] = (tokens - 1, now)
+            return 0.0
+        self._state[client] = (tokens, now)
+        return (1 - tokens) / rate
+
+    def _forget_quiet(self, now: float) -> None:
+        full_after = self._limit.burst / self._limit.per_second
+        self._state = {
+            client: state for client, state in self._state.items() if now - state[1] < full_after
+        }
+
+
+class EdgeLimits:
+    """ASGI middleware: the rate limit, the body cap and the JSON text check of every request."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, rate: RateLimit | None = None) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self._rate = rate
+        self._buckets = _Buckets(rate) if rate is not None else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self._rate is not None and self._buckets is not None:
+            client = _client(scope, self._rate)
+            wait = self._buckets.wait(client, time.monotonic()) if client else 0.0
+            if wait:
+                await _answer(scope, send, _slow_down(wait))
+                return
+        declared = _header(scope, b"content-length")
+        if declared and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+            await self._too_large(scope, send)
+            return
+        await self._read(scope, receive, send)
+
+    async def _read(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Reads the whole body, up to the cap, checks a JSON one's text, then hands it on as it
+        came. Read here rather than counted as the route reads it: a route that meets an error
+        while reading answers 400, where the caller should learn the body was too large."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                await self.app(scope, _replay([message], receive), send)
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                await self._too_large(scope, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        fields = _hidden_fields(body) if _is_json(_header(scope, b"content-type")) else []
+        if fields:
+            await _answer(scope, send, _hidden_problem(fields))
+            return
+        await self.app(scope, _replay([{"type": "http.request", "body": body}], receive), send)
+
+    async def _too_large(self, scope: Scope, send: Send) -> None:
+        detail = f"the request body may be at most {self.max_body_bytes} bytes"
+        problem = Problem(413, "body-too-large", "Request body too large", detail)
+        await _answer(scope, send, problem, close=True)
+
+
+def _header(scope: Scope, name: bytes) -> bytes:
+    return next((value for key, value in scope["headers"] if key == name), b"")
+
+
+def _client(scope: Scope, rate: RateLimit) -> str | None:
+    """Who is asking, for the rate limit: a known key's name, or the address; None for a caller
+    whose role is exempt."""
+    key = _presented_key(scope)
+    store: KeyStore | None = getattr(getattr(scope.get("app"), "state", None), "api_keys", None)
+    caller = store.identify(key) if key and store is not None else None
+    if caller is not None:
+        return None if caller.role in rate.exempt else f"key:{caller.name}"
+    peer = scope.get("client")
+    return f"address:{peer[0] if peer else 'unknown'}"
+
+
+def _presented_key(scope: Scope) -> str | None:
+    bearer = _header(scope, b"authorization").decode("latin-1")
+    scheme, _, credentials = bearer.partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    header = _header(scope, b"x-api-key").decode("latin-1").strip()
+    return header or None
+
+
+def _slow_down(wait: float) -> Problem:
+    seconds = max(1, math.ceil(wait))
+    return Problem(
+        429,
+        "too-many-requests",
+        "Too many requests",
+        f"this client sends faster than it may; try again in {seconds} s",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+def _is_json(content_type: bytes) -> bool:
+    media = content_type.split(b";", 1)[0].strip().lower()
+    return media == b"application/json" or media.endswith(b"+json")
+
+
+def _hidden_fields(body: bytes) -> list[str]:
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return []  # not JSON after all: the route's own validation answers
+    return sorted(set(hidden_text(document)))
+
+
+def _hidden_problem(fields: list[str]) -> Problem:
+    return Problem(
+        422,
+        "hidden-characters",
+        "Text with hidden characters",
+        "text may not contain control characters or bidirectional embedding, override or "
+        "isolate characters (U+202A-U+202E, U+2066-U+2069)",
+        errors=[
+            {"field": field, "message": "holds a control or bidirectional-override character"}
+            for field in fields
+        ],
+    )
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """A receive that gives `messages` first, then whatever the client sends next (a
+    disconnect)."""
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replayed
+
+
+async def _answer(scope: Scope, send: Send, problem: Problem, *, close: bool = False) -> None:
+    body = json.dumps(problem.body(scope.get("path", "")), ensure_ascii=False).encode()
+    headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+        *((name.lower().encode(), value.encode()) for name, value in problem.headers.items()),
+    ]
+    if close:  # the rest of the body is not read: the connection cannot carry another request
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": problem.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
