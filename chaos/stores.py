@@ -33,10 +33,12 @@ async def unsent_outbox(url: str) -> int:
 
 
 async def pending_messages(url: str) -> int:
-    """Messages that should have gone by now; an offer's reminder waits days by design."""
+    """Messages still to go; an offer's reminder waits days by design, so it counts only once
+    its time has come (a message waiting for a retry counts all along)."""
     found = await rows(
         url,
-        "SELECT count(*) FROM notifications WHERE status = 'pending' AND next_attempt_at <= now()",
+        "SELECT count(*) FROM notifications WHERE status = 'pending'"
+        " AND (kind <> 'offer_reminder' OR next_attempt_at <= now())",
     )
     return int(found[0][0])
 

@@ -145,10 +145,14 @@ async def test_the_page_follows_the_flow_and_shows_a_journey_without_personal_da
         await page.click("#search button")
 
         async def journey() -> list[str]:
-            return [row[2] for row in await table(page, "journey")]
+            steps = [row[2] for row in await table(page, "journey")]
+            return steps if "eligibility.decision.made" in steps else []
 
-        steps = await poll("the journey", journey)
-        assert steps[:2] == ["intake.application.received", "eligibility.decision.made"]
+        # In the order things happened: the reception first; the message telling of it may be
+        # delivered before or after the decision, as notifications and eligibility both read it.
+        steps = await poll("the journey up to the decision", journey)
+        assert steps[0] == "intake.application.received"
+        assert steps.count("intake.application.received") == 1
 
         if path := os.environ.get("OPS_PAGE_SCREENSHOT"):
             await page.screenshot(path=path, full_page=True)

@@ -1,6 +1,7 @@
 """hidden_text: which strings of a JSON document hold control or bidirectional-override
 characters, by path."""
 
+from socialsvc_common import edge
 from socialsvc_common.edge import hidden_text
 
 
@@ -34,3 +35,14 @@ def test_each_hidden_character_is_found_where_it_is() -> None:
 def test_a_bare_string_document_is_named_body() -> None:
     assert list(hidden_text("\u202a")) == ["body"]
     assert list(hidden_text("plain")) == []
+
+
+def test_nesting_deeper_than_pythons_stack_is_walked() -> None:
+    document: object = "\u202e"
+    for _ in range(5000):
+        document = [document]
+    assert list(hidden_text(document)) == [".".join(["0"] * 5000)]
+
+
+def test_a_body_nested_past_the_parser_is_left_to_the_route() -> None:
+    assert edge._hidden_fields(b"[" * 100_000 + b"]" * 100_000) == []

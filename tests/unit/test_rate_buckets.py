@@ -17,13 +17,22 @@ def test_a_burst_then_the_rate_then_a_wait_until_a_token_is_back() -> None:
     assert [buckets.wait("a", 100.0) for _ in range(3)] == [0.0, 0.0, 0.25]
 
 
-def test_quiet_clients_are_forgotten_when_there_are_too_many(
+def test_the_least_recently_seen_are_forgotten_beyond_the_cap(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(edge, "MAX_CLIENTS", 3)
     buckets = edge._Buckets(RateLimit(per_second=1.0, burst=1))
     for n, client in enumerate(["a", "b", "c"]):
         buckets.wait(client, float(n))
-    # At 2.5 s "a" and "b" have been quiet for a full bucket's time (1 s); "c" has not.
-    buckets.wait("d", 2.5)
-    assert set(buckets._state) == {"c", "d"}
+    buckets.wait("a", 2.5)  # "a" seen again: now "b" is the least recent
+    buckets.wait("d", 2.6)
+    assert list(buckets._state) == ["c", "a", "d"]
+    # A forgotten client starts again with a full bucket.
+    assert buckets.wait("b", 2.7) == 0.0
+
+
+def test_a_route_without_a_limit_names_no_client() -> None:
+    limit = RateLimit(per_second=1.0, burst=1, unlimited_paths=frozenset({"/receipts"}))
+    scope = {"type": "http", "headers": [], "client": ("10.0.0.7", 5123)}
+    assert edge._client({**scope, "path": "/receipts"}, limit) is None
+    assert edge._client({**scope, "path": "/cases"}, limit) == "address:10.0.0.7"

@@ -7,7 +7,8 @@
   answered 429 with Retry-After (the seconds until its next request would be taken). A client is
   the holder of a known API key, by the key's name; any other caller (no key, an unknown key) is
   its address. The systems that speak for many people (the e-government gateway, the citizens'
-  portal) and administrators' bulk tools are exempt by role.
+  portal) and administrators' bulk tools are exempt by role, and a service may name routes
+  without a limit (notifications: the gateways' signed receipts).
 - A JSON body may not carry control characters (tab, line feed and carriage return excepted) or
   the bidirectional embedding, override and isolate characters in any string, key or value: they
   hide what a text says from the person who reads it (a name that displays differently from what
@@ -21,6 +22,7 @@ import json
 import math
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +35,7 @@ from socialsvc_common.problems import PROBLEM_JSON, Problem
 __all__ = ["EXEMPT_ROLES", "EdgeLimits", "RateLimit", "hidden_text"]
 
 EXEMPT_ROLES = frozenset({Role.SUBMITTER, Role.CITIZEN_PORTAL, Role.ADMINISTRATOR})
-# Buckets kept at most; beyond it the full ones (their clients quiet for a while) are dropped.
+# Buckets kept at most.
 MAX_CLIENTS = 10_000
 
 # C0 controls but tab, LF and CR; DEL and the C1 controls; LRE, RLE, PDF, LRO, RLO; LRI, RLI,
@@ -41,21 +43,24 @@ MAX_CLIENTS = 10_000
 _HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
-def hidden_text(document: Any, path: str = "") -> Iterator[str]:
+def hidden_text(document: Any) -> Iterator[str]:
     """The paths (`applicant.first_name`, `notes.2`) of the strings in a parsed JSON document that
-    hold a control or bidirectional-override character; a key that holds one is named itself."""
-    if isinstance(document, str):
-        if _HIDDEN.search(document):
-            yield path or "body"
-    elif isinstance(document, dict):
-        for key, value in document.items():
-            where = f"{path}.{key}" if path else str(key)
-            if _HIDDEN.search(key):
-                yield where
-            yield from hidden_text(value, where)
-    elif isinstance(document, list):
-        for index, value in enumerate(document):
-            yield from hidden_text(value, f"{path}.{index}" if path else str(index))
+    hold a control or bidirectional-override character; a key that holds one is named itself.
+    Walked with a stack of its own, so no nesting the parser took can exhaust Python's."""
+    stack: list[tuple[str, Any]] = [("", document)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if _HIDDEN.search(value):
+                yield path or "body"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                where = f"{path}.{key}" if path else str(key)
+                if _HIDDEN.search(key):
+                    yield where
+                stack.append((where, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}.{n}" if path else str(n), item) for n, item in enumerate(value))
 
 
 @dataclass(frozen=True)
@@ -63,33 +68,30 @@ class RateLimit:
     per_second: float
     burst: int
     exempt: frozenset[Role] = EXEMPT_ROLES
+    # Routes whose callers prove themselves otherwise and send as much as they must (a gateway's
+    # signed delivery receipts, one per message it took).
+    unlimited_paths: frozenset[str] = frozenset()
 
 
 class _Buckets:
-    """A token bucket per client: `burst` requests at once, refilled at `per_second`."""
+    """A token bucket per client: `burst` requests at once, refilled at `per_second`; at most
+    MAX_CLIENTS of them, the least recently seen forgotten first (a forgotten client starts
+    again with a full bucket)."""
 
     def __init__(self, limit: RateLimit) -> None:
         self._limit = limit
-        self._state: dict[str, tuple[float, float]] = {}  # client -> (tokens, when)
+        self._state: OrderedDict[str, tuple[float, float]] = OrderedDict()  # (tokens, when)
 
     def wait(self, client: str, now: float) -> float:
         """0 when the client's request is taken now, else the seconds until one would be."""
         rate, burst = self._limit.per_second, float(self._limit.burst)
-        tokens, then = self._state.get(client, (burst, now))
+        tokens, then = self._state.pop(client, (burst, now))
         tokens = min(burst, tokens + (now - then) * rate)
-        if len(self._state) >= MAX_CLIENTS:
-            self._forget_quiet(now)
-        if tokens >= 1:
-            self._state[client] = (tokens - 1, now)
-            return 0.0
-        self._state[client] = (tokens, now)
-        return (1 - tokens) / rate
-
-    def _forget_quiet(self, now: float) -> None:
-        full_after = self._limit.burst / self._limit.per_second
-        self._state = {
-            client: state for client, state in self._state.items() if now - state[1] < full_after
-        }
+        taken = tokens >= 1
+        self._state[client] = (tokens - 1 if taken else tokens, now)
+        if len(self._state) > MAX_CLIENTS:
+            self._state.popitem(last=False)
+        return 0.0 if taken else (1 - tokens) / rate
 
 
 class EdgeLimits:
@@ -155,7 +157,9 @@ def _header(scope: Scope, name: bytes) -> bytes:
 
 def _client(scope: Scope, rate: RateLimit) -> str | None:
     """Who is asking, for the rate limit: a known key's name, or the address; None for a caller
-    whose role is exempt."""
+    whose role is exempt or a route without a limit."""
+    if scope.get("path") in rate.unlimited_paths:
+        return None
     key = _presented_key(scope)
     store: KeyStore | None = getattr(getattr(scope.get("app"), "state", None), "api_keys", None)
     caller = store.identify(key) if key and store is not None else None
@@ -193,8 +197,8 @@ def _is_json(content_type: bytes) -> bool:
 def _hidden_fields(body: bytes) -> list[str]:
     try:
         document = json.loads(body)
-    except ValueError:
-        return []  # not JSON after all: the route's own validation answers
+    except (ValueError, RecursionError):
+        return []  # not JSON, or nested past the parser: the route's own validation answers
     return sorted(set(hidden_text(document)))
 
 

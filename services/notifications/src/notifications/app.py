@@ -22,6 +22,7 @@ from notifications.store import messages_rule
 from notifications.templates import MessageKind
 from socialsvc_common.auth import ApiSettings, install_api_keys
 from socialsvc_common.contract import topics
+from socialsvc_common.contract.payloads import Email
 from socialsvc_common.problems import install_problem_handlers
 from socialsvc_common.service import build_runtime, service_app
 from socialsvc_common.settings import Environment, service_config
@@ -61,7 +62,8 @@ class NotificationsSettings(ApiSettings):
     )
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
-    email_sender: str = "xidmet@sosial.example.az"
+    # A bare ASCII address (the contract's pattern): it is the From header as it stands.
+    email_sender: Email = "xidmet@sosial.example.az"
     # Policy parameters: no non-urgent SMS at night (Asia/Baku); "off" disables.
     quiet_hours: str = "22:00-08:00"
     urgent_kinds: frozenset[MessageKind] = frozenset({MessageKind.PLACEMENT_MADE})
@@ -126,7 +128,12 @@ def build_app(settings: NotificationsSettings | None = None) -> FastAPI:
     runtime.retention.append(messages_rule(timedelta(days=settings.messages_keep_days)))
     runtime.on_stop.append(client.aclose)
     runtime.on_stop.append(email.close)
-    app = service_app(runtime, title="Notifications", description="Tells citizens what happened.")
+    app = service_app(
+        runtime,
+        title="Notifications",
+        description="Tells citizens what happened.",
+        unlimited_paths=frozenset({"/receipts"}),  # signed; a gateway sends one a message
+    )
     install_problem_handlers(app)
     install_api_keys(app, settings.key_store())
     app.include_router(holdings_router(runtime, holdings))

@@ -76,8 +76,9 @@ def build_app(
         app.router.routes.extend(module.routes(web))
     app.router.routes.extend(signin.routes(web, failure_delay))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(AccessLog)
-    # Its forms are a few kilobytes; anything far larger is not a person at a page.
+    # Its forms are a few kilobytes; anything far larger is not a person at a page. Inside the
+    # access log, so a refusal is logged like any answer.
     app.add_middleware(EdgeLimits, max_body_bytes=MAX_BODY_BYTES)
+    app.add_middleware(AccessLog)
     app.state.web = web
     return app
