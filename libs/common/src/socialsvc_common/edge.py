@@ -27,10 +27,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from socialsvc_common.apikeys import KeyStore, Role
-from socialsvc_common.problems import PROBLEM_JSON, Problem
+from socialsvc_common.problems import Problem, problem_response
 
 __all__ = ["EXEMPT_ROLES", "EdgeLimits", "RateLimit", "hidden_text"]
 
@@ -216,6 +217,10 @@ def _hidden_problem(fields: list[str]) -> Problem:
     )
 
 
+async def _no_body() -> Message:
+    return {"type": "http.disconnect"}
+
+
 def _replay(messages: list[Message], receive: Receive) -> Receive:
     """A receive that gives `messages` first, then whatever the client sends next (a
     disconnect)."""
@@ -228,13 +233,8 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
 
 
 async def _answer(scope: Scope, send: Send, problem: Problem, *, close: bool = False) -> None:
-    body = json.dumps(problem.body(scope.get("path", "")), ensure_ascii=False).encode()
-    headers = [
-        (b"content-type", PROBLEM_JSON.encode()),
-        (b"content-length", str(len(body)).encode()),
-        *((name.lower().encode(), value.encode()) for name, value in problem.headers.items()),
-    ]
+    """The problem as every route answers one (problems.problem_response)."""
     if close:  # the rest of the body is not read: the connection cannot carry another request
-        headers.append((b"connection", b"close"))
-    await send({"type": "http.response.start", "status": problem.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+        problem.headers["Connection"] = "close"
+    response = problem_response(problem, Request(scope))
+    await response(scope, _no_body, send)
