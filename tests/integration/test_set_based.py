@@ -40,6 +40,7 @@ from socialsvc_common.contract.actor import Actor
 from socialsvc_common.contract.envelope import new_event
 from socialsvc_common.contract.topics import DECISION_MADE
 from socialsvc_common.db import (
+    among,
     insert_new,
     make_engine,
     run,
@@ -95,6 +96,39 @@ async def test_insert_new_says_what_went_in_and_upsert_keeps_the_last(engine: As
     async with sessions() as session:
         found = (await run(session, select(PAIRS).order_by(PAIRS.c.id))).all()
     assert [tuple(row) for row in found] == [(1, "z"), (2, "c"), (3, "y")]
+
+
+async def test_among_picks_the_rows_of_a_list_with_one_statement_for_every_length(
+    engine: AsyncEngine,
+) -> None:
+    sessions = session_factory(engine)
+    async with transaction(sessions) as session:
+        await run(session, PAIRS.insert(), [{"id": n, "label": f"l{n}"} for n in range(1, 21)])
+    statements: list[str] = []
+    sqlalchemy.event.listen(
+        engine.sync_engine,
+        "before_cursor_execute",
+        lambda _c, _cur, statement, *_: statements.append(statement),
+    )
+    chosen_lists = [[3], [1, 2, 19], list(range(5, 17)), [], [99, 20]]
+    async with sessions() as session:
+        for chosen in chosen_lists:
+            query = select(PAIRS.c.label).where(among(PAIRS.c.id, chosen)).order_by(PAIRS.c.id)
+            found = (await run(session, query)).scalars().all()
+            assert found == [f"l{n}" for n in sorted(chosen) if n <= 20]
+        outside = select(PAIRS.c.id).where(~among(PAIRS.c.label, ["l1", "l2"]), PAIRS.c.id < 5)
+        assert sorted((await run(session, outside)).scalars()) == [3, 4]
+    async with transaction(sessions) as session:
+        gone = await run(session, PAIRS.delete().where(among(PAIRS.c.id, [1, 2, 3])))
+    assert gone.rowcount == 3
+    lookups = [s for s in statements if s.startswith("SELECT test_set_pairs.label")]
+    assert len(lookups) == len(chosen_lists)
+    if engine.dialect.name == "postgresql":
+        # One text whatever the length: prepared once per connection, not once per batch size.
+        assert len(set(lookups)) == 1
+        assert "= ANY" in lookups[0]
+    else:
+        assert all(" IN (" in statement for statement in lookups)
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from socialsvc_common.contract.envelope import Event
-from socialsvc_common.db import UtcDateTime, run, transaction
+from socialsvc_common.db import UtcDateTime, among, run, transaction
 from socialsvc_common.kafka import DELIVERY_TIMEOUT_SECONDS, Producer
 from socialsvc_common.metrics import Metrics
 from socialsvc_common.public_stream import COARSE_TIME_TOPICS
@@ -158,7 +158,7 @@ class OutboxRelay(Worker):
                     for row, pairs in zip(rows, headers, strict=True)
                 ],
             )
-            await run(session, delete(OUTBOX).where(columns.id.in_([row.id for row in rows])))
+            await run(session, delete(OUTBOX).where(among(columns.id, [row.id for row in rows])))
         self._metrics.published(row.topic for row in rows)
         return len(rows)
 

@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract.payloads import ConsentWithdrawn
-from socialsvc_common.db import UtcDateTime, insert_new
+from socialsvc_common.db import UtcDateTime, among, insert_new
 
 
 class WithdrawalRow(SQLModel, table=True):
@@ -50,5 +50,7 @@ async def withdrawn_of(session: AsyncSession, ids: Collection[UUID]) -> set[UUID
     """Which of these applications had their consent withdrawn."""
     if not ids:
         return set()
-    query = select(WithdrawalRow.application_id).where(col(WithdrawalRow.application_id).in_(ids))
+    query = select(WithdrawalRow.application_id).where(
+        among(col(WithdrawalRow.application_id), ids)
+    )
     return set((await session.exec(query)).all())

@@ -18,7 +18,7 @@ from socialsvc_common.contract.actor import MAX_LENGTH as ACTOR_LENGTH
 from socialsvc_common.contract.actor import Actor
 from socialsvc_common.contract.envelope import Event, new_event
 from socialsvc_common.contract.payloads import PlacementStatus, ServiceDelivered, ServiceKind
-from socialsvc_common.db import UtcDateTime, run
+from socialsvc_common.db import UtcDateTime, among, run
 from socialsvc_common.problems import Problem
 
 NOTE_LENGTH = 500
@@ -133,7 +133,7 @@ async def delivered_counts(session: AsyncSession, ids: Collection[UUID]) -> dict
         return {}
     query = (
         select(ServiceDeliveryRow.placement_id, func.count())
-        .where(col(ServiceDeliveryRow.placement_id).in_(ids))
+        .where(among(col(ServiceDeliveryRow.placement_id), ids))
         .group_by(col(ServiceDeliveryRow.placement_id))
     )
     return dict((await session.exec(query)).all())
@@ -143,7 +143,7 @@ async def forget_notes(session: AsyncSession, ids: Collection[UUID]) -> None:
     """Drops the notes on these applications' services (one statement); the rest stays."""
     statement = (
         update(ServiceDeliveryRow)
-        .where(col(ServiceDeliveryRow.application_id).in_(ids))
+        .where(among(col(ServiceDeliveryRow.application_id), ids))
         .values(note=None)
     )
     await run(session, statement)

@@ -15,24 +15,24 @@ from assignment.store import PlacementRow, WaitlistRow
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract.envelope import Event
 from socialsvc_common.contract.erasure import SubjectErased, anonymised_decision
-from socialsvc_common.db import run
+from socialsvc_common.db import among, run
 from socialsvc_common.subject_access import Holding
 
 WAITLIST: Table = WaitlistRow.__table__  # type: ignore[attr-defined]
 
 
 async def waitlist_of(session: AsyncSession, ids: Sequence[UUID]) -> list[WaitlistRow]:
-    query = select(WaitlistRow).where(col(WaitlistRow.application_id).in_(ids))
+    query = select(WaitlistRow).where(among(col(WaitlistRow.application_id), ids))
     return list((await session.exec(query.order_by(col(WaitlistRow.application_id)))).all())
 
 
 async def placements_of(session: AsyncSession, ids: Sequence[UUID]) -> list[PlacementRow]:
-    query = select(PlacementRow).where(col(PlacementRow.application_id).in_(ids))
+    query = select(PlacementRow).where(among(col(PlacementRow.application_id), ids))
     return list((await session.exec(query.order_by(col(PlacementRow.placed_at)))).all())
 
 
 async def services_of(session: AsyncSession, ids: Sequence[UUID]) -> list[ServiceDeliveryRow]:
-    query = select(ServiceDeliveryRow).where(col(ServiceDeliveryRow.application_id).in_(ids))
+    query = select(ServiceDeliveryRow).where(among(col(ServiceDeliveryRow.application_id), ids))
     order = (col(ServiceDeliveryRow.delivered_on), col(ServiceDeliveryRow.id))
     return list((await session.exec(query.order_by(*order))).all())
 

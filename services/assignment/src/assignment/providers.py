@@ -24,7 +24,7 @@ from socialsvc_common.contract.actor import Actor
 from socialsvc_common.contract.envelope import Event, new_event
 from socialsvc_common.contract.payloads import ProvisionType
 from socialsvc_common.contract.public import PublicProviderChanged, provider_subject
-from socialsvc_common.db import UtcDateTime
+from socialsvc_common.db import UtcDateTime, among
 from socialsvc_common.geography import Geography, load_geography
 from socialsvc_common.outbox import add_events
 
@@ -200,7 +200,7 @@ class ProviderCache:
         self._parsed: dict[str, tuple[datetime, Provider]] = {}
 
     async def load(self, session: AsyncSession, ids: list[str]) -> dict[str, Provider]:
-        query = select(ProviderRow).where(col(ProviderRow.id).in_(ids))
+        query = select(ProviderRow).where(among(col(ProviderRow.id), ids))
         found: dict[str, Provider] = {}
         for row in (await session.exec(query)).all():
             cached = self._parsed.get(row.id)

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from assignment.store import PlacementRow
 from socialsvc_common.contract.payloads import PlacementStatus
-from socialsvc_common.db import UtcDateTime, run
+from socialsvc_common.db import UtcDateTime, among, run
 
 OPEN = "open"
 CONCLUDED = "concluded"
@@ -112,7 +112,7 @@ async def open_reviews_for_update(session: AsyncSession, ids: Collection[UUID]) 
     """The reviews among these still open, locked, in id order."""
     query = (
         select(ReviewRow)
-        .where(col(ReviewRow.id).in_(ids), ReviewRow.status == OPEN)
+        .where(among(col(ReviewRow.id), ids), ReviewRow.status == OPEN)
         .order_by(col(ReviewRow.id))
         .with_for_update()
     )

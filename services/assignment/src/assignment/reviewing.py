@@ -32,7 +32,7 @@ from socialsvc_common.contract.payloads import (
     ReviewConcluded,
     ReviewOutcome,
 )
-from socialsvc_common.db import transaction
+from socialsvc_common.db import among, transaction
 from socialsvc_common.outbox import OutboxRelay, add_events
 from socialsvc_common.worker import Worker
 
@@ -138,7 +138,7 @@ async def conclude_reviews(
         return []
     query = (
         select(PlacementRow)
-        .where(col(PlacementRow.id).in_({row.placement_id for row in reviews.values()}))
+        .where(among(col(PlacementRow.id), {row.placement_id for row in reviews.values()}))
         .order_by(col(PlacementRow.id))
         .with_for_update()
     )

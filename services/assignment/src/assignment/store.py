@@ -17,7 +17,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from socialsvc_common.contract.actor import MAX_LENGTH as ACTOR_LENGTH
 from socialsvc_common.contract.payloads import DecisionMade, ProvisionType
-from socialsvc_common.db import UtcDateTime, run
+from socialsvc_common.db import UtcDateTime, among, run
 from socialsvc_common.withdrawals import WithdrawalRow
 
 
@@ -106,11 +106,11 @@ async def lock_candidates(
     districts = sorted({decision.district for decision in decisions})
     query = (
         select(LedgerRow)
-        .where(col(LedgerRow.provision_type).in_(types))
+        .where(among(col(LedgerRow.provision_type), types))
         .where(
             or_(
                 LedgerRow.provision_type != ProvisionType.HOME_CARE.value,
-                col(LedgerRow.district).in_(districts),
+                among(col(LedgerRow.district), districts),
             )
         )
         .order_by(col(LedgerRow.provider_id))
@@ -133,8 +133,8 @@ async def lock_people(session: AsyncSession, person_refs: Collection[str]) -> No
 
 async def known_of(session: AsyncSession, ids: Collection[UUID]) -> set[UUID]:
     """Which of these applications were placed or waitlisted before."""
-    placed = select(PlacementRow.application_id).where(col(PlacementRow.application_id).in_(ids))
-    waiting = select(WaitlistRow.application_id).where(col(WaitlistRow.application_id).in_(ids))
+    placed = select(PlacementRow.application_id).where(among(col(PlacementRow.application_id), ids))
+    waiting = select(WaitlistRow.application_id).where(among(col(WaitlistRow.application_id), ids))
     found = await run(session, union(placed, waiting))
     return set(found.scalars())
 
@@ -142,10 +142,10 @@ async def known_of(session: AsyncSession, ids: Collection[UUID]) -> set[UUID]:
 async def open_of(session: AsyncSession, ids: Collection[UUID]) -> set[UUID]:
     """Which of these applications hold a place now or wait for one."""
     placed = select(PlacementRow.application_id).where(
-        col(PlacementRow.application_id).in_(ids), col(PlacementRow.active).is_(True)
+        among(col(PlacementRow.application_id), ids), col(PlacementRow.active).is_(True)
     )
     waiting = select(WaitlistRow.application_id).where(
-        col(WaitlistRow.application_id).in_(ids), col(WaitlistRow.waiting).is_(True)
+        among(col(WaitlistRow.application_id), ids), col(WaitlistRow.waiting).is_(True)
     )
     found = await run(session, union(placed, waiting))
     return set(found.scalars())
@@ -159,7 +159,7 @@ async def held_by_all(
     if not person_refs:
         return held
     query = select(PlacementRow).where(
-        col(PlacementRow.person_ref).in_(person_refs), col(PlacementRow.active).is_(True)
+        among(col(PlacementRow.person_ref), person_refs), col(PlacementRow.active).is_(True)
     )
     for row in (await session.exec(query)).all():
         held[row.person_ref or ""].append(row)
@@ -208,7 +208,7 @@ async def leave_waitlist(session: AsyncSession, ids: Collection[UUID]) -> None:
     """Takes these applications off the waitlist (one statement)."""
     statement = (
         update(WaitlistRow)
-        .where(col(WaitlistRow.application_id).in_(ids), col(WaitlistRow.waiting).is_(True))
+        .where(among(col(WaitlistRow.application_id), ids), col(WaitlistRow.waiting).is_(True))
         .values(waiting=False)
     )
     await run(session, statement)
@@ -218,7 +218,7 @@ async def active_placements_of(session: AsyncSession, ids: Collection[UUID]) -> 
     """The placements of these applications that still hold a place, in id order."""
     query = (
         select(PlacementRow.id)
-        .where(col(PlacementRow.application_id).in_(ids), col(PlacementRow.active).is_(True))
+        .where(among(col(PlacementRow.application_id), ids), col(PlacementRow.active).is_(True))
         .order_by(col(PlacementRow.id))
     )
     return list((await session.exec(query)).all())

@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from eligibility.policy_store import RuleSetRow
 from socialsvc_common.contract.payloads import DecisionMade
-from socialsvc_common.db import UtcDateTime, run
+from socialsvc_common.db import UtcDateTime, among, run
 from socialsvc_common.withdrawals import WithdrawalRow
 
 
@@ -59,7 +59,7 @@ async def save_decisions(session: AsyncSession, rows: Sequence[Mapping[str, Any]
 
 async def decisions_of(session: AsyncSession, ids: Collection[UUID]) -> list[DecisionRow]:
     """Every decision these applications had, by application and then in the order made."""
-    query = select(DecisionRow).where(col(DecisionRow.application_id).in_(ids))
+    query = select(DecisionRow).where(among(col(DecisionRow.application_id), ids))
     order = (col(DecisionRow.application_id), col(DecisionRow.id))
     return list((await session.exec(query.order_by(*order))).all())
 

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from intake.cases import CaseSearch, fold, group_pattern, like_escaped, reference_range
 from intake.store import APPLICATIONS, ApplicationRow
 from socialsvc_common.contract.actor import MAX_LENGTH as ACTOR_LENGTH
-from socialsvc_common.db import UtcDateTime, insert_new, run
+from socialsvc_common.db import UtcDateTime, among, insert_new, run
 
 REQUESTED, DONE = "requested", "done"
 
@@ -184,5 +184,5 @@ async def erase_casework(session: AsyncSession, application_ids: Collection[UUID
     if not application_ids:
         return
     ids = list(application_ids)
-    await run(session, update(NOTES).where(NOTES.c.application_id.in_(ids)).values(text=None))
-    await run(session, update(VISITS).where(VISITS.c.application_id.in_(ids)).values(note=None))
+    await run(session, update(NOTES).where(among(NOTES.c.application_id, ids)).values(text=None))
+    await run(session, update(VISITS).where(among(VISITS.c.application_id, ids)).values(note=None))

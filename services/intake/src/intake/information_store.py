@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from intake.information_policy import AwaitingFacts, InformationPolicy
 from intake.store import APPLICATIONS, ApplicationRow, JourneyEntry, Status
-from socialsvc_common.db import run
+from socialsvc_common.db import among, run
 
 DECIDED = "eligibility.decision.made"
 
@@ -49,7 +49,7 @@ async def missing_asked(session: AsyncSession, ids: Collection[UUID]) -> dict[UU
         return {}
     query = (
         select(JourneyEntry.application_id, JourneyEntry.summary)
-        .where(col(JourneyEntry.application_id).in_(ids), JourneyEntry.type == DECIDED)
+        .where(among(col(JourneyEntry.application_id), ids), JourneyEntry.type == DECIDED)
         .order_by(col(JourneyEntry.time))
     )
     latest: dict[UUID, Mapping[str, Any]] = dict((await session.exec(query)).all())
@@ -62,7 +62,7 @@ async def mark_reminded(session: AsyncSession, ids: Collection[UUID], now: datet
     if ids:
         statement = (
             update(APPLICATIONS)
-            .where(APPLICATIONS.c.id.in_(list(ids)))
+            .where(among(APPLICATIONS.c.id, list(ids)))
             .values(information_reminded_at=now)
         )
         await run(session, statement)

@@ -25,7 +25,7 @@ from sqlmodel import Field, SQLModel, col, select, tuple_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from socialsvc_common.contract.actor import MAX_LENGTH as ACTOR_LENGTH
-from socialsvc_common.db import UtcDateTime, insert_new, run
+from socialsvc_common.db import UtcDateTime, among, insert_new, run
 from socialsvc_common.retention import Rule
 
 
@@ -176,7 +176,7 @@ async def insert_applications(
 
 async def by_keys(session: AsyncSession, keys: Collection[str]) -> dict[str, ApplicationRow]:
     """The applications made under these idempotency keys."""
-    query = select(ApplicationRow).where(col(ApplicationRow.idempotency_key).in_(keys))
+    query = select(ApplicationRow).where(among(col(ApplicationRow.idempotency_key), keys))
     return {row.idempotency_key or "": row for row in (await session.exec(query)).all()}
 
 
@@ -196,7 +196,9 @@ async def open_for(
 
 async def statuses_of(session: AsyncSession, ids: Collection[UUID]) -> dict[UUID, Status]:
     """The current status of each of these applications that exists."""
-    query = select(ApplicationRow.id, ApplicationRow.status).where(col(ApplicationRow.id).in_(ids))
+    query = select(ApplicationRow.id, ApplicationRow.status).where(
+        among(col(ApplicationRow.id), ids)
+    )
     return {row_id: Status(status) for row_id, status in (await session.exec(query)).all()}
 
 

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from intake.store import APPLICATIONS, ApplicationRow
-from socialsvc_common.db import run
+from socialsvc_common.db import among, run
 from socialsvc_common.outbox import OutboxRow
 
 
@@ -33,7 +33,7 @@ async def unsent_about(session: AsyncSession, ids: Collection[UUID]) -> int:
     """How many events about these applications wait in the outbox (keyed by application id)."""
     keys = [str(application_id).encode() for application_id in ids]
     query = select(func.count()).where(
-        col(OutboxRow.key).in_(keys), col(OutboxRow.sent_at).is_(None)
+        among(col(OutboxRow.key), keys), col(OutboxRow.sent_at).is_(None)
     )
     return int((await session.exec(query)).one())
 

@@ -21,7 +21,7 @@ from notifications.store import (
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract.envelope import Event
 from socialsvc_common.contract.erasure import SubjectErased
-from socialsvc_common.db import insert_new, run
+from socialsvc_common.db import among, insert_new, run
 from socialsvc_common.subject_access import Holding
 
 ERASED = "subject erased"
@@ -49,7 +49,9 @@ async def on_subjects_erased(
     ids = list(erased)
     await run(
         session,
-        update(CONTACTS).where(CONTACTS.c.application_id.in_(ids)).values(**BLANK, erased_at=now),
+        update(CONTACTS)
+        .where(among(CONTACTS.c.application_id, ids))
+        .values(**BLANK, erased_at=now),
     )
     await insert_new(
         session,
@@ -60,14 +62,14 @@ async def on_subjects_erased(
     await run(
         session,
         update(NOTIFICATIONS)
-        .where(NOTIFICATIONS.c.application_id.in_(ids), NOTIFICATIONS.c.status == PENDING)
+        .where(among(NOTIFICATIONS.c.application_id, ids), NOTIFICATIONS.c.status == PENDING)
         .values(status=SKIPPED, last_error=ERASED),
     )
     return []
 
 
 async def holdings(session: AsyncSession, ids: Sequence[UUID]) -> list[Holding]:
-    contacts = select(ContactRow).where(col(ContactRow.application_id).in_(ids))
+    contacts = select(ContactRow).where(among(col(ContactRow.application_id), ids))
     found = [
         Holding(
             category="contact",
@@ -79,7 +81,7 @@ async def holdings(session: AsyncSession, ids: Sequence[UUID]) -> list[Holding]:
     ]
     messages = (
         select(NotificationRow)
-        .where(col(NotificationRow.application_id).in_(ids), NotificationRow.kind != "none")
+        .where(among(col(NotificationRow.application_id), ids), NotificationRow.kind != "none")
         .order_by(col(NotificationRow.occurred_at))
     )
     found += [

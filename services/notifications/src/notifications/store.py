@@ -10,7 +10,7 @@ from sqlalchemy import JSON, Column, Delete, Index, Table, delete, insert, text,
 from sqlmodel import Field, SQLModel, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from socialsvc_common.db import UtcDateTime, run, upsert
+from socialsvc_common.db import UtcDateTime, among, run, upsert
 from socialsvc_common.retention import Rule
 from socialsvc_common.withdrawals import WithdrawalRow
 
@@ -112,7 +112,7 @@ async def erased_among(session: AsyncSession, ids: Collection[UUID]) -> set[UUID
     if not ids:
         return set()
     query = select(ContactRow.application_id).where(
-        col(ContactRow.application_id).in_(ids), col(ContactRow.erased_at).is_not(None)
+        among(col(ContactRow.application_id), ids), col(ContactRow.erased_at).is_not(None)
     )
     return set((await session.exec(query)).all())
 
@@ -130,7 +130,7 @@ async def cancel_pending(session: AsyncSession, application_ids: Collection[UUID
     statement = (
         update(NOTIFICATIONS)
         .where(
-            NOTIFICATIONS.c.application_id.in_(application_ids),
+            among(NOTIFICATIONS.c.application_id, application_ids),
             NOTIFICATIONS.c.status == PENDING,
         )
         .values(status=CANCELLED, last_error="consent withdrawn")
@@ -149,8 +149,8 @@ async def messages_of(
     if not application_ids:
         return []
     query = select(NotificationRow.id, NotificationRow.context).where(
-        col(NotificationRow.application_id).in_(application_ids),
-        col(NotificationRow.kind).in_(kinds),
+        among(col(NotificationRow.application_id), application_ids),
+        among(col(NotificationRow.kind), kinds),
     )
     if pending_only:
         query = query.where(NotificationRow.status == PENDING)
@@ -163,7 +163,7 @@ async def cancel_messages(session: AsyncSession, ids: Collection[UUID], why: str
         return
     statement = (
         update(NOTIFICATIONS)
-        .where(NOTIFICATIONS.c.id.in_(list(ids)), NOTIFICATIONS.c.status == PENDING)
+        .where(among(NOTIFICATIONS.c.id, list(ids)), NOTIFICATIONS.c.status == PENDING)
         .values(status=CANCELLED, last_error=why)
     )
     await run(session, statement)
@@ -230,7 +230,9 @@ async def due(
     if not rows:
         return []
     wanted = {row.application_id for row in rows}
-    found = await session.exec(select(ContactRow).where(col(ContactRow.application_id).in_(wanted)))
+    found = await session.exec(
+        select(ContactRow).where(among(col(ContactRow.application_id), wanted))
+    )
     contacts = {contact.application_id: contact for contact in found.all()}
     return [(row, contacts[row.application_id]) for row in rows]
 
@@ -245,7 +247,7 @@ async def with_contacts(
     query = (
         select(NotificationRow, ContactRow)
         .join(ContactRow, col(ContactRow.application_id) == col(NotificationRow.application_id))
-        .where(col(NotificationRow.id).in_(notification_ids))
+        .where(among(col(NotificationRow.id), notification_ids))
         .order_by(col(NotificationRow.id))
         .with_for_update(of=NotificationRow)
     )

@@ -24,7 +24,7 @@ from ministry_statistics.tables import (
     WAITLIST,
     WITHDRAWALS,
 )
-from socialsvc_common.db import dialect_insert, run, upsert
+from socialsvc_common.db import among, dialect_insert, run, upsert
 
 
 async def merge(
@@ -60,7 +60,7 @@ async def decided_at_of(session: AsyncSession, refs: Collection[UUID]) -> dict[U
     """When the stored decision of each of these applications was made."""
     if not refs:
         return {}
-    query = select(DECISIONS.c.ref, DECISIONS.c.decided_at).where(DECISIONS.c.ref.in_(refs))
+    query = select(DECISIONS.c.ref, DECISIONS.c.decided_at).where(among(DECISIONS.c.ref, refs))
     return {ref: at for ref, at in await rows_of(session, query)}  # noqa: C416 - typed pairs
 
 
@@ -75,8 +75,8 @@ async def save_decisions(
         return
     refs = [row["ref"] for row in rows]
     await upsert(session, DECISIONS, rows, ["ref"])
-    await run(session, delete(GROUPS).where(GROUPS.c.ref.in_(refs)))
-    await run(session, delete(REASONS).where(REASONS.c.ref.in_(refs)))
+    await run(session, delete(GROUPS).where(among(GROUPS.c.ref, refs)))
+    await run(session, delete(REASONS).where(among(REASONS.c.ref, refs)))
     if groups:
         await run(session, insert(GROUPS), groups)
     if reasons:

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from eligibility.store import DecisionRow
 from socialsvc_common.contract.actor import MAX_LENGTH as ACTOR_LENGTH
-from socialsvc_common.db import UtcDateTime, insert_new, run
+from socialsvc_common.db import UtcDateTime, among, insert_new, run
 from socialsvc_common.retention import Rule
 
 GROUNDS_LENGTH = 4000
@@ -97,7 +97,7 @@ async def appeal_for_update(session: AsyncSession, appeal_id: UUID) -> AppealRow
 
 
 async def appeals_of(session: AsyncSession, ids: Collection[UUID]) -> list[AppealRow]:
-    query = select(AppealRow).where(col(AppealRow.application_id).in_(ids))
+    query = select(AppealRow).where(among(col(AppealRow.application_id), ids))
     order = (col(AppealRow.application_id), col(AppealRow.lodged_at))
     return list((await session.exec(query.order_by(*order))).all())
 
@@ -130,7 +130,7 @@ async def anonymise_appeals(session: AsyncSession, ids: Collection[UUID]) -> Non
     statement); the statuses and dates stay."""
     statement = (
         update(AppealRow)
-        .where(col(AppealRow.application_id).in_(ids))
+        .where(among(col(AppealRow.application_id), ids))
         .values(grounds="", reasons=None)
     )
     await run(session, statement)
