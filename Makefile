@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 KAFKA := deploy/kafka/kafkactl
 PG := deploy/postgres/pgctl
 
-.PHONY: help install run ops demo-statistics test test-unit test-integration bench chaos lint format infra infra-stop migrate topics schemas asyncapi \
+.PHONY: help install run ops prometheus k8s demo-statistics test test-unit test-integration bench chaos lint format infra infra-stop migrate topics schemas asyncapi \
 	kafka-jars kafka-start kafka-stop kafka-status kafka-wipe \
 	cluster-start cluster-stop cluster-status cluster-wipe \
 	secure-cluster-start secure-cluster-stop secure-cluster-status secure-cluster-wipe \
@@ -37,7 +37,13 @@ ops: install ## the live operations page on http://127.0.0.1:8080 for the `make 
 	@deploy/dev-keys.sh
 	@echo "ops: log in with the operator key in $(CURDIR)/var/keys/operator.key"
 	$(VENV)/bin/socialsvc-ops serve --bootstrap 127.0.0.1:9092 --port $${OPS_PORT:-8080} \
-		--keys-file var/keys/api-keys.jsonl
+		--keys-file var/keys/api-keys.jsonl --metrics-key-file var/keys/monitor.key
+
+prometheus: install ## Prometheus (Debian's package) with the alert rules, scraping `make run`'s services, on http://127.0.0.1:9090
+	@deploy/dev-keys.sh
+	@mkdir -p var/prometheus
+	$$(deploy/debian-tool prometheus) --config.file=deploy/prometheus/prometheus.yml \
+		--storage.tsdb.path=var/prometheus --web.listen-address=127.0.0.1:$${PROMETHEUS_PORT:-9090}
 
 # The ministry's scale into the running `make run` platform, e.g.
 # `make demo-statistics DEMO_ARGS="--people 2000"`; `python -m deploy.demo.ministry --help` for the rest.
@@ -83,6 +89,9 @@ migrate: install ## bring every service's database to the head of its migrations
 
 topics: install ## create or update every topic of the registry on the running broker
 	$(VENV)/bin/socialsvc-topics
+
+k8s: install ## regenerate deploy/k8s (Strimzi topics and users, Deployments, KEDA scalers) from the registry and the access map
+	$(PY) -m deploy.k8s.generate
 
 schemas: install ## regenerate the committed JSON Schemas of the payloads (refuses breaking changes)
 	$(PY) -m socialsvc_common.contract.schemas

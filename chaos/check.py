@@ -183,10 +183,12 @@ async def _check_dead_letters(
         findings.facts |= hold_facts(hold_buckets(expositions))
 
 
-async def scrape(urls: dict[str, str]) -> tuple[list[str], list[str]]:
-    """The /metrics of each named process, and the names of those that did not answer."""
+async def scrape(urls: dict[str, str], key: str) -> tuple[list[str], list[str]]:
+    """The /metrics of each named process, read with a monitor `key`, and the names of those
+    that did not answer."""
     texts, unread = [], []
-    async with httpx.AsyncClient(timeout=10) as client:
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(timeout=10, headers=headers) as client:
         for name, url in urls.items():
             try:
                 response = await client.get(url + "/metrics")

@@ -75,6 +75,8 @@ class Platform:
         self.key_store = workdir / "api-keys.jsonl"
         self.key_store.unlink(missing_ok=True)
         os.environ[API_KEY_ENV] = issue(self.key_store, "chaos-load", Role.SUBMITTER)
+        # The suite reads the services' /metrics at the end as Prometheus would.
+        self.monitor_key = issue(self.key_store, "chaos-monitor", Role.MONITOR)
 
     def add(self, name: str, service: str, fault: str | None = None, launches: int = 0) -> Process:
         port = free_port()

@@ -82,7 +82,8 @@ async def run_scenario(
                 name: process.url
                 for name, process in platform.processes.items()
                 if name != "sinks" and process.pid is not None
-            }
+            },
+            platform.monitor_key,
         )
         findings = await check(
             kafka.bootstrap,

@@ -6,7 +6,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 mkdir -p var/keys
-for role in submitter social_worker operator administrator reviewer citizen_portal; do
+for role in submitter social_worker operator administrator reviewer citizen_portal monitor; do
   if [ ! -s "var/keys/$role.key" ]; then
     (umask 077 && .venv/bin/socialsvc-keys --file var/keys/api-keys.jsonl issue "dev-$role" "$role" >"var/keys/$role.key")
   fi

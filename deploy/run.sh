@@ -74,7 +74,7 @@ for name in "${processes[@]}"; do
   echo "run: $name running (pid ${pids[$name]}), log: $logs/$name.log"
 done
 
-echo "run: Kafka 127.0.0.1:9092; intake http://127.0.0.1:8000/docs (eligibility :8001,"
+echo "run: Kafka 127.0.0.1:9092; intake http://127.0.0.1:8000 (eligibility :8001,"
 echo "run: assignment :8002, notifications :8003, statistics :8006); SMS sink :8090, e-gov inbox"
 echo "run: sink :8091 and SMTP sink :8025 write what citizens receive to var/sinks/{sms,inbox,mail}.jsonl."
 echo "run: API keys by role in var/keys/<role>.key, e.g."

@@ -28,6 +28,7 @@ from socialsvc_common.db import make_engine
 from socialsvc_common.migrations import schemas, upgrade
 from socialsvc_common.public_stream import coarse_since
 
+ROOT = Path(__file__).resolve().parents[1]
 # Below Linux's ephemeral range (32768-60999), so no client connection takes a port between the
 # probe and the server's bind; the project's own fixed ports there are left alone.
 FREE_PORTS = range(20000, 32000)
@@ -209,6 +210,18 @@ async def start_group_at_end(bootstrap: str, group: str, names: list[str]) -> No
         await consumer.commit(ends)
     finally:
         await consumer.stop()
+
+
+def debian_tool(package: str, command: str) -> str:
+    """The path of `command`, installed from Debian's `package` if missing (deploy/debian-tool)."""
+    found = subprocess.run(
+        [ROOT / "deploy" / "debian-tool", package, command],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=900,
+    )
+    return found.stdout.strip()
 
 
 @contextlib.asynccontextmanager

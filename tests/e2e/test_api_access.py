@@ -276,8 +276,27 @@ async def test_each_role_is_admitted_exactly_where_it_should_be(platform: Platfo
             response = await send(client, platform, call, {"X-API-Key": platform.keys[ADMIN]})
             assert response.status_code not in {401, 403}, (what, response.text)
         for service in ("intake", "assignment"):
-            for open_path in ("/health", "/openapi.json"):
-                assert (await client.get(platform.urls[service] + open_path)).status_code == 200
+            base = platform.urls[service]
+            assert (await client.get(base + "/health")).status_code == 200
+            # What a service is made of is for those who call it, its figures for its watchers.
+            for path in ("/openapi.json", "/metrics"):
+                assert_refusal(await client.get(base + path), 401, f"{service}{path} without a key")
+            description = await client.get(
+                base + "/openapi.json", headers=bearer(platform.keys[Role.SUBMITTER])
+            )
+            assert description.json()["info"]["title"]
+            for role, key in platform.keys.items():
+                scraped = await client.get(base + "/metrics", headers=bearer(key))
+                if role in {Role.MONITOR, Role.OPERATOR, Role.ADMINISTRATOR}:
+                    assert scraped.status_code == 200, (service, role)
+                    assert "socialsvc_messages_in_total" in scraped.text
+                else:
+                    assert_refusal(scraped, 403, f"{service}/metrics as {role}")
+            # No Swagger page: FastAPI's takes its script from a CDN.
+            docs = await client.get(
+                base + "/docs", headers=bearer(platform.keys[Role.ADMINISTRATOR])
+            )
+            assert docs.status_code == 404
     print("\n".join(outcomes))
 
     secrets = [*platform.keys.values(), *strangers.values()]

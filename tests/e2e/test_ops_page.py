@@ -41,6 +41,9 @@ def start_page(platform: Platform, bootstrap: str, port: int) -> "subprocess.Pop
     # A service that is not there: its outbox age must read "unknown", not fail the page.
     ghost = f"--service=ghost=http://127.0.0.1:{free_port()}"
     command = [sys.executable, "-m", "socialsvc_ops", "serve", f"--port={port}", "--since=2m"]
+    # The page reads the services' /metrics as a monitor.
+    metrics_key = Path(platform.extra["key_store"]).parent / "monitor.key"
+    metrics_key.write_text(platform.keys[Role.MONITOR])
     return subprocess.Popen(
         [*command, *services, ghost, *groups],
         env={
@@ -48,6 +51,7 @@ def start_page(platform: Platform, bootstrap: str, port: int) -> "subprocess.Pop
             "SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             # The page admits the operators of the platform's own key store.
             "OPS_API_KEYS_FILE": str(platform.extra["key_store"]),
+            "OPS_METRICS_KEY_FILE": str(metrics_key),
         },
     )
 
@@ -140,6 +144,7 @@ async def test_the_page_follows_the_flow_and_shows_a_journey_without_personal_da
         outbox = dict(await table(page, "outbox"))
         assert outbox["ghost"] == "unknown"
         assert set(platform.urls) <= set(outbox)
+        assert all(outbox[name] != "unknown" for name in platform.urls), outbox
 
         await page.fill("#application-id", ids[0])
         await page.click("#search button")

@@ -19,6 +19,7 @@ from aiokafka import TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
 from assignment.registry import load_providers
+from socialsvc_common.apikeys import Role
 from socialsvc_common.contract import topics
 from socialsvc_common.disclosure import default_disclosure_policy
 from socialsvc_common.pseudonym import public_application_id
@@ -210,7 +211,8 @@ async def test_public_streams_tell_each_story_under_one_pseudonym_and_nobody_in_
 
     # Other runs on the shared broker may add records to the same topics, so the figures are
     # checked as relations that hold whatever else arrives: one twin for each private event.
-    figures = {name: await caught_up(url) for name, url in platform.urls.items()}
+    monitor = platform.keys[Role.MONITOR]
+    figures = {name: await caught_up(url, monitor) for name, url in platform.urls.items()}
 
     def count(service: str, family: str, **labels: str) -> float:
         return figures[service][family, frozenset(labels.items())]
@@ -240,11 +242,11 @@ async def test_public_streams_tell_each_story_under_one_pseudonym_and_nobody_in_
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
-async def caught_up(url: str, seconds: float = 60) -> Samples:
-    """A service's metrics at a moment when it reports a lag for its partitions, all of it zero,
-    and an empty outbox (the run is over, so that moment comes)."""
+async def caught_up(url: str, key: str, seconds: float = 60) -> Samples:
+    """A service's metrics, read with a monitor's `key`, at a moment when it reports a lag for
+    its partitions, all of it zero, and an empty outbox (the run is over, so that moment comes)."""
     deadline = time.monotonic() + seconds
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with httpx.AsyncClient(timeout=30, headers={"Authorization": f"Bearer {key}"}) as client:
         while True:
             found = samples((await client.get(url + "/metrics")).text)
             lags = [v for (n, _), v in found.items() if n == "socialsvc_consumer_lag_records"]

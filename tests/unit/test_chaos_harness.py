@@ -157,17 +157,23 @@ def test_a_process_left_by_an_earlier_run_is_found_and_a_stale_record_dropped(
     assert list(tmp_path.iterdir()) == []
 
 
-async def test_metrics_are_read_from_the_processes_that_answer_and_the_others_named() -> None:
+async def test_metrics_are_read_with_the_key_from_those_that_answer_and_the_others_named() -> None:
     metrics = Metrics("intake")
     metrics.held_up("egov.application.submitted.v1", 0.2)
 
     async def service(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": metrics.render()})
+        # As the services do: /metrics only to a monitor's key.
+        known = (b"authorization", b"Bearer sk_monitor") in scope["headers"]
+        await send({"type": "http.response.start", "status": 200 if known else 401, "headers": []})
+        await send({"type": "http.response.body", "body": metrics.render() if known else b""})
 
     async with served(service) as port:
-        texts, unread = await scrape(
-            {"intake": f"http://127.0.0.1:{port}", "intake-r2": f"http://127.0.0.1:{free_port()}"}
-        )
+        urls = {
+            "intake": f"http://127.0.0.1:{port}",
+            "intake-r2": f"http://127.0.0.1:{free_port()}",
+        }
+        texts, unread = await scrape(urls, "sk_monitor")
+        refused = await scrape(urls, "sk_other")
+    assert refused == ([], ["intake", "intake-r2"])
     assert unread == ["intake-r2"]
     assert hold_facts(hold_buckets(texts))["dead letters timed by their consumers"] == 1

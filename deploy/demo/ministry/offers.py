@@ -74,7 +74,11 @@ async def backlog(platform: Platform, services: list[str]) -> int | None:
     total = 0.0
     for service in services:
         try:
-            response = await platform.client.get(platform.urls[service] + "/metrics", timeout=10)
+            response = await platform.client.get(
+                platform.urls[service] + "/metrics",
+                headers=platform.keys.headers("operator"),
+                timeout=10,
+            )
         except httpx.HTTPError:
             return None
         if response.status_code != 200:

@@ -52,6 +52,8 @@ class Role(StrEnum):
     # A provider (an NGO's project, an institution, a home-care team): its own offers,
     # placements and services delivered, and nothing of any other provider.
     PROVIDER = "provider"
+    # A metrics scraper such as Prometheus: GET /metrics of every service, and nothing else.
+    MONITOR = "monitor"
 
 
 # How long an actor (`<role>:<name>`, contract.actor) may be: the width of the columns that store

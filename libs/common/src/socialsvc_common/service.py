@@ -27,6 +27,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from socialsvc_common.apikeys import Role
+from socialsvc_common.auth import require
 from socialsvc_common.consumer import EventConsumer
 from socialsvc_common.contract.topics import DEAD_LETTERS, Topic
 from socialsvc_common.db import make_engine, session_factory
@@ -85,6 +87,8 @@ class Runtime:
     # Asked first at shutdown, so background work can finish what it holds (within the grace).
     stopping: list[Callable[[], None]] = field(default_factory=list)
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Set the service's own gauges when /metrics is read (e.g. from its database).
+    on_scrape: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     _tasks: list["asyncio.Task[Any]"] = field(default_factory=list)
     _subscriber: LogicSubscriber[Any] | None = None
 
@@ -205,8 +209,10 @@ class Runtime:
         most during an outage, so the scrape must not fail with it."""
         try:
             self.metrics.set_outbox(*await unsent_backlog(self.sessions))
+            for gauges in self.on_scrape:
+                await gauges()
         except (SQLAlchemyError, OSError) as error:
-            self.logger.warning("outbox not readable for metrics", error=repr(error))
+            self.logger.warning("database not readable for metrics", error=repr(error))
         kafka = self._subscriber.consumer if self._subscriber is not None else None
         self.metrics.set_lag(await consumer_lag(kafka) if kafka is not None else {})
         return self.metrics.render()
@@ -261,8 +267,8 @@ def build_runtime(
 
 
 def health_router(runtime: Runtime) -> APIRouter:
-    """GET /health: 200 when the database and broker answer, 503 naming what does not; and
-    GET /metrics for Prometheus."""
+    """GET /health: 200 when the database and broker answer, 503 naming what does not (open: a
+    load balancer asks it); GET /metrics for Prometheus, to monitor and operator keys."""
     router = APIRouter()
 
     @router.get("/health", tags=["operations"])
@@ -271,7 +277,12 @@ def health_router(runtime: Runtime) -> APIRouter:
         status = 200 if all(checks.values()) else 503
         return JSONResponse({"service": runtime.name, "ready": status == 200, **checks}, status)
 
-    @router.get("/metrics", tags=["operations"], response_class=Response)
+    @router.get(
+        "/metrics",
+        tags=["operations"],
+        response_class=Response,
+        dependencies=[require(Role.MONITOR, Role.OPERATOR)],
+    )
     async def metrics() -> Response:
         """Prometheus text exposition: messages in and out, processing time, errors, dead
         letters, outbox backlog and age, consumer lag."""
@@ -288,8 +299,20 @@ def service_app(
     **fastapi_options: Any,
 ) -> FastAPI:
     """The FastAPI app of a service with its lifespan, /health and /metrics, behind the limits
-    of socialsvc_common.edge (`unlimited_paths`: routes outside the per-client rate)."""
-    app = FastAPI(title=title, lifespan=runtime.lifespan, **fastapi_options)
+    of socialsvc_common.edge (`unlimited_paths`: routes outside the per-client rate).
+
+    Its OpenAPI description is at /openapi.json for any known key (the partners and systems that
+    call the service), not to anyone who can reach it; there is no /docs page, whose script and
+    style FastAPI takes from a CDN that a ministry's network does not reach (docs/ has the
+    services' descriptions)."""
+    app = FastAPI(
+        title=title,
+        lifespan=runtime.lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        **fastapi_options,
+    )
     settings = runtime.settings
     rate = settings.http_rate_per_second
     app.add_middleware(
@@ -302,6 +325,11 @@ def service_app(
     # Read by the AsyncAPI generator: what the service consumes and publishes.
     app.state.runtime = runtime
     app.include_router(health_router(runtime))
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[require(*Role)])
+    async def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
     return app
 
 

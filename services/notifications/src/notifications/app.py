@@ -11,6 +11,7 @@ from notifications.breaker import CircuitBreaker
 from notifications.channels import EmailGateway, InboxGateway, SmsGateway
 from notifications.dispatcher import CONCURRENCY, NAME, Dispatcher, Gateways
 from notifications.erasure import holdings, on_subjects_erased
+from notifications.gauges import GatewayGauges
 from notifications.messages import on_events, on_withdrawals
 from notifications.messages_api import messages_router
 from notifications.offer_reminders import DEFAULT_LEAD
@@ -124,6 +125,7 @@ def build_app(settings: NotificationsSettings | None = None) -> FastAPI:
     # New messages are sent at once; the dispatcher's own polling is for retries and holds.
     runtime.consumer.wake_after_commit(dispatcher.wake)
     runtime.background.append(dispatcher.run)
+    runtime.on_scrape.append(GatewayGauges(runtime.metrics, runtime.sessions, dispatcher).read)
     runtime.stopping.append(dispatcher.stop)
     runtime.retention.append(messages_rule(timedelta(days=settings.messages_keep_days)))
     runtime.on_stop.append(client.aclose)

@@ -128,9 +128,27 @@ class Dispatcher(Worker):
         attempts, events = self._prepare(batch, now)
         answers = await send_all(attempts, self._gateways, self._in_flight)
         after_sends(answers)
+        was_open = self.breakers_open()
         for attempt, answer in zip(attempts, answers, strict=True):
             events += record(attempt, answer, self._breakers[attempt.channel], now)
+        self._say_breaker_changes(was_open, answers)
         return events
+
+    def breakers_open(self) -> dict[p.Channel, bool]:
+        """Whether each gateway's breaker is open (or half-open, probing) now."""
+        return {channel: breaker.is_open for channel, breaker in self._breakers.items()}
+
+    def _say_breaker_changes(
+        self, was_open: dict[p.Channel, bool], answers: Sequence[object]
+    ) -> None:
+        failures = Counter(type(a).__name__ for a in answers if isinstance(a, Exception))
+        for channel, now_open in self.breakers_open().items():
+            if now_open and not was_open[channel]:
+                self._log.warning(
+                    "gateway breaker opened", channel=channel.value, errors=dict(failures)
+                )
+            elif was_open[channel] and not now_open:
+                self._log.info("gateway breaker closed", channel=channel.value)
 
     def _prepare(self, batch: Due, now: datetime) -> tuple[list[Attempt], list[Event]]:
         """The messages to send now, and the events of those that failed before any send."""

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, Column, Delete, Index, Table, delete, insert, text, true, update
+from sqlalchemy import JSON, Column, Delete, Index, Table, delete, func, insert, text, true, update
 from sqlmodel import Field, SQLModel, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -167,6 +167,16 @@ async def cancel_messages(session: AsyncSession, ids: Collection[UUID], why: str
         .values(status=CANCELLED, last_error=why)
     )
     await run(session, statement)
+
+
+async def awaiting_receipts(session: AsyncSession) -> tuple[int, datetime | None]:
+    """How many messages a gateway took and has not yet reported on, and when the oldest of
+    them was taken."""
+    query = select(func.count(), func.min(NotificationRow.sent_at)).where(
+        NotificationRow.status == ACCEPTED
+    )
+    count, oldest = (await session.exec(query)).one()
+    return int(count), oldest
 
 
 async def due(

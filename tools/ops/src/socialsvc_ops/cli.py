@@ -186,6 +186,18 @@ def _services(given: list[str] | None) -> dict[str, str]:
     return found
 
 
+def _read_key(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        key = path.read_text().strip()
+    except OSError as error:
+        raise typer.BadParameter(str(error), param_hint="--metrics-key-file") from None
+    if not key:
+        raise typer.BadParameter(f"{path} is empty", param_hint="--metrics-key-file")
+    return key
+
+
 @app.command("serve")
 def serve_command(
     *,
@@ -203,6 +215,13 @@ def serve_command(
         list[str] | None,
         typer.Option(help="NAME=URL of a service's /metrics (the four by default)"),
     ] = None,
+    metrics_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="OPS_METRICS_KEY_FILE",
+            help="a file holding a monitor key, to read the services' /metrics (outbox ages)",
+        ),
+    ] = None,
     group: Annotated[list[str] | None, typer.Option(help="consumer group to watch")] = None,
     since: Annotated[str, typer.Option(help="count applications seen since")] = "24h",
 ) -> None:
@@ -218,6 +237,7 @@ def serve_command(
         since=parse_since(since) or datetime.now(UTC),
         groups=group or list(services),
         services=services,
+        metrics_key=_read_key(metrics_key_file),
     )
     configure_logging("socialsvc-ops", level="INFO")
     render.errors.print(f"operations page on http://{host}:{port}/ (log in with an operator key)")

@@ -27,6 +27,8 @@ class MonitorSettings:
     since: datetime
     groups: list[str]
     services: dict[str, str]
+    # The key the page reads the services' /metrics with (a monitor's).
+    metrics_key: str | None = None
     poll_seconds: float = POLL_SECONDS
 
 
@@ -86,7 +88,7 @@ class Monitor:
 
     async def _poll_outbox(self) -> None:
         while True:
-            self.outbox = await outbox_ages(self.settings.services)
+            self.outbox = await outbox_ages(self.settings.services, self.settings.metrics_key)
             await asyncio.sleep(self.settings.poll_seconds)
 
     def snapshot(self) -> dict[str, Any]:

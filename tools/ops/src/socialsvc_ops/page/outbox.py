@@ -44,8 +44,10 @@ async def _scrape(client: httpx.AsyncClient, url: str) -> float | None:
     return gauge(response.text, OUTBOX_AGE)
 
 
-async def outbox_ages(services: dict[str, str]) -> dict[str, float | None]:
-    """Each service's oldest unsent outbox row age in seconds; None where it cannot be scraped."""
-    async with httpx.AsyncClient(timeout=SCRAPE_TIMEOUT_SECONDS) as client:
+async def outbox_ages(services: dict[str, str], key: str | None) -> dict[str, float | None]:
+    """Each service's oldest unsent outbox row age in seconds, read with a monitor `key`; None
+    where it cannot be scraped (the services show /metrics to monitor and operator keys only)."""
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    async with httpx.AsyncClient(timeout=SCRAPE_TIMEOUT_SECONDS, headers=headers) as client:
         ages = await asyncio.gather(*(_scrape(client, url) for url in services.values()))
     return dict(zip(services, ages, strict=True))
