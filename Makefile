@@ -128,7 +128,8 @@ secure-cluster-start: install ## start the SASL/SCRAM + ACL cluster on :19094,29
 	@$(KAFKA) start cluster-secure
 	@export SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS=$(SECURE_BROKERS) SOCIALSVC_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT \
 		SOCIALSVC_KAFKA_SASL_USERNAME=admin SOCIALSVC_KAFKA_SASL_PASSWORD="$$(cat $(SECURE_VAR)/admin.password)" && \
-		$(VENV)/bin/socialsvc-topics && $(VENV)/bin/socialsvc-acls --passwords $(SECURE_VAR)/principals.passwords
+		$(VENV)/bin/socialsvc-topics && $(VENV)/bin/socialsvc-acls --passwords $(SECURE_VAR)/principals.passwords \
+		--partners $(SECURE_VAR)/partners.jsonl
 secure-cluster-stop: ## stop the secure cluster
 	@$(KAFKA) stop cluster-secure
 secure-cluster-status: ## show the secure cluster

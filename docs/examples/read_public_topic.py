@@ -9,11 +9,16 @@ the CloudEvents type, id and time, and the payload. With --group the offsets are
 each batch is printed, so a restart goes on where it stopped (at least once: use ce_id to drop a
 repeat). With --since the topics are read from the start of the hour that time falls in (public
 records carry the hour, not the moment), without a group.
+
+On the ministry's secure cluster, log in as your organisation's principal: --username
+partner-<name>, with the password in the environment variable KAFKA_PASSWORD (never on the
+command line), over SASL/SCRAM-SHA-512.
 """
 
 import argparse
 import asyncio
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -50,6 +55,21 @@ async def seek_to_time(consumer: AIOKafkaConsumer, since: datetime) -> None:
         consumer.seek(tp, found[tp].offset if found.get(tp) else ends[tp])
 
 
+def login(username: str | None) -> dict[str, Any]:
+    """The client's SASL/SCRAM settings for `username`, with the password from KAFKA_PASSWORD."""
+    if username is None:
+        return {}
+    password = os.environ.get("KAFKA_PASSWORD")
+    if not password:
+        raise SystemExit("set KAFKA_PASSWORD to your principal's password")
+    return {
+        "security_protocol": "SASL_PLAINTEXT",
+        "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": username,
+        "sasl_plain_password": password,
+    }
+
+
 async def read(args: argparse.Namespace) -> int:
     consumer = AIOKafkaConsumer(
         *args.topics,
@@ -58,6 +78,7 @@ async def read(args: argparse.Namespace) -> int:
         auto_offset_reset="earliest",  # a new group reads what the topics still hold
         enable_auto_commit=False,
         isolation_level="read_committed",
+        **login(args.username),
     )
     await consumer.start()
     count = 0
@@ -97,6 +118,9 @@ def main() -> int:
     source.add_argument("--since", type=datetime.fromisoformat, help="ISO time, e.g. 2026-01-31")
     parser.add_argument(
         "--idle-seconds", type=float, default=None, help="stop after this long without events"
+    )
+    parser.add_argument(
+        "--username", help="your principal on a secure cluster, partner-<name> (KAFKA_PASSWORD)"
     )
     return asyncio.run(read(parser.parse_args()))
 

@@ -5,14 +5,17 @@ a temporary directory, creates the registry's topics and a public one, provision
 with `socialsvc-acls`' code, and stops the cluster at the end.
 """
 
+import asyncio
 import os
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import confluent_kafka
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.conn import create_conn
@@ -28,11 +31,14 @@ from pydantic import SecretStr
 
 from socialsvc_common.acls import load_passwords, provision
 from socialsvc_common.admin import ensure_topics
+from socialsvc_common.apikeys import Role
 from socialsvc_common.contract import topics
-from socialsvc_common.contract.access import PARTNER, access_map
+from socialsvc_common.contract.access import EGOV, access_map, partner_principal
+from socialsvc_common.contract.actor import Actor
 from socialsvc_common.contract.payloads import DeadLetter
 from socialsvc_common.kafka import make_broker, make_producer
 from socialsvc_common.kafka_security import client_security
+from socialsvc_common.partners import Register, issue, revoke
 from socialsvc_common.settings import ServiceSettings
 
 pytestmark = pytest.mark.integration
@@ -193,15 +199,26 @@ async def test_the_faststream_broker_of_a_service_logs_in_and_is_held_to_its_acl
             await broker.publish(b"{}", topics.DECISION_MADE.name, key=b"k")
 
 
+PERSON = Actor(role=Role.ADMINISTRATOR, name="secure-test")
+
+
+async def issued(cluster: SecureCluster, name: str) -> ServiceSettings:
+    """A partner organisation issued its own principal, as `socialsvc-partners issue` does."""
+    register = Register(cluster.var / "partners.jsonl")
+    password = await issue(cluster.settings("admin"), register, name, f"{name} NGO", PERSON)
+    return cluster.settings(partner_principal(name), password)
+
+
 async def test_a_partner_reads_public_topics_and_nothing_else(
     cluster: SecureCluster, admin_producer: AIOKafkaProducer
 ) -> None:
-    partner = cluster.settings(PARTNER)
+    partner = await issued(cluster, "umid")
     key = uuid.uuid4().hex.encode()
     await admin_producer.send_and_wait(PUBLIC.name, b"{}", key=key)
-    assert key in await keys_read(partner, PUBLIC, group=f"partner-{key.decode()}")
+    group = f"partner-umid-{key.decode()}"
+    assert key in await keys_read(partner, PUBLIC, group=group)
     with pytest.raises(TopicAuthorizationFailedError):
-        await keys_read(partner, topics.APPLICATION_RECEIVED, group=f"partner-{key.decode()}")
+        await keys_read(partner, topics.APPLICATION_RECEIVED, group=group)
     with pytest.raises(GroupAuthorizationFailedError):
         await keys_read(partner, PUBLIC, group="intake")
     # Without a write ACL anywhere, even an idempotent producer's first request is refused.
@@ -214,6 +231,155 @@ async def test_a_partner_reads_public_topics_and_nothing_else(
             await plain.send_and_wait(PUBLIC.name, b"{}", key=key)
     finally:
         await plain.stop()
+
+
+async def test_partners_keep_to_their_own_groups_and_a_revoked_one_is_shut_out(
+    cluster: SecureCluster, admin_producer: AIOKafkaProducer
+) -> None:
+    humay, bridge = await issued(cluster, "humay"), await issued(cluster, "bridge")
+    key = uuid.uuid4().hex.encode()
+    await admin_producer.send_and_wait(PUBLIC.name, b"{}", key=key)
+    assert key in await keys_read(bridge, PUBLIC, group="partner-bridge-news", until=key)
+    # One partner can neither join nor read the offsets of another's group.
+    with pytest.raises(GroupAuthorizationFailedError):
+        await keys_read(humay, PUBLIC, group="partner-bridge-news")
+    # Provisioning the cluster again keeps issued partners and leaves their passwords alone.
+    register = Register(cluster.var / "partners.jsonl")
+    passwords = {n: p for n, p in cluster.passwords.items() if n != "admin"}
+    await provision(cluster.settings("admin"), passwords, access_map(register.current()))
+    assert key in await keys_read(humay, PUBLIC, group="partner-humay-news", until=key)
+
+    await revoke(cluster.settings("admin"), register, "humay", PERSON)
+    with pytest.raises(SaslAuthenticationFailed):
+        await one_connection(**client_security(humay))
+    assert key in await keys_read(bridge, PUBLIC, group="partner-bridge-later", until=key)
+    entries = [(e.partner, e.action, e.by) for e in register.entries()]
+    assert ("humay", "revoked", "administrator:secure-test") in entries
+    assert "humay" not in register.current()
+
+
+async def test_the_egov_gateway_writes_submissions_and_nothing_else(
+    cluster: SecureCluster,
+) -> None:
+    egov = cluster.settings(EGOV)
+    await produce(egov, topics.EGOV_APPLICATION_SUBMITTED, uuid.uuid4().hex.encode())
+    with pytest.raises(TopicAuthorizationFailedError):
+        await produce(egov, topics.APPLICATION_RECEIVED, b"k")
+    # It has no consumer group, and could not read the topic in one.
+    with pytest.raises(GroupAuthorizationFailedError):
+        await keys_read(egov, topics.EGOV_APPLICATION_SUBMITTED, group="egov")
+
+
+GUIDE = Path(__file__).parents[2] / "docs" / "examples" / "read_public_topic.py"
+KAFKA_LIBS = Path(__file__).parents[2] / "deploy" / "kafka" / ".cache" / "libs"
+
+
+def read_with_the_example(partner: ServiceSettings) -> subprocess.CompletedProcess[str]:
+    """The partners' guide's aiokafka example, logged in as the partner."""
+    assert partner.kafka_sasl_password is not None
+    return subprocess.run(
+        [
+            sys.executable,
+            str(GUIDE),
+            f"--bootstrap={','.join(BROKERS)}",
+            f"--username={partner.kafka_sasl_username}",
+            "--group=partner-guide-aiokafka",
+            "--idle-seconds=5",
+            PUBLIC.name,
+        ],
+        env={**os.environ, "KAFKA_PASSWORD": partner.kafka_sasl_password.get_secret_value()},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def read_with_librdkafka(partner: ServiceSettings, group: str, until: bytes) -> set[bytes]:
+    """The keys on PUBLIC, read by confluent-kafka (librdkafka) as the partners' guide says,
+    until `until` is among them (or 30 s)."""
+    assert partner.kafka_sasl_password is not None
+    client = confluent_kafka.Consumer(
+        {
+            "bootstrap.servers": ",".join(BROKERS),
+            "group.id": group,
+            "auto.offset.reset": "earliest",
+            "security.protocol": "SASL_PLAINTEXT",
+            "sasl.mechanism": "SCRAM-SHA-512",
+            "sasl.username": partner.kafka_sasl_username,
+            "sasl.password": partner.kafka_sasl_password.get_secret_value(),
+        }
+    )
+    client.subscribe([PUBLIC.name])
+    try:
+        keys: set[bytes] = set()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            message = client.poll(1.0)
+            if message is None:
+                continue
+            assert message.error() is None, message.error()
+            keys.add(message.key() or b"")
+            if until in keys:
+                break
+        return keys
+    finally:
+        client.close()
+
+
+def read_with_java_console(partner: ServiceSettings, group: str, directory: Path) -> str:
+    """What Kafka's own console consumer prints of PUBLIC, logged in with a client.properties
+    file as the partners' guide shows."""
+    assert partner.kafka_sasl_password is not None
+    properties = directory / f"{group}.properties"
+    properties.write_text(
+        "security.protocol=SASL_PLAINTEXT\n"
+        "sasl.mechanism=SCRAM-SHA-512\n"
+        "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
+        f'username="{partner.kafka_sasl_username}" '
+        f'password="{partner.kafka_sasl_password.get_secret_value()}";\n'
+    )
+    properties.chmod(0o600)
+    done = subprocess.run(
+        [
+            "java",
+            "-cp",
+            f"{KAFKA_LIBS}/*",
+            "org.apache.kafka.tools.consumer.ConsoleConsumer",
+            f"--bootstrap-server={BROKERS[0]}",
+            f"--topic={PUBLIC.name}",
+            f"--group={group}",
+            "--from-beginning",
+            f"--consumer.config={properties}",
+            "--property=print.key=true",
+            "--timeout-ms=15000",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return done.stdout
+
+
+async def test_the_partners_guide_clients_read_as_a_partner_over_sasl(
+    cluster: SecureCluster, admin_producer: AIOKafkaProducer, tmp_path: Path
+) -> None:
+    partner = await issued(cluster, "guide")
+    assert partner.kafka_sasl_password is not None
+    key = uuid.uuid4().hex.encode()
+    await admin_producer.send_and_wait(PUBLIC.name, b"{}", key=key)
+    example = await asyncio.to_thread(read_with_the_example, partner)
+    assert example.returncode == 0, example.stderr
+    assert key.decode() in example.stdout
+    group = "partner-guide-rdkafka"
+    librdkafka = await asyncio.to_thread(read_with_librdkafka, partner, group, key)
+    assert key in librdkafka
+    java = await asyncio.to_thread(read_with_java_console, partner, "partner-guide-java", tmp_path)
+    assert key.decode() in java
+    # The same console consumer outside the partner's own groups is refused.
+    refused = await asyncio.to_thread(read_with_java_console, partner, "intake", tmp_path)
+    assert key.decode() not in refused
 
 
 async def one_connection(**security: str) -> None:

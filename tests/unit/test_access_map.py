@@ -16,13 +16,14 @@ from socialsvc_common import service
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.access import (
     ALL,
+    EGOV,
     OPERATOR,
-    PARTNER,
     Grant,
     Operation,
     Pattern,
     Resource,
     access_map,
+    partner_principal,
 )
 from socialsvc_common.settings import ServiceSettings
 
@@ -80,13 +81,28 @@ def test_nothing_a_service_consumes_is_written_by_nobody_but_the_egov_channel() 
     assert consumed - written == {topics.EGOV_APPLICATION_SUBMITTED.name}
 
 
-def test_a_partner_reads_public_topics_only() -> None:
-    grants = access_map()[PARTNER].grants()
-    topic_grants = [g for g in grants if g.resource is Resource.TOPIC]
-    assert topic_grants == [
-        Grant(PARTNER, Resource.TOPIC, "public.", Pattern.PREFIXED, Operation.READ)
+def test_each_partner_reads_public_topics_only_in_groups_of_its_own() -> None:
+    principals = access_map(["umid", "humay"])
+    umid, humay = partner_principal("umid"), partner_principal("humay")
+    grants = principals[umid].grants()
+    assert [g for g in grants if g.resource is Resource.TOPIC] == [
+        Grant(umid, Resource.TOPIC, "public.", Pattern.PREFIXED, Operation.READ)
+    ]
+    assert [g for g in grants if g.resource is Resource.GROUP] == [
+        Grant(umid, Resource.GROUP, "partner-umid-", Pattern.PREFIXED, Operation.READ)
     ]
     assert all(g.operation is Operation.READ for g in grants)
+    # "partner-umid-" is not a prefix of any group "partner-humay-..." may use, nor the reverse.
+    humays_groups = {g.name for g in principals[humay].grants() if g.resource is Resource.GROUP}
+    assert humays_groups == {"partner-humay-"}
+    assert umid not in access_map()
+
+
+def test_the_egov_gateway_writes_the_submissions_and_nothing_else() -> None:
+    egov = access_map()[EGOV]
+    assert egov.writes == {topics.EGOV_APPLICATION_SUBMITTED.name}
+    assert (egov.reads, egov.read_prefixes) == (frozenset(), frozenset())
+    assert (egov.groups, egov.group_prefixes) == (frozenset(), frozenset())
 
 
 def test_the_operator_reads_everything_and_writes_only_replay_targets() -> None:

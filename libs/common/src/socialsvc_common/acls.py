@@ -1,5 +1,8 @@
 """Gives every principal of the access map its SCRAM user and exactly its ACLs (`socialsvc-acls`).
 
+The partner organisations of the register given with `--partners` (socialsvc_common.partners)
+keep their ACLs; their passwords, which only they know, are never set here.
+
 Run as the cluster's super user (SOCIALSVC_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT,
 SOCIALSVC_KAFKA_SASL_USERNAME=admin, SOCIALSVC_KAFKA_SASL_PASSWORD=...). The principals' passwords
 come from a `principal=password` file readable by its owner only; a principal missing from it
@@ -17,22 +20,20 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from socialsvc_common.contract.access import Access, Grant, access_map
-from socialsvc_common.kafka_security import client_security
+from socialsvc_common.partners import PartnerError, Register
 from socialsvc_common.secure_admin import (
     SecurityAdminError,
+    admin_client,
     create_acls,
     delete_acls,
     describe_acls,
     upsert_scram_users,
+    wait_until_enforced,
 )
 from socialsvc_common.settings import ServiceSettings
-
-ADMIN_TIMEOUT_MS = 30_000
-PROPAGATION_SECONDS = 30.0
 
 
 def load_passwords(path: Path, principals: Iterable[str]) -> dict[str, str]:
@@ -58,37 +59,20 @@ def load_passwords(path: Path, principals: Iterable[str]) -> dict[str, str]:
     return known
 
 
-async def _wait_until_enforced(
-    admin: AIOKafkaAdminClient, wanted: Mapping[str, set[Grant]]
-) -> None:
-    # ACLs reach each broker through the metadata log a moment after the controller took them.
-    brokers = [broker["node_id"] for broker in (await admin.describe_cluster())["brokers"]]
-    deadline = asyncio.get_running_loop().time() + PROPAGATION_SECONDS
-    for node in brokers:
-        for principal, grants in wanted.items():
-            while await describe_acls(admin, principal, node) != grants:
-                if asyncio.get_running_loop().time() > deadline:
-                    raise SecurityAdminError(f"broker {node} does not show {principal}'s ACLs")
-                await asyncio.sleep(0.1)
-
-
 async def provision(
     admin_settings: ServiceSettings,
     passwords: Mapping[str, str],
     principals: Mapping[str, Access] | None = None,
 ) -> list[str]:
-    """Makes users and ACLs match the access map; returns a line for each change."""
+    """Makes users and ACLs match the access map; returns a line for each change. The
+    credentials set are those of the principals in `passwords`: a partner's (issued by
+    socialsvc-partners, its password kept nowhere) is left as it is."""
     principals = access_map() if principals is None else principals
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=admin_settings.kafka_bootstrap_servers,
-        client_id="socialsvc-acls",
-        request_timeout_ms=ADMIN_TIMEOUT_MS,
-        **client_security(admin_settings),
-    )
-    await admin.start()
+    admin = await admin_client(admin_settings, "socialsvc-acls")
     try:
-        await upsert_scram_users(admin, {name: passwords[name] for name in principals})
-        report = [f"user {name}: credential set" for name in sorted(principals)]
+        users = {name: passwords[name] for name in principals if name in passwords}
+        await upsert_scram_users(admin, users)
+        report = [f"user {name}: credential set" for name in sorted(users)]
         wanted = {name: set(access.grants()) for name, access in principals.items()}
         for name, grants in sorted(wanted.items()):
             have = await describe_acls(admin, name)
@@ -96,7 +80,7 @@ async def provision(
             await delete_acls(admin, sorted(have - grants))
             report += [f"granted {_show(grant)}" for grant in sorted(grants - have)]
             report += [f"revoked {_show(grant)}" for grant in sorted(have - grants)]
-        await _wait_until_enforced(admin, wanted)
+        await wait_until_enforced(admin, wanted)
         return report
     finally:
         await admin.close()
@@ -120,6 +104,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         required=True,
         help="principal=password file (mode 600); missing principals get new passwords there",
     )
+    parser.add_argument(
+        "--partners",
+        type=Path,
+        help="the partner register of socialsvc-partners: their ACLs are kept, their passwords "
+        "left alone",
+    )
     args = parser.parse_args(argv)
     overrides = (
         {"kafka_bootstrap_servers": args.bootstrap_servers} if args.bootstrap_servers else {}
@@ -128,9 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = ServiceSettings(**overrides)
         if settings.kafka_security_protocol == "PLAINTEXT":
             raise SecurityAdminError("set SOCIALSVC_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT")
+        partners = Register(args.partners).current() if args.partners else {}
         passwords = load_passwords(args.passwords, access_map())
-        report = asyncio.run(provision(settings, passwords))
-    except (SecurityAdminError, KafkaError, OSError, ValueError) as error:
+        report = asyncio.run(provision(settings, passwords, access_map(partners)))
+    except (PartnerError, SecurityAdminError, KafkaError, OSError, ValueError) as error:
         print(f"socialsvc-acls: error: {error}", file=sys.stderr)
         return 2
     print("\n".join(report))

@@ -7,8 +7,10 @@ admin client's own connections, so SASL and retries work as for every other clie
 Kafka's own tools would do the same from a JVM that takes seconds to start for each call.
 """
 
+import asyncio
 import hashlib
 import os
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
@@ -31,6 +33,8 @@ from aiokafka.protocol.types import (
 )
 
 from socialsvc_common.contract.access import Grant, Operation, Pattern, Resource
+from socialsvc_common.kafka_security import client_security
+from socialsvc_common.settings import ServiceSettings
 
 SCRAM_SHA_512 = 2  # mechanism code of AlterUserScramCredentials
 SCRAM_ITERATIONS = 8192
@@ -41,6 +45,8 @@ PATTERN_CODES = {Pattern.LITERAL: 3, Pattern.PREFIXED: 4}
 OPERATION_CODES = {Operation.READ: 3, Operation.WRITE: 4, Operation.DESCRIBE: 8}
 ANY, ALLOW = 1, 3
 ANY_HOST = "*"
+ADMIN_TIMEOUT_MS = 30_000
+PROPAGATION_SECONDS = 30.0
 
 
 class SecurityAdminError(RuntimeError):
@@ -96,13 +102,16 @@ class AlterUserScramCredentialsRequest_v0(RequestStruct):  # type: ignore[misc]
 class AlterUserScramCredentials(Request[AlterUserScramCredentialsRequest_v0]):  # type: ignore[misc]
     API_KEY = 51
 
-    def __init__(self, upsertions: list[tuple[Any, ...]]) -> None:
+    def __init__(
+        self, upsertions: list[tuple[Any, ...]], deletions: Sequence[tuple[Any, ...]] = ()
+    ) -> None:
         self._upsertions = upsertions
+        self._deletions = list(deletions)
 
     def build(
         self, request_struct_class: type[AlterUserScramCredentialsRequest_v0]
     ) -> AlterUserScramCredentialsRequest_v0:
-        return request_struct_class([], self._upsertions, {})
+        return request_struct_class(self._deletions, self._upsertions, {})
 
 
 def salted_password(password: str, salt: bytes, iterations: int = SCRAM_ITERATIONS) -> bytes:
@@ -126,6 +135,14 @@ async def upsert_scram_users(admin: AIOKafkaAdminClient, passwords: dict[str, st
     response = await admin._send_to_controller(AlterUserScramCredentials(upsertions))
     for user, code, message, _tags in response.results:
         _check(code, message, f"setting the credential of {user}")
+
+
+async def delete_scram_users(admin: AIOKafkaAdminClient, users: list[str]) -> None:
+    """Removes the SCRAM-SHA-512 credential of each user: none of them can log in again."""
+    deletions: list[tuple[Any, ...]] = [(user, SCRAM_SHA_512, {}) for user in sorted(users)]
+    response = await admin._send_to_controller(AlterUserScramCredentials([], deletions))
+    for user, code, message, _tags in response.results:
+        _check(code, message, f"removing the credential of {user}")
 
 
 def _acl(grant: Grant) -> tuple[int, str, int, str, str, int, int]:
@@ -181,3 +198,28 @@ async def describe_acls(
                 Grant(principal, resources[kind], name, patterns[pattern], operations[operation])
             )
     return found
+
+
+async def admin_client(settings: ServiceSettings, client_id: str) -> AIOKafkaAdminClient:
+    """A started admin client that logs in as `settings` say (the super user)."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=client_id,
+        request_timeout_ms=ADMIN_TIMEOUT_MS,
+        **client_security(settings),
+    )
+    await admin.start()
+    return admin
+
+
+async def wait_until_enforced(admin: AIOKafkaAdminClient, wanted: Mapping[str, set[Grant]]) -> None:
+    """Returns once every broker shows exactly these ACLs for each principal."""
+    # ACLs reach each broker through the metadata log a moment after the controller took them.
+    brokers = [broker["node_id"] for broker in (await admin.describe_cluster())["brokers"]]
+    deadline = asyncio.get_running_loop().time() + PROPAGATION_SECONDS
+    for node in brokers:
+        for principal, grants in wanted.items():
+            while await describe_acls(admin, principal, node) != grants:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise SecurityAdminError(f"broker {node} does not show {principal}'s ACLs")
+                await asyncio.sleep(0.1)

@@ -7,7 +7,6 @@ skips it (inbox), and one that did not applies it now. Every replay is recorded 
 replayed record itself keeps its headers, the actor of its own command included.
 """
 
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -123,13 +122,7 @@ class NotReplayable(ValueError):
 def operator() -> Actor:
     """The operator running the tool: SOCIALSVC_OPERATOR, else USER; ValueError for a name that
     cannot be an actor's."""
-    name = os.environ.get("SOCIALSVC_OPERATOR") or os.environ.get("USER") or "operator"
-    try:
-        return Actor(role=Role.OPERATOR, name=name)
-    except ValueError:
-        raise ValueError(
-            "SOCIALSVC_OPERATOR (else USER) must be 1-64 letters, digits, '.', '_' or '-'"
-        ) from None
+    return Actor.running(Role.OPERATOR)
 
 
 async def replay(bootstrap: str, chosen: list[Letter], operator: Actor) -> list[DeadLetterReplayed]:

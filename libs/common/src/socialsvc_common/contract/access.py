@@ -2,14 +2,18 @@
 
 Each service is a Kafka principal of its own name. It reads exactly the topics its consumer
 subscribes to (a unit test holds the two together), writes the registry topics it owns (its events
-and its dead-letter topic) and consumes in one group named after it. A partner reads `public.*`
-and nothing else. The operator (the ops tool) reads every topic, looks at every group's offsets,
-and writes only where a replayed dead letter goes back to (the topics the services consume) and
-its record of each replay.
+and its dead-letter topic) and consumes in one group named after it. The e-government gateway
+(`egov`) writes the inbound submissions and nothing else. Each partner organisation is a principal
+of its own, `partner-<name>`: it reads `public.*` and nothing else, in consumer groups of its own
+(`partner-<name>-*`), so one partner can neither use nor see another's. The operator (the ops tool)
+reads every topic, looks at every group's offsets, and writes only where a replayed dead letter
+goes back to (the topics the services consume) and its record of each replay.
 
-`socialsvc-acls` turns this map into SCRAM users and ACLs; nothing else grants access.
+`socialsvc-acls` turns this map into SCRAM users and ACLs, with the partners `socialsvc-partners`
+issued; nothing else grants access.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -17,10 +21,11 @@ from socialsvc_common.contract import topics as t
 
 ALL = "*"  # Kafka's wildcard resource name: every topic (or group)
 PUBLIC_PREFIX = "public."
-PARTNER = "partner"
 OPERATOR = "operator"
-# Consumer groups of partners and of the ops tool's own tails start with these.
-PARTNER_GROUP_PREFIX = "partner-"
+EGOV = "egov"
+# A partner organisation's principal is this and its name; its consumer groups start with that
+# and a dash. The ops tool's own tails consume in groups starting with OPERATOR_GROUP_PREFIX.
+PARTNER_PREFIX = "partner-"
 OPERATOR_GROUP_PREFIX = "ops-"
 
 SERVICE_READS: dict[str, tuple[t.Topic, ...]] = {
@@ -168,13 +173,23 @@ def service_access(service: str) -> Access:
     )
 
 
-def partner_access(principal: str = PARTNER) -> Access:
-    """A partner system (NGO, e-gov portal, statistics) reads the public streams only."""
+def partner_principal(name: str) -> str:
+    """The Kafka principal of the partner organisation `name` (socialsvc_common.partners)."""
+    return PARTNER_PREFIX + name
+
+
+def partner_access(principal: str) -> Access:
+    """A partner organisation reads the public streams only, in consumer groups of its own."""
     return Access(
         principal=principal,
         read_prefixes=frozenset({PUBLIC_PREFIX}),
-        group_prefixes=frozenset({PARTNER_GROUP_PREFIX}),
+        group_prefixes=frozenset({principal + "-"}),
     )
+
+
+def egov_access() -> Access:
+    """The e-government gateway hands citizens' submissions in, and reads nothing back."""
+    return Access(principal=EGOV, writes=frozenset({t.EGOV_APPLICATION_SUBMITTED.name}))
 
 
 def operator_access() -> Access:
@@ -189,8 +204,10 @@ def operator_access() -> Access:
     )
 
 
-def access_map() -> dict[str, Access]:
-    """Every principal of the platform and its access, by principal name."""
+def access_map(partners: Iterable[str] = ()) -> dict[str, Access]:
+    """Every principal of the platform and its access, by principal name, with the partner
+    organisations of these names."""
     principals = [service_access(service) for service in SERVICE_READS]
-    principals += [partner_access(), operator_access()]
+    principals += [operator_access(), egov_access()]
+    principals += [partner_access(partner_principal(name)) for name in partners]
     return {access.principal: access for access in principals}

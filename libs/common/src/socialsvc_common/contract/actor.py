@@ -10,6 +10,7 @@ and is stored, in the same form, on the row it changed. Events a service makes b
 decision, a lapsed offer, a place given to the next person waiting) name no actor.
 """
 
+import os
 import re
 from typing import Self
 
@@ -63,3 +64,15 @@ class Actor(BaseModel):
     def stored(cls, text: str | None) -> Self | None:
         """The actor of a row's column (None where no command set it)."""
         return cls.parse(text) if text is not None else None
+
+    @classmethod
+    def running(cls, role: Role) -> Self:
+        """The person running a command-line tool, in `role`: SOCIALSVC_OPERATOR, else USER;
+        ValueError for a name that cannot be an actor's."""
+        name = os.environ.get("SOCIALSVC_OPERATOR") or os.environ.get("USER") or role.value
+        try:
+            return cls(role=role, name=name)
+        except ValueError:
+            raise ValueError(
+                "SOCIALSVC_OPERATOR (else USER) must be 1-64 letters, digits, '.', '_' or '-'"
+            ) from None
