@@ -6,6 +6,7 @@ with `socialsvc-acls`' code, and stops the cluster at the end.
 """
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -380,6 +381,45 @@ async def test_the_partners_guide_clients_read_as_a_partner_over_sasl(
     # The same console consumer outside the partner's own groups is refused.
     refused = await asyncio.to_thread(read_with_java_console, partner, "intake", tmp_path)
     assert key.decode() not in refused
+
+
+def ops_tool(
+    cluster: SecureCluster, *args: str, login: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """socialsvc-ops on the secure cluster, logged in as the operator (or not at all)."""
+    env = {**os.environ, "SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS": ",".join(BROKERS)}
+    if login:
+        env |= {
+            "SOCIALSVC_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+            "SOCIALSVC_KAFKA_SASL_USERNAME": "operator",
+            "SOCIALSVC_KAFKA_SASL_PASSWORD": cluster.passwords["operator"],
+        }
+    return subprocess.run(
+        [sys.executable, "-m", "socialsvc_ops", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_the_operators_tool_logs_in_as_the_operator(
+    cluster: SecureCluster, admin_producer: AIOKafkaProducer
+) -> None:
+    key = uuid.uuid4().hex.encode()
+    await admin_producer.send_and_wait(topics.APPLICATION_RECEIVED.name, b"{}", key=key)
+    assert key in await keys_read(
+        cluster.settings("eligibility"), topics.APPLICATION_RECEIVED, "eligibility", until=key
+    )
+    lag = await asyncio.to_thread(ops_tool, cluster, "lag", "--json")
+    assert lag.returncode == 0, lag.stderr
+    groups = {json.loads(line)["group"] for line in lag.stdout.splitlines() if line.startswith("{")}
+    assert "eligibility" in groups
+    # Without a login the secure cluster does not answer it at all.
+    refused = await asyncio.to_thread(ops_tool, cluster, "lag", "--json", login=False)
+    assert refused.returncode != 0
+    assert "eligibility" not in refused.stdout
 
 
 async def one_connection(**security: str) -> None:

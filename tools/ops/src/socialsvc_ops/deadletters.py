@@ -22,6 +22,7 @@ from socialsvc_common.contract.payloads import DeadLetter, DeadLetterReplayed
 from socialsvc_common.contract.topics import DEAD_LETTER_REPLAYED, DEAD_LETTERS
 from socialsvc_common.kafka import PRODUCER_REQUEST_TIMEOUT_MS
 from socialsvc_common.logs import redact_text
+from socialsvc_ops.login import kafka_login
 from socialsvc_ops.records import Seen, onlooker, partitions, read_range, start_offsets
 
 Position = tuple[str, int, int]
@@ -142,6 +143,7 @@ async def replay(bootstrap: str, chosen: list[Letter], operator: Actor) -> list[
         enable_idempotence=True,
         acks="all",
         request_timeout_ms=PRODUCER_REQUEST_TIMEOUT_MS,
+        **kafka_login(),
     )
     await producer.start()
     done: list[DeadLetterReplayed] = []

@@ -8,6 +8,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from socialsvc_ops.login import kafka_login
 from socialsvc_ops.records import POLL_MS, onlooker
 
 OLDEST_LOOKUP_POLLS = 6
@@ -43,7 +44,9 @@ class PartitionLag:
 async def _committed(
     bootstrap: str, wanted: list[str] | None
 ) -> dict[str, dict[TopicPartition, int]]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="socialsvc-ops")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, client_id="socialsvc-ops", **kafka_login()
+    )
     await admin.start()
     try:
         groups = sorted(str(g[0]) for g in await admin.list_consumer_groups())

@@ -16,6 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from socialsvc_common.contract.envelope import Envelope, InvalidEnvelope
 from socialsvc_common.logs import REDACTED, redact_text
 from socialsvc_common.public_stream import coarse_since
+from socialsvc_ops.login import kafka_login
 from socialsvc_ops.mask import mask
 
 POLL_MS = 500
@@ -128,13 +129,16 @@ def onlooker(bootstrap: str) -> AIOKafkaConsumer:
         enable_auto_commit=False,
         isolation_level="read_committed",
         client_id="socialsvc-ops",
+        **kafka_login(),
     )
 
 
 async def partitions(bootstrap: str, topics: Iterable[str]) -> list[TopicPartition]:
     """The partitions of the topics that exist on the broker (the others are skipped)."""
     names = list(topics)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="socialsvc-ops")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, client_id="socialsvc-ops", **kafka_login()
+    )
     await admin.start()
     try:
         described = {t["topic"]: t for t in await admin.describe_topics(names)}
