@@ -124,9 +124,10 @@ SECURE_BROKERS := 127.0.0.1:19094,127.0.0.1:29094,127.0.0.1:39094
 
 # The admin's password goes from its owner-only file into the environment of the two commands,
 # never onto a command line or the terminal.
-secure-cluster-start: install ## start the SASL/SCRAM + ACL cluster on :19094,29094,39094, topics, users, ACLs
+secure-cluster-start: install ## start the TLS + SASL/SCRAM + ACL cluster on :19094,29094,39094, topics, users, ACLs
 	@$(KAFKA) start cluster-secure
-	@export SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS=$(SECURE_BROKERS) SOCIALSVC_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT \
+	@export SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS=$(SECURE_BROKERS) SOCIALSVC_KAFKA_SECURITY_PROTOCOL=SASL_SSL \
+		SOCIALSVC_KAFKA_SSL_CAFILE=$(SECURE_VAR)/tls/ca.pem \
 		SOCIALSVC_KAFKA_SASL_USERNAME=admin SOCIALSVC_KAFKA_SASL_PASSWORD="$$(cat $(SECURE_VAR)/admin.password)" && \
 		$(VENV)/bin/socialsvc-topics && $(VENV)/bin/socialsvc-acls --passwords $(SECURE_VAR)/principals.passwords \
 		--partners $(SECURE_VAR)/partners.jsonl

@@ -38,8 +38,11 @@ HERE = Path(__file__).resolve().parent
 NAMESPACE = "socialsvc"
 CLUSTER = "socialsvc"  # the Strimzi Kafka cluster's name
 BROKERS = 3
-# Strimzi's internal SCRAM listener, and the Secret it writes for each KafkaUser.
+# Strimzi's internal TLS listener with SCRAM logins; the certificate of the cluster's authority,
+# which Strimzi keeps in a Secret, mounted where the services look for it.
 BOOTSTRAP = f"{CLUSTER}-kafka-bootstrap.{NAMESPACE}.svc:9093"
+CLUSTER_CA = f"{CLUSTER}-cluster-ca-cert"
+CA_DIRECTORY = "/etc/socialsvc/kafka-ca"
 IMAGE = "registry.gov.az/mlspp/socialsvc:0.1.0"
 APP_LABEL = "app.kubernetes.io/name"
 PART_OF = {"app.kubernetes.io/part-of": "socialsvc"}
@@ -160,7 +163,8 @@ def environment(process: Process) -> list[dict[str, Any]]:
     if process.consumes:
         plain |= {
             "KAFKA_BOOTSTRAP_SERVERS": BOOTSTRAP,
-            "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+            "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "KAFKA_SSL_CAFILE": f"{CA_DIRECTORY}/ca.crt",
             "KAFKA_SASL_USERNAME": process.name,
         }
         # Strimzi's User Operator writes each KafkaUser's password into a Secret of its name.
@@ -186,7 +190,7 @@ def environment(process: Process) -> list[dict[str, Any]]:
 
 def deployment(process: Process) -> dict[str, Any]:
     labels = {APP_LABEL: process.name, **PART_OF}
-    container = {
+    container: dict[str, Any] = {
         "name": process.name,
         "image": IMAGE,
         "command": ["python", "-m", process.module],
@@ -228,7 +232,14 @@ def deployment(process: Process) -> dict[str, Any]:
             },
         },
     }
-    if not process.consumes:
+    if process.consumes:
+        container["volumeMounts"].append(
+            {"name": "kafka-ca", "mountPath": CA_DIRECTORY, "readOnly": True}
+        )
+        spec["template"]["spec"]["volumes"].append(
+            {"name": "kafka-ca", "secret": {"secretName": CLUSTER_CA}}
+        )
+    else:
         spec["replicas"] = process.replicas  # the others' replicas are KEDA's to set
     return {
         "apiVersion": "apps/v1",
@@ -278,7 +289,10 @@ def trigger_authentication(process: Process) -> dict[str, Any]:
                     "containerName": process.name,
                 }
             ],
-            "secretTargetRef": [{"parameter": "password", "name": process.name, "key": "password"}],
+            "secretTargetRef": [
+                {"parameter": "password", "name": process.name, "key": "password"},
+                {"parameter": "ca", "name": CLUSTER_CA, "key": "ca.crt"},
+            ],
         },
     }
 
@@ -304,6 +318,7 @@ def scaled_object(process: Process) -> dict[str, Any]:
                         "lagThreshold": LAG_THRESHOLD,
                         "offsetResetPolicy": "earliest",
                         "sasl": "scram_sha512",
+                        "tls": "enable",
                     },
                     "authenticationRef": {"name": f"{process.name}-kafka"},
                 }

@@ -12,7 +12,8 @@ records carry the hour, not the moment), without a group.
 
 On the ministry's secure cluster, log in as your organisation's principal: --username
 partner-<name>, with the password in the environment variable KAFKA_PASSWORD (never on the
-command line), over SASL/SCRAM-SHA-512.
+command line), over TLS (SASL_SSL) and SCRAM-SHA-512. --ca-file is the certificate authority the
+ministry gave you for its brokers (without it, the system's authorities are trusted).
 """
 
 import argparse
@@ -24,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka.helpers import create_ssl_context
 
 
 def event_of(record: ConsumerRecord[bytes, bytes]) -> dict[str, Any]:
@@ -55,15 +57,17 @@ async def seek_to_time(consumer: AIOKafkaConsumer, since: datetime) -> None:
         consumer.seek(tp, found[tp].offset if found.get(tp) else ends[tp])
 
 
-def login(username: str | None) -> dict[str, Any]:
-    """The client's SASL/SCRAM settings for `username`, with the password from KAFKA_PASSWORD."""
+def login(username: str | None, ca_file: str | None) -> dict[str, Any]:
+    """The client's TLS and SASL/SCRAM settings for `username`, with the password from
+    KAFKA_PASSWORD."""
     if username is None:
         return {}
     password = os.environ.get("KAFKA_PASSWORD")
     if not password:
         raise SystemExit("set KAFKA_PASSWORD to your principal's password")
     return {
-        "security_protocol": "SASL_PLAINTEXT",
+        "security_protocol": "SASL_SSL",
+        "ssl_context": create_ssl_context(cafile=ca_file),
         "sasl_mechanism": "SCRAM-SHA-512",
         "sasl_plain_username": username,
         "sasl_plain_password": password,
@@ -78,7 +82,7 @@ async def read(args: argparse.Namespace) -> int:
         auto_offset_reset="earliest",  # a new group reads what the topics still hold
         enable_auto_commit=False,
         isolation_level="read_committed",
-        **login(args.username),
+        **login(args.username, args.ca_file),
     )
     await consumer.start()
     count = 0
@@ -122,6 +126,7 @@ def main() -> int:
     parser.add_argument(
         "--username", help="your principal on a secure cluster, partner-<name> (KAFKA_PASSWORD)"
     )
+    parser.add_argument("--ca-file", help="the brokers' certificate authority (PEM)")
     return asyncio.run(read(parser.parse_args()))
 
 

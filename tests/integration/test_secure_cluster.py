@@ -1,4 +1,5 @@
-"""The secure three-broker cluster enforces the access map: SASL/SCRAM logins and ACL denials.
+"""The secure three-broker cluster enforces the access map: TLS on every listener, SASL/SCRAM logins
+and ACL denials.
 
 The module starts its own cluster (`kafkactl start cluster-secure`, ports 19094-39095) with data in
 a temporary directory, creates the registry's topics and a public one, provisions users and ACLs
@@ -8,6 +9,8 @@ with `socialsvc-acls`' code, and stops the cluster at the end.
 import asyncio
 import json
 import os
+import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -15,6 +18,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import confluent_kafka
 import pytest
@@ -60,10 +64,16 @@ class SecureCluster:
     passwords: dict[str, str]
     var: Path
 
+    @property
+    def cafile(self) -> Path:
+        """The certificate authority kafkactl made for the cluster's TLS listeners."""
+        return self.var / "kafka" / "cluster-secure" / "tls" / "ca.pem"
+
     def settings(self, principal: str, password: str | None = None) -> ServiceSettings:
         return ServiceSettings(
             kafka_bootstrap_servers=BROKERS,
-            kafka_security_protocol="SASL_PLAINTEXT",
+            kafka_security_protocol="SASL_SSL",
+            kafka_ssl_cafile=self.cafile,
             kafka_sasl_username=principal,
             kafka_sasl_password=SecretStr(password or self.passwords[principal]),
         )
@@ -284,6 +294,7 @@ def read_with_the_example(partner: ServiceSettings) -> subprocess.CompletedProce
             str(GUIDE),
             f"--bootstrap={','.join(BROKERS)}",
             f"--username={partner.kafka_sasl_username}",
+            f"--ca-file={partner.kafka_ssl_cafile}",
             "--group=partner-guide-aiokafka",
             "--idle-seconds=5",
             PUBLIC.name,
@@ -305,7 +316,8 @@ def read_with_librdkafka(partner: ServiceSettings, group: str, until: bytes) -> 
             "bootstrap.servers": ",".join(BROKERS),
             "group.id": group,
             "auto.offset.reset": "earliest",
-            "security.protocol": "SASL_PLAINTEXT",
+            "security.protocol": "SASL_SSL",
+            "ssl.ca.location": str(partner.kafka_ssl_cafile),
             "sasl.mechanism": "SCRAM-SHA-512",
             "sasl.username": partner.kafka_sasl_username,
             "sasl.password": partner.kafka_sasl_password.get_secret_value(),
@@ -334,7 +346,9 @@ def read_with_java_console(partner: ServiceSettings, group: str, directory: Path
     assert partner.kafka_sasl_password is not None
     properties = directory / f"{group}.properties"
     properties.write_text(
-        "security.protocol=SASL_PLAINTEXT\n"
+        "security.protocol=SASL_SSL\n"
+        "ssl.truststore.type=PEM\n"
+        f"ssl.truststore.location={partner.kafka_ssl_cafile}\n"
         "sasl.mechanism=SCRAM-SHA-512\n"
         "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
         f'username="{partner.kafka_sasl_username}" '
@@ -390,7 +404,8 @@ def ops_tool(
     env = {**os.environ, "SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS": ",".join(BROKERS)}
     if login:
         env |= {
-            "SOCIALSVC_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+            "SOCIALSVC_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "SOCIALSVC_KAFKA_SSL_CAFILE": str(cluster.cafile),
             "SOCIALSVC_KAFKA_SASL_USERNAME": "operator",
             "SOCIALSVC_KAFKA_SASL_PASSWORD": cluster.passwords["operator"],
         }
@@ -422,7 +437,7 @@ async def test_the_operators_tool_logs_in_as_the_operator(
     assert "eligibility" not in refused.stdout
 
 
-async def one_connection(**security: str) -> None:
+async def one_connection(**security: Any) -> None:
     """Logs in on one broker connection, as aiokafka does before any request, and asks for
     metadata: the login's own error surfaces here, where a client would only fail to bootstrap."""
     connection = await create_conn("127.0.0.1", 19094, request_timeout_ms=5000, **security)
@@ -449,6 +464,32 @@ async def test_an_unauthenticated_client_is_refused(cluster: SecureCluster) -> N
     plain = ServiceSettings(kafka_bootstrap_servers=BROKERS)
     with pytest.raises(KafkaConnectionError):
         await produce(plain, topics.APPLICATION_RECEIVED, b"k")
+
+
+def test_every_listener_speaks_tls_with_the_clusters_certificate(cluster: SecureCluster) -> None:
+    trusting = ssl.create_default_context(cafile=cluster.cafile)
+    for port in (19094, 19095, 29094, 29095, 39094, 39095):  # clients and brokers, controllers
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+            trusting.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+        ):
+            certificate = tls.getpeercert()
+            assert certificate is not None, port
+            assert ("IP Address", "127.0.0.1") in certificate["subjectAltName"], port
+
+
+async def test_a_client_checks_the_brokers_certificate_and_tls_is_required(
+    cluster: SecureCluster,
+) -> None:
+    login = client_security(cluster.settings("intake"))
+    await one_connection(**login)
+    # Trusting only the system's authorities, a client refuses the cluster's certificate.
+    with pytest.raises((KafkaConnectionError, ssl.SSLCertVerificationError)):
+        await one_connection(**(login | {"ssl_context": ssl.create_default_context()}))
+    # The same login without TLS gets nowhere.
+    plaintext = {k: v for k, v in login.items() if k != "ssl_context"}
+    with pytest.raises(KafkaConnectionError):
+        await one_connection(**(plaintext | {"security_protocol": "SASL_PLAINTEXT"}))
 
 
 def test_no_password_reaches_a_broker_log(cluster: SecureCluster) -> None:

@@ -3,7 +3,7 @@
 The partner organisations of the register given with `--partners` (socialsvc_common.partners)
 keep their ACLs; their passwords, which only they know, are never set here.
 
-Run as the cluster's super user (SOCIALSVC_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT,
+Run as the cluster's super user (SOCIALSVC_KAFKA_SECURITY_PROTOCOL=SASL_SSL,
 SOCIALSVC_KAFKA_SASL_USERNAME=admin, SOCIALSVC_KAFKA_SASL_PASSWORD=...). The principals' passwords
 come from a `principal=password` file readable by its owner only; a principal missing from it
 gets a new random password written there. Running it again changes nothing but the salts: ACLs a
@@ -117,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = ServiceSettings(**overrides)
         if settings.kafka_security_protocol == "PLAINTEXT":
-            raise SecurityAdminError("set SOCIALSVC_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT")
+            raise SecurityAdminError("set SOCIALSVC_KAFKA_SECURITY_PROTOCOL=SASL_SSL")
         partners = Register(args.partners).current() if args.partners else {}
         passwords = load_passwords(args.passwords, access_map())
         report = asyncio.run(provision(settings, passwords, access_map(partners)))

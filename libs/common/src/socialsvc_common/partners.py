@@ -15,7 +15,8 @@ issue. `socialsvc-acls --partners FILE` reads it, so provisioning the cluster ag
 current partners' ACLs and leaves their passwords alone.
 
 Run as the cluster's super user, like socialsvc-acls (SOCIALSVC_KAFKA_SECURITY_PROTOCOL=
-SASL_PLAINTEXT, SOCIALSVC_KAFKA_SASL_USERNAME=admin, SOCIALSVC_KAFKA_SASL_PASSWORD=...).
+SASL_SSL, SOCIALSVC_KAFKA_SSL_CAFILE=..., SOCIALSVC_KAFKA_SASL_USERNAME=admin,
+SOCIALSVC_KAFKA_SASL_PASSWORD=...).
 """
 
 import argparse
@@ -177,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         settings = ServiceSettings()
         if settings.kafka_security_protocol == "PLAINTEXT":
-            raise SecurityAdminError("set SOCIALSVC_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT")
+            raise SecurityAdminError("set SOCIALSVC_KAFKA_SECURITY_PROTOCOL=SASL_SSL")
         by = Actor.running(Role.ADMINISTRATOR)
         if args.command == "issue":
             password = asyncio.run(issue(settings, register, args.name, args.organisation, by))

@@ -11,7 +11,7 @@ Every value is validated at start-up; a bad value stops the process with the fie
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEVELOPMENT_PASSWORD = "socialsvc"  # noqa: S105 - the local cluster's password, refused in production
@@ -59,8 +59,15 @@ class ServiceSettings(BaseSettings):
         "(postgresql+psycopg:// works too); "
         "by default an SQLite file of the service's own under var/data/",
     )
-    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT"] = Field(
-        default="PLAINTEXT", description="SASL_PLAINTEXT for a cluster with SASL/SCRAM and ACLs"
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT",
+        description="SASL_SSL for a cluster with TLS, SASL/SCRAM and ACLs (SASL_PLAINTEXT: "
+        "the same without TLS)",
+    )
+    kafka_ssl_cafile: FilePath | None = Field(
+        default=None,
+        description="with SASL_SSL, the certificate authority (PEM) the brokers' certificates "
+        "are checked against; by default the system's",
     )
     kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256"] = "SCRAM-SHA-512"
     kafka_sasl_username: str | None = Field(
@@ -138,8 +145,10 @@ class ServiceSettings(BaseSettings):
     @model_validator(mode="after")
     def _sasl_needs_credentials(self) -> "ServiceSettings":
         has_credentials = bool(self.kafka_sasl_username and self.kafka_sasl_password)
-        if self.kafka_security_protocol == "SASL_PLAINTEXT" and not has_credentials:
-            raise ValueError("SASL_PLAINTEXT needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD")
+        if self.kafka_security_protocol != "PLAINTEXT" and not has_credentials:
+            raise ValueError(
+                f"{self.kafka_security_protocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
+            )
         return self
 
     @model_validator(mode="after")

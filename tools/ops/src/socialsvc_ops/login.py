@@ -1,7 +1,8 @@
 """How the operators' tool logs in to Kafka: on the secure cluster as the `operator` principal of
 the access map, from the settings every client here takes, with the SOCIALSVC_ prefix
-(SOCIALSVC_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT, SOCIALSVC_KAFKA_SASL_USERNAME=operator,
-SOCIALSVC_KAFKA_SASL_PASSWORD); on a PLAINTEXT cluster, nothing."""
+(SOCIALSVC_KAFKA_SECURITY_PROTOCOL=SASL_SSL, SOCIALSVC_KAFKA_SSL_CAFILE,
+SOCIALSVC_KAFKA_SASL_USERNAME=operator, SOCIALSVC_KAFKA_SASL_PASSWORD); on a PLAINTEXT cluster,
+nothing."""
 
 import functools
 from typing import Any
