@@ -63,6 +63,7 @@ async def test_prometheus_scrapes_every_service_and_answers_the_dashboard(
 ) -> None:
     config = configuration(platform, tmp_path)
     port = free_port()
+    log = (tmp_path / "prometheus.log").open("w")
     server = subprocess.Popen(  # noqa: ASYNC220 - started once; the test then awaits its API
         [
             debian_tool("prometheus", "prometheus"),
@@ -71,7 +72,7 @@ async def test_prometheus_scrapes_every_service_and_answers_the_dashboard(
             f"--web.listen-address=127.0.0.1:{port}",
         ],
         stdout=subprocess.DEVNULL,
-        stderr=(tmp_path / "prometheus.log").open("w"),
+        stderr=log,
     )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
@@ -134,7 +135,7 @@ async def test_prometheus_scrapes_every_service_and_answers_the_dashboard(
                 "Events published per second",
                 "Consumer lag (records)",
                 "Oldest unsent outbox event",
-                "Gateway breakers open",
+                "Gateway breakers open and failing",
                 "Messages awaiting a receipt",
             }
             answered: dict[str, int] = {}
@@ -151,3 +152,4 @@ async def test_prometheus_scrapes_every_service_and_answers_the_dashboard(
     finally:
         server.terminate()
         server.wait(timeout=30)
+        log.close()

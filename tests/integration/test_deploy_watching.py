@@ -24,7 +24,7 @@ RUNBOOKS = ROOT / "docs" / "runbooks"
 # Families set outside socialsvc_common.metrics: notifications' gateway gauges and eligibility's
 # overdue appeals, each checked by a test of its own service.
 SERVICE_FAMILIES = {
-    "socialsvc_gateway_breaker_open",
+    "socialsvc_gateway_breaker_failing",
     "socialsvc_receipts_awaited",
     "socialsvc_receipt_oldest_wait_seconds",
     "socialsvc_appeals_overdue",

@@ -3,6 +3,7 @@ PostgreSQL: a gateway that keeps failing opens its breaker (a warning in the log
 and a good probe closes it; messages a gateway took long ago without a receipt are counted with
 the age of the oldest."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -33,6 +34,7 @@ from socialsvc_common.settings import ServiceSettings
 from tests.harness import create_tables
 
 UNUSED = "http://127.0.0.1:9"
+COOLDOWN = timedelta(seconds=1)
 
 
 class FlakySms(SmsGateway):
@@ -109,7 +111,7 @@ async def test_breaker_and_receipt_gauges_follow_the_gateways(fresh_postgres: st
                 sessions,
                 relay,
                 gateways,
-                breaker=lambda: CircuitBreaker(3, timedelta(0)),
+                breaker=lambda: CircuitBreaker(3, COOLDOWN),
                 workers=1,
             )
             watch = GatewayGauges(metrics, sessions, dispatcher)
@@ -119,6 +121,7 @@ async def test_breaker_and_receipt_gauges_follow_the_gateways(fresh_postgres: st
             await watch.read()
             outage = gauges_of(metrics)
             sms.down = False
+            await asyncio.sleep(COOLDOWN.total_seconds() + 0.1)  # a probe may go now
             # Their retries are due now, and the first is the probe that closes the breaker.
             async with transaction(sessions) as session:
                 retry_now = update(NOTIFICATIONS).where(NOTIFICATIONS.c.status == PENDING)
@@ -132,13 +135,14 @@ async def test_breaker_and_receipt_gauges_follow_the_gateways(fresh_postgres: st
 
     def breaker(gauges: Gauges, channel: str) -> float:
         labels = frozenset({("service", "notifications"), ("channel", channel)})
-        return gauges[("socialsvc_gateway_breaker_open", labels)]
+        return gauges[("socialsvc_gateway_breaker_failing", labels)]
 
     awaited = ("socialsvc_receipts_awaited", frozenset({("service", "notifications")}))
     oldest = ("socialsvc_receipt_oldest_wait_seconds", frozenset({("service", "notifications")}))
     assert (breaker(before, "sms"), breaker(outage, "sms"), breaker(after, "sms")) == (0, 1, 0)
     assert breaker(outage, "email") == 0
-    assert (before[awaited], outage[awaited], after[awaited]) == (2, 2, 7)
+    # The half-open breaker let one probe through; the other four wait for the next round.
+    assert (before[awaited], outage[awaited], after[awaited]) == (2, 2, 3)
     assert 20 * 60 <= before[oldest] < 21 * 60
     opened = [e for e in logs if e["event"] == "gateway breaker opened"]
     closed = [e for e in logs if e["event"] == "gateway breaker closed"]

@@ -38,12 +38,13 @@ from socialsvc_common.acls import load_passwords, provision
 from socialsvc_common.admin import ensure_topics
 from socialsvc_common.apikeys import Role
 from socialsvc_common.contract import topics
-from socialsvc_common.contract.access import EGOV, access_map, partner_principal
+from socialsvc_common.contract.access import EGOV, access_map, partner_access, partner_principal
 from socialsvc_common.contract.actor import Actor
 from socialsvc_common.contract.payloads import DeadLetter
 from socialsvc_common.kafka import make_broker, make_producer
 from socialsvc_common.kafka_security import client_security
 from socialsvc_common.partners import Register, issue, revoke
+from socialsvc_common.secure_admin import admin_client, create_acls, upsert_scram_users
 from socialsvc_common.settings import ServiceSettings
 
 pytestmark = pytest.mark.integration
@@ -267,6 +268,30 @@ async def test_partners_keep_to_their_own_groups_and_a_revoked_one_is_shut_out(
     entries = [(e.partner, e.action, e.by) for e in register.entries()]
     assert ("humay", "revoked", "administrator:secure-test") in entries
     assert "humay" not in register.current()
+
+
+async def test_provisioning_takes_the_retired_shared_partner_away(
+    cluster: SecureCluster, admin_producer: AIOKafkaProducer
+) -> None:
+    # The one `partner` principal of earlier releases, with its password and ACLs.
+    admin = cluster.settings("admin")
+    shared = partner_access("partner")
+    client = await admin_client(admin, "secure-test")
+    try:
+        await upsert_scram_users(client, {"partner": "an-old-password"})
+        await create_acls(client, sorted(shared.grants()))
+    finally:
+        await client.close()
+    old = cluster.settings("partner", "an-old-password")
+    key = uuid.uuid4().hex.encode()
+    await admin_producer.send_and_wait(PUBLIC.name, b"{}", key=key)
+    assert key in await keys_read(old, PUBLIC, group="partner-anything", until=key)
+
+    passwords = {n: p for n, p in cluster.passwords.items() if n != "admin"}
+    report = await provision(admin, passwords)
+    assert "revoked partner: read topic public. (prefix)" in report
+    with pytest.raises(SaslAuthenticationFailed):
+        await one_connection(**client_security(old))
 
 
 async def test_the_egov_gateway_writes_submissions_and_nothing_else(

@@ -391,6 +391,7 @@ async def test_a_median_of_one_persons_several_starts_is_withheld_like_the_perso
     await migrate("statistics", fresh_postgres)
     keys = tmp_path / "keys.jsonl"
     key = issue(keys, "figures-reader", Role.OPERATOR)
+    scraper = issue(keys, "prometheus", Role.MONITOR)
     app, runtime = statistics_app(fresh_postgres, bootstrap, api_keys_file=keys)
     one = Person("Babək").received().decided(Outcome.ELIGIBLE, [ELDERLY])
     for days in (1, 2, 3, 4, 5):
@@ -400,6 +401,9 @@ async def test_a_median_of_one_persons_several_starts_is_withheld_like_the_perso
     headers = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(transport=transport, base_url="http://s", headers=headers) as c:
         answer = await figures(c)
+        # The scraper's key, kept in Prometheus's configuration, reads no figures.
+        refused = await c.get("/statistics", headers={"Authorization": f"Bearer {scraper}"})
     await runtime.engine.dispose()
+    assert refused.status_code == 403
     rows = {row["keys"]["direction"]: row for row in section(answer, "time_to_service")["rows"]}
     assert rows["home_care"]["values"] == {"people": None, "median_days": None, "p90_days": None}

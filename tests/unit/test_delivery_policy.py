@@ -29,6 +29,24 @@ def test_the_breaker_opens_after_a_run_of_failures_and_probes_once_after_cooldow
     assert not breaker.is_open
 
 
+def test_an_open_breaker_counts_as_failing_only_while_its_gateway_failed_lately() -> None:
+    breaker = CircuitBreaker(failures_to_open=1, cooldown=timedelta(seconds=30))
+    start = datetime(2026, 1, 31, 21, 59, tzinfo=UTC)
+    breaker.failed(start)
+    assert breaker.failing(start + timedelta(seconds=59))
+    # Nothing was due for its gateway (quiet hours): no probe failed, so the alert stays quiet
+    # although the breaker waits open for the next message.
+    assert breaker.is_open
+    assert not breaker.failing(start + timedelta(seconds=61))
+    # A failed probe later makes it failing again, and a good one closes it.
+    probe = start + timedelta(hours=10)
+    assert breaker.allows(probe)
+    breaker.failed(probe)
+    assert breaker.failing(probe + timedelta(seconds=1))
+    breaker.succeeded()
+    assert not breaker.failing(probe + timedelta(seconds=2))
+
+
 def test_a_lost_probe_does_not_leave_the_breaker_half_open() -> None:
     breaker = CircuitBreaker(failures_to_open=1, cooldown=timedelta(seconds=10))
     breaker.failed(T0)

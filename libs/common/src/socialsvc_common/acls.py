@@ -22,13 +22,14 @@ from pathlib import Path
 
 from aiokafka.errors import KafkaError
 
-from socialsvc_common.contract.access import Access, Grant, access_map
+from socialsvc_common.contract.access import RETIRED_PRINCIPALS, Access, Grant, access_map
 from socialsvc_common.partners import PartnerError, Register
 from socialsvc_common.secure_admin import (
     SecurityAdminError,
     admin_client,
     create_acls,
     delete_acls,
+    delete_scram_users,
     describe_acls,
     upsert_scram_users,
     wait_until_enforced,
@@ -80,6 +81,12 @@ async def provision(
             await delete_acls(admin, sorted(have - grants))
             report += [f"granted {_show(grant)}" for grant in sorted(grants - have)]
             report += [f"revoked {_show(grant)}" for grant in sorted(have - grants)]
+        for retired in RETIRED_PRINCIPALS:
+            stale = await describe_acls(admin, retired)
+            await delete_acls(admin, sorted(stale))
+            await delete_scram_users(admin, [retired], missing_ok=True)
+            report += [f"revoked {_show(grant)}" for grant in sorted(stale)]
+            wanted[retired] = set()
         await wait_until_enforced(admin, wanted)
         return report
     finally:

@@ -56,6 +56,9 @@ class Role(StrEnum):
     MONITOR = "monitor"
 
 
+# Every role but the scraper's: what any known caller of an API may read (its description).
+PEOPLE_AND_SYSTEMS = frozenset(Role) - {Role.MONITOR}
+
 # How long an actor (`<role>:<name>`, contract.actor) may be: the width of the columns that store
 # one. A name is 1-64 characters, and one character shorter in the role longer than the others.
 ACTOR_LENGTH = 78

@@ -5,7 +5,7 @@ gets the store once with `install_api_keys`, and each route or router declares
 `dependencies=[require(Role.OPERATOR)]`; an administrator is admitted everywhere. A caller sends
 `Authorization: Bearer <key>` or `X-API-Key: <key>`. No key, or one the store does not know, is
 401; a known key in a role the route does not admit is 403; both are problem+json and never echo
-the key. /health and the API documentation stay open.
+the key. /health stays open; /openapi.json answers any known key but a monitor's.
 """
 
 from pathlib import Path

@@ -49,7 +49,9 @@ from socialsvc_common.secure_admin import (
 )
 from socialsvc_common.settings import ServiceSettings
 
-NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+# No dash: a partner's groups are `partner-<name>-*`, so a dash in a name would make one partner's
+# prefix ("partner-umid-") cover another's groups ("partner-umid-x-...").
+NAME = re.compile(r"^[a-z0-9]{1,40}$")
 ISSUED, REVOKED = "issued", "revoked"
 
 
@@ -104,8 +106,8 @@ class Register:
 def checked_name(name: str) -> str:
     if not NAME.match(name):
         raise PartnerError(
-            f"{name!r}: a partner's name is 1-40 lowercase letters, digits or '-', "
-            "starting and ending with a letter or digit"
+            f"{name!r}: a partner's name is 1-40 lowercase letters or digits (no '-': it "
+            "separates the name from the partner's group names)"
         )
     return name
 
@@ -143,7 +145,8 @@ async def revoke(settings: ServiceSettings, register: Register, name: str, by: A
     admin = await admin_client(settings, "socialsvc-partners")
     try:
         await delete_acls(admin, sorted(await describe_acls(admin, principal)))
-        await delete_scram_users(admin, [principal])
+        # A revocation that stopped half-way (its credential gone) can be run again.
+        await delete_scram_users(admin, [principal], missing_ok=True)
         await wait_until_enforced(admin, {principal: set()})
     finally:
         await admin.close()

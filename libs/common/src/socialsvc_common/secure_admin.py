@@ -44,6 +44,7 @@ RESOURCE_CODES = {Resource.TOPIC: 2, Resource.GROUP: 3}
 PATTERN_CODES = {Pattern.LITERAL: 3, Pattern.PREFIXED: 4}
 OPERATION_CODES = {Operation.READ: 3, Operation.WRITE: 4, Operation.DESCRIBE: 8}
 ANY, ALLOW = 1, 3
+RESOURCE_NOT_FOUND = 91  # Kafka's error code; aiokafka does not know it
 ANY_HOST = "*"
 ADMIN_TIMEOUT_MS = 30_000
 PROPAGATION_SECONDS = 30.0
@@ -137,12 +138,16 @@ async def upsert_scram_users(admin: AIOKafkaAdminClient, passwords: dict[str, st
         _check(code, message, f"setting the credential of {user}")
 
 
-async def delete_scram_users(admin: AIOKafkaAdminClient, users: list[str]) -> None:
-    """Removes the SCRAM-SHA-512 credential of each user: none of them can log in again."""
+async def delete_scram_users(
+    admin: AIOKafkaAdminClient, users: list[str], *, missing_ok: bool = False
+) -> None:
+    """Removes the SCRAM-SHA-512 credential of each user: none of them can log in again. With
+    `missing_ok`, a user without one is no error."""
     deletions: list[tuple[Any, ...]] = [(user, SCRAM_SHA_512, {}) for user in sorted(users)]
     response = await admin._send_to_controller(AlterUserScramCredentials([], deletions))
     for user, code, message, _tags in response.results:
-        _check(code, message, f"removing the credential of {user}")
+        if not (missing_ok and code == RESOURCE_NOT_FOUND):
+            _check(code, message, f"removing the credential of {user}")
 
 
 def _acl(grant: Grant) -> tuple[int, str, int, str, str, int, int]:
@@ -208,7 +213,11 @@ async def admin_client(settings: ServiceSettings, client_id: str) -> AIOKafkaAdm
         request_timeout_ms=ADMIN_TIMEOUT_MS,
         **client_security(settings),
     )
-    await admin.start()
+    try:
+        await admin.start()
+    except BaseException:
+        await admin.close()
+        raise
     return admin
 
 

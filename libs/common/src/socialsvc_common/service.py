@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from socialsvc_common.apikeys import Role
+from socialsvc_common.apikeys import PEOPLE_AND_SYSTEMS, Role
 from socialsvc_common.auth import require
 from socialsvc_common.consumer import EventConsumer
 from socialsvc_common.contract.topics import DEAD_LETTERS, Topic
@@ -202,17 +202,19 @@ class Runtime:
                 f"topics missing: {', '.join(missing)}; run 'make topics' first"
             )
 
+    async def _outbox_gauges(self) -> None:
+        self.metrics.set_outbox(*await unsent_backlog(self.sessions))
+
     async def scrape(self) -> bytes:
         """The service's metrics now, with the outbox and lag gauges read at this moment.
 
         With the database down the outbox gauges keep their last values: the counters matter
         most during an outage, so the scrape must not fail with it."""
-        try:
-            self.metrics.set_outbox(*await unsent_backlog(self.sessions))
-            for gauges in self.on_scrape:
+        for gauges in (self._outbox_gauges, *self.on_scrape):
+            try:
                 await gauges()
-        except (SQLAlchemyError, OSError) as error:
-            self.logger.warning("database not readable for metrics", error=repr(error))
+            except (SQLAlchemyError, OSError) as error:
+                self.logger.warning("database not readable for metrics", error=repr(error))
         kafka = self._subscriber.consumer if self._subscriber is not None else None
         self.metrics.set_lag(await consumer_lag(kafka) if kafka is not None else {})
         return self.metrics.render()
@@ -326,7 +328,7 @@ def service_app(
     app.state.runtime = runtime
     app.include_router(health_router(runtime))
 
-    @app.get("/openapi.json", include_in_schema=False, dependencies=[require(*Role)])
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[require(*PEOPLE_AND_SYSTEMS)])
     async def openapi() -> JSONResponse:
         return JSONResponse(app.openapi())
 

@@ -50,3 +50,8 @@ class CircuitBreaker:
     @property
     def is_open(self) -> bool:
         return self._open_until is not None
+
+    def failing(self, now: datetime) -> bool:
+        """Open, and its gateway failed within the last two cooldowns: a breaker left open
+        because nothing was due for its gateway (quiet hours) has no failing probe to show."""
+        return self._open_until is not None and now < self._open_until + self.cooldown

@@ -125,10 +125,10 @@ class Dispatcher(Worker):
 
     async def _handle(self, batch: Due, now: datetime) -> list[Event]:
         """Prepares, sends and records a batch; returns the events of its outcomes."""
+        was_open = self.breakers_open()
         attempts, events = self._prepare(batch, now)
         answers = await send_all(attempts, self._gateways, self._in_flight)
         after_sends(answers)
-        was_open = self.breakers_open()
         for attempt, answer in zip(attempts, answers, strict=True):
             events += record(attempt, answer, self._breakers[attempt.channel], now)
         self._say_breaker_changes(was_open, answers)
@@ -137,6 +137,10 @@ class Dispatcher(Worker):
     def breakers_open(self) -> dict[p.Channel, bool]:
         """Whether each gateway's breaker is open (or half-open, probing) now."""
         return {channel: breaker.is_open for channel, breaker in self._breakers.items()}
+
+    def breakers_failing(self, now: datetime) -> dict[p.Channel, bool]:
+        """Whether each gateway's breaker is open with a recent failure (CircuitBreaker.failing)."""
+        return {channel: breaker.failing(now) for channel, breaker in self._breakers.items()}
 
     def _say_breaker_changes(
         self, was_open: dict[p.Channel, bool], answers: Sequence[object]

@@ -1,6 +1,7 @@
 """Notifications' own gauges on /metrics, set when it is scraped: whether each gateway's breaker is
-open, and how many messages the gateways took without reporting on them yet, the oldest for how
-long. The GatewayBreakerOpen and ReceiptsMissing alerts (deploy/prometheus/alerts.yml) read them."""
+open with a recent failure, and how many messages the gateways took without reporting on them
+yet, the oldest for how long. The GatewayBreakerOpen and ReceiptsMissing alerts
+(deploy/prometheus/alerts.yml) read them."""
 
 from datetime import UTC, datetime
 
@@ -23,10 +24,10 @@ class GatewayGauges:
         self._service = metrics.service
         self._sessions = sessions
         self._dispatcher = dispatcher
-        self._breaker_open = Gauge(
-            "socialsvc_gateway_breaker_open",
+        self._breaker_failing = Gauge(
+            "socialsvc_gateway_breaker_failing",
             "1 while the gateway's circuit breaker is open (calls stopped after a run of "
-            "failures, or one probe out), else 0.",
+            "failures) and its gateway failed within the last two cooldowns, else 0.",
             ["service", "channel"],
             registry=metrics.registry,
         )
@@ -45,10 +46,11 @@ class GatewayGauges:
         )
 
     async def read(self) -> None:
-        for channel, is_open in self._dispatcher.breakers_open().items():
-            self._breaker_open.labels(self._service, channel.value).set(int(is_open))
+        now = datetime.now(UTC)
+        for channel, failing in self._dispatcher.breakers_failing(now).items():
+            self._breaker_failing.labels(self._service, channel.value).set(int(failing))
         async with self._sessions() as session:
             awaited, oldest = await awaiting_receipts(session)
-        wait = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
+        wait = (now - oldest).total_seconds() if oldest else 0.0
         self._awaited.labels(self._service).set(awaited)
         self._oldest.labels(self._service).set(max(wait, 0.0))

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from ministry_statistics.exports import csv_text, xlsx_bytes
 from ministry_statistics.figures import answer, count_sections, dimensions
 from ministry_statistics.filters import Filters, parse_filters
-from socialsvc_common.apikeys import Role
+from socialsvc_common.apikeys import PEOPLE_AND_SYSTEMS
 from socialsvc_common.auth import AUTH_RESPONSES, require
 from socialsvc_common.disclosure import DisclosurePolicy
 from socialsvc_common.geography import Geography
@@ -35,7 +35,7 @@ def statistics_router(
     router = APIRouter(
         prefix="/statistics",
         tags=["statistics"],
-        dependencies=[require(*Role)],
+        dependencies=[require(*PEOPLE_AND_SYSTEMS)],
         responses=RESPONSES,
     )
 

@@ -23,6 +23,9 @@ ALL = "*"  # Kafka's wildcard resource name: every topic (or group)
 PUBLIC_PREFIX = "public."
 OPERATOR = "operator"
 EGOV = "egov"
+# Principals the platform once had: provisioning takes their credentials and ACLs away. The one
+# shared `partner` gave way to a principal per partner organisation.
+RETIRED_PRINCIPALS = ("partner",)
 # A partner organisation's principal is this and its name; its consumer groups start with that
 # and a dash. The ops tool's own tails consume in groups starting with OPERATOR_GROUP_PREFIX.
 PARTNER_PREFIX = "partner-"

@@ -104,7 +104,6 @@ class Recorder:
             max_poll_interval_ms=MAX_POLL_INTERVAL_MS,
             session_timeout_ms=SESSION_TIMEOUT_MS,
             **client_security(self._settings),
-            **client_security(self._settings),
         )
 
     async def run(self) -> None:
