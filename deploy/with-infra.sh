@@ -27,5 +27,8 @@ deploy/postgres/pgctl start
 export SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9192
 .venv/bin/socialsvc-topics >/dev/null
 
+# Every client (libpq, asyncpg) checks the server's certificate, host name included.
+export PGSSLMODE=verify-full PGSSLROOTCERT
+PGSSLROOTCERT=$(deploy/postgres/pgctl ca)
 export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgresql+asyncpg://socialsvc:socialsvc@127.0.0.1:${PG_PORT:-25432}/socialsvc_test}
 "$@"

@@ -392,7 +392,7 @@ def read_with_java_console(partner: ServiceSettings, group: str, directory: Path
             "--from-beginning",
             f"--consumer.config={properties}",
             "--property=print.key=true",
-            "--timeout-ms=15000",
+            "--timeout-ms=4000",  # ends 4 s after the last record
         ],
         capture_output=True,
         text=True,
