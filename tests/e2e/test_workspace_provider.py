@@ -7,12 +7,13 @@ Needs assignment's provider routes (issue 18, helper B): run after they are merg
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from assignment.placements import BAKU
 from socialsvc_common.apikeys import Role
 from tests.harness import TEST_PROVIDER, until
 
@@ -94,7 +95,8 @@ async def test_a_provider_accepts_starts_records_and_ends(platform: Platform, de
     assert ref in [row[0] for row in await desk.rows(page, "table-started")]
 
     await desk.open(page, f"/provider/placements/{placement_id}")
-    await page.fill("#delivered_on", date.today().isoformat())
+    # Today in Baku, as assignment dates the start: after 20:00 UTC it is already tomorrow there.
+    await page.fill("#delivered_on", datetime.now(BAKU).date().isoformat())
     await page.select_option("#kind", "session")
     await page.fill("#minutes", "45")
     await page.fill("#service-note", "speech therapy, first session")
