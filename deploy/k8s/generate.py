@@ -73,17 +73,8 @@ GATEWAYS = (
     ("SMTP_HOST", "smtp.example.az"),
     ("SMTP_PORT", "587"),
 )
-SERVICE_URLS = tuple(
-    (f"{name.upper()}_URL", f"http://{name}:{port}")
-    for name, port in (
-        ("intake", 8000),
-        ("eligibility", 8001),
-        ("assignment", 8002),
-        ("notifications", 8003),
-        ("statistics", 8006),
-    )
-)
-PROCESSES = (
+# The services the workspace calls; it reaches each at its Service's name and port.
+SERVICES = (
     Process("intake", "intake", 8000, pseudonyms=True, replicas=2),
     Process("eligibility", "eligibility", 8001, pseudonyms=True),
     Process("assignment", "assignment", 8002, pseudonyms=True),
@@ -95,15 +86,19 @@ PROCESSES = (
         secrets=(("RECEIPT_SECRET", "notifications-gateways", "receipt-secret"),),
     ),
     Process("statistics", "ministry_statistics", 8006, pseudonyms=True),
-    Process(
-        "workspace",
-        "workspace",
-        8005,
-        consumes=False,
-        replicas=2,
-        settings=(*SERVICE_URLS, ("COOKIE_SECURE", "true")),
+)
+WORKSPACE = Process(
+    "workspace",
+    "workspace",
+    8005,
+    consumes=False,
+    replicas=2,
+    settings=(
+        *((f"{s.prefix}URL", f"http://{s.name}:{s.port}") for s in SERVICES),
+        ("COOKIE_SECURE", "true"),
     ),
 )
+PROCESSES = (*SERVICES, WORKSPACE)
 
 
 def kafka_topic(topic: t.Topic) -> dict[str, Any]:
