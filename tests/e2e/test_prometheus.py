@@ -77,11 +77,16 @@ async def test_prometheus_scrapes_every_service_and_answers_the_dashboard(
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
 
-            async def targets() -> list[dict[str, Any]] | None:
+            async def ready() -> bool:
                 try:
-                    found = (await api(client, "/api/v1/targets"))["activeTargets"]
+                    return (await client.get("/-/ready")).status_code == 200
                 except httpx.TransportError:
-                    return None
+                    return False
+
+            await poll("Prometheus ready", ready)
+
+            async def targets() -> list[dict[str, Any]] | None:
+                found = (await api(client, "/api/v1/targets"))["activeTargets"]
                 scraped = [t for t in found if t["health"] != "unknown"]
                 return found if len(scraped) == len(platform.urls) + 1 else None
 

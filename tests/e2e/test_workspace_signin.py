@@ -60,7 +60,7 @@ async def test_a_worker_signs_in_and_moves_about_by_keyboard_alone(
     await page.keyboard.press("Tab")
     assert (await focused(page))["cls"] == "skip", "the first Tab reaches the skip link"
     await page.keyboard.press("Enter")
-    assert page.url.endswith("#main")
+    await page.wait_for_url("**#main", timeout=5000)
 
     await tab_to(page, "key")
     await page.keyboard.type("ssk_" + "0" * 43)
