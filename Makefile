@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 KAFKA := deploy/kafka/kafkactl
 PG := deploy/postgres/pgctl
 
-.PHONY: help install run ops prometheus k8s demo-statistics test test-unit test-integration bench chaos lint format infra infra-stop migrate topics schemas asyncapi \
+.PHONY: help install run ops prometheus k8s demo-statistics test test-unit test-integration bench chaos multihost lint format infra infra-stop migrate topics schemas asyncapi \
 	kafka-jars kafka-start kafka-stop kafka-status kafka-wipe \
 	cluster-start cluster-stop cluster-status cluster-wipe \
 	secure-cluster-start secure-cluster-stop secure-cluster-status secure-cluster-wipe \
@@ -70,6 +70,11 @@ SCENARIO ?=
 APPLICATIONS ?= 10000
 chaos: install kafka-jars ## the chaos suite: SCENARIO=<name> (default: all), APPLICATIONS=10000
 	$(PY) -m chaos $(if $(SCENARIO),--scenario $(SCENARIO),--all) --applications $(APPLICATIONS) $(CHAOS_ARGS)
+
+# Needs root (network namespaces); e.g. `make multihost MULTIHOST_ARGS="--cut postgres --applications 500"`.
+MULTIHOST_ARGS ?=
+multihost: install kafka-jars ## brokers, PostgreSQL and services on hosts of their own (TLS, SCRAM, ACLs), each host cut off for a minute in turn
+	$(PY) -m chaos.multihost $(MULTIHOST_ARGS)
 
 lint: install ## ruff check, ruff format --check, mypy
 	$(VENV)/bin/ruff check .

@@ -14,14 +14,12 @@ import argparse
 import asyncio
 import signal
 import sys
-import traceback
 from pathlib import Path
 
-from chaos.check import STALLED
 from chaos.infra import VAR, Kafka, Postgres
 from chaos.platform import leftovers
-from chaos.report import table, write_json
-from chaos.runner import Options, Row, run_scenario
+from chaos.report import Row, finish
+from chaos.runner import Options, Site, run_each
 from chaos.scenarios import SCENARIOS
 
 MAIN_PG_PORT, VICTIM_PG_PORT = 25532, 25533
@@ -67,31 +65,23 @@ async def run(args: argparse.Namespace) -> list[Row]:
     main = Postgres("pg-main", MAIN_PG_PORT)
     victim = Postgres("pg-victim", VICTIM_PG_PORT)
     needs_victim = any(SCENARIOS[name].own_database for name in names)
-    rows: list[Row] = []
     try:
         await asyncio.to_thread(main.start)
         if needs_victim:
             await asyncio.to_thread(victim.start)
-        for name in names:
-            print(f"chaos: {name}: {SCENARIOS[name].description}", flush=True)
-            scenario = SCENARIOS[name]
-            try:
-                row = await run_scenario(
-                    scenario, options, main, victim if scenario.own_database else None
-                )
-            except Exception as error:  # one broken scenario must not hide the others' results
-                traceback.print_exc()
-                row = Row(name, 0, 0, 0, 0, None, {"error": repr(error)})
-            rows.append(row)
-            print(table(rows[-1:]), flush=True)
-            write_json(rows, args.json)
+        return await run_each(
+            [SCENARIOS[name] for name in names],
+            options,
+            lambda scenario: Site(main, victim if scenario.own_database else None),
+            args.json,
+            "chaos",
+        )
     finally:
         for deployment in {"cluster" if SCENARIOS[n].cluster else "chaos" for n in names}:
             await asyncio.to_thread(Kafka(deployment).stop)
         await asyncio.to_thread(main.stop)
         if needs_victim:
             await asyncio.to_thread(victim.stop)
-    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,15 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, asyncio.CancelledError):
         print("chaos: stopped; its services, brokers and databases are down", file=sys.stderr)
         return 130
-    print()
-    print(table(rows))
-    print(f"\nchaos: details in {args.json}")
-    bad = [
-        row
-        for row in rows
-        if row.lost or row.duplicated or row.drain_seconds is None or row.details.get(STALLED)
-    ]
-    return 1 if bad else 0
+    return finish(rows, args.json, "chaos")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from chaos.inject import Injected
-from chaos.kafka_view import INPUTS, all_records, header, lag
+from chaos.kafka_view import INPUTS, Broker, all_records, header, lag
 from chaos.stores import Stores, delivered, read_stores, sink_counts
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.topics import DEAD_LETTERS
@@ -52,11 +52,11 @@ class Findings:
         }
 
 
-async def distinct_events(bootstrap: str, topic: str, findings: Findings) -> dict[str, set[str]]:
+async def distinct_events(broker: Broker, topic: str, findings: Findings) -> dict[str, set[str]]:
     """Application id -> the distinct event ids about it on one topic (a re-published copy of
     an event has the same id and is not a duplicate of the work)."""
     found: dict[str, set[str]] = defaultdict(set)
-    records = await all_records(bootstrap, [topic])
+    records = await all_records(broker, [topic])
     findings.facts.setdefault("records read", {})[topic] = len(records)
     for record in records:
         subject, event_id = header(record, "ce_subject"), header(record, "ce_id")
@@ -66,7 +66,7 @@ async def distinct_events(bootstrap: str, topic: str, findings: Findings) -> dic
 
 
 async def check(
-    bootstrap: str,
+    broker: Broker,
     urls: dict[str, str],
     sinks: Path,
     accepted: set[str],
@@ -77,10 +77,10 @@ async def check(
     """`expositions`: the services' /metrics, read before they stopped."""
     findings = Findings()
     stores = await read_stores(urls)
-    received = await distinct_events(bootstrap, topics.APPLICATION_RECEIVED.name, findings)
-    decided = await distinct_events(bootstrap, topics.DECISION_MADE.name, findings)
-    placed = await distinct_events(bootstrap, topics.PLACEMENT_MADE.name, findings)
-    refused = await distinct_events(bootstrap, topics.PLACEMENT_REFUSED.name, findings)
+    received = await distinct_events(broker, topics.APPLICATION_RECEIVED.name, findings)
+    decided = await distinct_events(broker, topics.DECISION_MADE.name, findings)
+    placed = await distinct_events(broker, topics.PLACEMENT_MADE.name, findings)
+    refused = await distinct_events(broker, topics.PLACEMENT_REFUSED.name, findings)
     for app in accepted:
         _count(findings, "intake row", app, int(app in stores.applications))
         _count(findings, "received event", app, len(received.get(app, ())))
@@ -96,9 +96,9 @@ async def check(
             findings.duplicated["placement event"].add(app)
     _check_messages(findings, stores, sinks, accepted)
     findings.facts["unsent outbox rows"] = {s: n for s, n in stores.unsent.items() if n}
-    findings.facts["consumer lag"] = {g: n for g, n in (await lag(bootstrap)).items() if n}
+    findings.facts["consumer lag"] = {g: n for g, n in (await lag(broker)).items() if n}
     findings.facts["applications not accepted by the load"] = len(stores.applications - accepted)
-    await _check_dead_letters(findings, bootstrap, injected, expositions)
+    await _check_dead_letters(findings, broker, injected, expositions)
     return findings
 
 
@@ -146,9 +146,9 @@ STALLED = f"bad records that held their partition up over {STALL_BOUND_SECONDS:g
 
 
 async def _check_dead_letters(
-    findings: Findings, bootstrap: str, injected: list[Injected], expositions: list[str]
+    findings: Findings, broker: Broker, injected: list[Injected], expositions: list[str]
 ) -> None:
-    letters = await all_records(bootstrap, [t.name for t in DEAD_LETTERS.values()])
+    letters = await all_records(broker, [t.name for t in DEAD_LETTERS.values()])
     by_origin: dict[Origin, Any] = {}
     reasons: dict[str, int] = defaultdict(int)
     for letter in letters:

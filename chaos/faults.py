@@ -8,9 +8,10 @@ from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from chaos.hosts import Network
 from chaos.infra import Kafka, Postgres
 from chaos.inject import Duplication, Injected, duplicate_events, inject_malformed
-from chaos.kafka_view import INPUTS, committed
+from chaos.kafka_view import INPUTS, Broker, committed
 from chaos.load import Progress
 from chaos.platform import Platform
 from socialsvc_common.contract import topics
@@ -27,6 +28,8 @@ class Context:
     victim_service: str = "eligibility"
     broker_down_seconds: float = 120.0
     pause_seconds: float = 60.0
+    network: Network | None = None
+    cut_seconds: float = 60.0
     notes: dict[str, Any] = field(default_factory=dict)
     injected: list[Injected] = field(default_factory=list)
     duplication: Duplication | None = None
@@ -63,8 +66,8 @@ async def killed_by_hook(context: Context, service: str, grace: float = 180.0) -
     context.notes["kills"] = kills()
 
 
-async def leader_of(bootstrap: str, topic: str, partition: int) -> int:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def leader_of(broker: Broker, topic: str, partition: int) -> int:
+    admin = AIOKafkaAdminClient(**broker.clients())
     await admin.start()
     try:
         described = await admin.describe_topics([topic])
@@ -79,9 +82,7 @@ async def kill_leaders(context: Context) -> None:
     killed: list[int] = []
     for round_, share in enumerate((0.1, 0.3, 0.5, 0.7, 0.9)):
         await at(context, share)
-        node = await leader_of(
-            context.kafka.bootstrap, topics.APPLICATION_RECEIVED.name, round_ % 6
-        )
+        node = await leader_of(context.kafka.broker, topics.APPLICATION_RECEIVED.name, round_ % 6)
         await asyncio.to_thread(context.kafka.kill, node)
         killed.append(node)
         await asyncio.sleep(5)
@@ -110,9 +111,9 @@ async def pause_database(context: Context) -> None:
     context.victim.pause()
     try:
         await asyncio.sleep(min(5.0, context.pause_seconds / 2))
-        early = await committed(context.kafka.bootstrap, name)
+        early = await committed(context.kafka.broker, name)
         await asyncio.sleep(context.pause_seconds - min(5.0, context.pause_seconds / 2))
-        late = await committed(context.kafka.bootstrap, name)
+        late = await committed(context.kafka.broker, name)
         used = context.platform.cpu_seconds(name) - cpu
     finally:
         context.victim.resume()
@@ -125,9 +126,27 @@ async def pause_database(context: Context) -> None:
     )
 
 
+async def cut_off(context: Context, host: str) -> None:
+    """Cuts `host` off the network at a quarter of the load, for `cut_seconds`: its processes
+    run on, unreachable, and reach nothing."""
+    if context.network is None:
+        raise RuntimeError("cutting a host off needs the platform on hosts of their own")
+    await at(context, 0.25)
+    loop = asyncio.get_running_loop()
+    before, started = context.progress.accepted, loop.time()
+    context.network.cut(host)
+    try:
+        await asyncio.sleep(context.cut_seconds)
+    finally:
+        context.network.restore(host)
+    context.notes["host cut off"] = host
+    context.notes["cut off (s)"] = round(loop.time() - started, 1)
+    context.notes["accepted while it was cut off"] = context.progress.accepted - before
+
+
 async def duplicates(context: Context) -> None:
     stop = asyncio.Event()
-    task = asyncio.create_task(duplicate_events(context.kafka.bootstrap, 0.1, stop))
+    task = asyncio.create_task(duplicate_events(context.kafka.broker, 0.1, stop))
     await context.load_done.wait()
     await asyncio.sleep(10)
     stop.set()
@@ -138,7 +157,7 @@ async def duplicates(context: Context) -> None:
 
 async def malformed(context: Context) -> None:
     await at(context, 0.5)
-    context.injected = await inject_malformed(context.kafka.bootstrap, 200)
+    context.injected = await inject_malformed(context.kafka.broker, 200)
 
 
 async def scale(context: Context) -> None:

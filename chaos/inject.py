@@ -10,7 +10,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from chaos.kafka_view import header, partitions_of
+from chaos.kafka_view import Broker, header, partitions_of
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Envelope, event_type
 
@@ -41,13 +41,13 @@ def _chosen(event_id: str, share: float) -> bool:
     return digest < share * 0xFFFFFFFF
 
 
-async def duplicate_events(bootstrap: str, share: float, stop: asyncio.Event) -> Duplication:
+async def duplicate_events(broker: Broker, share: float, stop: asyncio.Event) -> Duplication:
     """Publishes `share` of the events on the journey topics a second time, unchanged, until
     `stop` is set: what a producer retry or an outbox relay crash does."""
     stats = Duplication()
-    partitions = await partitions_of(bootstrap, [t.name for t in DUPLICATED_TOPICS])
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
+    partitions = await partitions_of(broker, [t.name for t in DUPLICATED_TOPICS])
+    consumer = AIOKafkaConsumer(**broker.clients(), enable_auto_commit=False)
+    producer = AIOKafkaProducer(**broker.clients(), enable_idempotence=True, acks="all")
     await consumer.start()
     await producer.start()
     try:
@@ -109,9 +109,9 @@ def malformed(index: int, topic_name: str) -> tuple[str, bytes | None, list[tupl
     return kinds[index % len(kinds)]
 
 
-async def inject_malformed(bootstrap: str, count: int) -> list[Injected]:
+async def inject_malformed(broker: Broker, count: int) -> list[Injected]:
     """Publishes `count` malformed or schema-invalid records across the consumed topics."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
+    producer = AIOKafkaProducer(**broker.clients(), enable_idempotence=True, acks="all")
     await producer.start()
     injected: list[Injected] = []
     try:

@@ -2,7 +2,8 @@
 group's lag behind the end of its input topics."""
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -18,6 +19,19 @@ DESCRIBE_ATTEMPTS = 10
 INPUTS = {service: names for service, names in service_inputs().items() if service in SERVICES}
 
 
+@dataclass(frozen=True)
+class Broker:
+    """Where the suite reads and writes Kafka, and as whom: the bootstrap servers and, on a secure
+    cluster, the administrator's TLS and SASL settings as aiokafka's clients take them."""
+
+    bootstrap: str
+    security: Mapping[str, Any] = field(default_factory=dict)
+
+    def clients(self) -> dict[str, Any]:
+        """The keyword arguments of an aiokafka client of this broker."""
+        return {"bootstrap_servers": self.bootstrap, **self.security}
+
+
 def header(record: Any, name: str) -> str | None:
     for key, value in record.headers:
         if key == name:
@@ -28,11 +42,11 @@ def header(record: Any, name: str) -> str | None:
     return None
 
 
-async def partitions_of(bootstrap: str, names: Sequence[str]) -> list[TopicPartition]:
+async def partitions_of(broker: Broker, names: Sequence[str]) -> list[TopicPartition]:
     """Every partition of these topics; asks again while the broker answers for some topic with
     an error or no partitions (a node just back), as a short answer would hide records."""
     for _ in range(DESCRIBE_ATTEMPTS):
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        admin = AIOKafkaAdminClient(**broker.clients())
         await admin.start()
         try:
             described = await admin.describe_topics(list(names))
@@ -51,15 +65,15 @@ async def partitions_of(bootstrap: str, names: Sequence[str]) -> list[TopicParti
     raise RuntimeError(f"the broker did not describe {list(names)}: {described}")
 
 
-async def end_offsets(bootstrap: str, names: Sequence[str]) -> dict[TopicPartition, int]:
-    return await ends_of(bootstrap, await partitions_of(bootstrap, names))
+async def end_offsets(broker: Broker, names: Sequence[str]) -> dict[TopicPartition, int]:
+    return await ends_of(broker.bootstrap, await partitions_of(broker, names), **broker.security)
 
 
-async def all_records(bootstrap: str, names: Sequence[str]) -> list[Any]:
+async def all_records(broker: Broker, names: Sequence[str]) -> list[Any]:
     """Every record now on these topics, from the beginning to the current end."""
-    partitions = await partitions_of(bootstrap, names)
+    partitions = await partitions_of(broker, names)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+        **broker.clients(), enable_auto_commit=False, isolation_level="read_committed"
     )
     await consumer.start()
     try:
@@ -81,8 +95,8 @@ async def all_records(bootstrap: str, names: Sequence[str]) -> list[Any]:
         await consumer.stop()
 
 
-async def committed(bootstrap: str, group: str) -> dict[TopicPartition, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def committed(broker: Broker, group: str) -> dict[TopicPartition, int]:
+    admin = AIOKafkaAdminClient(**broker.clients())
     await admin.start()
     try:
         offsets = await admin.list_consumer_group_offsets(group)
@@ -91,11 +105,11 @@ async def committed(bootstrap: str, group: str) -> dict[TopicPartition, int]:
     return {tp: meta.offset for tp, meta in offsets.items()}
 
 
-async def lag(bootstrap: str) -> dict[str, int]:
+async def lag(broker: Broker) -> dict[str, int]:
     """Records each service's group has not yet committed past, summed over its partitions."""
     found: dict[str, int] = {}
     for group, names in INPUTS.items():
-        ends = await end_offsets(bootstrap, names)
-        done = await committed(bootstrap, group)
+        ends = await end_offsets(broker, names)
+        done = await committed(broker, group)
         found[group] = sum(max(0, end - max(done.get(tp, 0), 0)) for tp, end in ends.items())
     return found

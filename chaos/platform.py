@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from chaos.hosts import in_netns
 from chaos.infra import VAR
 from chaos.load import API_KEY_ENV
 from socialsvc_common.apikeys import Role, issue
@@ -41,12 +42,23 @@ def leftovers() -> list[str]:
     return found
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where the platform's processes run: the services on `address`, inside the network
+    namespace `netns` (none: this host's own), the gateway stand-ins on `gateways`."""
+
+    address: str = "127.0.0.1"
+    netns: str | None = None
+    gateways: str = "127.0.0.1"
+
+
 @dataclass
 class Process:
     name: str
     args: list[str]
     env: dict[str, str]
     url: str
+    netns: str | None = None
     # A crash point armed for this many more launches (see socialsvc_common.faults).
     fault: str | None = None
     fault_launches: int = 0
@@ -59,16 +71,27 @@ class Process:
 
 
 class Platform:
-    def __init__(self, workdir: Path, bootstrap: str, databases: dict[str, str]) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        bootstrap: str,
+        databases: dict[str, str],
+        *,
+        placement: Placement = Placement(),
+        logins: dict[str, dict[str, str]] | None = None,
+    ) -> None:
+        """`logins`: each service's Kafka login settings (names without the prefix)."""
         self.workdir = workdir
         self.sinks = workdir / "sinks"
         self.bootstrap = bootstrap
         self.databases = databases
+        self.placement = placement
+        self.logins = logins or {}
         self.processes: dict[str, Process] = {}
         # Names stopped on purpose: the monitor leaves them alone.
         self.held: set[str] = set()
         self.unexpected_exits: list[tuple[str, int]] = []
-        self._gateways = Gateways()
+        self._gateways = Gateways(host=placement.gateways)
         self._monitor: asyncio.Task[None] | None = None
         # The load submits as the e-gov gateway would, with a key of the submitting role; each
         # scenario's platform has a store of its own, so its key replaces the one before.
@@ -87,12 +110,15 @@ class Platform:
             port=port,
             gateways=self._gateways,
             api_keys_file=str(self.key_store),
+            http_host=self.placement.address,
+            **self.logins.get(service, {}),
         )
         process = Process(
             name,
             [service],
             env,
-            f"http://127.0.0.1:{port}",
+            f"http://{self.placement.address}:{port}",
+            netns=self.placement.netns,
             fault=fault,
             fault_launches=launches,
         )
@@ -131,8 +157,13 @@ class Platform:
             # A session of its own: a Ctrl-C at the terminal reaches the runner alone, which
             # stops every process in order instead of its monitor starting them again.
             process.popen = subprocess.Popen(
-                args, stdout=log, stderr=log, env=env, start_new_session=True
+                in_netns(process.netns, args),
+                stdout=log,
+                stderr=log,
+                env=env,
+                start_new_session=True,
             )
+        # `ip netns exec` execs the command in place: the pid runs `args` in either case.
         PIDS.mkdir(parents=True, exist_ok=True)
         (PIDS / str(process.popen.pid)).write_bytes(b"".join(a.encode() + b"\0" for a in args))
 

@@ -2,10 +2,23 @@
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
-from chaos.runner import Row
+from chaos.check import STALLED
+
+
+@dataclass
+class Row:
+    scenario: str
+    applications: int
+    lost: int
+    duplicated: int
+    dead_lettered: int
+    drain_seconds: float | None
+    details: dict[str, Any] = field(default_factory=dict)
+
 
 COLUMNS = ("scenario", "applications", "lost", "duplicated", "dead-lettered", "drain (s)")
 
@@ -33,3 +46,17 @@ def table(rows: list[Row]) -> str:
 def write_json(rows: list[Row], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps([asdict(row) for row in rows], indent=2, default=str) + "\n")
+
+
+def finish(rows: list[Row], path: Path, tag: str) -> int:
+    """Prints the whole report; the exit status: 1 when anything was lost or duplicated, the
+    platform did not drain, or a bad record stalled its partition."""
+    print()
+    print(table(rows))
+    print(f"\n{tag}: details in {path}")
+    bad = [
+        row
+        for row in rows
+        if row.lost or row.duplicated or row.drain_seconds is None or row.details.get(STALLED)
+    ]
+    return 1 if bad else 0

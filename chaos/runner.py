@@ -4,16 +4,19 @@ import asyncio
 import contextlib
 import shutil
 import time
+import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from chaos.check import check, scrape
 from chaos.drain import wait_drained
 from chaos.faults import Context
+from chaos.hosts import Network
 from chaos.infra import VAR, Kafka, Postgres
 from chaos.load import Progress, submit_all
-from chaos.platform import Platform
+from chaos.platform import Placement, Platform
+from chaos.report import Row, table, write_json
 from chaos.scenarios import Scenario
 from tests.e2e.applicants import mixed_applications
 from tests.harness import SERVICES
@@ -28,42 +31,71 @@ class Options:
     pause_seconds: float
     pause_service: str
     seed: int = 8
+    cut_seconds: float = 60.0
 
 
-@dataclass
-class Row:
-    scenario: str
-    applications: int
-    lost: int
-    duplicated: int
-    dead_lettered: int
-    drain_seconds: float | None
-    details: dict[str, Any] = field(default_factory=dict)
+@dataclass(frozen=True)
+class Site:
+    """Where a scenario runs: its PostgreSQL (and the paused service's own), its broker (by
+    default the scenario's kafkactl deployment on loopback), where its processes are placed, and
+    the network of hosts when they are on several."""
+
+    main: Postgres
+    victim: Postgres | None = None
+    kafka: Kafka | None = None
+    placement: Placement = field(default_factory=Placement)
+    network: Network | None = None
 
 
-async def run_scenario(
-    scenario: Scenario, options: Options, main: Postgres, victim: Postgres | None
-) -> Row:
-    kafka = Kafka("cluster" if scenario.cluster else "chaos")
+async def run_each(
+    scenarios: list[Scenario],
+    options: Options,
+    site_of: Callable[[Scenario], Site],
+    report: Path,
+    tag: str,
+) -> list[Row]:
+    """Runs the scenarios in turn, each on its site, printing its row as it ends and writing the
+    report so far; one broken scenario must not hide the others' results."""
+    rows: list[Row] = []
+    for scenario in scenarios:
+        print(f"{tag}: {scenario.name}: {scenario.description}", flush=True)
+        try:
+            row = await run_scenario(scenario, options, site_of(scenario))
+        except Exception as error:
+            traceback.print_exc()
+            row = Row(scenario.name, 0, 0, 0, 0, None, {"error": repr(error)})
+        rows.append(row)
+        print(table(rows[-1:]), flush=True)
+        write_json(rows, report)
+    return rows
+
+
+async def run_scenario(scenario: Scenario, options: Options, site: Site) -> Row:
+    kafka = site.kafka or Kafka("cluster" if scenario.cluster else "chaos")
     await asyncio.to_thread(kafka.fresh)
     workdir = VAR / "chaos" / "runs" / scenario.name
     _empty(workdir)
     run = f"{scenario.name}-{int(time.time())}"
     urls = {}
     for service in SERVICES:
-        server = victim if victim and service == options.pause_service else main
+        paused = site.victim is not None and service == options.pause_service
+        server = site.victim if site.victim is not None and paused else site.main
         urls[service] = server.fresh_database(f"chaos_{scenario.name}_{service}".replace("-", "_"))
-    platform = Platform(workdir, kafka.bootstrap, urls)
+    platform = Platform(
+        workdir, kafka.bootstrap, urls, placement=site.placement, logins=kafka.service_logins()
+    )
     progress = Progress(options.applications)
     context = Context(
         platform,
         kafka,
         progress,
         asyncio.Event(),
-        victim=victim,
+        victim=site.victim,
         victim_service=options.pause_service,
         broker_down_seconds=options.broker_down_seconds,
         pause_seconds=options.pause_seconds,
+        network=site.network,
+        cut_seconds=options.cut_seconds,
     )
     fault: asyncio.Task[None] | None = None
     try:
@@ -75,7 +107,7 @@ async def run_scenario(
         )
         context.load_done.set()
         await fault
-        drain = await wait_drained(kafka.bootstrap, urls, options.drain_timeout)
+        drain = await wait_drained(kafka.broker, urls, options.drain_timeout)
         # The processes running now: replicas a scenario stopped on purpose are gone.
         expositions, unread = await scrape(
             {
@@ -86,7 +118,7 @@ async def run_scenario(
             platform.monitor_key,
         )
         findings = await check(
-            kafka.bootstrap,
+            kafka.broker,
             urls,
             platform.sinks,
             {str(a) for a in load.accepted.values()},

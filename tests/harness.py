@@ -68,24 +68,27 @@ def module_of(service: str) -> str:
 @dataclass(frozen=True)
 class Gateways:
     """Free ports for the local stand-ins of the SMS and e-gov inbox HTTP gateways and the SMTP
-    server (`python -m notifications.sinks`)."""
+    server (`python -m notifications.sinks`), on `host`."""
 
     sms: int = field(default_factory=free_port)
     inbox: int = field(default_factory=free_port)
     smtp: int = field(default_factory=free_port)
+    host: str = "127.0.0.1"
 
     @property
     def sms_url(self) -> str:
-        return f"http://127.0.0.1:{self.sms}"
+        return f"http://{self.host}:{self.sms}"
 
     @property
     def inbox_url(self) -> str:
-        return f"http://127.0.0.1:{self.inbox}"
+        return f"http://{self.host}:{self.inbox}"
 
     def sinks_args(self, receipts_url: str, store: Path) -> list[str]:
         """`python -m` arguments of the sinks, confirming deliveries to `receipts_url`."""
         return [
             "notifications.sinks",
+            "--host",
+            self.host,
             *("--sms-port", str(self.sms), "--inbox-port", str(self.inbox)),
             *("--smtp-port", str(self.smtp), "--receipts-url", receipts_url),
             *("--store-dir", str(store)),
@@ -115,6 +118,7 @@ def service_env(
         env |= {
             "NOTIFICATIONS_SMS_GATEWAY_URL": gateways.sms_url,
             "NOTIFICATIONS_INBOX_GATEWAY_URL": gateways.inbox_url,
+            "NOTIFICATIONS_SMTP_HOST": gateways.host,
             "NOTIFICATIONS_SMTP_PORT": str(gateways.smtp),
             "NOTIFICATIONS_QUIET_HOURS": "off",
         }
@@ -187,9 +191,12 @@ async def end_offsets(bootstrap: str, names: list[str]) -> dict[TopicPartition, 
     return await ends_of(bootstrap, await partitions_of(bootstrap, names))
 
 
-async def ends_of(bootstrap: str, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
-    """The end offset of each of these partitions."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+async def ends_of(
+    bootstrap: str, partitions: list[TopicPartition], **security: Any
+) -> dict[TopicPartition, int]:
+    """The end offset of each of these partitions (`security`: a secure cluster's client
+    settings)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **security)
     await consumer.start()
     try:
         ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)

@@ -5,6 +5,8 @@ import asyncio
 import json
 import os
 import signal
+import socket
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -205,14 +207,10 @@ async def test_an_unreachable_mail_relay_is_transient() -> None:
         await gateway.send("vetendas@example.az", "Salam", "Salam", str(uuid4()))
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-async def test_the_sinks_process_serves_and_stops_cleanly(
-    tmp_path: Path, client: httpx.AsyncClient, signum: signal.Signals
-) -> None:
-    sms_port, smtp_port = free_port(), free_port()
+async def started_sinks(*args: str) -> tuple[asyncio.subprocess.Process, bytes]:
+    """`python -m notifications.sinks ARGS`, once it logged that it started, and its log."""
     process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "notifications.sinks", "--sms-port", str(sms_port)),
-        *("--smtp-port", str(smtp_port), "--store-dir", str(tmp_path)),
+        *(sys.executable, "-m", "notifications.sinks", *args),
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
@@ -222,6 +220,18 @@ async def test_the_sinks_process_serves_and_stops_cleanly(
         line = await asyncio.wait_for(process.stderr.readline(), timeout=20)
         assert line, log.decode()
         log += line
+    return process, log
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+async def test_the_sinks_process_serves_and_stops_cleanly(
+    tmp_path: Path, client: httpx.AsyncClient, signum: signal.Signals
+) -> None:
+    sms_port, smtp_port = free_port(), free_port()
+    process, log = await started_sinks(
+        "--sms-port", str(sms_port), "--smtp-port", str(smtp_port), "--store-dir", str(tmp_path)
+    )
+    assert process.stderr is not None
     sms = SmsGateway(f"http://{LOCAL}:{sms_port}", client)
     await sms.send(PHONE, "Salam", str(uuid4()))
     await EmailGateway(LOCAL, smtp_port, SENDER, local_hostname="localhost").send(
@@ -277,3 +287,40 @@ async def test_receipts_go_in_batches_with_a_bounded_number_in_flight_and_none_i
     assert sorted(taken) == sorted(references)
     assert 1 < most <= 8
     assert requests == 40  # full batches: the receipts came faster than they could go
+
+
+async def test_the_sinks_listen_on_the_address_they_are_given(
+    tmp_path: Path, client: httpx.AsyncClient
+) -> None:
+    """As the multi-host test runs them: on the suite's own address, for the services' host."""
+    other = "127.0.0.2"
+    sms_port, inbox_port, smtp_port = free_port(), free_port(), free_port()
+    process, _ = await started_sinks(
+        *("--host", other, "--sms-port", str(sms_port), "--inbox-port", str(inbox_port)),
+        *("--smtp-port", str(smtp_port), "--store-dir", str(tmp_path)),
+    )
+    try:
+        await SmsGateway(f"http://{other}:{sms_port}", client).send(PHONE, "Salam", str(uuid4()))
+        await EmailGateway(other, smtp_port, SENDER, local_hostname="localhost").send(
+            "vetendas@example.az", "Salam", "Salam", str(uuid4())
+        )
+        for port in (sms_port, inbox_port, smtp_port):
+            with pytest.raises(ConnectionRefusedError):
+                socket.create_connection((LOCAL, port), timeout=2).close()
+    finally:
+        process.terminate()
+        await process.wait()
+    assert len((tmp_path / "sms.jsonl").read_text().splitlines()) == 1
+    assert len((tmp_path / "mail.jsonl").read_text().splitlines()) == 1
+
+
+def test_the_sinks_refuse_a_host_that_is_not_an_address() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "notifications.sinks", "--host", "gateway.example"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "'gateway.example' is not an IP address" in done.stderr

@@ -1,16 +1,18 @@
 """`python -m notifications.sinks`: the local SMS gateway, e-gov inbox and SMTP sink, until SIGINT
 or SIGTERM.
 
-All listen on 127.0.0.1 only and write what they receive under var/sinks/ (sms.jsonl, inbox.jsonl,
-mail.jsonl), so a person can read what citizens would get. With a receipts URL the HTTP gateways
-report delivery by signed callbacks (secret NOTIFICATIONS_RECEIPT_SECRET, the service's default in
-development). Options fall back to the environment: NOTIFICATIONS_SINK_SMS_PORT (8090),
+All listen on 127.0.0.1 only, or on the one address --host gives, and write what they receive
+under var/sinks/ (sms.jsonl, inbox.jsonl, mail.jsonl), so a person can read what citizens would
+get. With a receipts URL the HTTP gateways report delivery by signed callbacks (secret
+NOTIFICATIONS_RECEIPT_SECRET, the service's default in development). Options fall back to the
+environment: NOTIFICATIONS_SINK_HOST (127.0.0.1), NOTIFICATIONS_SINK_SMS_PORT (8090),
 NOTIFICATIONS_SINK_INBOX_PORT (8091), NOTIFICATIONS_SINK_SMTP_PORT (8025), NOTIFICATIONS_SINK_DIR,
 NOTIFICATIONS_SINK_RECEIPTS_URL (none).
 """
 
 import argparse
 import asyncio
+import ipaddress
 import logging
 import os
 import signal
@@ -36,6 +38,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     env = os.environ
     parser = argparse.ArgumentParser(prog="python -m notifications.sinks", description=__doc__)
     parser.add_argument(
+        "--host",
+        type=_address,
+        default=env.get("NOTIFICATIONS_SINK_HOST", LOOPBACK),
+        help="the IP address all three listen on",
+    )
+    parser.add_argument(
         "--sms-port", type=int, default=int(env.get("NOTIFICATIONS_SINK_SMS_PORT", "8090"))
     )
     parser.add_argument(
@@ -55,12 +63,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _listen(port: int) -> socket.socket:
+def _address(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IP address") from None
+
+
+def _listen(host: str, port: int) -> socket.socket:
     # Bound here rather than by uvicorn, so a busy port fails before anything else has started;
     # listening at once, so clients queue in the backlog until uvicorn takes the socket over.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((LOOPBACK, port))
+    sock.bind((host, port))
     sock.listen()
     return sock
 
@@ -95,21 +110,23 @@ def _server(app: FastAPI) -> uvicorn.Server:
 
 async def serve(args: argparse.Namespace, log: structlog.stdlib.BoundLogger) -> None:
     store_dir: Path = args.store_dir
-    sockets = [_listen(args.sms_port), _listen(args.inbox_port)]
+    sockets = [_listen(args.host, args.sms_port), _listen(args.host, args.inbox_port)]
     receipts = _receipts(args.receipts_url)
     servers = [
         _server(create_sms_gateway(store_dir / "sms.jsonl", receipts)),
         _server(create_inbox_gateway(store_dir / "inbox.jsonl", receipts)),
     ]
     _stop_on_signals(servers)
-    controller = await asyncio.to_thread(start_smtp_sink, store_dir / "mail.jsonl", args.smtp_port)
+    controller = await asyncio.to_thread(
+        start_smtp_sink, store_dir / "mail.jsonl", args.smtp_port, args.host
+    )
     try:
         log.info(
             "started",
             service=NAME,
-            sms_gateway=f"http://{LOOPBACK}:{args.sms_port}/messages",
-            inbox_gateway=f"http://{LOOPBACK}:{args.inbox_port}/messages",
-            smtp=f"{LOOPBACK}:{args.smtp_port}",
+            sms_gateway=f"http://{args.host}:{args.sms_port}/messages",
+            inbox_gateway=f"http://{args.host}:{args.inbox_port}/messages",
+            smtp=f"{args.host}:{args.smtp_port}",
             receipts=args.receipts_url or "none: gateways answer delivered",
             store=str(store_dir),
         )

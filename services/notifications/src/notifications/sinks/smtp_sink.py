@@ -82,11 +82,11 @@ def _record(mail: EmailMessage, message_id: str, envelope: Envelope) -> dict[str
     }
 
 
-def start_smtp_sink(store_path: Path, port: int) -> Controller:
-    """Starts the SMTP sink on 127.0.0.1:`port` in its own thread; returns once it answers."""
+def start_smtp_sink(store_path: Path, port: int, host: str = LOOPBACK) -> Controller:
+    """Starts the SMTP sink on `host`:`port` in its own thread; returns once it answers."""
     controller = Controller(
         MailSink(store_path),
-        hostname=LOOPBACK,
+        hostname=host,
         port=port,
         # Named explicitly: the default looks up this host's FQDN, which can stall without DNS.
         server_hostname="localhost",
