@@ -38,7 +38,13 @@ from socialsvc_common.acls import load_passwords, provision
 from socialsvc_common.admin import ensure_topics
 from socialsvc_common.apikeys import Role
 from socialsvc_common.contract import topics
-from socialsvc_common.contract.access import EGOV, access_map, partner_access, partner_principal
+from socialsvc_common.contract.access import (
+    ARCHIVE,
+    EGOV,
+    access_map,
+    partner_access,
+    partner_principal,
+)
 from socialsvc_common.contract.actor import Actor
 from socialsvc_common.contract.payloads import DeadLetter
 from socialsvc_common.kafka import make_broker, make_producer
@@ -304,6 +310,21 @@ async def test_the_egov_gateway_writes_submissions_and_nothing_else(
     # It has no consumer group, and could not read the topic in one.
     with pytest.raises(GroupAuthorizationFailedError):
         await keys_read(egov, topics.EGOV_APPLICATION_SUBMITTED, group="egov")
+
+
+async def test_the_archive_reads_every_topic_in_its_own_group_and_writes_nothing(
+    cluster: SecureCluster, admin_producer: AIOKafkaProducer
+) -> None:
+    archive = cluster.settings(ARCHIVE)
+    for topic in (topics.DECISION_MADE, topics.DEAD_LETTERS["assignment"], PUBLIC):
+        key = uuid.uuid4().hex.encode()
+        await admin_producer.send_and_wait(topic.name, b"{}", key=key)
+        assert key in await keys_read(archive, topic, group=ARCHIVE, until=key)
+    # With no topic to write, the broker refuses it an idempotent producer's id at once.
+    with pytest.raises(ClusterAuthorizationFailedError):
+        await produce(archive, topics.DECISION_MADE, b"k")
+    with pytest.raises(GroupAuthorizationFailedError):
+        await keys_read(archive, topics.DECISION_MADE, group="assignment")
 
 
 GUIDE = Path(__file__).parents[2] / "docs" / "examples" / "read_public_topic.py"

@@ -16,6 +16,7 @@ from socialsvc_common import service
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.access import (
     ALL,
+    ARCHIVE,
     EGOV,
     OPERATOR,
     Grant,
@@ -111,6 +112,13 @@ def test_the_operator_reads_everything_and_writes_only_replay_targets() -> None:
     consumed = set().union(*(access_map()[name].reads for name in APPS))
     assert operator.writes == consumed | {topics.DEAD_LETTER_REPLAYED.name}
     assert not any(name.endswith(".record.deadlettered.v1") for name in operator.writes)
+
+
+def test_the_archive_reads_everything_in_its_one_group_and_writes_nothing() -> None:
+    archive = access_map()[ARCHIVE]
+    assert archive.reads == {ALL}
+    assert archive.groups == {ARCHIVE}
+    assert (archive.writes, archive.group_prefixes) == (frozenset(), frozenset())
 
 
 def test_grants_are_literal_unless_declared_as_prefixes() -> None:

@@ -7,7 +7,9 @@ and its dead-letter topic) and consumes in one group named after it. The e-gover
 of its own, `partner-<name>`: it reads `public.*` and nothing else, in consumer groups of its own
 (`partner-<name>-*`), so one partner can neither use nor see another's. The operator (the ops tool)
 reads every topic, looks at every group's offsets, and writes only where a replayed dead letter
-goes back to (the topics the services consume) and its record of each replay.
+goes back to (the topics the services consume) and its record of each replay. The audit archive
+(`archive`) reads every topic in its one group and writes nothing; replaying from it is the
+operator's act.
 
 `socialsvc-acls` turns this map into SCRAM users and ACLs, with the partners `socialsvc-partners`
 issued; nothing else grants access.
@@ -23,6 +25,7 @@ ALL = "*"  # Kafka's wildcard resource name: every topic (or group)
 PUBLIC_PREFIX = "public."
 OPERATOR = "operator"
 EGOV = "egov"
+ARCHIVE = "archive"
 # Principals the platform once had: provisioning takes their credentials and ACLs away. The one
 # shared `partner` gave way to a principal per partner organisation.
 RETIRED_PRINCIPALS = ("partner",)
@@ -207,10 +210,15 @@ def operator_access() -> Access:
     )
 
 
+def archive_access() -> Access:
+    """The audit archive keeps every event of every topic, from its own group."""
+    return Access(principal=ARCHIVE, reads=frozenset({ALL}), groups=frozenset({ARCHIVE}))
+
+
 def access_map(partners: Iterable[str] = ()) -> dict[str, Access]:
     """Every principal of the platform and its access, by principal name, with the partner
     organisations of these names."""
     principals = [service_access(service) for service in SERVICE_READS]
-    principals += [operator_access(), egov_access()]
+    principals += [operator_access(), egov_access(), archive_access()]
     principals += [partner_access(partner_principal(name)) for name in partners]
     return {access.principal: access for access in principals}

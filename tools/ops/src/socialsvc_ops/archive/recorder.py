@@ -19,6 +19,7 @@ from aiokafka.errors import KafkaError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from socialsvc_common.contract.access import ARCHIVE
 from socialsvc_common.contract.topics import SUBJECT_ERASED
 from socialsvc_common.db import transaction
 from socialsvc_common.faults import fault_point
@@ -86,7 +87,7 @@ class Recorder:
 
     @property
     def group_id(self) -> str:
-        return self._settings.kafka_group_id or "archive"
+        return self._settings.kafka_group_id or ARCHIVE
 
     def stop(self) -> None:
         """Finish the batch in hand, commit it, then stop."""
