@@ -261,7 +261,8 @@ def test_the_command_upgrades_and_reports_each_database(tmp_path: Path) -> None:
     assert "Baseline: the schema as the services made it" in history.stdout
     assert "0003 -> 0004, Withdrawn applications" in history.stdout
     assert "0004 -> 0005, Who did what: the administrator who activated" in history.stdout
-    assert "0005 -> 0006 (head), Decision history and appeals" in history.stdout
+    assert "0005 -> 0006, Decision history and appeals" in history.stdout
+    assert "0006 -> 0007 (head), Pre-screens of life events" in history.stdout
 
     unknown = run_cli("upgrade", "payroll")
     assert unknown.returncode == 2

@@ -44,9 +44,10 @@ from socialsvc_common.contract.access import (
     access_map,
     partner_access,
     partner_principal,
+    registry_principal,
 )
 from socialsvc_common.contract.actor import Actor
-from socialsvc_common.contract.payloads import DeadLetter
+from socialsvc_common.contract.payloads import DeadLetter, Registry
 from socialsvc_common.kafka import make_broker, make_producer
 from socialsvc_common.kafka_security import client_security
 from socialsvc_common.partners import Register, issue, revoke
@@ -310,6 +311,18 @@ async def test_the_egov_gateway_writes_submissions_and_nothing_else(
     # It has no consumer group, and could not read the topic in one.
     with pytest.raises(GroupAuthorizationFailedError):
         await keys_read(egov, topics.EGOV_APPLICATION_SUBMITTED, group="egov")
+
+
+async def test_a_registry_writes_its_own_life_events_and_nothing_else(
+    cluster: SecureCluster,
+) -> None:
+    justice = cluster.settings(registry_principal(Registry.JUSTICE))
+    await produce(justice, topics.LIFE_EVENTS[Registry.JUSTICE], uuid.uuid4().hex.encode())
+    # Another registry's topic would let it vouch for events it does not keep.
+    with pytest.raises(TopicAuthorizationFailedError):
+        await produce(justice, topics.LIFE_EVENTS[Registry.POPULATION], b"k")
+    with pytest.raises(TopicAuthorizationFailedError):
+        await produce(justice, topics.EGOV_APPLICATION_SUBMITTED, b"k")
 
 
 async def test_the_archive_reads_every_topic_in_its_own_group_and_writes_nothing(

@@ -25,7 +25,9 @@ from socialsvc_common.contract.access import (
     Resource,
     access_map,
     partner_principal,
+    registry_principal,
 )
+from socialsvc_common.contract.payloads import Registry
 from socialsvc_common.settings import ServiceSettings
 
 APPS: dict[str, tuple[ModuleType, type[ServiceSettings]]] = {
@@ -75,11 +77,23 @@ def test_a_service_writes_exactly_what_it_publishes_its_own_topics_and_partner_s
     assert not access.watched_groups
 
 
-def test_nothing_a_service_consumes_is_written_by_nobody_but_the_egov_channel() -> None:
+def test_nothing_a_service_consumes_is_written_by_nobody_but_the_outside_channels() -> None:
     services = [access_map()[name] for name in APPS]
     written = set().union(*(access.writes for access in services))
     consumed = set().union(*(access.reads for access in services))
-    assert consumed - written == {topics.EGOV_APPLICATION_SUBMITTED.name}
+    outside = {
+        topics.EGOV_APPLICATION_SUBMITTED.name,
+        *(t.name for t in topics.LIFE_EVENTS.values()),
+    }
+    assert consumed - written == outside
+
+
+@pytest.mark.parametrize("registry", list(Registry))
+def test_each_registry_writes_its_own_life_events_and_nothing_else(registry: Registry) -> None:
+    access = access_map()[registry_principal(registry)]
+    assert access.writes == {topics.LIFE_EVENTS[registry].name}
+    assert (access.reads, access.read_prefixes) == (frozenset(), frozenset())
+    assert (access.groups, access.group_prefixes) == (frozenset(), frozenset())
 
 
 def test_each_partner_reads_public_topics_only_in_groups_of_its_own() -> None:
@@ -130,6 +144,11 @@ def test_grants_are_literal_unless_declared_as_prefixes() -> None:
         (Resource.TOPIC, "assignment.placement.refused.v1", Pattern.LITERAL, Operation.READ),
         (Resource.TOPIC, "assignment.placement.released.v1", Pattern.LITERAL, Operation.READ),
         (Resource.TOPIC, "assignment.review.due.v1", Pattern.LITERAL, Operation.READ),
+        *(
+            (Resource.TOPIC, topic.name, Pattern.LITERAL, Operation.READ)
+            for topic in topics.LIFE_EVENTS.values()
+        ),
+        (Resource.TOPIC, "eligibility.prescreen.made.v1", Pattern.LITERAL, Operation.WRITE),
         (Resource.TOPIC, "eligibility.decision.made.v1", Pattern.LITERAL, Operation.WRITE),
         (Resource.TOPIC, "eligibility.appeal.lodged.v1", Pattern.LITERAL, Operation.WRITE),
         (Resource.TOPIC, "eligibility.appeal.decided.v1", Pattern.LITERAL, Operation.WRITE),

@@ -46,6 +46,7 @@ def test_each_service_reads_what_its_handlers_take_and_writes_what_it_declares(
     documents: dict[str, dict[str, Any]],
 ) -> None:
     assert addresses(documents["eligibility"], "receive") == {
+        *(topic.name for topic in topics.LIFE_EVENTS.values()),
         topics.APPLICATION_RECEIVED.name,
         topics.SUBJECT_ERASED.name,
         topics.CONSENT_WITHDRAWN.name,
@@ -55,6 +56,7 @@ def test_each_service_reads_what_its_handlers_take_and_writes_what_it_declares(
     }
     assert addresses(documents["eligibility"], "send") == {
         topics.DECISION_MADE.name,
+        topics.PRESCREEN_MADE.name,
         topics.APPEAL_LODGED.name,
         topics.APPEAL_DECIDED.name,
         topics.PUBLIC_APPLICATION_DECIDED.name,

@@ -10,7 +10,7 @@ NAME = re.compile(r"^[a-z]+\.[a-z]+\.[a-z]+\.v[1-9][0-9]*$")
 def test_every_topic_is_named_owner_entity_event_version() -> None:
     for topic in REGISTRY:
         assert NAME.match(topic.name), topic.name
-        assert topic.owner in (*CONSUMERS, "egov", "ops", "public")
+        assert topic.owner in (*CONSUMERS, "egov", "registry", "ops", "public")
         assert topic.major_version >= 1
 
 

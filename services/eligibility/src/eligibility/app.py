@@ -19,6 +19,7 @@ from eligibility.appeals.store import endings_rule
 from eligibility.assessment import age_band_of
 from eligibility.erasure import holdings, on_subjects_erased
 from eligibility.policy_store import RuleSets
+from eligibility.prescreens import from_its_registry, save_new, screened
 from eligibility.reviews import decide_reviews
 from eligibility.rules import decide
 from eligibility.ruleset import RuleSet, default_rule_sets, rule_set_for
@@ -33,7 +34,9 @@ from socialsvc_common.contract.payloads import (
     ApplicationReceived,
     ConsentWithdrawn,
     DecisionMade,
+    LifeEventRecorded,
     Outcome,
+    Registry,
     ReviewDue,
 )
 from socialsvc_common.problems import install_problem_handlers
@@ -47,6 +50,7 @@ NAME = "eligibility"
 # Everything eligibility writes (its AsyncAPI document is generated from this).
 PUBLISHES = (
     topics.DECISION_MADE,
+    topics.PRESCREEN_MADE,
     topics.APPEAL_LODGED,
     topics.APPEAL_DECIDED,
     topics.PUBLIC_APPLICATION_DECIDED,
@@ -96,6 +100,9 @@ def register_handlers(
         await save_decisions(session, [row for row, _ in decided])
         return [event for _, events in decided for event in events]
 
+    for registry, topic in topics.LIFE_EVENTS.items():
+        register_prescreening(runtime, rule_sets, registry, topic)
+
     @runtime.consumer.handle(topics.REVIEW_DUE)
     async def on_reviews_due(
         session: AsyncSession, batch: Sequence[Received[ReviewDue]]
@@ -116,6 +123,29 @@ def register_handlers(
         # A decision made before stays (it explains what happened); none is made after.
         await record_withdrawals(session, batch)
         return []
+
+
+def register_prescreening(
+    runtime: Runtime, rule_sets: RuleSets, registry: Registry, topic: topics.Topic
+) -> None:
+    """One registry's life events, each pre-screened once by the rule set in force today."""
+
+    @runtime.consumer.handle(topic)
+    async def on_life_events(
+        session: AsyncSession, batch: Sequence[Received[LifeEventRecorded]]
+    ) -> list[Event]:
+        for item in batch:
+            from_its_registry(item, registry)
+        in_force = await rule_sets.current(session)
+        now = datetime.now(UTC)
+        today = now.astimezone(BAKU).date()
+        rule_set = rule_set_for(in_force, today)
+        events = await save_new(session, [screened(item, rule_set, today, now) for item in batch])
+        if len(events) < len(batch):
+            runtime.logger.info(
+                "life events seen before", registry=registry.value, count=len(batch) - len(events)
+            )
+        return events
 
 
 def decision_for(

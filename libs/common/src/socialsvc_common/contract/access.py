@@ -9,7 +9,8 @@ of its own, `partner-<name>`: it reads `public.*` and nothing else, in consumer 
 reads every topic, looks at every group's offsets, and writes only where a replayed dead letter
 goes back to (the topics the services consume) and its record of each replay. The audit archive
 (`archive`) reads every topic in its one group and writes nothing; replaying from it is the
-operator's act.
+operator's act. Each state registry (`registry-<name>`) writes the life events it records on a
+topic of its own, and nothing else.
 
 `socialsvc-acls` turns this map into SCRAM users and ACLs, with the partners `socialsvc-partners`
 issued; nothing else grants access.
@@ -20,12 +21,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from socialsvc_common.contract import topics as t
+from socialsvc_common.contract.payloads import Registry
 
 ALL = "*"  # Kafka's wildcard resource name: every topic (or group)
 PUBLIC_PREFIX = "public."
 OPERATOR = "operator"
 EGOV = "egov"
 ARCHIVE = "archive"
+# A state registry's principal is this and its name (payloads.Registry).
+REGISTRY_PREFIX = "registry-"
 # Principals the platform once had: provisioning takes their credentials and ACLs away. The one
 # shared `partner` gave way to a principal per partner organisation.
 RETIRED_PRINCIPALS = ("partner",)
@@ -48,6 +52,7 @@ SERVICE_READS: dict[str, tuple[t.Topic, ...]] = {
         t.HOME_VISIT_REQUESTED,
     ),
     "eligibility": (
+        *t.LIFE_EVENTS.values(),
         t.APPLICATION_RECEIVED,
         t.SUBJECT_ERASED,
         t.CONSENT_WITHDRAWN,
@@ -210,6 +215,17 @@ def operator_access() -> Access:
     )
 
 
+def registry_principal(registry: Registry) -> str:
+    return REGISTRY_PREFIX + registry.value
+
+
+def registry_access(registry: Registry) -> Access:
+    """A state registry reports the life events it records, on its own topic, and reads nothing."""
+    return Access(
+        principal=registry_principal(registry), writes=frozenset({t.LIFE_EVENTS[registry].name})
+    )
+
+
 def archive_access() -> Access:
     """The audit archive keeps every event of every topic, from its own group."""
     return Access(principal=ARCHIVE, reads=frozenset({ALL}), groups=frozenset({ARCHIVE}))
@@ -220,5 +236,6 @@ def access_map(partners: Iterable[str] = ()) -> dict[str, Access]:
     organisations of these names."""
     principals = [service_access(service) for service in SERVICE_READS]
     principals += [operator_access(), egov_access(), archive_access()]
+    principals += [registry_access(registry) for registry in Registry]
     principals += [partner_access(partner_principal(name)) for name in partners]
     return {access.principal: access for access in principals}

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from socialsvc_common.geography import UnknownUnit, load_geography
 
@@ -529,3 +529,86 @@ class DeadLetterReplayed(Payload):
     replayed_offset: int
     replayed_at: datetime
     operator: str = Field(min_length=1, max_length=100)
+
+
+class Registry(StrEnum):
+    """The state registries that report life events, each a Kafka client of its own."""
+
+    POPULATION = "population"  # the civil registry: ages and who lives at an address
+    EDUCATION = "education"  # the state children's institutions
+    JUSTICE = "justice"  # the penitentiary service
+    DISABILITY = "disability"  # medical-social expert commissions
+
+
+class LifeEventKind(StrEnum):
+    TURNED_65_LIVING_ALONE = "turned_65_living_alone"
+    LEFT_CHILDREN_INSTITUTION = "left_children_institution"
+    RELEASED_FROM_PENITENTIARY = "released_from_penitentiary"
+    DISABILITY_DETERMINED = "disability_determined"
+
+
+# What each registry may report: the one kind of life event it keeps the record of.
+REGISTRY_KINDS: dict[Registry, LifeEventKind] = {
+    Registry.POPULATION: LifeEventKind.TURNED_65_LIVING_ALONE,
+    Registry.EDUCATION: LifeEventKind.LEFT_CHILDREN_INSTITUTION,
+    Registry.JUSTICE: LifeEventKind.RELEASED_FROM_PENITENTIARY,
+    Registry.DISABILITY: LifeEventKind.DISABILITY_DETERMINED,
+}
+REFERENCE_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z._:/-]{0,63}$"
+
+
+class LifeEventRecorded(Payload):
+    """A life event a state registry recorded about a person the platform may serve before they
+    apply. The envelope's subject is the event's own UUID (the registry's choice), under which the
+    person's pre-screen and any offer go."""
+
+    registry: Registry
+    reference: str = Field(
+        pattern=REFERENCE_PATTERN,
+        description="the registry's own id of the record: one event per registry and reference",
+    )
+    kind: LifeEventKind
+    occurred_on: date
+    person: Applicant = Field(description="who, and how to reach them, as the registry holds it")
+    lives_alone: bool | None = Field(default=None, description="None: the registry does not know")
+    disability_group: int | None = Field(default=None, ge=1, le=3)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "LifeEventRecorded":
+        if REGISTRY_KINDS[self.registry] is not self.kind:
+            raise ValueError(
+                f"the {self.registry.value} registry reports {REGISTRY_KINDS[self.registry].value}"
+                f" events, not {self.kind.value}"
+            )
+        if self.kind is LifeEventKind.DISABILITY_DETERMINED and self.disability_group is None:
+            raise ValueError("a disability determined comes with its group (1-3)")
+        if self.kind is LifeEventKind.TURNED_65_LIVING_ALONE and self.lives_alone is not True:
+            raise ValueError("turned_65_living_alone is reported for people who live alone")
+        if self.occurred_on > date.today():
+            raise ValueError("occurred_on is in the future")
+        return self
+
+
+class Prescreen(StrEnum):
+    LIKELY = "likely"  # qualifies by the facts known, or may once the person states the rest
+    UNLIKELY = "unlikely"  # qualifies for nothing whatever the facts not known turn out to be
+
+
+class PrescreenMade(Payload):
+    """Eligibility's pre-screen of a life event by the rule set in force: no identity, only the
+    district, the kind and what the person may receive."""
+
+    life_event_id: UUID
+    registry: Registry
+    kind: LifeEventKind
+    district: str
+    screened_at: datetime
+    outcome: Prescreen
+    rule_set_version: str
+    groups: list[TargetGroup] = Field(default_factory=list)
+    provision_types: list[ProvisionType] = Field(
+        default_factory=list, description="what the person may receive, the likeliest first"
+    )
+    missing: list[str] = Field(
+        default_factory=list, description="facts the person would be asked for on accepting"
+    )

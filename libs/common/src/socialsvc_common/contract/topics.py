@@ -60,6 +60,21 @@ EGOV_APPLICATION_SUBMITTED = Topic(
     "Applications from the e-government form channel; intake treats them like HTTP submissions. "
     "The CloudEvents id is the submission's idempotency key.",
 )
+
+
+def life_event_topic(registry: p.Registry) -> Topic:
+    """The life events one state registry reports; only that registry's principal writes it, so
+    an event's topic says which registry vouches for it."""
+    return Topic(
+        f"registry.{registry.value}.recorded.v1",
+        p.LifeEventRecorded,
+        f"Life events the {registry.value} registry recorded, for proactive services; "
+        "eligibility pre-screens each once per registry reference.",
+        key="life event id",
+    )
+
+
+LIFE_EVENTS = {registry: life_event_topic(registry) for registry in p.Registry}
 APPLICATION_RECEIVED = Topic(
     "intake.application.received.v1",
     p.ApplicationReceived,
@@ -227,6 +242,13 @@ PUBLIC_TOPICS = (*PUBLIC_APPLICATION_TOPICS, PUBLIC_PROVIDER_CHANGED)
 
 # The operators' own record, written by `socialsvc-ops`: every dead letter replayed, so a second
 # replay of the same letter can be told apart and an audit can follow who sent what back.
+PRESCREEN_MADE = Topic(
+    "eligibility.prescreen.made.v1",
+    p.PrescreenMade,
+    "A life event pre-screened by the rule set in force: whether the person likely qualifies, "
+    "and for what. No identity: the district and the kind only.",
+    key="life event id",
+)
 DEAD_LETTER_REPLAYED = Topic(
     "ops.deadletter.replayed.v1",
     p.DeadLetterReplayed,
@@ -253,11 +275,13 @@ DEAD_LETTERS = {consumer: dead_letter_topic(consumer) for consumer in CONSUMERS}
 
 REGISTRY: tuple[Topic, ...] = (
     EGOV_APPLICATION_SUBMITTED,
+    *LIFE_EVENTS.values(),
     APPLICATION_RECEIVED,
     CONSENT_WITHDRAWN,
     INFORMATION_REMINDED,
     APPLICATION_EXPIRED,
     DECISION_MADE,
+    PRESCREEN_MADE,
     APPEAL_LODGED,
     APPEAL_DECIDED,
     PLACEMENT_MADE,

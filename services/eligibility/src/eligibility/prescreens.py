@@ -1,0 +1,102 @@
+"""Life events from the state registries, pre-screened once each: the table that remembers them
+(no identity: the district, the kind and the outcome) and the handler's pure core."""
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import JSON, Column, Table, UniqueConstraint
+from sqlmodel import Field, SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from eligibility.prescreen import prescreen
+from eligibility.ruleset import RuleSet
+from socialsvc_common.consumer import Received, Rejected
+from socialsvc_common.contract import topics
+from socialsvc_common.contract.envelope import Event, new_event
+from socialsvc_common.contract.payloads import LifeEventRecorded, PrescreenMade, Registry
+from socialsvc_common.db import UtcDateTime, insert_new
+
+
+class PrescreenRow(SQLModel, table=True):
+    __tablename__ = "prescreens"
+    # A registry may send the same record again (under another event id): screened once.
+    __table_args__ = (UniqueConstraint("registry", "reference", name="ux_prescreens_reference"),)
+
+    life_event_id: UUID = Field(primary_key=True)
+    registry: str
+    reference: str
+    kind: str = Field(index=True)
+    occurred_on: date
+    district: str = Field(index=True)
+    outcome: str = Field(index=True)
+    rule_set_version: str
+    provision_types: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    screened_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+PRESCREENS: Table = PrescreenRow.__table__  # type: ignore[attr-defined]
+
+
+def from_its_registry(item: Received[LifeEventRecorded], registry: Registry) -> None:
+    """Refuses an event on another registry's topic: the topic's ACL is what vouches for it."""
+    if item.payload.registry is not registry:
+        raise Rejected(
+            f"a {item.payload.registry.value} registry event on the {registry.value} registry's "
+            "topic"
+        )
+
+
+def screened(
+    item: Received[LifeEventRecorded], rule_set: RuleSet, today: date, now: datetime
+) -> tuple[dict[str, Any], Event]:
+    """The row and the event of one life event's pre-screen."""
+    event = item.payload
+    life_event_id = item.envelope.application_id
+    result = prescreen(event, rule_set, today)
+    made = PrescreenMade(
+        life_event_id=life_event_id,
+        registry=event.registry,
+        kind=event.kind,
+        district=event.person.district,
+        screened_at=now,
+        outcome=result.outcome,
+        rule_set_version=result.rule_set_version,
+        groups=list(result.groups),
+        provision_types=list(result.provision_types),
+        missing=[fact.value for fact in result.missing],
+    )
+    row = {
+        "life_event_id": life_event_id,
+        "registry": event.registry.value,
+        "reference": event.reference,
+        "kind": event.kind.value,
+        "occurred_on": event.occurred_on,
+        "district": event.person.district,
+        "outcome": result.outcome.value,
+        "rule_set_version": result.rule_set_version,
+        "provision_types": [kind.value for kind in result.provision_types],
+        "screened_at": now,
+    }
+    published = new_event(
+        topics.PRESCREEN_MADE,
+        made,
+        producer="eligibility",
+        application_id=life_event_id,
+        cause=item.envelope,
+        at=now,
+    )
+    return row, published
+
+
+async def save_new(
+    session: AsyncSession, screens: Sequence[tuple[dict[str, Any], Event]]
+) -> list[Event]:
+    """Keeps the pre-screens of life events not screened before, in one statement, and returns
+    their events; a registry's record seen again is screened no more."""
+    first = {row["life_event_id"]: (row, event) for row, event in reversed(screens)}
+    kept = await insert_new(
+        session, PRESCREENS, [row for row, _ in first.values()], PRESCREENS.c.life_event_id
+    )
+    return [event for life_event_id, (_, event) in first.items() if life_event_id in kept]
