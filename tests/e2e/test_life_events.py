@@ -7,6 +7,7 @@ import time
 import uuid
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 import pytest
 from aiokafka import TopicPartition
@@ -24,14 +25,28 @@ from tests.harness import records_since, until
 
 from .conftest import Platform, wait_committed
 from .test_consent import publish
+from .test_portal import DISTRICT, Citizen, assert_problem, new_fin, offered
 
 pytestmark = pytest.mark.integration
 
 Record = tuple[str, bytes, bytes, list[Any]]
 
 
+@pytest.fixture
+def platform(shared_platform: Platform) -> Platform:
+    """The module's tests share one platform: each looks only at life events of its own."""
+    return shared_platform
+
+
 def life_event(
-    registry: Registry, kind: LifeEventKind, born: str, reference: str, **facts: Any
+    registry: Registry,
+    kind: LifeEventKind,
+    born: str,
+    reference: str,
+    *,
+    fin: str = "5XK2L9P",
+    district: str = "Nəsimi",
+    **facts: Any,
 ) -> LifeEventRecorded:
     return LifeEventRecorded.model_validate(
         {
@@ -40,12 +55,12 @@ def life_event(
             "kind": kind,
             "occurred_on": date(2026, 12, 1),
             "person": {
-                "fin": "5XK2L9P",
+                "fin": fin,
                 "first_name": "Rəşid",
                 "last_name": "Quliyev",
                 "birth_date": born,
                 "mobile_phone": "+994552223344",
-                "district": "Nəsimi",
+                "district": district,
                 "language": "ru",
             },
             **facts,
@@ -184,3 +199,97 @@ async def test_each_registrys_events_are_screened_once_and_the_impossible_dead_l
     )
     not_json = ours[(education, sent[-1].partition, sent[-1].offset)]
     assert "payload does not match LifeEventRecorded" in not_json.error_message
+
+
+async def offers_of(citizen: Citizen, count: int) -> list[dict[str, Any]]:
+    async def listed() -> list[dict[str, Any]] | None:
+        answer = await citizen.call("GET", f"{citizen.intake}/portal/offers")
+        assert answer.status_code == 200, answer.text
+        found: list[dict[str, Any]] = answer.json()
+        return found if len(found) >= count else None
+
+    found: list[dict[str, Any]] = await until(listed, 90)
+    return found
+
+
+async def test_a_life_event_becomes_an_offer_accepted_with_consent_and_a_place_or_declined(
+    platform: Platform, bootstrap: str
+) -> None:
+    fin = new_fin()
+    citizen = Citizen(platform, fin)
+    run = uuid.uuid4().hex[:8]
+    alone = life_event(
+        Registry.POPULATION,
+        LifeEventKind.TURNED_65_LIVING_ALONE,
+        "1944-04-12",
+        f"alone-{run}",
+        fin=fin,
+        district=DISTRICT,
+        lives_alone=True,
+    )
+    released = life_event(
+        Registry.JUSTICE,
+        LifeEventKind.RELEASED_FROM_PENITENTIARY,
+        "1985-02-02",
+        f"out-{run}",
+        fin=fin,
+        district=DISTRICT,
+    )
+    alone_id, first = as_registry(alone, topics.LIFE_EVENTS[Registry.POPULATION])
+    released_id, second = as_registry(released, topics.LIFE_EVENTS[Registry.JUSTICE])
+    await publish(bootstrap, [first, second])
+
+    offers = {UUID(o["offer_id"]): o for o in await offers_of(citizen, 2)}
+    care = offers[alone_id]
+    assert (care["status"], care["kind"]) == ("offered", "turned_65_living_alone")
+    assert care["provision_types"][0] == "home_care"
+    assert care["missing"] == ["activities_needing_help"]
+    assert care["application_id"] is None
+    # Someone else's FIN sees none of them, and cannot answer them.
+    stranger = Citizen(platform, new_fin())
+    assert (await stranger.call("GET", f"{stranger.intake}/portal/offers")).json() == []
+    refused = await stranger.call("POST", f"{stranger.intake}/portal/offers/{alone_id}/decline")
+    assert_problem(refused, 404, "not-found")
+
+    # Without consent nothing goes further: no application, the offer still open.
+    url = f"{citizen.intake}/portal/offers/{alone_id}/acceptance"
+    no = await citizen.call("POST", url, json={"consent_to_processing": False})
+    assert_problem(no, 422, "consent-required")
+    assert (await citizen.call("GET", f"{citizen.intake}/portal/applications")).json() == []
+    still = {o["offer_id"]: o for o in await offers_of(citizen, 2)}
+    assert still[str(alone_id)]["status"] == "offered"
+
+    yes = {
+        "consent_to_processing": True,
+        "activities_needing_help": ["washing", "shopping", "housework", "medication"],
+        "monthly_household_income_azn": "280",
+    }
+    accepted = await citizen.call("POST", url, json=yes)
+    assert accepted.status_code == 202, accepted.text
+    application_id = accepted.json()["application_id"]
+    again = await citizen.call("POST", url, json=yes)
+    assert again.json()["application_id"] == application_id, "accepting twice applies once"
+
+    # The normal journey, with the registry's facts filled in: a decision, then a place offered.
+    view = await citizen.seen(application_id, offered)
+    assert view["service_requested"] == "home_care"
+    assert "home_care" in [g["code"] for g in view["decision"]["provision_types"]]
+    listed = (await citizen.call("GET", f"{citizen.intake}/portal/applications")).json()
+    assert [a["application_id"] for a in listed] == [application_id]
+    placement = view["offer"]["placement_id"]
+    assert (await citizen.answer(placement, "accept")).status_code == 202
+    await citizen.seen(application_id, lambda v: v["offer"]["status"] == "accepted")
+    answered = {o["offer_id"]: o for o in await offers_of(citizen, 2)}
+    assert answered[str(alone_id)]["status"] == "accepted"
+    assert answered[str(alone_id)]["application_id"] == application_id
+
+    # The other offer declined: ended, and answering it again is refused.
+    decline = f"{citizen.intake}/portal/offers/{released_id}/decline"
+    declined = await citizen.call("POST", decline)
+    assert declined.status_code == 200, declined.text
+    assert declined.json()["status"] == "declined"
+    late = await citizen.call(
+        "POST", f"{citizen.intake}/portal/offers/{released_id}/acceptance", json=yes
+    )
+    assert_problem(late, 409, "offer-closed")
+    assert len((await citizen.call("GET", f"{citizen.intake}/portal/applications")).json()) == 1

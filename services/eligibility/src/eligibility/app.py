@@ -19,7 +19,7 @@ from eligibility.appeals.store import endings_rule
 from eligibility.assessment import age_band_of
 from eligibility.erasure import holdings, on_subjects_erased
 from eligibility.policy_store import RuleSets
-from eligibility.prescreens import from_its_registry, save_new, screened
+from eligibility.prescreens import save_new, screened
 from eligibility.reviews import decide_reviews
 from eligibility.rules import decide
 from eligibility.ruleset import RuleSet, default_rule_sets, rule_set_for
@@ -39,6 +39,7 @@ from socialsvc_common.contract.payloads import (
     Registry,
     ReviewDue,
 )
+from socialsvc_common.life_events import from_its_registry
 from socialsvc_common.problems import install_problem_handlers
 from socialsvc_common.public_stream import PublicStream
 from socialsvc_common.service import Runtime, build_runtime, service_app

@@ -19,13 +19,12 @@ from eligibility.simulation import PLACEHOLDER_APPLICANT
 from socialsvc_common.contract.explanation import MissingFact
 from socialsvc_common.contract.payloads import (
     ApplicationReceived,
-    Circumstances,
-    LifeEventKind,
     LifeEventRecorded,
     Prescreen,
     ProvisionType,
     ServiceRequested,
     TargetGroup,
+    life_event_circumstances,
 )
 
 # Never read by the rules, which take the person's age on `today`.
@@ -42,16 +41,6 @@ class Screened:
     missing: tuple[MissingFact, ...]
 
 
-def circumstances_of(event: LifeEventRecorded) -> Circumstances:
-    """What the event says of the person's circumstances; the rest at the form's defaults."""
-    return Circumstances(
-        lives_alone=bool(event.lives_alone),
-        disability_group=event.disability_group,
-        released_from_prison=event.kind is LifeEventKind.RELEASED_FROM_PENITENTIARY,
-        children_institution_graduate=event.kind is LifeEventKind.LEFT_CHILDREN_INSTITUTION,
-    )
-
-
 def prescreen(event: LifeEventRecorded, rule_set: RuleSet, today: date) -> Screened:
     """Whether the person likely qualifies, for what (the rule set's ranking), and which facts
     they would be asked for."""
@@ -61,7 +50,9 @@ def prescreen(event: LifeEventRecorded, rule_set: RuleSet, today: date) -> Scree
         channel="registry",
         service_requested=ServiceRequested.ANY,
         applicant=PLACEHOLDER_APPLICANT.model_copy(update={"birth_date": event.person.birth_date}),
-        circumstances=circumstances_of(event),
+        circumstances=life_event_circumstances(
+            event.kind, event.lives_alone, event.disability_group
+        ),
     )
     person = assess(application, rule_set, today)
     at_most = replace(person, need_level=MAX_NEED_LEVEL)

@@ -12,20 +12,20 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from eligibility.prescreen import prescreen
 from eligibility.ruleset import RuleSet
-from socialsvc_common.consumer import Received, Rejected
+from socialsvc_common.consumer import Received
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Event, new_event
-from socialsvc_common.contract.payloads import LifeEventRecorded, PrescreenMade, Registry
+from socialsvc_common.contract.payloads import LifeEventRecorded, PrescreenMade
 from socialsvc_common.db import UtcDateTime, insert_new
 
 
 class PrescreenRow(SQLModel, table=True):
     __tablename__ = "prescreens"
     # A registry may send the same record again (under another event id): screened once.
-    __table_args__ = (UniqueConstraint("registry", "reference", name="ux_prescreens_reference"),)
+    __table_args__ = (UniqueConstraint("reported_by", "reference", name="ux_prescreens_reference"),)
 
     life_event_id: UUID = Field(primary_key=True)
-    registry: str
+    reported_by: str  # the registry
     reference: str
     kind: str = Field(index=True)
     occurred_on: date
@@ -37,15 +37,6 @@ class PrescreenRow(SQLModel, table=True):
 
 
 PRESCREENS: Table = PrescreenRow.__table__  # type: ignore[attr-defined]
-
-
-def from_its_registry(item: Received[LifeEventRecorded], registry: Registry) -> None:
-    """Refuses an event on another registry's topic: the topic's ACL is what vouches for it."""
-    if item.payload.registry is not registry:
-        raise Rejected(
-            f"a {item.payload.registry.value} registry event on the {registry.value} registry's "
-            "topic"
-        )
 
 
 def screened(
@@ -69,7 +60,7 @@ def screened(
     )
     row = {
         "life_event_id": life_event_id,
-        "registry": event.registry.value,
+        "reported_by": event.registry.value,
         "reference": event.reference,
         "kind": event.kind.value,
         "occurred_on": event.occurred_on,

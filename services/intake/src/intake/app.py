@@ -2,15 +2,23 @@
 
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from pydantic import Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from intake.api import applications_router, submission_commit
-from intake.applications import NAME, DuplicateApplication, Submission, Submit, submit_all
+from intake.applications import (
+    BAKU,
+    NAME,
+    DuplicateApplication,
+    Submission,
+    Submit,
+    submit_all,
+)
 from intake.casework_api import cases_router
 from intake.consent_api import consent_router
 from intake.consent_texts import ConsentTexts, load_consent_texts
@@ -18,6 +26,8 @@ from intake.information_policy import POLICY_FILE as INFORMATION_POLICY_FILE
 from intake.information_policy import InformationPolicy
 from intake.information_sweeper import InformationSweeper
 from intake.journey import record_events
+from intake.offers import keep_life_events, keep_screens, offer_where_due
+from intake.offers_api import offers_router
 from intake.portal_api import portal_router
 from intake.retention import RetentionPolicy
 from intake.retention_sweeper import RetentionSweeper
@@ -28,11 +38,17 @@ from intake.visits import on_visits_requested
 from intake.visits_api import visits_router
 from socialsvc_common.apikeys import Role
 from socialsvc_common.auth import ApiSettings, install_api_keys
-from socialsvc_common.consumer import Received, Rejected
+from socialsvc_common.consumer import Handler, Received, Rejected
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.actor import Actor
 from socialsvc_common.contract.envelope import Envelope, Event
-from socialsvc_common.contract.payloads import ApplicationForm
+from socialsvc_common.contract.payloads import (
+    ApplicationForm,
+    LifeEventRecorded,
+    PrescreenMade,
+    Registry,
+)
+from socialsvc_common.life_events import from_its_registry
 from socialsvc_common.problems import Problem, install_problem_handlers
 from socialsvc_common.service import Runtime, build_runtime, service_app
 from socialsvc_common.settings import PseudonymSettings, service_config
@@ -58,6 +74,7 @@ PUBLISHES = (
     topics.CONSENT_WITHDRAWN,
     topics.INFORMATION_REMINDED,
     topics.APPLICATION_EXPIRED,
+    topics.OFFER_MADE,
     topics.PUBLIC_APPLICATION_RECEIVED,
     topics.SUBJECT_ERASED,
 )
@@ -79,6 +96,12 @@ class IntakeSettings(PseudonymSettings, ApiSettings):
     information_sweep_seconds: float = Field(
         default=300, gt=0, description="how often applications waiting for facts are looked at"
     )
+    offer_answer_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="days a person has to accept a proactive offer; no answer by then is a no",
+    )
 
 
 def egov_submitter(envelope: Envelope) -> Actor:
@@ -92,11 +115,43 @@ def egov_submitter(envelope: Envelope) -> Actor:
     return actor
 
 
-def register_handlers(runtime: Runtime, key: bytes, consent_texts: ConsentTexts) -> None:
+def register_handlers(
+    runtime: Runtime, key: bytes, consent_texts: ConsentTexts, answer_days: int = 30
+) -> None:
     for topic in JOURNEY_TOPICS:
         runtime.consumer.handle(topic)(record_events)
     # A request for a home visit is a journey step too, and a visit in the workers' queue.
     runtime.consumer.handle(topics.HOME_VISIT_REQUESTED)(on_visits_requested)
+
+    async def offer(
+        session: AsyncSession, ids: set[uuid.UUID], causes: dict[Any, Any]
+    ) -> list[Event]:
+        now = datetime.now(UTC)
+        today = now.astimezone(BAKU).date()
+        return await offer_where_due(
+            session, ids, now=now, today=today, answer_days=answer_days, causes=causes
+        )
+
+    @runtime.consumer.handle(topics.PRESCREEN_MADE)
+    async def on_prescreens(
+        session: AsyncSession, batch: Sequence[Received[PrescreenMade]]
+    ) -> list[Event]:
+        new = await keep_screens(session, batch)
+        return await offer(session, new, {i.payload.life_event_id: i.envelope for i in batch})
+
+    def keeping(registry: Registry) -> Handler:
+        async def on_life_events(
+            session: AsyncSession, batch: Sequence[Received[LifeEventRecorded]]
+        ) -> list[Event]:
+            for item in batch:
+                from_its_registry(item, registry)
+            new = await keep_life_events(session, batch, datetime.now(UTC))
+            return await offer(session, new, {i.envelope.application_id: i.envelope for i in batch})
+
+        return on_life_events
+
+    for registry, topic in topics.LIFE_EVENTS.items():
+        runtime.consumer.handle(topic)(keeping(registry))
 
     @runtime.consumer.handle(topics.EGOV_APPLICATION_SUBMITTED)
     async def on_egov_submissions(
@@ -130,7 +185,7 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
     key = settings.pseudonym_key_bytes
     consent_texts = load_consent_texts()
     runtime = build_runtime(NAME, settings, SCHEMA, publishes=PUBLISHES)
-    register_handlers(runtime, key, consent_texts)
+    register_handlers(runtime, key, consent_texts, settings.offer_answer_days)
     runtime.retention.append(journey_rule(timedelta(days=settings.journey_keep_days)))
     app = service_app(
         runtime,
@@ -143,6 +198,7 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
     app.include_router(applications_router(runtime, key, submissions))
     app.include_router(consent_router(runtime, consent_texts))
     app.include_router(portal_router(runtime, key, submissions))
+    app.include_router(offers_router(runtime, submissions))
     app.include_router(cases_router(runtime))
     app.include_router(visits_router(runtime))
     # The policy file is read now, so a broken one stops the service at start-up.

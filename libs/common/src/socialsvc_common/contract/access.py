@@ -41,6 +41,8 @@ OPERATOR_GROUP_PREFIX = "ops-"
 SERVICE_READS: dict[str, tuple[t.Topic, ...]] = {
     "intake": (
         t.EGOV_APPLICATION_SUBMITTED,
+        *t.LIFE_EVENTS.values(),
+        t.PRESCREEN_MADE,
         t.DECISION_MADE,
         t.PLACEMENT_MADE,
         t.PLACEMENT_WAITLISTED,

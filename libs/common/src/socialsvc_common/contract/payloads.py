@@ -589,6 +589,22 @@ class LifeEventRecorded(Payload):
         return self
 
 
+def life_event_circumstances(
+    kind: LifeEventKind, lives_alone: bool | None, disability_group: int | None, **stated: Any
+) -> Circumstances:
+    """What a life event says of the person's circumstances, with what they `stated` since; the
+    rest at the form's defaults. The pre-screen and the application an offer makes read it."""
+    return Circumstances.model_validate(
+        {
+            "lives_alone": bool(lives_alone),
+            "disability_group": disability_group,
+            "released_from_prison": kind is LifeEventKind.RELEASED_FROM_PENITENTIARY,
+            "children_institution_graduate": kind is LifeEventKind.LEFT_CHILDREN_INSTITUTION,
+            **stated,
+        }
+    )
+
+
 class Prescreen(StrEnum):
     LIKELY = "likely"  # qualifies by the facts known, or may once the person states the rest
     UNLIKELY = "unlikely"  # qualifies for nothing whatever the facts not known turn out to be
@@ -612,3 +628,16 @@ class PrescreenMade(Payload):
     missing: list[str] = Field(
         default_factory=list, description="facts the person would be asked for on accepting"
     )
+
+
+class OfferMade(Payload):
+    """Intake offered a service to a person a life event and its pre-screen point to: what they
+    may receive, until when they may accept (on the portal), and how to reach them."""
+
+    offer_id: UUID = Field(description="the life event's id")
+    kind: LifeEventKind
+    offered_at: datetime
+    answer_by: date = Field(description="the last day (Asia/Baku) the offer may be accepted")
+    provision_types: list[ProvisionType]
+    missing: list[str] = Field(default_factory=list)
+    applicant: Applicant

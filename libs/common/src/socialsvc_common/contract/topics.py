@@ -242,6 +242,13 @@ PUBLIC_TOPICS = (*PUBLIC_APPLICATION_TOPICS, PUBLIC_PROVIDER_CHANGED)
 
 # The operators' own record, written by `socialsvc-ops`: every dead letter replayed, so a second
 # replay of the same letter can be told apart and an audit can follow who sent what back.
+OFFER_MADE = Topic(
+    "intake.offer.made.v1",
+    p.OfferMade,
+    "A proactive offer to a person a state registry's life event points to, after a pre-screen "
+    "said they likely qualify; accepted or declined on the portal, or lapsed unanswered.",
+    key="life event id",
+)
 PRESCREEN_MADE = Topic(
     "eligibility.prescreen.made.v1",
     p.PrescreenMade,
@@ -282,6 +289,7 @@ REGISTRY: tuple[Topic, ...] = (
     APPLICATION_EXPIRED,
     DECISION_MADE,
     PRESCREEN_MADE,
+    OFFER_MADE,
     APPEAL_LODGED,
     APPEAL_DECIDED,
     PLACEMENT_MADE,

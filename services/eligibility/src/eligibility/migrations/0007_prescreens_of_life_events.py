@@ -22,7 +22,7 @@ def upgrade() -> None:
     op.create_table(
         "prescreens",
         sa.Column("life_event_id", sa.Uuid(), nullable=False),
-        sa.Column("registry", sa.String(), nullable=False),
+        sa.Column("reported_by", sa.String(), nullable=False),
         sa.Column("reference", sa.String(), nullable=False),
         sa.Column("kind", sa.String(), nullable=False),
         sa.Column("occurred_on", sa.Date(), nullable=False),
@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.Column("provision_types", sa.JSON(), nullable=False),
         sa.Column("screened_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("life_event_id"),
-        sa.UniqueConstraint("registry", "reference", name="ux_prescreens_reference"),
+        sa.UniqueConstraint("reported_by", "reference", name="ux_prescreens_reference"),
     )
     with op.batch_alter_table("prescreens", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_prescreens_district"), ["district"], unique=False)
