@@ -21,6 +21,7 @@ from socialsvc_common.contract.payloads import (
     PrescreenMade,
     Registry,
 )
+from socialsvc_common.explanations import application_ref
 from tests.harness import records_since, until
 
 from .conftest import Platform, wait_committed
@@ -245,6 +246,17 @@ async def test_a_life_event_becomes_an_offer_accepted_with_consent_and_a_place_o
     assert care["provision_types"][0] == "home_care"
     assert care["missing"] == ["activities_needing_help"]
     assert care["application_id"] is None
+    # The person is told, in their language, what they may receive and by when to answer.
+    reference = application_ref(alone_id)
+
+    async def told() -> list[str] | None:
+        texts = [line["text"] for line in platform.sink_lines("sms.jsonl")]
+        return [text for text in texts if reference in text] or None
+
+    [message] = await until(told, 60)
+    assert "социальные услуги" in message
+    assert "социальное обслуживание на дому" in message
+    assert date.fromisoformat(care["answer_by"]).strftime("%d.%m.%Y") in message
     # Someone else's FIN sees none of them, and cannot answer them.
     stranger = Citizen(platform, new_fin())
     assert (await stranger.call("GET", f"{stranger.intake}/portal/offers")).json() == []

@@ -43,6 +43,7 @@ SOURCES = (
     topics.PLACEMENT_UPDATED,
     topics.PLACEMENT_REFUSED,
     topics.PLACEMENT_RELEASED,
+    topics.OFFER_MADE,
 )
 
 

@@ -80,6 +80,12 @@ def _later_turns(payload: BaseModel) -> tuple[MessageKind | None, dict[str, Any]
             }
         case p.ApplicationExpired():
             return MessageKind.APPLICATION_EXPIRED, {}
+        case p.OfferMade():
+            # What the person may receive and the last day to accept; nothing of the life event.
+            return MessageKind.PROACTIVE_OFFER, {
+                "provision_types": [t.value for t in payload.provision_types],
+                "expires_at": payload.answer_by.isoformat(),
+            }
         case p.ConsentWithdrawn():
             return MessageKind.CONSENT_WITHDRAWN, {}
         case AppealLodged():

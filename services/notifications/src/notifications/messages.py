@@ -45,7 +45,7 @@ async def on_events(
     contacts = [
         contact_of(item.payload)
         for item in batch
-        if isinstance(item.payload, p.ApplicationReceived)
+        if isinstance(item.payload, p.ApplicationReceived | p.OfferMade)
     ]
     withdrawn = await withdrawn_of(session, {item.envelope.application_id for item in batch})
     messages = [
@@ -85,17 +85,23 @@ async def on_withdrawals(
     return []
 
 
-def contact_of(received: p.ApplicationReceived) -> dict[str, Any]:
+def contact_of(received: p.ApplicationReceived | p.OfferMade) -> dict[str, Any]:
+    """How to reach the person an application, or a proactive offer (by its id), is about."""
     applicant = received.applicant
+    if isinstance(received, p.OfferMade):
+        subject = received.offer_id
+        lives_alone = received.kind is p.LifeEventKind.TURNED_65_LIVING_ALONE
+    else:
+        subject, lives_alone = received.application_id, received.circumstances.lives_alone
     return {
-        "application_id": received.application_id,
+        "application_id": subject,
         "fin": applicant.fin,
         "mobile_phone": applicant.mobile_phone,
         "email": applicant.email,
         "language": applicant.language.value,
         "preferred_channel": applicant.preferred_channel,
         "district": applicant.district,
-        "lives_alone": received.circumstances.lives_alone,
+        "lives_alone": lives_alone,
     }
 
 

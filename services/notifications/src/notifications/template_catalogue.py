@@ -45,6 +45,7 @@ class MessageKind(StrEnum):
     PLACEMENT_REFUSED = "placement_refused"
     INFORMATION_REMINDER = "information_reminder"
     APPLICATION_EXPIRED = "application_expired"
+    PROACTIVE_OFFER = "proactive_offer"
 
 
 PARTS = ("sms", "subject", "body")
@@ -80,6 +81,9 @@ PLACEHOLDERS: Mapping[MessageKind, frozenset[str]] = MappingProxyType(
         MessageKind.PLACEMENT_REFUSED: frozenset({"application_ref", "provision_types", "appeal"}),
         MessageKind.INFORMATION_REMINDER: frozenset({"application_ref", "missing", "expires_on"}),
         MessageKind.APPLICATION_EXPIRED: frozenset({"application_ref"}),
+        MessageKind.PROACTIVE_OFFER: frozenset(
+            {"application_ref", "provision_types", "expires_on"}
+        ),
     }
 )
 # Lists and whole sentences do not fit a one-line subject.

@@ -65,6 +65,7 @@ SERVICE_READS: dict[str, tuple[t.Topic, ...]] = {
     "assignment": (t.DECISION_MADE, t.SUBJECT_ERASED, t.CONSENT_WITHDRAWN),
     "notifications": (
         t.APPLICATION_RECEIVED,
+        t.OFFER_MADE,
         t.CONSENT_WITHDRAWN,
         t.INFORMATION_REMINDED,
         t.APPLICATION_EXPIRED,
