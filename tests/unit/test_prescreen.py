@@ -1,7 +1,8 @@
 """Pre-screening life events from the state registries by the rule set in force (issue 21): the
 facts a registry knows, the need for help taken at its highest, the rest left to the person."""
 
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
@@ -141,3 +142,22 @@ def test_an_event_a_registry_could_not_have_recorded_is_refused(
 ) -> None:
     with pytest.raises(ValidationError, match=reason):
         event(registry, kind, date(1950, 1, 1), **facts)
+
+
+def test_every_copy_of_a_registry_record_is_one_life_event() -> None:
+    first = event(Registry.JUSTICE, LifeEventKind.RELEASED_FROM_PENITENTIARY, date(1985, 2, 2))
+    copy = event(Registry.JUSTICE, LifeEventKind.RELEASED_FROM_PENITENTIARY, date(1985, 2, 2))
+    other = first.model_copy(update={"reference": "AZ-2026/000188"})
+    assert first.life_event_id == copy.life_event_id
+    assert other.life_event_id != first.life_event_id
+
+
+def test_an_event_of_todays_date_in_baku_is_taken() -> None:
+    today_in_baku = datetime.now(ZoneInfo("Asia/Baku")).date()
+    taken = LifeEventRecorded.model_validate(
+        event(
+            Registry.JUSTICE, LifeEventKind.RELEASED_FROM_PENITENTIARY, date(1985, 2, 2)
+        ).model_dump()
+        | {"occurred_on": today_in_baku}
+    )
+    assert taken.occurred_on == today_in_baku

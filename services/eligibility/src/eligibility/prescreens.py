@@ -44,7 +44,7 @@ def screened(
 ) -> tuple[dict[str, Any], Event]:
     """The row and the event of one life event's pre-screen."""
     event = item.payload
-    life_event_id = item.envelope.application_id
+    life_event_id = event.life_event_id
     result = prescreen(event, rule_set, today)
     made = PrescreenMade(
         life_event_id=life_event_id,
@@ -86,7 +86,9 @@ async def save_new(
 ) -> list[Event]:
     """Keeps the pre-screens of life events not screened before, in one statement, and returns
     their events; a registry's record seen again is screened no more."""
-    first = {row["life_event_id"]: (row, event) for row, event in reversed(screens)}
+    first: dict[Any, tuple[dict[str, Any], Event]] = {}
+    for row, event in screens:
+        first.setdefault(row["life_event_id"], (row, event))
     kept = await insert_new(
         session, PRESCREENS, [row for row, _ in first.values()], PRESCREENS.c.life_event_id
     )

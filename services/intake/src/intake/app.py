@@ -146,7 +146,7 @@ def register_handlers(
             for item in batch:
                 from_its_registry(item, registry)
             new = await keep_life_events(session, batch, datetime.now(UTC))
-            return await offer(session, new, {i.envelope.application_id: i.envelope for i in batch})
+            return await offer(session, new, {i.payload.life_event_id: i.envelope for i in batch})
 
         return on_life_events
 

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, Column, Table, UniqueConstraint
+from sqlalchemy import JSON, Column, Table, UniqueConstraint, text
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -28,7 +28,7 @@ from socialsvc_common.contract.payloads import (
     Prescreen,
     PrescreenMade,
 )
-from socialsvc_common.db import UtcDateTime, among, insert_new
+from socialsvc_common.db import UtcDateTime, among, insert_new, run
 
 NAME = "intake"
 
@@ -101,8 +101,8 @@ async def keep_life_events(
 ) -> set[UUID]:
     """Keeps the life events not kept before; the ids of those new."""
     rows = {
-        item.envelope.application_id: {
-            "life_event_id": item.envelope.application_id,
+        item.payload.life_event_id: {
+            "life_event_id": item.payload.life_event_id,
             "reported_by": item.payload.registry.value,
             "reference": item.payload.reference,
             "kind": item.payload.kind.value,
@@ -113,7 +113,7 @@ async def keep_life_events(
             "disability_group": item.payload.disability_group,
             "received_at": now,
         }
-        for item in batch
+        for item in reversed(batch)  # the first copy of a record in the batch is the one kept
     }
     return await insert_new(session, LIFE_EVENTS, list(rows.values()), LIFE_EVENTS.c.life_event_id)
 
@@ -148,6 +148,7 @@ async def offer_where_due(
     are both held; their events. `causes`: the envelope each id arrived with."""
     if not ids:
         return []
+    await _one_at_a_time(session, ids)
     found = await session.exec(
         select(LifeEventRow, ScreenRow)
         .join(ScreenRow, col(ScreenRow.life_event_id) == col(LifeEventRow.life_event_id))
@@ -192,6 +193,22 @@ async def offer_where_due(
         for _, offer in drafts
         if offer.offer_id in made
     ]
+
+
+async def _one_at_a_time(session: AsyncSession, ids: Collection[UUID]) -> None:
+    """Two replicas may take a life event and its pre-screen in two transactions at once, and
+    neither would see the other's row. Each locks the ids it joins, in one order, until it
+    commits, so whichever comes second sees both. (SQLite has one writer at a time.)"""
+    if session.bind is None or session.bind.dialect.name != "postgresql":
+        return
+    await run(
+        session,
+        text(
+            "SELECT pg_advisory_xact_lock(hashtextextended(CAST(x AS text), 0))"
+            " FROM unnest(CAST(:ids AS uuid[])) AS x ORDER BY x"
+        ),
+        {"ids": sorted(ids)},
+    )
 
 
 def status_on(offer: OfferRow, today: date) -> OfferStatus:

@@ -154,6 +154,22 @@ async def answer(
     return bool(done.rowcount)
 
 
+async def reopen(runtime: Runtime, offer_id: UUID) -> None:
+    """Takes back an acceptance whose application was refused: the offer is open again."""
+    async with transaction(runtime.sessions) as session:
+        await run(
+            session,
+            update(OFFERS)
+            .where(OFFERS.c.offer_id == offer_id, OFFERS.c.status == OfferStatus.ACCEPTED.value)
+            .values(
+                status=OfferStatus.OFFERED.value,
+                answered_at=None,
+                answered_by=None,
+                application_id=None,
+            ),
+        )
+
+
 def offers_router(runtime: Runtime, submissions: GroupCommit[Submit, Submission]) -> APIRouter:
     router = APIRouter(
         prefix="/portal/offers",
@@ -188,25 +204,34 @@ def offers_router(runtime: Runtime, submissions: GroupCommit[Submit, Submission]
         if not body.consent_to_processing:
             raise ConsentRequired(offer_id, offer.answer_by)
         status = status_on(offer, baku_today())
-        if status is OfferStatus.ACCEPTED and offer.application_id is not None:
-            return accepted(offer.application_id, status.value)  # asked again: the same answer
-        if status is not OfferStatus.OFFERED or life is None:
+        if status not in (OfferStatus.OFFERED, OfferStatus.ACCEPTED) or life is None:
             raise OfferClosed(offer_id, status)
         application_id = uuid.uuid5(OFFER_NAMESPACE, str(offer_id))
-        # Applied for first, under a key of the offer's: a crash before the offer is marked
-        # leaves it open, and accepting again finds the same application.
-        submission = await submissions.submit(
-            Submit(
-                application_of(life, offer, body),
-                CHANNEL,
-                f"offer:{offer_id}",
-                person.actor,
-                application_id,
-            )
+        # Marked first, so a decline at the same moment finds it answered; then applied for,
+        # under a key of the offer's, also when it was accepted before: a crash in between
+        # leaves an accepted offer whose application the next acceptance makes, once.
+        if status is OfferStatus.OFFERED and not await answer(
+            runtime, offer_id, OfferStatus.ACCEPTED, person, application_id=application_id
+        ):
+            async with runtime.sessions() as session:
+                now = OfferStatus((await own_offer(session, offer_id, person)).status)
+            if now is not OfferStatus.ACCEPTED:  # declined meanwhile
+                raise OfferClosed(offer_id, now)
+        command = Submit(
+            application_of(life, offer, body),
+            CHANNEL,
+            f"offer:{offer_id}",
+            person.actor,
+            application_id,
         )
+        try:
+            submission = await submissions.submit(command)
+        except Problem:
+            # Refused (another open application for the same service, say): still open.
+            await reopen(runtime, offer_id)
+            raise
         if submission.created:
             runtime.relay.wake()
-        await answer(runtime, offer_id, OfferStatus.ACCEPTED, person, application_id=application_id)
         response.headers["Location"] = portal_url(submission.application_id)
         return accepted(submission.application_id, submission.status)
 

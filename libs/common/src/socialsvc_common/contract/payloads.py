@@ -7,7 +7,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
-from uuid import UUID
+from uuid import UUID, uuid5
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -555,12 +556,14 @@ REGISTRY_KINDS: dict[Registry, LifeEventKind] = {
     Registry.DISABILITY: LifeEventKind.DISABILITY_DETERMINED,
 }
 REFERENCE_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z._:/-]{0,63}$"
+LIFE_EVENT_NAMESPACE = UUID("6c1f0f8e-3d6b-4f0e-9b7a-1d2c5e8a4b37")
+BAKU = ZoneInfo("Asia/Baku")
 
 
 class LifeEventRecorded(Payload):
     """A life event a state registry recorded about a person the platform may serve before they
-    apply. The envelope's subject is the event's own UUID (the registry's choice), under which the
-    person's pre-screen and any offer go."""
+    apply. The person's pre-screen and any offer go under `life_event_id`, made from the
+    registry and its reference (the envelope's subject is the registry's own choice)."""
 
     registry: Registry
     reference: str = Field(
@@ -584,9 +587,17 @@ class LifeEventRecorded(Payload):
             raise ValueError("a disability determined comes with its group (1-3)")
         if self.kind is LifeEventKind.TURNED_65_LIVING_ALONE and self.lives_alone is not True:
             raise ValueError("turned_65_living_alone is reported for people who live alone")
-        if self.occurred_on > date.today():
+        # A registry dates events by Baku's calendar, four hours ahead of UTC.
+        if self.occurred_on > datetime.now(BAKU).date():
             raise ValueError("occurred_on is in the future")
         return self
+
+    @property
+    def life_event_id(self) -> UUID:
+        """The platform's id of the life event: the same for every copy of one registry record,
+        whatever event id or subject a copy came with, so every service keeps one and the
+        pre-screen and the offer of a record meet."""
+        return uuid5(LIFE_EVENT_NAMESPACE, f"{self.registry.value}:{self.reference}")
 
 
 def life_event_circumstances(
