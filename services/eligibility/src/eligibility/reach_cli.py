@@ -15,15 +15,13 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
+from eligibility.assessment import BAKU
 from eligibility.reach import Reach, reach, synthetic_year
 from eligibility.ruleset import RuleSetError, default_rule_sets, load_rule_set, rule_set_for
 from socialsvc_common.contract.payloads import LifeEventKind, LifeEventRecorded
-
-BAKU = ZoneInfo("Asia/Baku")
 
 
 def read_events(path: Path) -> Iterator[LifeEventRecorded]:
