@@ -18,6 +18,7 @@ from sqlalchemy import JSON, Column, Table, UniqueConstraint, text
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from intake.applications import NAME
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Event, new_event
@@ -29,8 +30,6 @@ from socialsvc_common.contract.payloads import (
     PrescreenMade,
 )
 from socialsvc_common.db import UtcDateTime, among, insert_new, run
-
-NAME = "intake"
 
 
 class OfferStatus(StrEnum):
@@ -99,9 +98,10 @@ OFFERS: Table = OfferRow.__table__  # type: ignore[attr-defined]
 async def keep_life_events(
     session: AsyncSession, batch: Sequence[Received[LifeEventRecorded]], now: datetime
 ) -> set[UUID]:
-    """Keeps the life events not kept before; the ids of those new."""
-    rows = {
-        item.payload.life_event_id: {
+    """Keeps the life events not kept before; the ids of those new. Copies of one record in a
+    batch share its id: the insert keeps the first."""
+    rows = [
+        {
             "life_event_id": item.payload.life_event_id,
             "reported_by": item.payload.registry.value,
             "reference": item.payload.reference,
@@ -113,16 +113,16 @@ async def keep_life_events(
             "disability_group": item.payload.disability_group,
             "received_at": now,
         }
-        for item in reversed(batch)  # the first copy of a record in the batch is the one kept
-    }
-    return await insert_new(session, LIFE_EVENTS, list(rows.values()), LIFE_EVENTS.c.life_event_id)
+        for item in batch
+    ]
+    return await insert_new(session, LIFE_EVENTS, rows, LIFE_EVENTS.c.life_event_id)
 
 
 async def keep_screens(
     session: AsyncSession, batch: Sequence[Received[PrescreenMade]]
 ) -> set[UUID]:
-    rows = {
-        item.payload.life_event_id: {
+    rows = [
+        {
             "life_event_id": item.payload.life_event_id,
             "outcome": item.payload.outcome.value,
             "rule_set_version": item.payload.rule_set_version,
@@ -131,8 +131,8 @@ async def keep_screens(
             "screened_at": item.payload.screened_at,
         }
         for item in batch
-    }
-    return await insert_new(session, SCREENS, list(rows.values()), SCREENS.c.life_event_id)
+    ]
+    return await insert_new(session, SCREENS, rows, SCREENS.c.life_event_id)
 
 
 async def offer_where_due(

@@ -243,12 +243,13 @@ def offers_router(runtime: Runtime, submissions: GroupCommit[Submit, Submission]
     async def decline(offer_id: UUID, person: Vouched) -> OfferView:
         async with runtime.sessions() as session:
             offer = await own_offer(session, offer_id, person)
-        status = status_on(offer, baku_today())
+        today = baku_today()
+        status = status_on(offer, today)
         if status is not OfferStatus.OFFERED or not await answer(
             runtime, offer_id, OfferStatus.DECLINED, person
         ):
             raise OfferClosed(offer_id, status)
-        async with runtime.sessions() as session:
-            return view_of(await own_offer(session, offer_id, person), baku_today())
+        offer.status = OfferStatus.DECLINED.value
+        return view_of(offer, today)
 
     return router
