@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from intake.offers import LifeEventRow, OfferRow, OfferStatus, status_on
+from intake.offers import LifeEventRow, OfferRow, status_on
 from intake.offers_api import OfferAcceptance, application_of
-from socialsvc_common.contract.payloads import DailyActivity, ServiceRequested
+from socialsvc_common.contract.payloads import DailyActivity, OfferStatus, ServiceRequested
 
 ANSWER_BY = date(2026, 12, 31)
 

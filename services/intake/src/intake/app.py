@@ -26,6 +26,7 @@ from intake.information_policy import POLICY_FILE as INFORMATION_POLICY_FILE
 from intake.information_policy import InformationPolicy
 from intake.information_sweeper import InformationSweeper
 from intake.journey import record_events
+from intake.offer_sweeper import OfferSweeper
 from intake.offers import keep_life_events, keep_screens, offer_where_due
 from intake.offers_api import offers_router
 from intake.portal_api import portal_router
@@ -75,6 +76,7 @@ PUBLISHES = (
     topics.INFORMATION_REMINDED,
     topics.APPLICATION_EXPIRED,
     topics.OFFER_MADE,
+    topics.OFFER_UPDATED,
     topics.PUBLIC_APPLICATION_RECEIVED,
     topics.SUBJECT_ERASED,
 )
@@ -101,6 +103,9 @@ class IntakeSettings(PseudonymSettings, ApiSettings):
         ge=1,
         le=365,
         description="days a person has to accept a proactive offer; no answer by then is a no",
+    )
+    offer_sweep_seconds: float = Field(
+        default=600, gt=0, description="how often offers unanswered past their day are lapsed"
     )
 
 
@@ -221,4 +226,9 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
     )
     runtime.background.append(information.run)
     runtime.stopping.append(information.stop)
+    offers = OfferSweeper(
+        runtime.sessions, runtime.relay.wake, every_seconds=settings.offer_sweep_seconds
+    )
+    runtime.background.append(offers.run)
+    runtime.stopping.append(offers.stop)
     return app

@@ -8,13 +8,12 @@ Nothing beyond the pre-screen happens without the person: the offer only tells t
 on the portal, with their consent, applies for them (offers_api).
 """
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, Column, Table, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Table, UniqueConstraint, text, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,19 +23,18 @@ from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Event, new_event
 from socialsvc_common.contract.payloads import (
     Applicant,
+    LifeEventKind,
     LifeEventRecorded,
     OfferMade,
+    OfferStatus,
+    OfferUpdated,
     Prescreen,
     PrescreenMade,
 )
 from socialsvc_common.db import UtcDateTime, among, insert_new, run
 
-
-class OfferStatus(StrEnum):
-    OFFERED = "offered"
-    ACCEPTED = "accepted"
-    DECLINED = "declined"
-    LAPSED = "lapsed"  # not answered by its day: a no
+# Who marks an offer lapsed: no person answered it.
+LAPSE_SWEEPER = "offer-sweeper"
 
 
 class LifeEventRow(SQLModel, table=True):
@@ -182,17 +180,88 @@ async def offer_where_due(
     ]
     made = await insert_new(session, OFFERS, [row for row, _ in drafts], OFFERS.c.offer_id)
     return [
-        new_event(
-            topics.OFFER_MADE,
-            offer,
-            producer=NAME,
-            application_id=offer.offer_id,
-            cause=causes.get(offer.offer_id),
-            at=now,
-        )
-        for _, offer in drafts
+        event
+        for row, offer in drafts
         if offer.offer_id in made
+        for event in (
+            new_event(
+                topics.OFFER_MADE,
+                offer,
+                producer=NAME,
+                application_id=offer.offer_id,
+                cause=causes.get(offer.offer_id),
+                at=now,
+            ),
+            offer_updated(row, now, cause=causes.get(offer.offer_id)),
+        )
     ]
+
+
+def offer_updated(offer: Mapping[str, Any], now: datetime, cause: Any = None) -> Event:
+    """The identity-free event of an offer's new status (`offer`: its row, as written)."""
+    payload = OfferUpdated(
+        offer_id=offer["offer_id"],
+        kind=LifeEventKind(offer["kind"]),
+        status=OfferStatus(offer["status"]),
+        updated_at=now,
+        answer_by=offer["answer_by"],
+        application_id=offer.get("application_id"),
+    )
+    return new_event(
+        topics.OFFER_UPDATED,
+        payload,
+        producer=NAME,
+        application_id=payload.offer_id,
+        cause=cause,
+        at=now,
+    )
+
+
+async def set_status(
+    session: AsyncSession,
+    offer_ids: Collection[UUID],
+    was: OfferStatus,
+    now: datetime,
+    **values: Any,
+) -> list[Event]:
+    """Moves the offers still at `was` to the values given (their status among them), in the
+    caller's transaction; the events of those moved (an offer answered meanwhile is not)."""
+    if not offer_ids:
+        return []
+    changed = await run(
+        session,
+        update(OFFERS)
+        .where(among(OFFERS.c.offer_id, list(offer_ids)), OFFERS.c.status == was.value)
+        .values(**values)
+        .returning(
+            OFFERS.c.offer_id,
+            OFFERS.c.kind,
+            OFFERS.c.status,
+            OFFERS.c.answer_by,
+            OFFERS.c.application_id,
+        ),
+    )
+    return [offer_updated(dict(row._mapping), now) for row in changed.all()]
+
+
+async def lapse_due(session: AsyncSession, today: date, now: datetime, limit: int) -> list[Event]:
+    """Marks lapsed up to `limit` offers unanswered past their day; their events."""
+    due = await session.exec(
+        select(OfferRow.offer_id)
+        .where(col(OfferRow.status) == OfferStatus.OFFERED.value, col(OfferRow.answer_by) < today)
+        .order_by(col(OfferRow.answer_by), col(OfferRow.offer_id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return await set_status(
+        session,
+        list(due.all()),
+        OfferStatus.OFFERED,
+        now,
+        status=OfferStatus.LAPSED.value,
+        answered_at=now,
+        answered_by=LAPSE_SWEEPER,
+    )
 
 
 async def _one_at_a_time(session: AsyncSession, ids: Collection[UUID]) -> None:

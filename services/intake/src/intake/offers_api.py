@@ -12,13 +12,12 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from intake.api import Accepted
 from intake.applications import BAKU, Submission, Submit
-from intake.offers import OFFERS, LifeEventRow, OfferRow, OfferStatus, status_on
+from intake.offers import LifeEventRow, OfferRow, set_status, status_on
 from intake.portal_api import CHANNEL, PROBLEM, accepted, portal_url
 from socialsvc_common.auth import AUTH_RESPONSES
 from socialsvc_common.contract.payloads import (
@@ -28,12 +27,14 @@ from socialsvc_common.contract.payloads import (
     DailyActivity,
     Language,
     LifeEventKind,
+    OfferStatus,
     ProvisionType,
     ServiceRequested,
     life_event_circumstances,
 )
-from socialsvc_common.db import run, transaction
+from socialsvc_common.db import transaction
 from socialsvc_common.group_commit import GroupCommit
+from socialsvc_common.outbox import add_events
 from socialsvc_common.portal import Citizen, citizen, not_theirs
 from socialsvc_common.problems import Problem
 from socialsvc_common.service import Runtime
@@ -138,36 +139,36 @@ def application_of(life: LifeEventRow, offer: OfferRow, answer: OfferAcceptance)
 async def answer(
     runtime: Runtime, offer_id: UUID, status: OfferStatus, person: Citizen, **more: Any
 ) -> bool:
-    """Records the person's answer if the offer is still open; whether it was."""
-    async with transaction(runtime.sessions) as session:
-        done = await run(
-            session,
-            update(OFFERS)
-            .where(OFFERS.c.offer_id == offer_id, OFFERS.c.status == OfferStatus.OFFERED.value)
-            .values(
-                status=status.value,
-                answered_at=datetime.now(UTC),
-                answered_by=str(person.actor),
-                **more,
-            ),
-        )
-    return bool(done.rowcount)
+    """Records the person's answer, and publishes it, if the offer is still open; whether it
+    was."""
+    now = datetime.now(UTC)
+    values = {"answered_at": now, "answered_by": str(person.actor), **more}
+    return await move(runtime, offer_id, OfferStatus.OFFERED, now, status=status.value, **values)
 
 
 async def reopen(runtime: Runtime, offer_id: UUID) -> None:
     """Takes back an acceptance whose application was refused: the offer is open again."""
+    await move(
+        runtime,
+        offer_id,
+        OfferStatus.ACCEPTED,
+        datetime.now(UTC),
+        status=OfferStatus.OFFERED.value,
+        answered_at=None,
+        answered_by=None,
+        application_id=None,
+    )
+
+
+async def move(
+    runtime: Runtime, offer_id: UUID, was: OfferStatus, now: datetime, **values: Any
+) -> bool:
     async with transaction(runtime.sessions) as session:
-        await run(
-            session,
-            update(OFFERS)
-            .where(OFFERS.c.offer_id == offer_id, OFFERS.c.status == OfferStatus.ACCEPTED.value)
-            .values(
-                status=OfferStatus.OFFERED.value,
-                answered_at=None,
-                answered_by=None,
-                application_id=None,
-            ),
-        )
+        events = await set_status(session, [offer_id], was, now, **values)
+        await add_events(session, events)
+    if events:
+        runtime.relay.wake()
+    return bool(events)
 
 
 def offers_router(runtime: Runtime, submissions: GroupCommit[Submit, Submission]) -> APIRouter:

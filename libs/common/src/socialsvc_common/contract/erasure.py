@@ -25,9 +25,10 @@ class ErasureReason(StrEnum):
 
 class SubjectErased(Payload):
     """A person's data is erased for one of their applications: holders anonymise what they keep
-    of it, leaving the counts and the pseudonymous trail whole."""
+    of it, leaving the counts and the pseudonymous trail whole. A person a proactive offer
+    reached is erased for the offer too, under its id."""
 
-    application_id: UUID
+    application_id: UUID = Field(description="the application's id, or a proactive offer's")
     erasure_id: UUID = Field(description="one erasure of one person, over all their applications")
     person_ref: PersonRef
     reason: ErasureReason

@@ -652,3 +652,31 @@ class OfferMade(Payload):
     provision_types: list[ProvisionType]
     missing: list[str] = Field(default_factory=list)
     applicant: Applicant
+
+
+class OfferStatus(StrEnum):
+    OFFERED = "offered"  # open: made, or open again after its application was refused
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    LAPSED = "lapsed"  # not answered by its day: a no
+
+
+class OfferUpdated(Payload):
+    """What became of a proactive offer: made, accepted (with the application it made), declined,
+    lapsed unanswered, or open again when its application was refused. No identity: the ministry's
+    funnel and the operators read it."""
+
+    offer_id: UUID = Field(description="the life event's id")
+    kind: LifeEventKind
+    status: OfferStatus
+    updated_at: datetime
+    answer_by: date = Field(description="the last day (Asia/Baku) the offer may be accepted")
+    application_id: UUID | None = Field(
+        default=None, description="on an accepted offer: the application it made"
+    )
+
+    @model_validator(mode="after")
+    def _application_when_accepted(self) -> "OfferUpdated":
+        if (self.status is OfferStatus.ACCEPTED) != (self.application_id is not None):
+            raise ValueError("an accepted offer names its application, and only an accepted one")
+        return self

@@ -249,6 +249,13 @@ OFFER_MADE = Topic(
     "said they likely qualify; accepted or declined on the portal, or lapsed unanswered.",
     key="life event id",
 )
+OFFER_UPDATED = Topic(
+    "intake.offer.updated.v1",
+    p.OfferUpdated,
+    "What became of a proactive offer: made, accepted with its application, declined, lapsed "
+    "unanswered by its day, or open again. No identity: the funnel of proactive services.",
+    key="life event id",
+)
 PRESCREEN_MADE = Topic(
     "eligibility.prescreen.made.v1",
     p.PrescreenMade,
@@ -290,6 +297,7 @@ REGISTRY: tuple[Topic, ...] = (
     DECISION_MADE,
     PRESCREEN_MADE,
     OFFER_MADE,
+    OFFER_UPDATED,
     APPEAL_LODGED,
     APPEAL_DECIDED,
     PLACEMENT_MADE,
