@@ -256,6 +256,9 @@ async def running_platform(
             settings["breaker_cooldown_seconds"] = "1"
         else:
             settings["pseudonym_key"] = pseudonym_key
+        if service == "intake":
+            # An offer whose day a test moved into the past lapses within a second.
+            settings["offer_sweep_seconds"] = "1"
         if service in PROTECTED:
             settings["api_keys_file"] = str(key_store)
         settings |= platform_settings.get(service, {})

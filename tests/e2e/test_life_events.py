@@ -12,23 +12,29 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import psycopg
 import pytest
 from aiokafka import TopicPartition
 
+from socialsvc_common.apikeys import Role
 from socialsvc_common.consumer import read_dead_letter
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import new_event
 from socialsvc_common.contract.payloads import (
     LifeEventKind,
     LifeEventRecorded,
+    OfferUpdated,
     PrescreenMade,
     Registry,
 )
+from socialsvc_common.db import libpq_url
 from socialsvc_common.explanations import application_ref
+from socialsvc_ops.subject.report import gather
 from tests.harness import ROOT, records_since, until
 
 from .conftest import Platform, wait_committed
 from .test_consent import publish
+from .test_data_subject_rights import STATISTICS, person, wait_until_erased, where_found
 from .test_portal import DISTRICT, Citizen, assert_problem, new_fin, offered
 
 pytestmark = pytest.mark.integration
@@ -244,6 +250,7 @@ def report_with_the_example(
 async def test_a_life_event_becomes_an_offer_accepted_with_consent_and_a_place_or_declined(
     platform: Platform, bootstrap: str, tmp_path: Path
 ) -> None:
+    started_ms = int(time.time() * 1000)
     fin = new_fin()
     citizen = Citizen(platform, fin)
     run = uuid.uuid4().hex[:8]
@@ -336,3 +343,101 @@ async def test_a_life_event_becomes_an_offer_accepted_with_consent_and_a_place_o
     )
     assert_problem(late, 409, "offer-closed")
     assert len((await citizen.call("GET", f"{citizen.intake}/portal/applications")).json()) == 1
+
+    # What became of each offer, on the identity-free topic the ministry's funnel reads.
+    updates = await offer_updates(bootstrap, started_ms, {alone_id: 2, released_id: 2})
+    assert [(u.status.value, u.application_id) for u in updates[alone_id]] == [
+        ("offered", None),
+        ("accepted", UUID(application_id)),
+    ]
+    assert [u.status.value for u in updates[released_id]] == ["offered", "declined"]
+
+
+async def offer_updates(
+    bootstrap: str, since_ms: int, wanted: dict[UUID, int]
+) -> dict[UUID, list[OfferUpdated]]:
+    """The updates of these offers published since then, once each offer has as many as wanted,
+    in order; none carries the person."""
+
+    async def published() -> dict[UUID, list[OfferUpdated]] | None:
+        records = await records_since(bootstrap, topics.OFFER_UPDATED.name, since_ms)
+        found: dict[UUID, list[OfferUpdated]] = {}
+        for record in records:
+            update = OfferUpdated.model_validate_json(record.value)
+            found.setdefault(update.offer_id, []).append(update)
+        for record in records:
+            assert b'"fin"' not in record.value, record.value
+            assert b"+994" not in record.value, record.value
+        enough = all(len(found.get(offer, [])) >= n for offer, n in wanted.items())
+        return found if enough else None
+
+    found = await until(published, 60)
+    return {offer: sorted(found[offer], key=lambda u: u.updated_at) for offer in wanted}
+
+
+async def test_an_unanswered_offer_lapses_and_a_person_reached_only_by_offers_can_be_erased(
+    platform: Platform, bootstrap: str
+) -> None:
+    started_ms = int(time.time() * 1000)
+    subject = person()
+    citizen = Citizen(platform, subject["fin"])
+    event = life_event(
+        Registry.EDUCATION,
+        LifeEventKind.LEFT_CHILDREN_INSTITUTION,
+        "2007-09-15",
+        f"late-{uuid.uuid4().hex[:8]}",
+        fin=subject["fin"],
+        district=DISTRICT,
+    )
+    event = LifeEventRecorded.model_validate(
+        {
+            **event.model_dump(mode="json"),
+            "person": {**event.person.model_dump(mode="json"), **subject},
+        }
+    )
+    offer_id, record = as_registry(event, topics.LIFE_EVENTS[Registry.EDUCATION])
+    await publish(bootstrap, [record])
+    [offer] = await offers_of(citizen, 1)
+    assert offer["status"] == "offered"
+
+    # The month to answer passes with no answer (the offer's day moved back): a no. The sweeper
+    # marks it and says so; it can be neither accepted nor declined any more.
+    databases = platform.extra["databases"]
+    with psycopg.connect(libpq_url(databases["intake"]), autocommit=True) as connection:
+        connection.execute(
+            "UPDATE offers SET answer_by = answer_by - 31 WHERE offer_id = %s", [offer_id]
+        )
+    updates = await offer_updates(bootstrap, started_ms, {offer_id: 2})
+    assert [u.status.value for u in updates[offer_id]] == ["offered", "lapsed"]
+    [lapsed] = (await citizen.call("GET", f"{citizen.intake}/portal/offers")).json()
+    assert lapsed["status"] == "lapsed"
+    url = f"{citizen.intake}/portal/offers/{offer_id}"
+    late = await citizen.call("POST", f"{url}/acceptance", json={"consent_to_processing": True})
+    assert_problem(late, 409, "offer-closed")
+    assert_problem(await citizen.call("POST", f"{url}/decline"), 409, "offer-closed")
+
+    # The person never applied, yet what is held about them is reported, and erased on request.
+    services = {name: platform.urls[name] for name in STATISTICS}
+    secrets = [subject["fin"], subject["last_name"], subject["mobile_phone"].removeprefix("+")]
+    held = await gather(services, platform.keys[Role.OPERATOR], subject["fin"], None)
+    assert (held["application_ids"], held["offer_ids"]) == ([], [str(offer_id)])
+    categories = {a["service"]: {h["category"] for h in a["holdings"]} for a in held["services"]}
+    assert categories["intake"] == {"life_event"}
+    assert "contact" in categories["notifications"]
+    assert where_found(databases, secrets)
+    async with platform.client("intake", Role.ADMINISTRATOR) as admin:
+        body = {"fin": subject["fin"], "legal_basis": "Law on Personal Data, art. 7; req. 2030/9"}
+        erased = await admin.post("/subjects/erasures", json=body)
+        assert erased.status_code == 202, erased.text
+        assert (erased.json()["application_ids"], erased.json()["offer_ids"]) == (
+            [],
+            [str(offer_id)],
+        )
+        assert (await admin.post("/subjects/erasures", json=body)).status_code == 404
+    await wait_until_erased(databases, secrets, seconds=60)
+    assert (await citizen.call("GET", f"{citizen.intake}/portal/offers")).json() == []
+    with psycopg.connect(libpq_url(databases["intake"])) as connection:
+        kept = connection.execute(
+            "SELECT person, kind FROM life_events WHERE life_event_id = %s", [offer_id]
+        ).fetchall()
+    assert kept == [({"district": DISTRICT, "language": "ru"}, "left_children_institution")]

@@ -19,6 +19,7 @@ from intake.information_policy import (
     steps_due,
 )
 from notifications.message_kinds import message_for
+from notifications.messages import message_row
 from notifications.offer_reminders import answered_in, reminder_row
 from notifications.templates import MessageKind
 from socialsvc_common.consumer import Received
@@ -226,3 +227,59 @@ def test_a_broken_policy_is_refused_naming_file_and_field(
         InformationPolicy.load(path)
     assert str(path) in str(error.value)
     assert expected in str(error.value)
+
+
+def test_a_proactive_offers_message_waits_for_no_cause_and_a_placements_for_its_own() -> None:
+    screened = new_event(
+        topics.PRESCREEN_MADE,
+        p.PrescreenMade(
+            life_event_id=APPLICATION,
+            registry=p.Registry.JUSTICE,
+            kind=p.LifeEventKind.RELEASED_FROM_PENITENTIARY,
+            district="Nəsimi",
+            screened_at=NOW,
+            outcome=p.Prescreen.LIKELY,
+            rule_set_version="2026.1",
+        ),
+        producer="eligibility",
+        application_id=APPLICATION,
+        at=NOW,
+    )
+    person = {
+        "fin": "5XK2L9P",
+        "first_name": "Rəşid",
+        "last_name": "Quliyev",
+        "birth_date": "1985-02-02",
+        "mobile_phone": "+994552223344",
+        "district": "Nəsimi",
+    }
+    offered = p.OfferMade(
+        offer_id=APPLICATION,
+        kind=p.LifeEventKind.RELEASED_FROM_PENITENTIARY,
+        offered_at=NOW,
+        answer_by=(NOW + timedelta(days=30)).date(),
+        provision_types=[p.ProvisionType.NGO_PROJECT],
+        applicant=p.Applicant.model_validate(person),
+    )
+    # A pre-screen calls for no message, so the offer's holds for none.
+    made = new_event(
+        topics.OFFER_MADE,
+        offered,
+        producer="intake",
+        application_id=APPLICATION,
+        cause=screened.envelope,
+    )
+    row = message_row(Received(made.envelope, offered), NOW)
+    assert row is not None
+    assert (row["kind"], row["cause_event_id"]) == (MessageKind.PROACTIVE_OFFER, None)
+    # Any other event's message waits for its cause's (here that same offer's).
+    placed = new_event(
+        topics.PLACEMENT_MADE,
+        offer(7),
+        producer="assignment",
+        application_id=APPLICATION,
+        cause=made.envelope,
+    )
+    row = message_row(Received(placed.envelope, placed.payload), NOW)
+    assert row is not None
+    assert row["cause_event_id"] == made.envelope.event_id

@@ -9,9 +9,16 @@ from uuid import uuid4
 import pytest
 
 from intake.erasure import anonymised_form
-from intake.retention import HeldApplication, RetentionPolicy, RetentionPolicyError, people_due
-from intake.store import Status
+from intake.retention import (
+    HeldApplication,
+    HeldLifeEvent,
+    RetentionPolicy,
+    RetentionPolicyError,
+    people_due,
+)
+from intake.store import CLOSED, Status
 from socialsvc_common.contract.erasure import anonymised_decision
+from socialsvc_common.contract.payloads import OfferStatus
 from socialsvc_ops.subject.report import render_html
 
 FORM = {
@@ -73,8 +80,41 @@ def test_a_policy_that_forgets_a_closing_status_is_refused(tmp_path: Path) -> No
         RetentionPolicy.load(path)
 
 
+def test_a_policy_without_the_days_of_proactive_offers_is_refused(tmp_path: Path) -> None:
+    closing = "\n".join(f"{status} = 10" for status in sorted(CLOSED))
+    path = tmp_path / "retention.toml"
+    path.write_text(f'version = "x"\n[days_after_closing]\n{closing}\n')
+    with pytest.raises(RetentionPolicyError, match=r"\[proactive\] days_after_closing"):
+        RetentionPolicy.load(path)
+    path.write_text(path.read_text() + "[proactive]\ndays_after_closing = 0\n")
+    with pytest.raises(RetentionPolicyError, match="days >= 1"):
+        RetentionPolicy.load(path)
+
+
+def test_a_person_reached_by_offers_is_due_once_every_offer_is_answered_and_its_days_gone() -> None:
+    days = {Status.INELIGIBLE: 10, Status.REFUSED: 10, Status.RELEASED: 30}
+    policy = RetentionPolicy("t", days, proactive_days=20)
+    old, recent = NOW - timedelta(days=40), NOW - timedelta(days=5)
+    lives = [
+        HeldLifeEvent("AAAAAA1", OfferStatus.DECLINED, old, old),
+        HeldLifeEvent("AAAAAA1", None, old, None),  # led to no offer
+        HeldLifeEvent("BBBBBB2", OfferStatus.OFFERED, old, None),  # open, however old
+        HeldLifeEvent("CCCCCC3", OfferStatus.LAPSED, old, recent),
+        HeldLifeEvent("DDDDDD4", None, recent, None),
+        HeldLifeEvent("EEEEEE5", OfferStatus.ACCEPTED, recent, recent),  # its application rules
+        HeldLifeEvent("FFFFFF6", OfferStatus.DECLINED, old, old),
+    ]
+    applications = [
+        HeldApplication("EEEEEE5", Status.INELIGIBLE, old),
+        HeldApplication("FFFFFF6", Status.PLACED, old),
+    ]
+    assert people_due(applications, policy, NOW, lives) == ["AAAAAA1", "EEEEEE5"]
+
+
 def test_a_person_is_due_once_every_application_closed_and_passed_its_retention() -> None:
-    policy = RetentionPolicy("t", {Status.INELIGIBLE: 10, Status.REFUSED: 10, Status.RELEASED: 30})
+    policy = RetentionPolicy(
+        "t", {Status.INELIGIBLE: 10, Status.REFUSED: 10, Status.RELEASED: 30}, 20
+    )
     old, recent = NOW - timedelta(days=40), NOW - timedelta(days=20)
     held = [
         HeldApplication("AAAAAA1", Status.INELIGIBLE, old),

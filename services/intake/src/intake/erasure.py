@@ -3,13 +3,16 @@
 
 The application rows, their statuses and journeys stay, so the counts hold; what identifies the
 person (FIN, names, birth date, contacts, circumstances) goes, and so does what workers wrote
-about them (the text of case notes, the notes of home visits).
+about them (the text of case notes, the notes of home visits). The life events a registry
+reported about them and the offers made keep only the district and the language; the holders of
+an offer's contact are told under the offer's id.
 """
 
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID, uuid4
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,8 +20,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from intake.applications import NAME
 from intake.casework_store import erase_casework
 from intake.journey import journey_row
-from intake.store import ApplicationRow, ErasureRow, Status, add_journey
-from intake.subject_store import anonymise_applications, applications_of, unsent_about
+from intake.store import ErasureRow, Status, add_journey
+from intake.subject_store import (
+    anonymise_applications,
+    anonymise_life_events,
+    applications_of,
+    life_events_of,
+    unsent_about,
+)
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.actor import Actor
 from socialsvc_common.contract.envelope import Event, new_event
@@ -40,7 +49,8 @@ class ErasureMustWait(Problem):
             409,
             "erasure-must-wait",
             "An application is being processed",
-            f"application {application_id} is on its way between services; try again in a minute",
+            f"application or offer {application_id} is on its way between services; "
+            "try again in a minute",
             application_id=str(application_id),
         )
 
@@ -50,30 +60,37 @@ class Erasure:
     erasure_id: UUID
     person_ref: str
     application_ids: list[UUID]
+    offer_ids: list[UUID]
     events: list[Event]
+
+
+def kept_of(applicant: dict[str, Any]) -> dict[str, Any]:
+    """What is kept of a person once erased: the district and the language (the statistics'
+    dimensions), nothing that identifies them."""
+    return {key: applicant.get(key) for key in ("district", "language")}
 
 
 def anonymised_form(form: str) -> str:
     """What an application keeps of its form once the person is erased: the service asked for,
-    the district and the language (the statistics' dimensions), nothing that identifies them."""
+    and what `kept_of` keeps of the applicant."""
     data = json.loads(form)
-    applicant = data.get("applicant", {})
     kept = {
         "erased": True,
         "service_requested": data.get("service_requested"),
-        "applicant": {key: applicant.get(key) for key in ("district", "language")},
+        "applicant": kept_of(data.get("applicant", {})),
     }
     return json.dumps(kept, ensure_ascii=False)
 
 
 def erasure_events(
-    rows: Sequence[ApplicationRow], erasure: ErasureRow, cause_time: datetime, actor: Actor | None
+    ids: Sequence[UUID], erasure: ErasureRow, cause_time: datetime, actor: Actor | None
 ) -> list[Event]:
+    """The erasure's event for each application (or offer) id."""
     return [
         new_event(
             topics.SUBJECT_ERASED,
             SubjectErased(
-                application_id=row.id,
+                application_id=held,
                 erasure_id=erasure.id,
                 person_ref=erasure.person_ref,
                 reason=ErasureReason(erasure.reason),
@@ -81,11 +98,11 @@ def erasure_events(
                 erased_at=erasure.erased_at,
             ),
             producer=NAME,
-            application_id=row.id,
+            application_id=held,
             at=cause_time,
             actor=actor,
         )
-        for row in rows
+        for held in ids
     ]
 
 
@@ -106,13 +123,16 @@ async def erase_subject(
     (ErasureMustWait) while an application is still to be decided or an event about one is
     unsent, so no personal data overtakes the erasure on its way downstream."""
     rows = await applications_of(session, fin, lock=True)
-    if not rows:
+    life_events = await life_events_of(session, fin, lock=True)
+    if not rows and not life_events:
         raise NothingHeld()
     for row in rows:
         if row.status == Status.RECEIVED.value:
             raise ErasureMustWait(row.id)
-    if await unsent_about(session, [row.id for row in rows]):
-        raise ErasureMustWait(rows[0].id)
+    offer_ids = [offer.offer_id for _, offer in life_events if offer is not None]
+    held = [*(row.id for row in rows), *offer_ids]
+    if await unsent_about(session, held):
+        raise ErasureMustWait(held[0])
     erasure = ErasureRow(
         id=uuid4(),
         person_ref=pseudonym(fin, pseudonym_key),
@@ -125,6 +145,10 @@ async def erase_subject(
     session.add(erasure)
     await anonymise_applications(session, {row.id: anonymised_form(row.form) for row in rows}, now)
     await erase_casework(session, [row.id for row in rows])
-    events = erasure_events(rows, erasure, now, actor)
+    await anonymise_life_events(
+        session, {event.life_event_id: kept_of(event.person) for event, _ in life_events}, now
+    )
+    events = erasure_events([row.id for row in rows], erasure, now, actor)
     await add_journey(session, [journey_row(e.envelope, e.payload) for e in events])
-    return Erasure(erasure.id, erasure.person_ref, [row.id for row in rows], events)
+    events += erasure_events(offer_ids, erasure, now, actor)
+    return Erasure(erasure.id, erasure.person_ref, [row.id for row in rows], offer_ids, events)

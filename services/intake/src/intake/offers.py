@@ -49,11 +49,12 @@ class LifeEventRow(SQLModel, table=True):
     reference: str
     kind: str
     occurred_on: date
-    fin: str = Field(index=True)
+    fin: str | None = Field(default=None, index=True)  # None once the person is erased
     person: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     lives_alone: bool | None = None
     disability_group: int | None = None
     received_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    erased_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
 
 
 class ScreenRow(SQLModel, table=True):
@@ -73,7 +74,7 @@ class OfferRow(SQLModel, table=True):
     __tablename__ = "offers"
 
     offer_id: UUID = Field(primary_key=True)  # the life event's
-    fin: str = Field(index=True)
+    fin: str | None = Field(default=None, index=True)  # None once the person is erased
     kind: str
     provision_types: list[str] = Field(sa_column=Column(JSON, nullable=False))
     missing: list[str] = Field(sa_column=Column(JSON, nullable=False))

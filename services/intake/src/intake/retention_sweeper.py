@@ -1,5 +1,6 @@
 """The retention sweeper: erases, through the same path as a lawful request, the people whose
-every application has been closed for longer than the retention policy keeps it."""
+every application has been closed, and every proactive offer answered (or life event left
+without one), for longer than the retention policy keeps it."""
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -8,10 +9,11 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from intake.erasure import ErasureMustWait, erase_subject
-from intake.retention import HeldApplication, RetentionPolicy, people_due
+from intake.retention import HeldApplication, HeldLifeEvent, RetentionPolicy, people_due
 from intake.store import Status
-from intake.subject_store import retention_candidates
+from intake.subject_store import life_event_candidates, life_events_held, retention_candidates
 from socialsvc_common.contract.erasure import ErasureReason
+from socialsvc_common.contract.payloads import OfferStatus
 from socialsvc_common.db import transaction
 from socialsvc_common.outbox import add_events
 from socialsvc_common.worker import Worker
@@ -47,10 +49,17 @@ class RetentionSweeper(Worker):
             status.value: now - timedelta(days=days)
             for status, days in self._policy.days_after_closing.items()
         }
+        offers_closed_before = now - timedelta(days=self._policy.proactive_days)
         async with self._sessions() as session:
             rows = await retention_candidates(session, closed_before, self._batch)
+            reached = await life_event_candidates(session, offers_closed_before, self._batch)
+            fins = {row.fin for row in rows if row.fin} | set(reached)
+            lives = [
+                HeldLifeEvent(fin, OfferStatus(status) if status else None, received, answered)
+                for fin, status, received, answered in await life_events_held(session, fins)
+            ]
         held = [HeldApplication(r.fin, Status(r.status), r.updated_at) for r in rows if r.fin]
-        for fin in people_due(held, self._policy, now):
+        for fin in people_due(held, self._policy, now, lives):
             try:
                 async with transaction(self._sessions) as session:
                     erasure = await erase_subject(
@@ -67,4 +76,4 @@ class RetentionSweeper(Worker):
                 continue
             self._log.info("retention ended", person_ref=erasure.person_ref)
         self._wake_relay()
-        return len({row.fin for row in rows})
+        return max(len({row.fin for row in rows}), len(reached))

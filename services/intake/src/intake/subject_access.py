@@ -1,6 +1,7 @@
 """What intake holds about a person (found by FIN): their applications with the forms they gave,
 each application's journey and what workers wrote about it (notes, a confidential one without its
-text, and home visits), with the purpose and the date of erasure of each."""
+text, and home visits), the life events registries reported about them with the offers made, with
+the purpose and the date of erasure of each."""
 
 import json
 from collections.abc import Sequence
@@ -10,9 +11,11 @@ from uuid import UUID
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from intake.casework_store import CaseNoteRow, HomeVisitRow, notes_of, visits_with_cases
+from intake.offers import LifeEventRow, OfferRow
 from intake.retention import RetentionPolicy
 from intake.store import ApplicationRow, Status, journey_of
-from intake.subject_store import applications_of
+from intake.subject_store import applications_of, life_events_of
+from socialsvc_common.contract.payloads import OfferStatus
 from socialsvc_common.subject_access import Holding
 
 
@@ -20,6 +23,7 @@ from socialsvc_common.subject_access import Holding
 class PersonHoldings:
     language: str | None
     application_ids: list[UUID]
+    offer_ids: list[UUID]
     holdings: list[Holding]
 
 
@@ -83,6 +87,40 @@ def casework_holding(
     )
 
 
+def life_event_holding(
+    event: LifeEventRow, offer: OfferRow | None, policy: RetentionPolicy
+) -> Holding:
+    """A life event a registry reported, with the offer it led to (under the life event's id)."""
+    status = OfferStatus(offer.status) if offer is not None else None
+    answered_at = offer.answered_at if offer is not None else None
+    return Holding(
+        category="life_event",
+        application_id=event.life_event_id,
+        purpose="proactive_offer",
+        retained_until=policy.life_event_retained_until(status, event.received_at, answered_at),
+        data={
+            "registry": event.reported_by,
+            "reference": event.reference,
+            "kind": event.kind,
+            "occurred_on": event.occurred_on.isoformat(),
+            "received_at": event.received_at.isoformat(),
+            "person": event.person,
+            "lives_alone": event.lives_alone,
+            "disability_group": event.disability_group,
+            "offer": None
+            if offer is None
+            else {
+                "status": offer.status,
+                "provision_types": offer.provision_types,
+                "offered_at": offer.offered_at.isoformat(),
+                "answer_by": offer.answer_by.isoformat(),
+                "answered_at": answered_at.isoformat() if answered_at else None,
+                "application_id": str(offer.application_id) if offer.application_id else None,
+            },
+        },
+    )
+
+
 async def person_holdings(
     session: AsyncSession, fin: str, policy: RetentionPolicy
 ) -> PersonHoldings:
@@ -106,4 +144,11 @@ async def person_holdings(
         visits = [v for v, _ in await visits_with_cases(session, (), application_id=row.id)]
         if notes or visits:
             holdings.append(casework_holding(holding, notes, visits))
-    return PersonHoldings(language_of(rows), [row.id for row in rows], holdings)
+    life_events = await life_events_of(session, fin)
+    holdings += [life_event_holding(event, offer, policy) for event, offer in life_events]
+    language = language_of(rows) or next(
+        (str(event.person["language"]) for event, _ in life_events if event.person.get("language")),
+        None,
+    )
+    offer_ids = [offer.offer_id for _, offer in life_events if offer is not None]
+    return PersonHoldings(language, [row.id for row in rows], offer_ids, holdings)

@@ -42,6 +42,9 @@ class ErasureRequest(Subject):
 class SubjectReport(BaseModel):
     language: str | None = Field(description="the language the person chose, if any")
     application_ids: list[UUID]
+    offer_ids: list[UUID] = Field(
+        description="the proactive offers made to the person (other services hold their contact)"
+    )
     intake: Holdings
 
 
@@ -49,6 +52,7 @@ class ErasureAccepted(BaseModel):
     erasure_id: UUID
     person_ref: str
     application_ids: list[UUID]
+    offer_ids: list[UUID]
 
 
 def subjects_router(runtime: Runtime, pseudonym_key: bytes, policy: RetentionPolicy) -> APIRouter:
@@ -69,6 +73,7 @@ def subjects_router(runtime: Runtime, pseudonym_key: bytes, policy: RetentionPol
         return SubjectReport(
             language=found.language,
             application_ids=found.application_ids,
+            offer_ids=found.offer_ids,
             intake=Holdings(service=runtime.name, holdings=found.holdings),
         )
 
@@ -98,12 +103,14 @@ def subjects_router(runtime: Runtime, pseudonym_key: bytes, policy: RetentionPol
             erasure_id=str(erasure.erasure_id),
             person_ref=erasure.person_ref,
             applications=len(erasure.application_ids),
+            offers=len(erasure.offer_ids),
             requested_by=str(actor),
         )
         return ErasureAccepted(
             erasure_id=erasure.erasure_id,
             person_ref=erasure.person_ref,
             application_ids=erasure.application_ids,
+            offer_ids=erasure.offer_ids,
         )
 
     return router

@@ -24,6 +24,11 @@ from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract.envelope import Event
 from socialsvc_common.withdrawals import record_withdrawals, withdrawn_of
 
+# The events that open a line of messages to a person and carry their contact: an application
+# received, a proactive offer. Their causes (an e-government record, a registry's record, a
+# pre-screen) never call for a message, so theirs waits for none.
+OPENING = (p.ApplicationReceived, p.OfferMade)
+
 
 def notification_id(event_id: UUID) -> UUID:
     """The message's id, derived from the event: also the gateways' idempotency key."""
@@ -42,11 +47,7 @@ async def on_events(
     its contact is kept, to send the withdrawal's confirmation. An offer also gets its reminder,
     held until `offer_reminder` before it lapses and cancelled when the offer is answered."""
     now = datetime.now(UTC)
-    contacts = [
-        contact_of(item.payload)
-        for item in batch
-        if isinstance(item.payload, p.ApplicationReceived | p.OfferMade)
-    ]
+    contacts = [contact_of(item.payload) for item in batch if isinstance(item.payload, OPENING)]
     withdrawn = await withdrawn_of(session, {item.envelope.application_id for item in batch})
     messages = [
         row
@@ -122,6 +123,6 @@ def message_row(item: Received[Any], now: datetime) -> dict[str, Any] | None:
         "status": PENDING if kind else SKIPPED,
         "occurred_at": envelope.time,
         "next_attempt_at": now,
-        "cause_event_id": envelope.causation_id,
+        "cause_event_id": None if isinstance(item.payload, OPENING) else envelope.causation_id,
         "hold_until": now + CAUSE_HOLD,
     }

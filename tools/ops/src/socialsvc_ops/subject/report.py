@@ -45,7 +45,8 @@ async def gather(
         found = _answer(
             await client.post(f"{urls['intake']}/subjects/report", json={"fin": fin}), "intake"
         )
-        ids = found["application_ids"]
+        # The other services know a proactive offer's contact and messages by the offer's id.
+        ids = [*found["application_ids"], *found.get("offer_ids", [])]
         services = [found["intake"]]
         for service in SERVICES[1:]:
             if not ids:
@@ -58,7 +59,8 @@ async def gather(
     return {
         "generated_at": datetime.now(UTC).isoformat(),
         "language": language or found.get("language") or "az",
-        "application_ids": ids,
+        "application_ids": found["application_ids"],
+        "offer_ids": found.get("offer_ids", []),
         "services": services,
     }
 
