@@ -1,13 +1,16 @@
 """The statistics service under test: its app on a database of its own, and the events of made-up
 applications to feed it (through its consumer, or through the real broker)."""
 
-from collections.abc import Sequence
+import random
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
+import httpx
 from aiokafka import ConsumerRecord
 from fastapi import FastAPI
 
@@ -24,9 +27,11 @@ from socialsvc_common.contract.appeals import (
 from socialsvc_common.contract.envelope import Event, new_event
 from socialsvc_common.pseudonym import public_application_id
 from socialsvc_common.service import Runtime
+from tests.harness import migrate
 
 KEY = "statistics-test-pseudonym-key"
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+PERIOD = {"from": "2026-01", "to": "2026-12"}
 
 
 def ref_of(application_id: UUID) -> UUID:
@@ -36,6 +41,36 @@ def ref_of(application_id: UUID) -> UUID:
 def record(event: Event, offset: int = 0) -> ConsumerRecord[bytes, bytes]:
     value, headers = event.value(), event.envelope.to_headers()
     return ConsumerRecord(event.topic.name, 0, offset, 0, 0, event.key, value, None, 1, 1, headers)
+
+
+async def shuffled_twice(runtime: Runtime, events: list[Event]) -> None:
+    """Every event twice, in a shuffled order (a start before its offer, a decision before its
+    application), in batches of the consumer's own kind."""
+    shuffled = [*events, *events]
+    random.Random(19).shuffle(shuffled)
+    records = [record(event, offset) for offset, event in enumerate(shuffled)]
+    for start in range(0, len(records), 25):
+        await runtime.consumer.process_batch(records[start : start + 25])
+
+
+def section(answer: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(s for s in answer["sections"] if s["id"] == name)
+
+
+def values(answer: dict[str, Any], name: str, measure: str) -> dict[Any, Any]:
+    found = section(answer, name)
+    return {
+        tuple(row["keys"].values())
+        if len(row["keys"]) > 1
+        else next(iter(row["keys"].values())): row["values"][measure]
+        for row in found["rows"]
+    }
+
+
+async def figures(client: httpx.AsyncClient, **query: str) -> dict[str, Any]:
+    response = await client.get("/statistics", params={**PERIOD, **query})
+    assert response.status_code == 200, response.text
+    return dict(response.json())
 
 
 def policy_file(folder: Path, min_cell: int) -> Path:
@@ -62,6 +97,33 @@ def statistics_app(
         options["disclosure_policy_file"] = policy
     app = build_app(StatisticsSettings(**options))
     return app, app.state.runtime
+
+
+@asynccontextmanager
+async def raw_and_safe(
+    url: str, bootstrap: str, folder: Path, keys: Path, key: str
+) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient, Runtime]]:
+    """Clients of the API with k=1 and with the platform's k=5 over one database (migrated) that
+    send `key`, and the runtime of the first, to feed it."""
+    await migrate("statistics", url)
+    raw, raw_runtime = statistics_app(
+        url, bootstrap, policy=policy_file(folder, 1), api_keys_file=keys
+    )
+    safe, safe_runtime = statistics_app(url, bootstrap, api_keys_file=keys)
+    headers = {"Authorization": f"Bearer {key}"}
+    try:
+        async with (
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(raw), base_url="http://s", headers=headers
+            ) as raw_client,
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(safe), base_url="http://s", headers=headers
+            ) as safe_client,
+        ):
+            yield raw_client, safe_client, raw_runtime
+    finally:
+        await raw_runtime.engine.dispose()
+        await safe_runtime.engine.dispose()
 
 
 @dataclass
@@ -286,3 +348,58 @@ def project(
         producer="test",
         application_id=pub.provider_subject(provider),
     )
+
+
+@dataclass
+class LifeEvent:
+    """One made-up life event from a state registry: its pre-screen and what became of its offer,
+    as events (no person in any of them)."""
+
+    kind: p.LifeEventKind
+    district: str
+    at: datetime = T0
+    life_event_id: UUID = field(default_factory=uuid4)
+    events: list[Event] = field(default_factory=list)
+
+    @property
+    def ref(self) -> UUID:
+        return ref_of(self.life_event_id)
+
+    def screened(
+        self,
+        outcome: p.Prescreen,
+        groups: Sequence[p.TargetGroup] = (),
+        directions: Sequence[p.ProvisionType] = (),
+    ) -> "LifeEvent":
+        registry = next(r for r, kind in p.REGISTRY_KINDS.items() if kind is self.kind)
+        payload = p.PrescreenMade(
+            life_event_id=self.life_event_id,
+            registry=registry,
+            kind=self.kind,
+            district=self.district,
+            screened_at=self.at,
+            outcome=outcome,
+            rule_set_version="2026.1",
+            groups=list(groups),
+            provision_types=list(directions),
+        )
+        return self._add(topics.PRESCREEN_MADE, payload)
+
+    def offer(
+        self, status: p.OfferStatus, *, after: timedelta, application: Person | None = None
+    ) -> "LifeEvent":
+        """The offer's status `after` the pre-screen; an acceptance names its application."""
+        payload = p.OfferUpdated(
+            offer_id=self.life_event_id,
+            kind=self.kind,
+            status=status,
+            updated_at=self.at + after,
+            answer_by=(self.at + timedelta(days=30)).date(),
+            application_id=application.application_id if application else None,
+        )
+        return self._add(topics.OFFER_UPDATED, payload)
+
+    def _add(self, topic: Any, payload: Any) -> "LifeEvent":
+        event = new_event(topic, payload, producer="test", application_id=self.life_event_id)
+        self.events.append(event)
+        return self

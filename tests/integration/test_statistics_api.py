@@ -5,12 +5,10 @@ platform's k=5 (small cells withheld in the answer, the CSV and the workbook).""
 
 import csv
 import io
-import random
 import zipfile
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 from uuid import uuid4
 from xml.etree import ElementTree
 
@@ -31,12 +29,21 @@ from socialsvc_common.contract.payloads import (
 from socialsvc_common.geography import load_geography
 from socialsvc_common.service import Runtime
 from tests.harness import migrate
-from tests.integration.statistics_rig import Person, policy_file, project, record, statistics_app
+from tests.integration.statistics_rig import (
+    PERIOD,
+    Person,
+    figures,
+    project,
+    raw_and_safe,
+    section,
+    shuffled_twice,
+    statistics_app,
+    values,
+)
 
 pytestmark = pytest.mark.integration
 HOME, NGO, HOMES = ProvisionType.HOME_CARE, ProvisionType.NGO_PROJECT, ProvisionType.RESIDENTIAL
 ELDERLY, VICTIM = TargetGroup.ELDERLY, TargetGroup.TRAFFICKING_VICTIM
-PERIOD = {"from": "2026-01", "to": "2026-12"}
 GANJA = load_geography().region_of("Gəncə")
 
 
@@ -95,59 +102,19 @@ async def apps(
     url = (
         fresh_postgres if request.param == "postgresql" else f"sqlite+aiosqlite:///{tmp_path}/s.db"
     )
-    await migrate("statistics", url)
     keys = tmp_path / "keys.jsonl"
     key = issue(keys, "figures-reader", Role.PROVIDER, provider="ngo-a-1")
-    raw, raw_runtime = statistics_app(
-        url, bootstrap, policy=policy_file(tmp_path, 1), api_keys_file=keys
-    )
-    safe, safe_runtime = statistics_app(url, bootstrap, api_keys_file=keys)
-    await feed(raw_runtime, stories())
-    headers = {"Authorization": f"Bearer {key}"}
-    async with (
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(raw), base_url="http://s", headers=headers
-        ) as raw_client,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(safe), base_url="http://s", headers=headers
-        ) as safe_client,
-    ):
-        yield raw_client, safe_client
-    await raw_runtime.engine.dispose()
-    await safe_runtime.engine.dispose()
+    async with raw_and_safe(url, bootstrap, tmp_path, keys, key) as (raw, safe, runtime):
+        await feed(runtime, stories())
+        yield raw, safe
 
 
 async def feed(runtime: Runtime, people: list[Person]) -> None:
-    """Every event twice, in a shuffled order (a start before its offer, a decision before its
-    application), in batches of the consumer's own kind."""
+    """The stories' events and two NGO projects, twice and shuffled (`shuffled_twice`)."""
     events = [event for person in people for event in person.events]
     events.append(project("ngo-a-1", "Org A", 10))
     events.append(project("ngo-b-1", "Org B", 4))
-    shuffled = [*events, *events]
-    random.Random(19).shuffle(shuffled)
-    records = [record(event, offset) for offset, event in enumerate(shuffled)]
-    for start in range(0, len(records), 25):
-        await runtime.consumer.process_batch(records[start : start + 25])
-
-
-def section(answer: dict[str, Any], name: str) -> dict[str, Any]:
-    return next(s for s in answer["sections"] if s["id"] == name)
-
-
-def values(answer: dict[str, Any], name: str, measure: str) -> dict[Any, Any]:
-    found = section(answer, name)
-    return {
-        tuple(row["keys"].values())
-        if len(row["keys"]) > 1
-        else next(iter(row["keys"].values())): row["values"][measure]
-        for row in found["rows"]
-    }
-
-
-async def figures(client: httpx.AsyncClient, **query: str) -> dict[str, Any]:
-    response = await client.get("/statistics", params={**PERIOD, **query})
-    assert response.status_code == 200, response.text
-    return dict(response.json())
+    await shuffled_twice(runtime, events)
 
 
 async def test_the_figures_count_the_stories_told(

@@ -1,6 +1,7 @@
 """The figures at the articles' scale: 20,000 people in service across every district, with their
-decisions, messages and a waiting list, answered in under a second on PostgreSQL (the best of
-three, so that a moment's load on a shared machine does not decide)."""
+decisions, messages, a waiting list and the life events whose offers reached them, answered in
+under a second on PostgreSQL (the best of three, so that a moment's load on a shared machine does
+not decide)."""
 
 import random
 import time
@@ -18,11 +19,16 @@ from ministry_statistics.tables import (
     APPLICATIONS,
     DECISIONS,
     GROUPS,
+    LIFE_EVENT_DIRECTIONS,
+    LIFE_EVENT_GROUPS,
+    LIFE_EVENTS,
     MESSAGES,
     PLACEMENTS,
+    PROACTIVE_OFFERS,
     PROVIDERS,
     WAITLIST,
 )
+from socialsvc_common.contract.payloads import LifeEventKind
 from socialsvc_common.db import make_engine, session_factory, transaction
 from socialsvc_common.disclosure import default_disclosure_policy
 from socialsvc_common.geography import load_geography
@@ -109,10 +115,55 @@ def made_up(rng: random.Random) -> dict[Any, list[dict[str, Any]]]:
             rows[WAITLIST].append(
                 {"ref": ref, "provision_type": "residential", "waitlisted_at": at}
             )
+        life_event(rows, rng, unit, at - timedelta(hours=1), ref)
     return rows
 
 
-TABLES = (APPLICATIONS, DECISIONS, GROUPS, PLACEMENTS, MESSAGES, WAITLIST, PROVIDERS)
+def life_event(
+    rows: dict[Any, list[dict[str, Any]]], rng: random.Random, unit: str, at: datetime, ref: Any
+) -> None:
+    """A life event pre-screened likely in `unit`, whose offer one in two accepted (making the
+    application `ref`, which is in service), the others declined, let lapse or left open."""
+    event = uuid4()
+    rows[LIFE_EVENTS].append(
+        {
+            "ref": event,
+            "kind": rng.choice(KINDS),
+            "district": unit,
+            "region": load_geography().region_of(unit),
+            "screened_at": at,
+            "screened_month": month_of(at),
+            "outcome": "likely",
+        }
+    )
+    rows[LIFE_EVENT_GROUPS].append({"ref": event, "target_group": "elderly_alone"})
+    rows[LIFE_EVENT_DIRECTIONS].append({"ref": event, "provision_type": "home_care"})
+    status = rng.choice(["accepted", "accepted", "declined", "lapsed", "offered"])
+    rows[PROACTIVE_OFFERS].append(
+        {
+            "ref": event,
+            "status": status,
+            "offered_at": at,
+            "updated_at": at + timedelta(days=1),
+            "application_ref": ref if status == "accepted" else None,
+        }
+    )
+
+
+TABLES = (
+    APPLICATIONS,
+    DECISIONS,
+    GROUPS,
+    PLACEMENTS,
+    MESSAGES,
+    WAITLIST,
+    PROVIDERS,
+    LIFE_EVENTS,
+    LIFE_EVENT_GROUPS,
+    LIFE_EVENT_DIRECTIONS,
+    PROACTIVE_OFFERS,
+)
+KINDS = [kind.value for kind in LifeEventKind]
 
 
 async def test_the_figures_of_20000_people_take_under_a_second(fresh_postgres: str) -> None:
@@ -139,4 +190,8 @@ async def test_the_figures_of_20000_people_take_under_a_second(fresh_postgres: s
         await engine.dispose()
     served = next(s for s in figures["sections"] if s["id"] == "served_by_direction")
     assert served["total"]["values"] == {"people": PEOPLE}
+    funnel = next(s for s in figures["sections"] if s["id"] == "proactive_by_district")
+    totals = funnel["total"]["values"]
+    assert (totals["life_events"], totals["offered"]) == (PEOPLE, PEOPLE)
+    assert totals["accepted"] == totals["placed"] > PEOPLE // 3
     assert min(times) < 1.0, f"answers took {times}"

@@ -21,6 +21,8 @@ SECTION_IDS = (
     "messages",
     "appeals",
     "ngo_projects",
+    "proactive_by_kind",
+    "proactive_by_district",
 )
 
 
@@ -55,6 +57,14 @@ def by(dimension: str, measure: str, counts: dict[str, int | None]) -> list[dict
 
 def months(first: int, counts: list[int]) -> dict[str, int | None]:
     return {f"2026-{first + i:02d}": n for i, n in enumerate(counts)}
+
+
+FUNNEL = ["life_events", "likely", "offered", "accepted", "declined", "lapsed", "placed"]
+
+
+def funnel(dimension: str, key: str, *counts: int | None) -> dict[str, Any]:
+    """A row of the funnel of proactive services: its counts in FUNNEL's order."""
+    return row({dimension: key}, **dict(zip(FUNNEL, counts, strict=True)))
 
 
 NGO = [
@@ -231,6 +241,28 @@ def figures(k: int = 5) -> dict[str, Any]:
                 }
                 for pid, org, name, cap, used, fill in NGO
             ],
+        ),
+        section(
+            "proactive_by_kind",
+            ["kind"],
+            FUNNEL,
+            [
+                funnel("kind", "turned_65_living_alone", 3120, 3120, 3050, 2210, 402, 260, 1980),
+                funnel("kind", "left_children_institution", 96, 96, 96, 61, 20, 15, 44),
+                funnel("kind", "released_from_penitentiary", 2410, 2310, 2290, 1320, 610, 340, 910),
+                funnel("kind", "disability_determined", 8040, 8040, 7990, 6120, None, 11, 5730),
+            ],
+            dict(zip(FUNNEL, [13666, 13566, 13426, 9711, 1035, 626, 8664], strict=True)),
+        ),
+        section(
+            "proactive_by_district",
+            ["district"],
+            FUNNEL,
+            [
+                funnel("district", "Xətai", 410, 402, 399, 301, 52, 40, 266),
+                funnel("district", "Laçın", 6, None, None, None, 0, 0, None),
+            ],
+            dict(zip(FUNNEL, [13666, 13566, 13426, 9711, 1035, 626, 8664], strict=True)),
         ),
     ]
     assert tuple(s["id"] for s in sections) == SECTION_IDS

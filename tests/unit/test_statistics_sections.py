@@ -6,7 +6,7 @@ import io
 import zipfile
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 from xml.etree import ElementTree
 
 import pytest
@@ -15,6 +15,7 @@ from ministry_statistics import facts
 from ministry_statistics.exports import csv_text, xlsx_bytes
 from ministry_statistics.filters import parse_filters
 from ministry_statistics.sections import Kind, Measure, Row, Section, disclose
+from socialsvc_common.consumer import Rejected
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.disclosure import DisclosurePolicy
 from socialsvc_common.geography import load_geography
@@ -146,10 +147,97 @@ def test_the_latest_decision_wins_whatever_the_order() -> None:
             district="Babək",
         )
 
+    def at(made: p.DecisionMade) -> datetime:
+        return made.decided_at
+
     early, late = decision(1), decision(9)
-    assert facts.latest_decisions([(ref, late), (ref, early)], {})[ref] is late
-    assert facts.latest_decisions([(ref, early), (ref, late)], {})[ref] is late
-    assert facts.latest_decisions([(ref, early)], {ref: late.decided_at}) == {}
+    assert facts.latest_of([(ref, late), (ref, early)], {}, at)[ref] is late
+    assert facts.latest_of([(ref, early), (ref, late)], {}, at)[ref] is late
+    assert facts.latest_of([(ref, early)], {ref: late.decided_at}, at) == {}
+
+
+def prescreen(district: str, outcome: p.Prescreen = p.Prescreen.LIKELY) -> p.PrescreenMade:
+    return p.PrescreenMade(
+        life_event_id=uuid4(),
+        registry=p.Registry.POPULATION,
+        kind=p.LifeEventKind.TURNED_65_LIVING_ALONE,
+        district=district,
+        # 21:30 in Baku on the last day of March: April's.
+        screened_at=datetime(2026, 3, 31, 20, 30, tzinfo=UTC),
+        outcome=outcome,
+        rule_set_version="2026.1",
+        groups=[p.TargetGroup.ELDERLY_ALONE],
+        provision_types=[p.ProvisionType.HOME_CARE],
+    )
+
+
+def test_a_life_event_is_counted_in_its_place_as_the_geography_names_it() -> None:
+    ref = uuid4()
+    row = facts.life_event_row(ref, prescreen(" Babək "), load_geography())
+    assert row == {
+        "ref": ref,
+        "kind": "turned_65_living_alone",
+        "district": "Babək",
+        "region": "Naxçıvan",
+        "screened_at": datetime(2026, 3, 31, 20, 30, tzinfo=UTC),
+        "screened_month": "2026-04",
+        "outcome": "likely",
+    }
+    with pytest.raises(Rejected, match="Narnia"):
+        facts.life_event_row(ref, prescreen("Narnia"), load_geography())
+
+
+REFS = facts.Refs(b"test-key")
+
+
+def offer(status: p.OfferStatus, minutes: int, application: UUID | None = None) -> p.OfferUpdated:
+    return p.OfferUpdated(
+        offer_id=LIFE_EVENT,
+        kind=p.LifeEventKind.TURNED_65_LIVING_ALONE,
+        status=status,
+        updated_at=NOW + timedelta(minutes=minutes),
+        answer_by=date(2027, 1, 5),
+        application_id=application,
+    )
+
+
+LIFE_EVENT, APPLICATION = uuid4(), uuid4()
+
+
+def test_an_offer_is_known_by_the_pseudonyms_of_its_life_event_and_application() -> None:
+    made = facts.offer_row(REFS, offer(p.OfferStatus.OFFERED, 0))
+    assert made == {
+        "ref": REFS(LIFE_EVENT),
+        "status": "offered",
+        "offered_at": NOW,
+        "updated_at": NOW,
+        "application_ref": None,
+    }
+    accepted = facts.offer_row(REFS, offer(p.OfferStatus.ACCEPTED, 5, APPLICATION))
+    assert accepted["application_ref"] == REFS(APPLICATION) != APPLICATION
+    assert accepted["offered_at"] is None
+    assert LIFE_EVENT not in accepted.values()
+
+
+def test_an_offers_latest_status_wins_and_its_first_offer_stays_whatever_the_order() -> None:
+    """Offered, accepted, open again when its application was refused, then declined."""
+    told = [
+        facts.offer_row(REFS, offer(p.OfferStatus.OFFERED, 0)),
+        facts.offer_row(REFS, offer(p.OfferStatus.ACCEPTED, 5, APPLICATION)),
+        facts.offer_row(REFS, offer(p.OfferStatus.OFFERED, 60)),
+        facts.offer_row(REFS, offer(p.OfferStatus.DECLINED, 90)),
+    ]
+    for order in (told, told[::-1], [told[1], told[3], told[0], told[2]]):
+        (row,) = facts.offers(order)
+        assert row["status"] == "declined"
+        assert row["updated_at"] == NOW + timedelta(minutes=90)
+        assert row["offered_at"] == NOW
+        assert row["application_ref"] is None
+    (reopened,) = facts.offers(told[2::-1])
+    assert (reopened["status"], reopened["application_ref"]) == ("offered", None)
+    (accepted,) = facts.offers([told[1], told[0]])
+    assert (accepted["status"], accepted["application_ref"]) == ("accepted", REFS(APPLICATION))
+    assert accepted["offered_at"] == NOW
 
 
 def test_a_message_that_another_channel_follows_is_not_counted() -> None:

@@ -15,6 +15,7 @@ from socialsvc_common.contract.payloads import (
     Channel,
     DailyActivity,
     Language,
+    LifeEventKind,
     Outcome,
     ProvisionType,
     ReleaseReason,
@@ -126,6 +127,7 @@ def test_the_catalogues_are_valid_toml_with_azerbaijani_first() -> None:
         ("offers", "result", ["accepted", "declined", "lapsed", "open"]),
         ("appeals", "result", ["pending", "upheld", "overturned"]),
         ("served_by_region", "region", load_geography().regions()),
+        ("proactive_by_kind", "kind", [k.value for k in LifeEventKind]),
     ],
 )
 @pytest.mark.parametrize("language", i18n.LANGUAGES)
@@ -163,5 +165,12 @@ def test_every_section_measure_and_month_of_the_statistics_has_a_word() -> None:
         "fill_percent",
         "contract_start",
         "contract_end",
+        "life_events",
+        "likely",
+        "offered",
+        "accepted",
+        "declined",
+        "lapsed",
+        "placed",
     ]
     assert {f"stats.measure.{m}" for m in measures} <= set(ENGLISH)

@@ -404,6 +404,65 @@ async def test_every_value_is_in_the_pages_language(
     assert ">protected<" not in html
 
 
+async def test_the_funnel_names_each_kind_of_life_event_in_its_own_order(tmp_path: Path) -> None:
+    html = await opened(tmp_path, statistics_service(), "/statistics?lang=en")
+    page = Page(html)
+    table = page.tables["table-proactive_by_kind"]
+    assert table["thead"] == [
+        [
+            "Life event",
+            "Life events",
+            "Likely to qualify",
+            "Offered",
+            "Accepted",
+            "Declined",
+            "Lapsed",
+            "Placed",
+        ]
+    ]
+    # Every kind, in the contract's order, not the largest first.
+    assert list(page.rows("table-proactive_by_kind")) == [
+        "turned 65, living alone",
+        "left a children's institution",
+        "released from a penitentiary institution",
+        "disability determined",
+    ]
+    assert page.rows("table-proactive_by_kind") == {
+        "turned 65, living alone": ["3,120", "3,120", "3,050", "2,210", "402", "260", "1,980"],
+        "left a children's institution": ["96", "96", "96", "61", "20", "15", "44"],
+        "released from a penitentiary institution": [
+            "2,410",
+            "2,310",
+            "2,290",
+            "1,320",
+            "610",
+            "340",
+            "910",
+        ],
+        "disability determined": [
+            "8,040",
+            "8,040",
+            "7,990",
+            "6,120",
+            "fewer than 5",
+            "11",
+            "5,730",
+        ],
+    }
+    assert table["tfoot"][0][0] == "Total"
+    # The chart draws the funnel's ends: offered beside placed.
+    legend = html.split('id="chart-proactive_by_kind"')[1].split('<g class="bar')[0]
+    assert "Offered" in legend
+    assert "Placed" in legend
+    assert page.rows("table-proactive_by_district")["Laçın"] == [
+        "6",
+        *["fewer than 5"] * 3,
+        "0",
+        "0",
+        "fewer than 5",
+    ]
+
+
 async def test_refusals_carry_the_sentence_the_citizen_is_told(tmp_path: Path) -> None:
     html = await opened(tmp_path, statistics_service(), "/statistics?lang=en")
     row = Page(html).rows("table-refusals_by_reason")["income above the need criterion"]

@@ -1,9 +1,9 @@
 """From events to rows of the read model, in pure code: what each event says that the figures
-need, under the application's pseudonymous ref, and nothing else."""
+need, under the application's (or the life event's) pseudonymous ref, and nothing else."""
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -11,11 +11,12 @@ from socialsvc_common.consumer import Rejected
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract import public as pub
 from socialsvc_common.contract.appeals import AppealDecided, AppealLodged
-from socialsvc_common.geography import Geography, UnknownUnit
+from socialsvc_common.geography import Geography, Unit, UnknownUnit
 from socialsvc_common.pseudonym import public_application_id
 
 BAKU = ZoneInfo("Asia/Baku")
 Row = dict[str, Any]
+E = TypeVar("E")
 
 
 def month_of(at: datetime) -> str:
@@ -33,11 +34,16 @@ class Refs:
         return public_application_id(application_id, self._key)
 
 
-def application_row(received: pub.PublicApplicationReceived, geography: Geography) -> Row:
+def place_of(district: str, geography: Geography) -> Unit:
+    """The district as the geography names it; an unknown one can never be counted."""
     try:
-        unit = geography.unit(received.district)
+        return geography.unit(district)
     except UnknownUnit as unknown:
         raise Rejected(str(unknown)) from unknown
+
+
+def application_row(received: pub.PublicApplicationReceived, geography: Geography) -> Row:
+    unit = place_of(received.district, geography)
     return {
         "ref": received.application_ref,
         "received_at": received.received_at,
@@ -61,21 +67,72 @@ def decision_row(ref: UUID, made: p.DecisionMade) -> Row:
     }
 
 
-def latest_decisions(
-    decisions: Iterable[tuple[UUID, p.DecisionMade]], known: Mapping[UUID, datetime]
-) -> dict[UUID, p.DecisionMade]:
-    """The decisions that are now the latest of their application: later than the one stored
-    (`known`, by ref) and than any other of the batch. Whatever order they come in, the latest
-    stays."""
-    latest: dict[UUID, p.DecisionMade] = {}
-    for ref, made in decisions:
+def latest_of(
+    events: Iterable[tuple[UUID, E]], known: Mapping[UUID, datetime], at: Callable[[E], datetime]
+) -> dict[UUID, E]:
+    """The events (a decision, a pre-screen) that are now the latest of their ref by `at`: later
+    than the one stored (`known`, by ref) and than any other of the batch. Whatever order they
+    come in, the latest stays."""
+    latest: dict[UUID, E] = {}
+    for ref, made in events:
         before = latest.get(ref)
         stored = known.get(ref)
-        if (before is None or made.decided_at >= before.decided_at) and (
-            stored is None or made.decided_at >= stored
-        ):
+        if (before is None or at(made) >= at(before)) and (stored is None or at(made) >= stored):
             latest[ref] = made
     return latest
+
+
+def each(latest: Mapping[UUID, E], column: str, values: Callable[[E], Iterable[str]]) -> list[Row]:
+    """A row per ref and value of the events (a decision's groups, a pre-screen's directions),
+    each value once."""
+    return [
+        {"ref": ref, column: str(value)}
+        for ref, made in latest.items()
+        for value in dict.fromkeys(values(made))
+    ]
+
+
+def life_event_row(ref: UUID, made: p.PrescreenMade, geography: Geography) -> Row:
+    unit = place_of(made.district, geography)
+    return {
+        "ref": ref,
+        "kind": made.kind.value,
+        "district": unit.name,
+        "region": unit.region,
+        "screened_at": made.screened_at,
+        "screened_month": month_of(made.screened_at),
+        "outcome": made.outcome.value,
+    }
+
+
+def offer_row(refs: Refs, updated: p.OfferUpdated) -> Row:
+    """An offer's status as of this event; the time it was offered when this is its offer (made,
+    or open again)."""
+    offered = updated.status is p.OfferStatus.OFFERED
+    application = updated.application_id
+    return {
+        "ref": refs(updated.offer_id),
+        "status": updated.status.value,
+        "offered_at": updated.updated_at if offered else None,
+        "updated_at": updated.updated_at,
+        "application_ref": refs(application) if application is not None else None,
+    }
+
+
+def offers(rows: Iterable[Row]) -> list[Row]:
+    """One row per offer of a batch: the status (and application) of its latest event, the first
+    time it was offered."""
+    found: dict[Any, Row] = {}
+    for row in rows:
+        before = found.get(row["ref"])
+        if before is None:
+            found[row["ref"]] = dict(row)
+            continue
+        times = [at for at in (before["offered_at"], row["offered_at"]) if at is not None]
+        if row["updated_at"] >= before["updated_at"]:
+            before.update(row)
+        before["offered_at"] = min(times, default=None)
+    return list(found.values())
 
 
 def placement_made_row(ref: UUID, made: p.PlacementMade) -> Row:

@@ -19,9 +19,10 @@ from ministry_statistics.other_figures import (
     messages_section,
     ngo_projects_section,
 )
+from ministry_statistics.proactive_figures import proactive_sections
 from ministry_statistics.sections import Section, disclose
 from ministry_statistics.served import served_sections
-from ministry_statistics.tables import APPLICATIONS, PLACEMENTS
+from ministry_statistics.tables import APPLICATIONS, LIFE_EVENTS, PLACEMENTS
 from socialsvc_common.contract.payloads import ProvisionType, TargetGroup
 from socialsvc_common.db import run
 from socialsvc_common.disclosure import DisclosurePolicy
@@ -41,6 +42,7 @@ async def count_sections(
         await messages_section(session, filters),
         await appeals_section(session, filters, now),
         await ngo_projects_section(session, filters, now),
+        *await proactive_sections(session, filters),
     ]
 
 
@@ -60,6 +62,7 @@ async def dimensions(session: AsyncSession, geography: Geography) -> dict[str, A
     months = union(
         select(APPLICATIONS.c.received_month.label("month")),
         select(PLACEMENTS.c.started_month).where(PLACEMENTS.c.started_month.is_not(None)),
+        select(LIFE_EVENTS.c.screened_month),
     )
     found = sorted(month for (month,) in (await run(session, months)).all())
     return {

@@ -2,16 +2,30 @@
 
 Every handler turns its batch into rows in pure code (`facts`) and writes them so that a repeat
 changes nothing (the inbox skips it anyway) and the order of arrival does not matter: a start may
-come before its offer, a decision before its application. Nothing is published.
+come before its offer, a decision before its application, a proactive offer's acceptance before
+its making or its life event's pre-screen. Nothing is published.
 """
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
 
+from sqlalchemy import Column
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ministry_statistics import facts, store
-from ministry_statistics.tables import APPEALS, MESSAGES, PLACEMENTS
+from ministry_statistics.tables import (
+    APPEALS,
+    DECISIONS,
+    GROUPS,
+    LIFE_EVENT_DIRECTIONS,
+    LIFE_EVENT_GROUPS,
+    LIFE_EVENTS,
+    MESSAGES,
+    PLACEMENTS,
+    REASONS,
+)
 from socialsvc_common.consumer import EventConsumer, Received
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract import public as pub
@@ -20,6 +34,7 @@ from socialsvc_common.contract.appeals import AppealDecided, AppealLodged
 from socialsvc_common.contract.envelope import Event
 from socialsvc_common.geography import Geography
 
+E = TypeVar("E")
 PLACEMENT_TOPICS = (
     topics.PLACEMENT_MADE,
     topics.PLACEMENT_UPDATED,
@@ -43,23 +58,44 @@ def register(consumer: EventConsumer, refs: facts.Refs, geography: Geography) ->
         session: AsyncSession, batch: Sequence[Received[p.DecisionMade]]
     ) -> list[Event]:
         decisions = [(refs(item.payload.application_id), item.payload) for item in batch]
-        known = await store.decided_at_of(session, {ref for ref, _ in decisions})
-        latest = facts.latest_decisions(decisions, known)
-        await store.save_decisions(
+        latest = await latest_of(session, DECISIONS.c.decided_at, decisions, lambda m: m.decided_at)
+        await store.replace(
             session,
+            DECISIONS,
             [facts.decision_row(ref, made) for ref, made in latest.items()],
-            [
-                {"ref": ref, "target_group": group.value}
-                for ref, made in latest.items()
-                for group in dict.fromkeys(made.groups)
-            ],
-            [
-                {"ref": ref, "reason": reason}
-                for ref, made in latest.items()
-                if made.outcome is p.Outcome.INELIGIBLE
-                for reason in made.refusal_reasons()
-            ],
+            {
+                GROUPS: facts.each(latest, "target_group", lambda made: made.groups),
+                REASONS: facts.each(latest, "reason", refusal_reasons),
+            },
         )
+        return []
+
+    @consumer.handle(topics.PRESCREEN_MADE)
+    async def on_prescreened(
+        session: AsyncSession, batch: Sequence[Received[p.PrescreenMade]]
+    ) -> list[Event]:
+        screened = [(refs(item.payload.life_event_id), item.payload) for item in batch]
+        column = LIFE_EVENTS.c.screened_at
+        latest = await latest_of(session, column, screened, lambda m: m.screened_at)
+        await store.replace(
+            session,
+            LIFE_EVENTS,
+            [facts.life_event_row(ref, made, geography) for ref, made in latest.items()],
+            {
+                LIFE_EVENT_GROUPS: facts.each(latest, "target_group", lambda made: made.groups),
+                LIFE_EVENT_DIRECTIONS: facts.each(
+                    latest, "provision_type", lambda made: made.provision_types
+                ),
+            },
+        )
+        return []
+
+    @consumer.handle(topics.OFFER_UPDATED)
+    async def on_offer_updated(
+        session: AsyncSession, batch: Sequence[Received[p.OfferUpdated]]
+    ) -> list[Event]:
+        rows = (facts.offer_row(refs, item.payload) for item in batch)
+        await store.save_offers(session, facts.offers(rows))
         return []
 
     async def on_placements(session: AsyncSession, batch: Sequence[Received[Any]]) -> list[Event]:
@@ -118,6 +154,23 @@ def register(consumer: EventConsumer, refs: facts.Refs, geography: Geography) ->
             before["for_statistics"] = before["for_statistics"] or row["for_statistics"]
         await store.save_withdrawals(session, list(rows.values()))
         return []
+
+
+async def latest_of(
+    session: AsyncSession,
+    column: Column[datetime],
+    events: Sequence[tuple[UUID, E]],
+    at: Callable[[E], datetime],
+) -> dict[UUID, E]:
+    """The events of the batch that are now the latest of their ref: later by `at` than what
+    `column` holds of it and than the batch's others."""
+    known = await store.times_of(session, column, {ref for ref, _ in events})
+    return facts.latest_of(events, known, at)
+
+
+def refusal_reasons(made: p.DecisionMade) -> list[str]:
+    """The reasons of a refusal; none for another outcome."""
+    return made.refusal_reasons() if made.outcome is p.Outcome.INELIGIBLE else []
 
 
 def placement_fact(refs: facts.Refs, payload: Any) -> dict[str, Any]:

@@ -2,12 +2,12 @@
 
 from datetime import datetime
 
-from sqlalchemy import and_, case, distinct, func, or_, select
+from sqlalchemy import and_, distinct, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ministry_statistics.filters import Filters
 from ministry_statistics.sections import Kind, Measure, Row, Section
-from ministry_statistics.sql import in_service, requested, rows_of, within
+from ministry_statistics.sql import in_service, ones, requested, rows_of, within
 from ministry_statistics.tables import APPEALS, MESSAGES, PLACEMENTS, PROVIDERS
 from socialsvc_common.contract.appeals import AppealStatus
 from socialsvc_common.contract.payloads import ProvisionType
@@ -16,17 +16,13 @@ PENDING = "pending"
 APPEAL_RESULTS = [PENDING, AppealStatus.UPHELD.value, AppealStatus.OVERTURNED.value]
 
 
-def _ones(condition: object) -> object:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)  # type: ignore[arg-type]
-
-
 async def messages_section(session: AsyncSession, filters: Filters) -> Section:
     """Messages delivered, or finally failed, in the period."""
     m = MESSAGES.c
     delivered = m.delivered_at.is_not(None)
     failed = and_(m.delivered_at.is_(None), m.failed_at.is_not(None))
     query = (
-        select(m.channel, m.language, _ones(delivered), _ones(failed))  # type: ignore[call-overload]
+        select(m.channel, m.language, ones(delivered), ones(failed))
         .where(
             within(func.coalesce(m.delivered_at, m.failed_at), filters), *requested(m.ref, filters)
         )
@@ -52,7 +48,7 @@ async def appeals_section(session: AsyncSession, filters: Filters, now: datetime
     result = func.coalesce(ap.status, PENDING)
     late = or_(ap.overdue.is_(True), and_(ap.status.is_(None), ap.respond_by < now))
     query = (
-        select(result, func.count(), _ones(late))  # type: ignore[call-overload]
+        select(result, func.count(), ones(late))
         .where(within(ap.lodged_at, filters), *requested(ap.ref, filters))
         .group_by(result)
     )

@@ -51,10 +51,14 @@ def _whole_days_postgresql(element: whole_days, compiler: SQLCompiler, **kw: Any
     return f"CAST(trunc(extract(epoch FROM ({until} - {since})) / 86400) AS INTEGER)"
 
 
+def withdrawn() -> Select[Any]:
+    """The applications whose statistics consent was withdrawn: in no figure."""
+    return select(WITHDRAWALS.c.ref).where(WITHDRAWALS.c.for_statistics.is_(True))
+
+
 def counted(ref: Any, filters: Filters) -> list[ColumnElement[bool]]:
     """The conditions on a ref for an application to count under the person filters."""
-    withdrawn = select(WITHDRAWALS.c.ref).where(WITHDRAWALS.c.for_statistics.is_(True))
-    conditions: list[ColumnElement[bool]] = [ref.not_in(withdrawn)]
+    conditions: list[ColumnElement[bool]] = [ref.not_in(withdrawn())]
     if filters.region or filters.district:
         place = select(APPLICATIONS.c.ref)
         if filters.region:
@@ -100,6 +104,11 @@ def served(filters: Filters) -> list[ColumnElement[bool]]:
 
 def within(at: Any, filters: Filters) -> ColumnElement[bool]:
     return and_(at >= filters.start, at < filters.end)
+
+
+def ones(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    """How many rows meet the condition (0 of none), beside other counts of one query."""
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 def percentiles(source: Select[Any]) -> Select[Any]:

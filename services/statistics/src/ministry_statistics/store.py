@@ -3,6 +3,7 @@
 Two ways of keeping a row whatever order its events come in: `upsert` with a guard keeps the
 latest state of a thing that is replaced as a whole (a decision, a provider), and `merge` fills a
 row column by column, each event the columns it knows (a placement's offer, start and release).
+A proactive offer takes something of both: its latest status, and its first offer.
 """
 
 from collections.abc import Collection, Mapping, Sequence
@@ -10,17 +11,15 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Table, delete, insert, or_, select
+from sqlalchemy import Column, Table, case, delete, insert, or_, select
 from sqlalchemy.sql.functions import coalesce
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ministry_statistics.sql import rows_of
 from ministry_statistics.tables import (
     APPLICATIONS,
-    DECISIONS,
-    GROUPS,
+    PROACTIVE_OFFERS,
     PROVIDERS,
-    REASONS,
     WAITLIST,
     WITHDRAWALS,
 )
@@ -56,31 +55,33 @@ def _excluded(session: AsyncSession, table: Table) -> Any:
     return dialect_insert(session, table).excluded
 
 
-async def decided_at_of(session: AsyncSession, refs: Collection[UUID]) -> dict[UUID, datetime]:
-    """When the stored decision of each of these applications was made."""
+async def times_of(
+    session: AsyncSession, at: Column[datetime], refs: Collection[UUID]
+) -> dict[UUID, datetime]:
+    """The time `at` (a column of a table keyed by `ref`) of each of these refs' stored rows."""
     if not refs:
         return {}
-    query = select(DECISIONS.c.ref, DECISIONS.c.decided_at).where(among(DECISIONS.c.ref, refs))
-    return {ref: at for ref, at in await rows_of(session, query)}  # noqa: C416 - typed pairs
+    key = at.table.c.ref
+    query = select(key, at).where(among(key, refs))
+    return {ref: when for ref, when in await rows_of(session, query)}  # noqa: C416 - typed pairs
 
 
-async def save_decisions(
+async def replace(
     session: AsyncSession,
+    table: Table,
     rows: Sequence[Mapping[str, Any]],
-    groups: Sequence[Mapping[str, Any]],
-    reasons: Sequence[Mapping[str, Any]],
+    parts: Mapping[Table, Sequence[Mapping[str, Any]]],
 ) -> None:
-    """The latest decisions with their groups and refusal reasons, replacing what was stored."""
+    """Rows keyed by `ref` (the latest decisions, pre-screens) with the rows of their parts (groups,
+    reasons, directions), replacing what was stored of them."""
     if not rows:
         return
     refs = [row["ref"] for row in rows]
-    await upsert(session, DECISIONS, rows, ["ref"])
-    await run(session, delete(GROUPS).where(among(GROUPS.c.ref, refs)))
-    await run(session, delete(REASONS).where(among(REASONS.c.ref, refs)))
-    if groups:
-        await run(session, insert(GROUPS), groups)
-    if reasons:
-        await run(session, insert(REASONS), reasons)
+    await upsert(session, table, rows, ["ref"])
+    for part, found in parts.items():
+        await run(session, delete(part).where(among(part.c.ref, refs)))
+        if found:
+            await run(session, insert(part), found)
 
 
 async def save_waitlist(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -112,4 +113,25 @@ async def save_withdrawals(session: AsyncSession, rows: Sequence[Mapping[str, An
         "withdrawn_at": WITHDRAWALS.c.withdrawn_at,
         "for_statistics": or_(WITHDRAWALS.c.for_statistics, statement.excluded.for_statistics),
     }
+    await run(session, statement.on_conflict_do_update(index_elements=["ref"], set_=kept), rows)
+
+
+async def save_offers(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Each proactive offer's latest status (with its application) by `updated_at`, and the first
+    time it was offered, whatever order its events come in. The rows must have distinct refs
+    (`facts.offers`)."""
+    if not rows:
+        return
+    statement = dialect_insert(session, PROACTIVE_OFFERS)
+    stored, new = PROACTIVE_OFFERS.c, statement.excluded
+    later = new.updated_at >= stored.updated_at
+    kept = {
+        name: case((later, new[name]), else_=stored[name])
+        for name in ("status", "updated_at", "application_ref")
+    }
+    kept["offered_at"] = case(
+        (stored.offered_at.is_(None), new.offered_at),
+        (new.offered_at < stored.offered_at, new.offered_at),
+        else_=stored.offered_at,
+    )
     await run(session, statement.on_conflict_do_update(index_elements=["ref"], set_=kept), rows)

@@ -1,9 +1,11 @@
-"""The read model: what the figures are counted from, keyed by the pseudonymous application ref.
+"""The read model: what the figures are counted from, keyed by the pseudonymous application ref
+(a life event's rows by the same pseudonym of its id).
 
-No personal data: no name, FIN, birth date, application id or person reference, only what the
-figures need (district, groups, age band, times, providers). Each table is fed by the events of
-one family and joined with the others by `ref` when counted, so the order in which the families
-arrive does not matter. Months (`YYYY-MM`) are those of Asia/Baku, worked out when a row is written.
+No personal data: no name, FIN, birth date, application id, life event id or person reference,
+only what the figures need (district, groups, age band, times, providers). Each table is fed by
+the events of one family and joined with the others by `ref` when counted, so the order in which
+the families arrive does not matter. Months (`YYYY-MM`) are those of Asia/Baku, worked out when a
+row is written.
 """
 
 from datetime import date, datetime
@@ -146,6 +148,52 @@ class WithdrawalRow(SQLModel, table=True):
     for_statistics: bool
 
 
+class LifeEventRow(SQLModel, table=True):
+    """A state registry's life event as eligibility pre-screened it (eligibility.prescreen.made.v1):
+    the first step of the funnel of proactive services. `ref` is the pseudonym of its id."""
+
+    __tablename__ = "stats_life_events"
+
+    ref: UUID = Field(primary_key=True)
+    kind: str = Field(index=True)
+    district: str = Field(index=True)
+    region: str = Field(index=True)
+    screened_at: datetime = Field(sa_column=_at(nullable=False, index=True))
+    screened_month: str = Field(max_length=7, index=True)
+    outcome: str
+
+
+class LifeEventGroupRow(SQLModel, table=True):
+    """The target groups a life event's pre-screen found, one row each."""
+
+    __tablename__ = "stats_life_event_groups"
+
+    ref: UUID = Field(primary_key=True)
+    target_group: str = Field(primary_key=True, index=True)
+
+
+class LifeEventDirectionRow(SQLModel, table=True):
+    """What a life event's pre-screen said the person may receive, one row per direction."""
+
+    __tablename__ = "stats_life_event_directions"
+
+    ref: UUID = Field(primary_key=True)
+    provision_type: str = Field(primary_key=True, index=True)
+
+
+class ProactiveOfferRow(SQLModel, table=True):
+    """A proactive offer's latest status (intake.offer.updated.v1), keyed by the ref of its life
+    event; `application_ref` is the ref of the application an accepted offer made."""
+
+    __tablename__ = "stats_proactive_offers"
+
+    ref: UUID = Field(primary_key=True)
+    status: str = Field(index=True)
+    offered_at: datetime | None = Field(default=None, sa_column=_at())
+    updated_at: datetime = Field(sa_column=_at(nullable=False))
+    application_ref: UUID | None = Field(default=None, index=True)
+
+
 MODELS = (
     ApplicationRow,
     DecisionRow,
@@ -157,6 +205,10 @@ MODELS = (
     MessageRow,
     AppealRow,
     WithdrawalRow,
+    LifeEventRow,
+    LifeEventGroupRow,
+    LifeEventDirectionRow,
+    ProactiveOfferRow,
 )
 
 
@@ -174,3 +226,7 @@ PROVIDERS = table(ProviderRow)
 MESSAGES = table(MessageRow)
 APPEALS = table(AppealRow)
 WITHDRAWALS = table(WithdrawalRow)
+LIFE_EVENTS = table(LifeEventRow)
+LIFE_EVENT_GROUPS = table(LifeEventGroupRow)
+LIFE_EVENT_DIRECTIONS = table(LifeEventDirectionRow)
+PROACTIVE_OFFERS = table(ProactiveOfferRow)

@@ -14,9 +14,13 @@ CHARTED = {
     "messages": ("delivered", "failed"),
     "time_to_service": ("median_days",),
     "ngo_projects": ("fill_percent",),
+    # The funnel from the ministry's offer to a place.
+    "proactive_by_kind": ("offered", "placed"),
+    "proactive_by_district": ("offered", "placed"),
 }
-# Dimensions whose order is their meaning (time, age); the others chart the largest first.
-IN_ORDER = frozenset({"month", "age_band", "outcome", "result"})
+# Dimensions whose order is their meaning (time, age) or fixed (every kind of life event, always
+# shown); the others chart the largest first.
+IN_ORDER = frozenset({"month", "age_band", "outcome", "result", "kind"})
 MOST_BARS = 20
 WIDTH = 600
 BAR = 20

@@ -1,6 +1,7 @@
 """The statistics page's figures in words of the page's language: each dimension's values
 (directions, groups with "protected", age bands, months, refusal reasons, channels, languages,
-offer and appeal results), the numbers as the language writes them, and a row's name."""
+offer and appeal results, kinds of life event), the numbers as the language writes them, and a
+row's name."""
 
 import re
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ WORDS: dict[str, tuple[str, ...]] = {
     "reason": ("stats.reason",),
     "channel": ("channel",),
     "language": ("stats.language",),
+    "kind": ("stats.life_event_kind",),
 }
 # The "result" of an offer and of an appeal are different words.
 RESULTS = {"offers": "stats.offer_result", "appeals": "stats.appeal_result"}

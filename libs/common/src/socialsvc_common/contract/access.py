@@ -82,9 +82,12 @@ SERVICE_READS: dict[str, tuple[t.Topic, ...]] = {
         t.REVIEW_CONCLUDED,
     ),
     # The figures for the ministry: no personal data, so an application's receipt comes from its
-    # public twin; the rest is what each step of the application did.
+    # public twin; the rest is what each step of the application did, and the funnel of proactive
+    # services from the identity-free pre-screens of life events and statuses of their offers.
     "statistics": (
         t.PUBLIC_APPLICATION_RECEIVED,
+        t.PRESCREEN_MADE,
+        t.OFFER_UPDATED,
         t.DECISION_MADE,
         t.PLACEMENT_MADE,
         t.PLACEMENT_UPDATED,
