@@ -7,9 +7,11 @@ nothing of ours).
 Each line of the file is one of the registry's records: the JSON of a life event, as its schema
 says (libs/common/src/socialsvc_common/contract/schemas/registry.<registry>.recorded.v1.json). It
 goes to registry.<registry>.recorded.v1 as a CloudEvent in binary mode: ce_* headers (a new id,
-the type, the source, the time, a subject of the registry's own) and the JSON as the value. A
-record sent again is harmless: the platform takes each registry and reference once. Prints one
-line per record: its reference, partition and offset.
+the type, the source, the time, and as the subject the life event's id) and the JSON as the
+value. The life event's id is the UUID v5 of "<registry>:<reference>" in the platform's namespace;
+a record under another subject is refused. A record sent again is harmless: the platform takes
+each registry and reference once. Prints one line per record: its reference, partition and
+offset.
 
 On the ministry's secure cluster, log in as the registry's principal: --username
 registry-<name>, the password in KAFKA_PASSWORD, --ca-file as in read_public_topic.py.
@@ -25,6 +27,9 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 from read_public_topic import login
+
+# The platform's namespace of life event ids (LIFE_EVENT_NAMESPACE in its contract).
+LIFE_EVENT_NAMESPACE = uuid.UUID("6c1f0f8e-3d6b-4f0e-9b7a-1d2c5e8a4b37")
 
 
 def headers(topic: str, registry: str, subject: str) -> list[tuple[str, bytes]]:
@@ -55,7 +60,8 @@ async def report(args: argparse.Namespace) -> int:
             if not line.strip():
                 continue
             reference = json.loads(line)["reference"]
-            subject = str(uuid.uuid4())  # the key too, as on every topic of the platform
+            # The key too, as on every topic of the platform.
+            subject = str(uuid.uuid5(LIFE_EVENT_NAMESPACE, f"{args.registry}:{reference}"))
             sent = await producer.send_and_wait(
                 topic,
                 line.encode(),

@@ -79,11 +79,16 @@ def life_event(
     )
 
 
-def as_registry(payload: LifeEventRecorded, topic: topics.Topic) -> tuple[uuid.UUID, Record]:
-    """What the registry publishes (a new event id, a subject of its own choosing), and the
-    platform's id of the life event."""
+def as_registry(
+    payload: LifeEventRecorded, topic: topics.Topic, subject: uuid.UUID | None = None
+) -> tuple[uuid.UUID, Record]:
+    """What the registry publishes (a new event id; the life event's id as the subject unless
+    another is given), and the platform's id of the life event."""
     event = new_event(
-        topic, payload, producer=f"registry/{payload.registry}", application_id=uuid.uuid4()
+        topic,
+        payload,
+        producer=f"registry/{payload.registry}",
+        application_id=subject or payload.life_event_id,
     )
     return payload.life_event_id, (
         topic.name,
@@ -158,8 +163,15 @@ async def test_each_registrys_events_are_screened_once_and_the_impossible_dead_l
     )
     young_id, record = as_registry(young, topics.LIFE_EVENTS[Registry.POPULATION])
     records.append(record)
-    # The same record sent again under a new event id and a new subject: screened once.
+    # The same record sent again under a new event id: screened once.
     _, record = as_registry(cases[Registry.JUSTICE][0], topics.LIFE_EVENTS[Registry.JUSTICE])
+    records.append(record)
+    # A record under a subject of the registry's own: what is archived and erased under the
+    # life event's id could not be found, so it is refused.
+    elsewhere = cases[Registry.DISABILITY][0].model_copy(update={"reference": f"subj-{run}"})
+    elsewhere_id, record = as_registry(
+        elsewhere, topics.LIFE_EVENTS[Registry.DISABILITY], subject=uuid.uuid4()
+    )
     records.append(record)
     # A justice registry event on the education registry's topic, and a record that is no event.
     stray_id, stray = as_registry(
@@ -212,6 +224,14 @@ async def test_each_registrys_events_are_screened_once_and_the_impossible_dead_l
     )
     not_json = ours[(education, sent[-1].partition, sent[-1].offset)]
     assert "payload does not match LifeEventRecorded" in not_json.error_message
+    disability = topics.LIFE_EVENTS[Registry.DISABILITY].name
+    [wrong_subject] = [
+        x
+        for x in letters
+        if x.original_topic == disability and str(elsewhere_id) in x.error_message
+    ]
+    assert "the subject of a life event is its id" in wrong_subject.error_message
+    assert elsewhere_id not in found
 
 
 async def offers_of(citizen: Citizen, count: int) -> list[dict[str, Any]]:
@@ -319,6 +339,9 @@ async def test_a_life_event_becomes_an_offer_accepted_with_consent_and_a_place_o
     application_id = accepted.json()["application_id"]
     again = await citizen.call("POST", url, json=yes)
     assert again.json()["application_id"] == application_id, "accepting twice applies once"
+    # Again with other facts: the application made stays the one, and the offer accepted.
+    other = await citizen.call("POST", url, json={**yes, "monthly_household_income_azn": "999"})
+    assert (other.status_code, other.json()["application_id"]) == (202, application_id)
 
     # The normal journey, with the registry's facts filled in: a decision, then a place offered.
     view = await citizen.seen(application_id, offered)
@@ -438,6 +461,15 @@ async def test_an_unanswered_offer_lapses_and_a_person_reached_only_by_offers_ca
     assert (await citizen.call("GET", f"{citizen.intake}/portal/offers")).json() == []
     with psycopg.connect(libpq_url(databases["intake"])) as connection:
         kept = connection.execute(
-            "SELECT person, kind FROM life_events WHERE life_event_id = %s", [offer_id]
+            "SELECT person, kind, reference, occurred_on FROM life_events WHERE life_event_id = %s",
+            [offer_id],
         ).fetchall()
-    assert kept == [({"district": DISTRICT, "language": "ru"}, "left_children_institution")]
+    assert kept == [
+        ({"district": DISTRICT, "language": "ru"}, "left_children_institution", None, None)
+    ]
+    with psycopg.connect(libpq_url(databases["eligibility"])) as connection:
+        screened = connection.execute(
+            "SELECT reference, occurred_on, outcome FROM prescreens WHERE life_event_id = %s",
+            [offer_id],
+        ).fetchall()
+    assert screened == [(None, None, "likely")]

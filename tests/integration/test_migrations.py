@@ -262,7 +262,7 @@ def test_the_command_upgrades_and_reports_each_database(tmp_path: Path) -> None:
     assert "0003 -> 0004, Withdrawn applications" in history.stdout
     assert "0004 -> 0005, Who did what: the administrator who activated" in history.stdout
     assert "0005 -> 0006, Decision history and appeals" in history.stdout
-    assert "0006 -> 0007 (head), Pre-screens of life events" in history.stdout
+    assert "0007 -> 0008 (head), The pre-screen of an erased person" in history.stdout
     funnel = run_cli("history", "statistics")
     assert "<base> -> 0001, Baseline: the read model of the figures" in funnel.stdout
     assert "0001 -> 0002 (head), The funnel of proactive services" in funnel.stdout

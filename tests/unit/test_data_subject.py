@@ -101,12 +101,15 @@ def test_a_person_reached_by_offers_is_due_once_every_offer_is_answered_and_its_
         HeldLifeEvent("BBBBBB2", OfferStatus.OFFERED, old, None),  # open, however old
         HeldLifeEvent("CCCCCC3", OfferStatus.LAPSED, old, recent),
         HeldLifeEvent("DDDDDD4", None, recent, None),
-        HeldLifeEvent("EEEEEE5", OfferStatus.ACCEPTED, recent, recent),  # its application rules
+        HeldLifeEvent("EEEEEE5", OfferStatus.ACCEPTED, old, old),
         HeldLifeEvent("FFFFFF6", OfferStatus.DECLINED, old, old),
+        HeldLifeEvent("GGGGGG7", OfferStatus.ACCEPTED, old, recent),  # answered days ago
     ]
+    # An accepted offer is kept as long as its application, and as an answered offer.
     applications = [
         HeldApplication("EEEEEE5", Status.INELIGIBLE, old),
         HeldApplication("FFFFFF6", Status.PLACED, old),
+        HeldApplication("GGGGGG7", Status.INELIGIBLE, old),
     ]
     assert people_due(applications, policy, NOW, lives) == ["AAAAAA1", "EEEEEE5"]
 

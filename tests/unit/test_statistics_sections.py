@@ -14,7 +14,7 @@ import pytest
 from ministry_statistics import facts
 from ministry_statistics.exports import csv_text, xlsx_bytes
 from ministry_statistics.filters import parse_filters
-from ministry_statistics.sections import Kind, Measure, Row, Section, disclose
+from ministry_statistics.sections import Kind, Measure, Nesting, Row, Section, disclose
 from socialsvc_common.consumer import Rejected
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.disclosure import DisclosurePolicy
@@ -364,3 +364,42 @@ def test_the_workbook_has_an_about_sheet_then_one_per_section_with_a_header() ->
     assert rows[-1][0] == "total"
     assert rows[-1][-1] == "<5"
     assert {"policy_version", "min_cell", "from"} <= set(strings)
+
+
+FUNNEL = Nesting(chain=("events", "likely", "placed"), parts=(("likely", ("yes", "no")),))
+
+
+@pytest.mark.parametrize(
+    ("counts", "hidden"),
+    [
+        # 20 events, 19 likely: the one unlikely person shows; so would 20 - 18 via placed.
+        ({"events": 20, "likely": 19, "placed": 18, "yes": 9, "no": 10}, ["likely", "placed"]),
+        # Differences of 5 or more, or none, tell nothing.
+        ({"events": 20, "likely": 15, "placed": 15, "yes": 7, "no": 8}, []),
+        # 15 likely, 7 + 6 answered: 2 left unanswered; the smaller part goes.
+        ({"events": 20, "likely": 15, "placed": 10, "yes": 7, "no": 6}, ["no"]),
+    ],
+)
+def test_a_small_difference_between_nested_counts_is_withheld(
+    counts: dict[str, int], hidden: list[str]
+) -> None:
+    assert FUNNEL.hidden(counts, [], 5) == hidden
+
+
+def test_a_step_withheld_for_its_difference_gets_a_second_in_its_column_under_a_total() -> None:
+    measures = tuple(Measure(name) for name in ("events", "likely", "placed", "yes", "no"))
+    counts = [
+        {"events": 20, "likely": 19, "placed": 15, "yes": 9, "no": 10},  # one unlikely
+        {"events": 30, "likely": 20, "placed": 15, "yes": 10, "no": 10},
+        {"events": 40, "likely": 30, "placed": 15, "yes": 15, "no": 15},
+    ]
+    rows = [Row({"place": str(i)}, dict(c)) for i, c in enumerate(counts)]
+    total = {name: sum(c[name] for c in counts) for name in counts[0]}
+    section = Section("funnel", ("place",), measures, rows, total, FUNNEL)
+    shown = disclose(section, POLICY)
+    likely = [row["values"]["likely"] for row in shown["rows"]]
+    # Row 0's likely is withheld, and with it the smallest other, so the total does not give
+    # it away; row 0's placed differs from its 20 events by 5, so it stays.
+    assert likely == [None, None, 30]
+    assert shown["rows"][0]["values"]["placed"] == 15
+    assert shown["total"]["values"]["likely"] == 69

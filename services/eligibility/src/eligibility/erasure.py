@@ -7,6 +7,7 @@ from uuid import UUID
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from eligibility.appeals.store import anonymise_appeals, appeals_of
+from eligibility.prescreens import erase_prescreens
 from eligibility.store import anonymise_decisions, decisions_of
 from socialsvc_common.consumer import Received
 from socialsvc_common.contract.envelope import Event
@@ -18,7 +19,8 @@ async def on_subjects_erased(
     session: AsyncSession, batch: Sequence[Received[SubjectErased]]
 ) -> list[Event]:
     """Drops the facts of every decision the erased applications had, and what their appeals
-    said (once: a repeat finds them gone); the outcomes stay for the statistics."""
+    said (once: a repeat finds them gone), and the references of the life events erased with
+    them; the outcomes stay for the statistics."""
     erased = {item.payload.application_id: item.payload.erased_at for item in batch}
     rows = await decisions_of(session, erased)
     anonymous = {
@@ -29,6 +31,7 @@ async def on_subjects_erased(
     if anonymous:
         await anonymise_decisions(session, anonymous, max(erased.values()))
     await anonymise_appeals(session, erased)
+    await erase_prescreens(session, erased)
     return []
 
 

@@ -1,12 +1,12 @@
 """Life events from the state registries, pre-screened once each: the table that remembers them
 (no identity: the district, the kind and the outcome) and the handler's pure core."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, Column, Table, UniqueConstraint
+from sqlalchemy import JSON, Column, Table, UniqueConstraint, update
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,7 +16,7 @@ from socialsvc_common.consumer import Received
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import Event, new_event
 from socialsvc_common.contract.payloads import LifeEventRecorded, PrescreenMade
-from socialsvc_common.db import UtcDateTime, insert_new
+from socialsvc_common.db import UtcDateTime, among, insert_new, run
 
 
 class PrescreenRow(SQLModel, table=True):
@@ -26,9 +26,9 @@ class PrescreenRow(SQLModel, table=True):
 
     life_event_id: UUID = Field(primary_key=True)
     reported_by: str  # the registry
-    reference: str
+    reference: str | None = None  # None, with the day, once the person is erased
     kind: str = Field(index=True)
-    occurred_on: date
+    occurred_on: date | None = None
     district: str = Field(index=True)
     outcome: str = Field(index=True)
     rule_set_version: str
@@ -93,3 +93,16 @@ async def save_new(
         session, PRESCREENS, [row for row, _ in first.values()], PRESCREENS.c.life_event_id
     )
     return [event for life_event_id, (_, event) in first.items() if life_event_id in kept]
+
+
+async def erase_prescreens(session: AsyncSession, life_event_ids: Collection[UUID]) -> None:
+    """Forgets the registry's reference and the day of the erased people's life events; what
+    the statistics count (kind, district, outcome) stays. The id stays too: a copy of the
+    record sent again is still screened once."""
+    if life_event_ids:
+        await run(
+            session,
+            update(PRESCREENS)
+            .where(among(PRESCREENS.c.life_event_id, list(life_event_ids)))
+            .values(reference=None, occurred_on=None),
+        )

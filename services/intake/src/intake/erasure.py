@@ -9,7 +9,7 @@ an offer's contact are told under the offer's id.
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,7 +20,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from intake.applications import NAME
 from intake.casework_store import erase_casework
 from intake.journey import journey_row
-from intake.store import ErasureRow, Status, add_journey
+from intake.offers import LifeEventRow, OfferRow, one_at_a_time
+from intake.store import ApplicationRow, ErasureRow, Status, add_journey
 from intake.subject_store import (
     anonymise_applications,
     anonymise_life_events,
@@ -34,6 +35,8 @@ from socialsvc_common.contract.envelope import Event, new_event
 from socialsvc_common.contract.erasure import ErasureReason, SubjectErased
 from socialsvc_common.problems import Problem
 from socialsvc_common.pseudonym import pseudonym
+
+HeldEvent = tuple[LifeEventRow, OfferRow | None]
 
 
 class NothingHeld(Problem):
@@ -53,6 +56,10 @@ class ErasureMustWait(Problem):
             "try again in a minute",
             application_id=str(application_id),
         )
+
+
+class NoLongerDue(Exception):
+    """What made a person due for erasure changed before their rows were locked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,16 +123,24 @@ async def erase_subject(
     pseudonym_key: bytes,
     now: datetime,
     actor: Actor | None = None,
+    still_due: Callable[[list[ApplicationRow], list[HeldEvent]], bool] | None = None,
 ) -> Erasure:
     """Anonymises the person's applications in the caller's transaction and returns the events
     that carry the erasure to the other services (the caller adds them to its outbox), naming the
     actor who asked for it (none when retention ended: the service erases by itself). It waits
     (ErasureMustWait) while an application is still to be decided or an event about one is
-    unsent, so no personal data overtakes the erasure on its way downstream."""
+    unsent, so no personal data overtakes the erasure on its way downstream. `still_due`, given
+    when retention ended, is asked again of the rows as locked (NoLongerDue if not)."""
     rows = await applications_of(session, fin, lock=True)
     life_events = await life_events_of(session, fin, lock=True)
+    if life_events:
+        # An offer being made meanwhile: wait for it, and read the offers again (see offers).
+        await one_at_a_time(session, [event.life_event_id for event, _ in life_events])
+        life_events = await life_events_of(session, fin)
     if not rows and not life_events:
         raise NothingHeld()
+    if still_due is not None and not still_due(rows, life_events):
+        raise NoLongerDue()
     for row in rows:
         if row.status == Status.RECEIVED.value:
             raise ErasureMustWait(row.id)
@@ -150,5 +165,6 @@ async def erase_subject(
     )
     events = erasure_events([row.id for row in rows], erasure, now, actor)
     await add_journey(session, [journey_row(e.envelope, e.payload) for e in events])
-    events += erasure_events(offer_ids, erasure, now, actor)
+    # Every life event, offered or not: eligibility keeps the registry's reference of each.
+    events += erasure_events([event.life_event_id for event, _ in life_events], erasure, now, actor)
     return Erasure(erasure.id, erasure.person_ref, [row.id for row in rows], offer_ids, events)

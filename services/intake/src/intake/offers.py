@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, Column, Table, UniqueConstraint, text, update
+from sqlalchemy import JSON, Column, ColumnElement, Table, UniqueConstraint, text, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -46,10 +46,10 @@ class LifeEventRow(SQLModel, table=True):
 
     life_event_id: UUID = Field(primary_key=True)
     reported_by: str  # the registry
-    reference: str
+    reference: str | None = None  # None, like the FIN, the day and the facts, once erased
     kind: str
-    occurred_on: date
-    fin: str | None = Field(default=None, index=True)  # None once the person is erased
+    occurred_on: date | None = None
+    fin: str | None = Field(default=None, index=True)
     person: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     lives_alone: bool | None = None
     disability_group: int | None = None
@@ -147,11 +147,12 @@ async def offer_where_due(
     are both held; their events. `causes`: the envelope each id arrived with."""
     if not ids:
         return []
-    await _one_at_a_time(session, ids)
+    await one_at_a_time(session, ids)
     found = await session.exec(
         select(LifeEventRow, ScreenRow)
         .join(ScreenRow, col(ScreenRow.life_event_id) == col(LifeEventRow.life_event_id))
         .where(among(col(LifeEventRow.life_event_id), list(ids)))
+        .where(col(LifeEventRow.erased_at).is_(None))  # a pre-screen late for an erased person
         .where(col(ScreenRow.outcome) == Prescreen.LIKELY.value)
     )
     answer_by = today + timedelta(days=answer_days)
@@ -223,16 +224,19 @@ async def set_status(
     offer_ids: Collection[UUID],
     was: OfferStatus,
     now: datetime,
+    *conditions: ColumnElement[bool],
     **values: Any,
 ) -> list[Event]:
-    """Moves the offers still at `was` to the values given (their status among them), in the
-    caller's transaction; the events of those moved (an offer answered meanwhile is not)."""
+    """Moves the offers still at `was` (and meeting the conditions) to the values given, their
+    status among them, in the caller's transaction; the events of those moved (an offer
+    answered meanwhile is not)."""
     if not offer_ids:
         return []
     changed = await run(
         session,
         update(OFFERS)
         .where(among(OFFERS.c.offer_id, list(offer_ids)), OFFERS.c.status == was.value)
+        .where(*conditions)
         .values(**values)
         .returning(
             OFFERS.c.offer_id,
@@ -265,10 +269,11 @@ async def lapse_due(session: AsyncSession, today: date, now: datetime, limit: in
     )
 
 
-async def _one_at_a_time(session: AsyncSession, ids: Collection[UUID]) -> None:
+async def one_at_a_time(session: AsyncSession, ids: Collection[UUID]) -> None:
     """Two replicas may take a life event and its pre-screen in two transactions at once, and
-    neither would see the other's row. Each locks the ids it joins, in one order, until it
-    commits, so whichever comes second sees both. (SQLite has one writer at a time.)"""
+    neither would see the other's row; nor would an erasure see an offer being made. Each locks
+    the ids it joins, in one order, until it commits, so whichever comes second sees what the
+    first wrote. (SQLite has one writer at a time.)"""
     if session.bind is None or session.bind.dialect.name != "postgresql":
         return
     await run(

@@ -12,13 +12,15 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from intake.api import Accepted
 from intake.applications import BAKU, Submission, Submit
-from intake.offers import LifeEventRow, OfferRow, set_status, status_on
+from intake.offers import OFFERS, LifeEventRow, OfferRow, set_status, status_on
 from intake.portal_api import CHANNEL, PROBLEM, accepted, portal_url
+from intake.store import APPLICATIONS, ApplicationRow
 from socialsvc_common.auth import AUTH_RESPONSES
 from socialsvc_common.contract.payloads import (
     CONSENT_VERSION_PATTERN,
@@ -143,16 +145,24 @@ async def answer(
     was."""
     now = datetime.now(UTC)
     values = {"answered_at": now, "answered_by": str(person.actor), **more}
-    return await move(runtime, offer_id, OfferStatus.OFFERED, now, status=status.value, **values)
+    # Still the person's: not erased since it was read.
+    theirs = OFFERS.c.fin == person.fin
+    return await move(
+        runtime, offer_id, OfferStatus.OFFERED, now, theirs, status=status.value, **values
+    )
 
 
 async def reopen(runtime: Runtime, offer_id: UUID) -> None:
-    """Takes back an acceptance whose application was refused: the offer is open again."""
+    """Takes back an acceptance whose application was refused: the offer is open again, unless
+    its application exists after all (an acceptance repeated with other facts is refused, and
+    the first one's application goes on)."""
+    made = select(APPLICATIONS.c.id).where(APPLICATIONS.c.id == OFFERS.c.application_id).exists()
     await move(
         runtime,
         offer_id,
         OfferStatus.ACCEPTED,
         datetime.now(UTC),
+        ~made,
         status=OfferStatus.OFFERED.value,
         answered_at=None,
         answered_by=None,
@@ -161,10 +171,15 @@ async def reopen(runtime: Runtime, offer_id: UUID) -> None:
 
 
 async def move(
-    runtime: Runtime, offer_id: UUID, was: OfferStatus, now: datetime, **values: Any
+    runtime: Runtime,
+    offer_id: UUID,
+    was: OfferStatus,
+    now: datetime,
+    *conditions: ColumnElement[bool],
+    **values: Any,
 ) -> bool:
     async with transaction(runtime.sessions) as session:
-        events = await set_status(session, [offer_id], was, now, **values)
+        events = await set_status(session, [offer_id], was, now, *conditions, **values)
         await add_events(session, events)
     if events:
         runtime.relay.wake()
@@ -214,10 +229,14 @@ def offers_router(runtime: Runtime, submissions: GroupCommit[Submit, Submission]
         if status is OfferStatus.OFFERED and not await answer(
             runtime, offer_id, OfferStatus.ACCEPTED, person, application_id=application_id
         ):
-            async with runtime.sessions() as session:
-                now = OfferStatus((await own_offer(session, offer_id, person)).status)
+            now = await status_now(offer_id, person)
             if now is not OfferStatus.ACCEPTED:  # declined meanwhile
                 raise OfferClosed(offer_id, now)
+        async with runtime.sessions() as session:
+            made = await session.get(ApplicationRow, application_id)
+        if made is not None:  # accepted before: its application, whatever was sent this time
+            response.headers["Location"] = portal_url(application_id)
+            return accepted(application_id, made.status)
         command = Submit(
             application_of(life, offer, body),
             CHANNEL,
@@ -246,11 +265,16 @@ def offers_router(runtime: Runtime, submissions: GroupCommit[Submit, Submission]
             offer = await own_offer(session, offer_id, person)
         today = baku_today()
         status = status_on(offer, today)
-        if status is not OfferStatus.OFFERED or not await answer(
-            runtime, offer_id, OfferStatus.DECLINED, person
-        ):
+        if status is not OfferStatus.OFFERED:
             raise OfferClosed(offer_id, status)
+        if not await answer(runtime, offer_id, OfferStatus.DECLINED, person):
+            raise OfferClosed(offer_id, await status_now(offer_id, person))
         offer.status = OfferStatus.DECLINED.value
         return view_of(offer, today)
+
+    async def status_now(offer_id: UUID, person: Citizen) -> OfferStatus:
+        """The offer's status as it is now, once another answer got there first."""
+        async with runtime.sessions() as session:
+            return OfferStatus((await own_offer(session, offer_id, person)).status)
 
     return router

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from intake.store import CLOSED, Status
+from intake.store import CLOSED, ApplicationRow, Status
 from socialsvc_common.contract.payloads import OfferStatus
 
 POLICY_FILE = Path(__file__).parent / "policy" / "retention.toml"
@@ -49,14 +49,13 @@ class RetentionPolicy:
         self, offer: OfferStatus | None, received_at: datetime, answered_at: datetime | None
     ) -> datetime | None:
         """When a life event and its offer are due for erasure; None while the offer is open. One
-        that led to no offer counts from its receipt; an accepted offer goes with the
-        application it made, which has a retention of its own."""
+        that led to no offer counts from its receipt, an answered one from the answer (an
+        accepted offer's application has a retention of its own besides, which the person's
+        erasure waits for too). `subject_store.life_event_closed_at` is the same rule in SQL."""
         if offer is None:
             return received_at + timedelta(days=self.proactive_days)
         if offer is OfferStatus.OFFERED or answered_at is None:
             return None
-        if offer is OfferStatus.ACCEPTED:
-            return answered_at
         return answered_at + timedelta(days=self.proactive_days)
 
 
@@ -73,6 +72,21 @@ class HeldLifeEvent:
     offer: OfferStatus | None
     received_at: datetime
     answered_at: datetime | None
+
+
+def held_applications(rows: Iterable[ApplicationRow]) -> list[HeldApplication]:
+    return [HeldApplication(r.fin, Status(r.status), r.updated_at) for r in rows if r.fin]
+
+
+def held_life_events(
+    rows: Iterable[tuple[str | None, str | None, datetime, datetime | None]],
+) -> list[HeldLifeEvent]:
+    """From (FIN, offer status, received at, answered at) of each life event."""
+    return [
+        HeldLifeEvent(fin, OfferStatus(status) if status else None, received, answered)
+        for fin, status, received, answered in rows
+        if fin
+    ]
 
 
 def people_due(

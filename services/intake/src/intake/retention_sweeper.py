@@ -8,12 +8,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from intake.erasure import ErasureMustWait, erase_subject
-from intake.retention import HeldApplication, HeldLifeEvent, RetentionPolicy, people_due
-from intake.store import Status
+from intake.erasure import ErasureMustWait, HeldEvent, NoLongerDue, erase_subject
+from intake.retention import RetentionPolicy, held_applications, held_life_events, people_due
+from intake.store import ApplicationRow
 from intake.subject_store import life_event_candidates, life_events_held, retention_candidates
 from socialsvc_common.contract.erasure import ErasureReason
-from socialsvc_common.contract.payloads import OfferStatus
 from socialsvc_common.db import transaction
 from socialsvc_common.outbox import add_events
 from socialsvc_common.worker import Worker
@@ -43,23 +42,31 @@ class RetentionSweeper(Worker):
         return await self.sweep(datetime.now(UTC)) == self._batch
 
     async def sweep(self, now: datetime) -> int:
-        """Erases the people whose retention ended by `now`, one transaction each; how many
-        people were looked at (the batch size when more may wait)."""
+        """Erases the people whose retention ended by `now`, one transaction each; how many were
+        due (the batch size when more may wait)."""
         closed_before = {
             status.value: now - timedelta(days=days)
             for status, days in self._policy.days_after_closing.items()
         }
-        offers_closed_before = now - timedelta(days=self._policy.proactive_days)
+        offers_before = now - timedelta(days=self._policy.proactive_days)
         async with self._sessions() as session:
-            rows = await retention_candidates(session, closed_before, self._batch)
-            reached = await life_event_candidates(session, offers_closed_before, self._batch)
+            rows = await retention_candidates(session, closed_before, offers_before, self._batch)
+            reached = await life_event_candidates(session, offers_before, self._batch)
             fins = {row.fin for row in rows if row.fin} | set(reached)
-            lives = [
-                HeldLifeEvent(fin, OfferStatus(status) if status else None, received, answered)
-                for fin, status, received, answered in await life_events_held(session, fins)
+            lives = held_life_events(await life_events_held(session, fins))
+        due = people_due(held_applications(rows), self._policy, now, lives)
+
+        def still_due(applications: list[ApplicationRow], life_events: list[HeldEvent]) -> bool:
+            facts = [
+                (event.fin, offer.status, event.received_at, offer.answered_at)
+                if offer
+                else (event.fin, None, event.received_at, None)
+                for event, offer in life_events
             ]
-        held = [HeldApplication(r.fin, Status(r.status), r.updated_at) for r in rows if r.fin]
-        for fin in people_due(held, self._policy, now, lives):
+            held = held_applications(applications)
+            return bool(people_due(held, self._policy, now, held_life_events(facts)))
+
+        for fin in due:
             try:
                 async with transaction(self._sessions) as session:
                     erasure = await erase_subject(
@@ -70,9 +77,10 @@ class RetentionSweeper(Worker):
                         requested_by=SWEEPER,
                         pseudonym_key=self._key,
                         now=now,
+                        still_due=still_due,
                     )
                     await add_events(session, erasure.events)
-            except ErasureMustWait:
+            except (ErasureMustWait, NoLongerDue):
                 continue
             self._log.info("retention ended", person_ref=erasure.person_ref)
         self._wake_relay()

@@ -102,7 +102,7 @@ def life_event_holding(
             "registry": event.reported_by,
             "reference": event.reference,
             "kind": event.kind,
-            "occurred_on": event.occurred_on.isoformat(),
+            "occurred_on": event.occurred_on.isoformat() if event.occurred_on else None,
             "received_at": event.received_at.isoformat(),
             "person": event.person,
             "lives_alone": event.lives_alone,

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Table, bindparam, case, func, null, or_, true, update
+from sqlalchemy import ColumnElement, Table, bindparam, case, func, null, or_, true, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -42,10 +42,14 @@ async def unsent_about(session: AsyncSession, ids: Collection[UUID]) -> int:
 
 
 async def retention_candidates(
-    session: AsyncSession, closed_before: Mapping[str, datetime], limit: int
+    session: AsyncSession,
+    closed_before: Mapping[str, datetime],
+    offers_closed_before: datetime,
+    limit: int,
 ) -> list[ApplicationRow]:
     """Every held application of up to `limit` people whose applications are all closed, each
-    before the time given for its status (the policy's end of retention, counted back from now)."""
+    before the time given for its status (the policy's end of retention, counted back from now),
+    and who have no life event still kept (`life_event_candidates`' rule)."""
     table = APPLICATIONS
     kept = case(
         *(
@@ -56,7 +60,11 @@ async def retention_candidates(
     )
     people = (
         select(table.c.fin)
-        .where(table.c.erased_at.is_(None), table.c.fin.is_not(None))
+        .where(
+            table.c.erased_at.is_(None),
+            table.c.fin.is_not(None),
+            ~life_events_kept(table.c.fin, offers_closed_before),
+        )
         .group_by(table.c.fin)
         .having(func.max(case((or_(table.c.is_open, kept), 1), else_=0)) == 0)
         .order_by(table.c.fin)
@@ -115,10 +123,10 @@ async def life_events_of(
 WITH_OFFERS = LIFE_EVENTS.outerjoin(OFFERS, OFFERS.c.offer_id == LIFE_EVENTS.c.life_event_id)
 
 
-def _life_event_closed_at() -> Any:
+def life_event_closed_at() -> Any:
     """When a life event's purpose ended: its receipt when it led to no offer, the answer to its
-    offer (declined, lapsed, or accepted: then its application keeps the person); NULL while the
-    offer is open."""
+    offer (declined, lapsed, or accepted: its application has a retention of its own besides);
+    NULL while the offer is open. `RetentionPolicy.life_event_retained_until` in Python."""
     closed = [OfferStatus.ACCEPTED.value, OfferStatus.DECLINED.value, OfferStatus.LAPSED.value]
     return case(
         (OFFERS.c.offer_id.is_(None), LIFE_EVENTS.c.received_at),
@@ -132,23 +140,37 @@ async def life_event_candidates(
 ) -> list[str]:
     """Up to `limit` people with no application held whose every life event's purpose ended
     before `closed_before` (now, less the policy's days)."""
-    closed_at = _life_event_closed_at()
-    held = select(APPLICATIONS.c.fin).where(
-        APPLICATIONS.c.erased_at.is_(None), APPLICATIONS.c.fin.is_not(None)
+    applied = (
+        select(APPLICATIONS.c.id)
+        .where(APPLICATIONS.c.fin == LIFE_EVENTS.c.fin, APPLICATIONS.c.erased_at.is_(None))
+        .exists()
     )
-    kept = or_(closed_at.is_(None), closed_at >= closed_before)
     people = (
         select(LIFE_EVENTS.c.fin)
-        .select_from(
-            LIFE_EVENTS.outerjoin(OFFERS, OFFERS.c.offer_id == LIFE_EVENTS.c.life_event_id)
-        )
-        .where(LIFE_EVENTS.c.fin.is_not(None), LIFE_EVENTS.c.fin.not_in(held))
+        .select_from(WITH_OFFERS)
+        .where(LIFE_EVENTS.c.fin.is_not(None), ~applied)
         .group_by(LIFE_EVENTS.c.fin)
-        .having(func.max(case((kept, 1), else_=0)) == 0)
+        .having(func.max(case((_kept(closed_before), 1), else_=0)) == 0)
         .order_by(LIFE_EVENTS.c.fin)
         .limit(limit)
     )
     return [fin for (fin,) in (await run(session, people)).all()]
+
+
+def _kept(closed_before: datetime) -> ColumnElement[bool]:
+    """A life event still kept: its offer open, or its purpose ended since `closed_before`."""
+    closed_at = life_event_closed_at()
+    return or_(closed_at.is_(None), closed_at >= closed_before)
+
+
+def life_events_kept(fin: Any, closed_before: datetime) -> ColumnElement[bool]:
+    """Whether the person of `fin` (a column) has a life event still kept."""
+    return (
+        select(LIFE_EVENTS.c.life_event_id)
+        .select_from(WITH_OFFERS)
+        .where(LIFE_EVENTS.c.fin == fin, _kept(closed_before))
+        .exists()
+    )
 
 
 async def life_events_held(
@@ -159,9 +181,7 @@ async def life_events_held(
         return []
     query = (
         select(LIFE_EVENTS.c.fin, OFFERS.c.status, LIFE_EVENTS.c.received_at, OFFERS.c.answered_at)
-        .select_from(
-            LIFE_EVENTS.outerjoin(OFFERS, OFFERS.c.offer_id == LIFE_EVENTS.c.life_event_id)
-        )
+        .select_from(WITH_OFFERS)
         .where(among(LIFE_EVENTS.c.fin, list(fins)))
     )
     return [tuple(row) for row in (await run(session, query)).all()]
@@ -170,14 +190,24 @@ async def life_events_held(
 async def anonymise_life_events(
     session: AsyncSession, persons: Mapping[UUID, dict[str, Any]], now: datetime
 ) -> None:
-    """Blanks the FIN of the life events and their offers and keeps of the person only what is
-    given (district and language), two statements."""
+    """Blanks the FIN of the life events and their offers, the registry's reference, the day and
+    the facts (a disability group is health data), and keeps of the person only what is given
+    (district and language); two statements. The life event's id, made from the reference,
+    stays: a copy of the record sent again is recognised and offered nothing."""
     if not persons:
         return
     statement = (
         update(LIFE_EVENTS)
         .where(LIFE_EVENTS.c.life_event_id == bindparam("event"))
-        .values(fin=None, person=bindparam("kept"), erased_at=now)
+        .values(
+            fin=None,
+            person=bindparam("kept"),
+            reference=None,
+            occurred_on=None,
+            lives_alone=None,
+            disability_group=None,
+            erased_at=now,
+        )
     )
     await run(session, statement, [{"event": i, "kept": kept} for i, kept in persons.items()])
     await run(

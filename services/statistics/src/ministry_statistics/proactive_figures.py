@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ministry_statistics.filters import Filters
-from ministry_statistics.sections import Measure, Row, Section
+from ministry_statistics.sections import Measure, Nesting, Row, Section
 from ministry_statistics.sql import ones, rows_of, withdrawn, within
 from ministry_statistics.tables import (
     LIFE_EVENT_DIRECTIONS,
@@ -34,6 +34,12 @@ le, o, p = LIFE_EVENTS.c, PROACTIVE_OFFERS.c, PLACEMENTS.c
 KINDS = [kind.value for kind in LifeEventKind]
 STEPS = ("life_events", "likely", "offered", "accepted", "declined", "lapsed", "placed")
 MEASURES = tuple(Measure(step) for step in STEPS)
+# Each step holds the next; an offer ends accepted, declined, lapsed or still open. A small
+# difference (1 unlikely person in a district, say) is withheld like a small count.
+FUNNEL = Nesting(
+    chain=("life_events", "likely", "offered", "accepted", "placed"),
+    parts=(("offered", ("accepted", "declined", "lapsed")),),
+)
 
 
 def _chosen(filters: Filters) -> list[ColumnElement[bool]]:
@@ -88,8 +94,8 @@ async def proactive_sections(session: AsyncSession, filters: Filters) -> list[Se
     total = {step: sum(counts[step] for counts in kinds.values()) for step in STEPS}
     by_district = _rows("district", dict(sorted(districts.items())))
     return [
-        Section("proactive_by_kind", ("kind",), MEASURES, _rows("kind", kinds), total),
-        Section("proactive_by_district", ("district",), MEASURES, by_district, total),
+        Section("proactive_by_kind", ("kind",), MEASURES, _rows("kind", kinds), total, FUNNEL),
+        Section("proactive_by_district", ("district",), MEASURES, by_district, total, FUNNEL),
     ]
 
 

@@ -562,8 +562,8 @@ BAKU = ZoneInfo("Asia/Baku")
 
 class LifeEventRecorded(Payload):
     """A life event a state registry recorded about a person the platform may serve before they
-    apply. The person's pre-screen and any offer go under `life_event_id`, made from the
-    registry and its reference (the envelope's subject is the registry's own choice)."""
+    apply. Its id, `life_event_id`, is made from the registry and its reference, and is the
+    envelope's subject: the pre-screen, any offer, the archive and an erasure go under it."""
 
     registry: Registry
     reference: str = Field(
