@@ -22,6 +22,7 @@ from eligibility.appeals.rules import AppealRefused
 from eligibility.appeals.store import TABLES as APPEAL_TABLES
 from eligibility.appeals.store import AppealRow
 from eligibility.erasure import on_subjects_erased
+from eligibility.prescreens import PrescreenRow
 from eligibility.ruleset import default_rule_sets
 from eligibility.store import (
     TABLES,
@@ -73,7 +74,7 @@ async def sessions(
     else:
         url = f"sqlite+aiosqlite:///{tmp_path / 'eligibility.db'}"
     engine: AsyncEngine = make_engine(url)
-    await create_tables(engine, *TABLES, *APPEAL_TABLES)
+    await create_tables(engine, *TABLES, *APPEAL_TABLES, PrescreenRow)
     yield session_factory(engine)
     await engine.dispose()
 
