@@ -172,18 +172,29 @@ def reachable(address: str) -> bool:
         return False
 
 
-async def partitions_of(bootstrap: str, names: list[str]) -> list[TopicPartition]:
-    """Every partition of these topics; a missing topic is an error that names it."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics(names)
-    finally:
-        await admin.close()
-    missing = [t["topic"] for t in described if t["error_code"]]
-    if missing:
-        raise AssertionError(f"topics {missing} missing: create them first (make topics)")
-    return [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
+async def partitions_of(
+    bootstrap: str, names: list[str], wait_seconds: float = 15.0
+) -> list[TopicPartition]:
+    """Every partition of these topics; a topic still missing after `wait_seconds` is an error
+    that names it (a broker's metadata may lag the topics just created for a while)."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            described = await admin.describe_topics(names)
+        finally:
+            await admin.close()
+        missing = [t["topic"] for t in described if t["error_code"]]
+        if not missing:
+            return [
+                TopicPartition(t["topic"], p["partition"])
+                for t in described
+                for p in t["partitions"]
+            ]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"topics {missing} missing: create them first (make topics)")
+        await asyncio.sleep(0.5)
 
 
 async def end_offsets(bootstrap: str, names: list[str]) -> dict[TopicPartition, int]:
