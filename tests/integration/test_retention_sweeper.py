@@ -11,11 +11,13 @@ import pytest
 from sqlalchemy import insert
 from sqlmodel import col, select
 
+from intake.erasure import NoLongerDue, erase_subject
 from intake.offers import LIFE_EVENTS, OFFERS, LifeEventRow, OfferRow
 from intake.retention import RetentionPolicy
 from intake.retention_sweeper import RetentionSweeper
 from intake.store import CLOSED, ApplicationRow, ErasureRow, Status, insert_applications
 from socialsvc_common.contract import topics
+from socialsvc_common.contract.erasure import ErasureReason
 from socialsvc_common.contract.payloads import OfferStatus
 from socialsvc_common.db import make_engine, run, session_factory, transaction
 from socialsvc_common.migrations import schemas, upgrade
@@ -175,5 +177,49 @@ async def test_people_reached_by_offers_are_kept_while_an_offer_is_open_or_recen
         assert told == {*gone, applications[0]["id"]}
         erased = held[unoffered["life_event_id"]]
         assert (erased.reference, erased.occurred_on, erased.disability_group) == (None, None, None)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_person_no_longer_due_once_locked_is_left_whole(
+    database_factory: Callable[[str], str],
+) -> None:
+    """The sweeper's choice is asked again of the rows as erase_subject locked them: an offer
+    made to the person meanwhile (open) keeps them whole."""
+    engine = make_engine(database_factory("retention_recheck"))
+    try:
+        await upgrade(engine, schemas()["intake"])
+        sessions = session_factory(engine)
+        event = life_event("9LATE0J", 200)  # led to no offer: due
+        async with transaction(sessions) as session:
+            await run(session, insert(LIFE_EVENTS), [event])
+        sweeper = RetentionSweeper(sessions, lambda: None, POLICY, b"test-key", every_seconds=60)
+
+        async def erase_as_an_offer_is_made() -> None:
+            async with transaction(sessions) as session:
+                await run(session, insert(OFFERS), [offer_of(event, OfferStatus.OFFERED, None)])
+                await erase_subject(
+                    session,
+                    "9LATE0J",
+                    reason=ErasureReason.RETENTION_ENDED,
+                    legal_basis="test",
+                    requested_by="test",
+                    pseudonym_key=b"test-key",
+                    now=NOW,
+                    still_due=sweeper.still_due(NOW),
+                )
+
+        with pytest.raises(NoLongerDue):
+            await erase_as_an_offer_is_made()
+        async with sessions() as session:
+            kept = await session.get(LifeEventRow, event["life_event_id"])
+            erasures = (await session.exec(select(ErasureRow))).all()
+        assert (kept.fin if kept else None, erasures) == ("9LATE0J", [])
+        # Without the offer (it was rolled back with the erasure), the person is due, and goes.
+        assert await sweeper.sweep(NOW) == 1
+        async with sessions() as session:
+            gone = await session.get(LifeEventRow, event["life_event_id"])
+        assert gone is not None
+        assert gone.fin is None
     finally:
         await engine.dispose()

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from intake.erasure import ErasureMustWait, HeldEvent, NoLongerDue, erase_subject
 from intake.retention import RetentionPolicy, held_applications, held_life_events, people_due
 from intake.store import ApplicationRow
-from intake.subject_store import life_event_candidates, life_events_held, retention_candidates
+from intake.subject_store import life_event_candidates, retention_candidates
 from socialsvc_common.contract.erasure import ErasureReason
 from socialsvc_common.db import transaction
 from socialsvc_common.outbox import add_events
@@ -42,8 +42,9 @@ class RetentionSweeper(Worker):
         return await self.sweep(datetime.now(UTC)) == self._batch
 
     async def sweep(self, now: datetime) -> int:
-        """Erases the people whose retention ended by `now`, one transaction each; how many were
-        due (the batch size when more may wait)."""
+        """Erases the people whose retention ended by `now`, one transaction each; how many the
+        queries found (the batch size when more may wait). They choose in SQL; `people_due` asks
+        the same again of each person's rows once erase_subject has locked them."""
         closed_before = {
             status.value: now - timedelta(days=days)
             for status, days in self._policy.days_after_closing.items()
@@ -52,19 +53,7 @@ class RetentionSweeper(Worker):
         async with self._sessions() as session:
             rows = await retention_candidates(session, closed_before, offers_before, self._batch)
             reached = await life_event_candidates(session, offers_before, self._batch)
-            fins = {row.fin for row in rows if row.fin} | set(reached)
-            lives = held_life_events(await life_events_held(session, fins))
-        due = people_due(held_applications(rows), self._policy, now, lives)
-
-        def still_due(applications: list[ApplicationRow], life_events: list[HeldEvent]) -> bool:
-            facts = [
-                (event.fin, offer.status, event.received_at, offer.answered_at)
-                if offer
-                else (event.fin, None, event.received_at, None)
-                for event, offer in life_events
-            ]
-            held = held_applications(applications)
-            return bool(people_due(held, self._policy, now, held_life_events(facts)))
+        due = sorted({row.fin for row in rows if row.fin} | set(reached))
 
         for fin in due:
             try:
@@ -77,7 +66,7 @@ class RetentionSweeper(Worker):
                         requested_by=SWEEPER,
                         pseudonym_key=self._key,
                         now=now,
-                        still_due=still_due,
+                        still_due=self.still_due(now),
                     )
                     await add_events(session, erasure.events)
             except (ErasureMustWait, NoLongerDue):
@@ -85,3 +74,19 @@ class RetentionSweeper(Worker):
             self._log.info("retention ended", person_ref=erasure.person_ref)
         self._wake_relay()
         return max(len({row.fin for row in rows}), len(reached))
+
+    def still_due(self, now: datetime) -> Callable[[list[ApplicationRow], list[HeldEvent]], bool]:
+        """Whether a person is due by `now`, asked of their rows (applications, and life events
+        with their offers)."""
+
+        def due(applications: list[ApplicationRow], life_events: list[HeldEvent]) -> bool:
+            facts = [
+                (event.fin, offer.status, event.received_at, offer.answered_at)
+                if offer
+                else (event.fin, None, event.received_at, None)
+                for event, offer in life_events
+            ]
+            held = held_applications(applications)
+            return bool(people_due(held, self._policy, now, held_life_events(facts)))
+
+        return due

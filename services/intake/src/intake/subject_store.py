@@ -173,20 +173,6 @@ def life_events_kept(fin: Any, closed_before: datetime) -> ColumnElement[bool]:
     )
 
 
-async def life_events_held(
-    session: AsyncSession, fins: Collection[str]
-) -> list[tuple[str, str | None, datetime, datetime | None]]:
-    """(FIN, offer status, received at, answered at) of every life event held of these people."""
-    if not fins:
-        return []
-    query = (
-        select(LIFE_EVENTS.c.fin, OFFERS.c.status, LIFE_EVENTS.c.received_at, OFFERS.c.answered_at)
-        .select_from(WITH_OFFERS)
-        .where(among(LIFE_EVENTS.c.fin, list(fins)))
-    )
-    return [tuple(row) for row in (await run(session, query)).all()]
-
-
 async def anonymise_life_events(
     session: AsyncSession, persons: Mapping[UUID, dict[str, Any]], now: datetime
 ) -> None:
