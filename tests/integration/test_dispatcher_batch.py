@@ -1,5 +1,6 @@
 """The dispatcher sends a batch side by side, yet one citizen's messages strictly in turn, when
-its SMS gateway takes one message to a request."""
+its SMS gateway takes one message to a request; under a backlog several batches are in hand at
+once, and a quiet dispatcher asks the database for due messages once a second, not once a worker."""
 
 import asyncio
 from collections import Counter
@@ -7,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import httpx
+from sqlalchemy import event
 from sqlmodel import select
 
 from notifications.channels import EmailGateway, GatewayReceipt, InboxGateway, SmsGateway
@@ -108,3 +110,71 @@ async def test_a_batch_goes_out_side_by_side_and_each_citizen_in_order(
         sent_order.setdefault(citizen, []).append(key)
     # Messages of the same moment go in the order due() gives them: by time, then by id.
     assert sent_order == {citizen: sorted(map(str, ids)) for citizen, ids in messages.items()}
+
+
+async def test_helpers_join_in_only_while_there_is_a_backlog(fresh_postgres: str) -> None:
+    engine = make_engine(fresh_postgres)
+    await create_tables(engine, *TABLES, OutboxRow)
+    sessions = session_factory(engine)
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    phones: dict[str, UUID] = {}
+    async with transaction(sessions) as session:
+        for n in range(120):
+            citizen = uuid4()
+            phones[f"+99451{n:07d}"] = citizen
+            session.add(
+                ContactRow(
+                    application_id=citizen,
+                    fin=f"{n:07d}",
+                    mobile_phone=f"+99451{n:07d}",
+                    language="az",
+                    district="Xətai",
+                )
+            )
+            session.add(
+                NotificationRow(
+                    id=uuid4(),
+                    application_id=citizen,
+                    event_id=uuid4(),
+                    kind="received",
+                    context={"district": "Xətai", "provision_type": "home_care"},
+                    occurred_at=start,
+                    hold_until=start,
+                    next_attempt_at=start,
+                )
+            )
+    looked: list[float] = []
+
+    def count_looks(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "SKIP LOCKED" in statement:
+            looked.append(asyncio.get_running_loop().time())
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count_looks)
+    client = httpx.AsyncClient()
+    sms = RecordingSms(phones, client)
+    gateways = Gateways(
+        sms, EmailGateway("127.0.0.1", 9, "x@example.az"), InboxGateway(UNUSED, client)
+    )
+    relay = OutboxRelay(sessions, Producer(ServiceSettings(), client_id="unused"))
+    dispatcher = Dispatcher(sessions, relay, gateways, batch_size=20, concurrency=200, workers=4)
+    running = asyncio.create_task(dispatcher.run())
+    try:
+        async with asyncio.timeout(30):
+            while len(sms.sent) < 120:
+                await asyncio.sleep(0.05)
+        # Quiet now: three seconds with nothing due.
+        await asyncio.sleep(0.5)
+        quiet_from = asyncio.get_running_loop().time()
+        await asyncio.sleep(3.0)
+        quiet_looks = sum(at >= quiet_from for at in looked)
+    finally:
+        dispatcher.stop()
+        await running
+        await client.aclose()
+        await engine.dispose()
+
+    # A batch is 20 messages, all with the gateway at once: more than 20 in flight means several
+    # batches were in hand together.
+    assert sms.most_in_flight > 20
+    assert sorted(citizen for citizen, _ in sms.sent) == sorted(phones.values())
+    assert 2 <= quiet_looks <= 4  # once a second (four loops polling would make about twelve)

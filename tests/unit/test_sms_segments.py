@@ -1,5 +1,7 @@
 """SMS segment counting: GSM 7-bit at 160/153, UCS-2 at 70/67, extension characters count twice."""
 
+import random
+
 import pytest
 
 from notifications.sms import GSM7_BASIC, GSM7_EXTENSION, encoding, segments
@@ -67,3 +69,33 @@ def test_the_alphabet_tables_are_complete() -> None:
 
 def test_an_empty_text_still_costs_a_segment() -> None:
     assert segments("") == 1
+
+
+def _counted_one_by_one(text: str) -> int:
+    """The rule spelled out character by character, for every text alike."""
+    gsm7 = all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text)
+    single, concatenated = (160, 153) if gsm7 else (70, 67)
+    units = [
+        (2 if ch in GSM7_EXTENSION else 1) if gsm7 else len(ch.encode("utf-16-le")) // 2
+        for ch in text
+    ]
+    if sum(units) <= single:
+        return 1
+    count, used = 1, 0
+    for unit in units:
+        if used + unit > concatenated:
+            count, used = count + 1, 0
+        used += unit
+    return count
+
+
+@pytest.mark.parametrize(
+    "alphabet",
+    ["ab ", "ab€", "aə", "яз", "a🙂", "ə🙂€", "Gömrük Çay"],
+    ids=["latin", "extension", "azerbaijani", "cyrillic", "emoji", "mixed", "gsm7-letters"],
+)
+def test_the_count_agrees_with_the_rule_character_by_character(alphabet: str) -> None:
+    rng = random.Random(alphabet)
+    for length in [*range(60, 80), *range(130, 170), *range(300, 320)]:
+        text = "".join(rng.choice(alphabet) for _ in range(length))
+        assert segments(text) == _counted_one_by_one(text), text

@@ -8,10 +8,14 @@ before, so the citizen gets one message.
 A batch goes in three phases: each message is prepared in pure code (its channel, quiet hours, the
 gateway's breaker, its text: notifications.attempts); the prepared ones are sent grouped per
 gateway, an HTTP gateway's in one request where it takes batches (notifications.sending); then
-each answer is applied to its message and the events of them all are added once. Several batches
-are in hand at once (`workers`): each takes its rows with SKIP LOCKED, so none takes another's,
-and a message is due only once every earlier one to its citizen is no longer pending, so a
-citizen's messages keep their order.
+each answer is applied to its message and the events of them all are added once.
+
+One loop looks for due messages, when woken (a commit made some) or once a second (retries,
+holds that ran out). While its batches come back full, there is a backlog, and helpers join in
+until theirs come back short: up to `workers` batches in hand at once. Each takes its rows with
+SKIP LOCKED, so none takes another's, and a message is due only once every earlier one to its
+citizen is no longer pending, so a citizen's messages keep their order. A quiet dispatcher asks
+the database once a second, and a wake costs one query, not one per worker.
 """
 
 import asyncio
@@ -35,12 +39,14 @@ from socialsvc_common.outbox import OutboxRelay, add_events
 from socialsvc_common.worker import Worker
 
 __all__ = ["NAME", "Dispatcher", "Gateways"]
-# Messages of one batch share one transaction and, per HTTP gateway, one request; WORKERS batches
-# are in hand at once, and up to CONCURRENCY citizens' messages are with one-by-one gateways
-# (e-mail) at once.
+# Messages of one batch share one transaction and, per HTTP gateway, one request; up to WORKERS
+# batches are in hand at once under a backlog, and up to CONCURRENCY citizens' messages are with
+# one-by-one gateways (e-mail) at once.
 BATCH_SIZE = 50
 WORKERS = 4
 CONCURRENCY = 64
+# A helper rests until the loop finds a backlog; this only bounds a rest nobody ends.
+HELPER_IDLE_SECONDS = 60.0
 
 Due = Sequence[tuple[NotificationRow, ContactRow]]
 
@@ -69,14 +75,27 @@ class Dispatcher(Worker):
         self._quiet = quiet_hours
         self._urgent = urgent_kinds
         self._breakers = {channel: breaker() for channel in p.Channel}
-        self._workers = workers
+        self._helpers = [_Helper(self) for _ in range(workers - 1)]
+
+    @property
+    def batch_size(self) -> int:
+        return self._batch_size
 
     async def run(self) -> None:
-        """Runs `workers` dispatch loops side by side until asked to stop."""
-        await asyncio.gather(*(super(Dispatcher, self).run() for _ in range(self._workers)))
+        """Runs the loop, and its helpers for a backlog, until asked to stop."""
+        await asyncio.gather(super().run(), *(helper.run() for helper in self._helpers))
+
+    def stop(self) -> None:
+        super().stop()
+        for helper in self._helpers:
+            helper.stop()
 
     async def step(self) -> bool:
-        return await self.dispatch_once() > 0
+        sent = await self.dispatch_once()
+        if sent >= self._batch_size:
+            for helper in self._helpers:
+                helper.wake()
+        return sent > 0
 
     async def dispatch_once(self) -> int:
         """Sends up to one batch of due messages and records every outcome in one transaction.
@@ -185,3 +204,15 @@ class Dispatcher(Worker):
             return self._quiet.ends_after(now)
         breaker = self._breakers[channel]
         return None if breaker.allows(now) else breaker.retry_at(now)
+
+
+class _Helper(Worker):
+    """Takes batches beside the dispatcher's loop while they come back full, then rests until
+    woken again."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        super().__init__("dispatcher", idle_seconds=HELPER_IDLE_SECONDS)
+        self._dispatcher = dispatcher
+
+    async def step(self) -> bool:
+        return await self._dispatcher.dispatch_once() >= self._dispatcher.batch_size

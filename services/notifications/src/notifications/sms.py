@@ -22,11 +22,14 @@ GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
 _LIMITS: dict[Encoding, tuple[int, int]] = {"gsm7": (160, 153), "ucs2": (70, 67)}
 
 
+GSM7 = GSM7_BASIC | GSM7_EXTENSION
+# The highest code point that is one UTF-16 code unit (the Basic Multilingual Plane).
+_BMP_LAST = "\uffff"
+
+
 def encoding(text: str) -> Encoding:
     """'gsm7' when every character is in the GSM 7-bit alphabet or its extension, else 'ucs2'."""
-    if all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text):
-        return "gsm7"
-    return "ucs2"
+    return "gsm7" if GSM7.issuperset(text) else "ucs2"
 
 
 def _cost(ch: str, enc: Encoding) -> int:
@@ -41,10 +44,17 @@ def segments(text: str) -> int:
 
     A character is never split between two segments (neither an escape sequence nor a surrogate
     pair), as handsets could not reassemble it; so a boundary can cost a unit more than the plain
-    division suggests.
+    division suggests. Most texts have no such character (every one costs a unit), and their
+    count is a division; the dispatcher counts every SMS it sends.
     """
     enc = encoding(text)
     single, concatenated = _LIMITS[enc]
+    if enc == "gsm7":
+        uniform = GSM7_EXTENSION.isdisjoint(text)
+    else:
+        uniform = not text or max(text) <= _BMP_LAST
+    if uniform:
+        return 1 if len(text) <= single else -(-len(text) // concatenated)
     costs = [_cost(ch, enc) for ch in text]
     if sum(costs) <= single:
         return 1
