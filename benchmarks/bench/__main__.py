@@ -57,6 +57,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--drain-timeout", type=float, default=300.0)
     parser.add_argument(
+        "--warm-up",
+        type=float,
+        default=0.0,
+        help="seconds of load at the same rate before the measured run, drained and not measured "
+        "(a fresh broker spends much of its CPU compiling itself in its first minute)",
+    )
+    parser.add_argument(
         "--relay-records",
         type=int,
         default=None,
@@ -87,8 +94,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=9)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args(argv)
-    if args.rate < 0 or args.duration <= 0 or args.concurrency < 1:
-        parser.error("--rate must be >= 0, --duration > 0 and --concurrency >= 1")
+    if args.rate < 0 or args.duration <= 0 or args.concurrency < 1 or args.warm_up < 0:
+        parser.error("--rate must be >= 0, --duration > 0, --concurrency >= 1 and --warm-up >= 0")
     return args
 
 
@@ -109,6 +116,7 @@ async def main(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         seed=args.seed,
         limit=not args.no_limit,
+        warm_up=args.warm_up,
     )
     broker = await asyncio.to_thread(start_broker, args.bootstrap)
     try:

@@ -97,6 +97,7 @@ def table(results: dict[str, Any]) -> str:
     run, p, host = results["run"], results["platform"], results["run"]["machine"]
     lines = [
         f"bench: {run['mode']} load, {run['rate'] or 'max'}/s asked for {run['duration']:.0f} s "
+        f"after {run.get('warm_up', 0):.0f} s of warm-up "
         f"on {host['cores']} cores (load average {host['load_average_at_start']})",
         f"  answers {run['statuses']} (timeouts counted by wrk: {run.get('load_timeouts', 0)}); "
         f"accepted {p['accepted']}, completed {p['completed']}, "

@@ -11,7 +11,7 @@ from uuid import uuid4
 
 import pytest
 import sqlalchemy
-from sqlalchemy import Column, Integer, String, Table, select
+from sqlalchemy import Column, Integer, String, Table, Uuid, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 from sqlmodel import select as model_select
@@ -40,12 +40,14 @@ from socialsvc_common.contract.actor import Actor
 from socialsvc_common.contract.envelope import new_event
 from socialsvc_common.contract.topics import DECISION_MADE
 from socialsvc_common.db import (
+    UtcDateTime,
     among,
     insert_new,
     make_engine,
     run,
     session_factory,
     transaction,
+    update_rows,
     upsert,
 )
 from socialsvc_common.geography import load_geography
@@ -67,6 +69,14 @@ PAIRS = Table(
     Column("id", Integer, primary_key=True),
     Column("label", String, nullable=False),
 )
+STAMPS = Table(
+    "test_set_stamps",
+    SQLModel.metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("label", String, nullable=False),
+    Column("tally", Integer, nullable=True),
+    Column("at", UtcDateTime(), nullable=True),
+)
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -77,7 +87,7 @@ async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         url = f"sqlite+aiosqlite:///{tmp_path / 'set.db'}"
     made = make_engine(url)
     async with made.begin() as connection:
-        await connection.run_sync(SQLModel.metadata.create_all, tables=[PAIRS])
+        await connection.run_sync(SQLModel.metadata.create_all, tables=[PAIRS, STAMPS])
     yield made
     await made.dispose()
 
@@ -96,6 +106,44 @@ async def test_insert_new_says_what_went_in_and_upsert_keeps_the_last(engine: As
     async with sessions() as session:
         found = (await run(session, select(PAIRS).order_by(PAIRS.c.id))).all()
     assert [tuple(row) for row in found] == [(1, "z"), (2, "c"), (3, "y")]
+
+
+async def test_update_rows_writes_each_row_its_own_values_in_one_statement(
+    engine: AsyncEngine,
+) -> None:
+    sessions = session_factory(engine)
+    ids = [uuid4() for _ in range(4)]
+    at = datetime(2026, 12, 7, 4, 30, tzinfo=UTC)
+    async with transaction(sessions) as session:
+        rows = [{"id": i, "label": "old", "tally": 1, "at": at} for i in ids]
+        await run(session, STAMPS.insert(), rows)
+    statements: list[str] = []
+    sqlalchemy.event.listen(
+        engine.sync_engine,
+        "before_cursor_execute",
+        lambda _c, _cur, statement, *_: statements.append(statement),
+    )
+    later = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)
+    async with transaction(sessions) as session:
+        changed = [
+            {"id": ids[0], "label": "new", "tally": None, "at": later},
+            {"id": ids[2], "label": "ər", "tally": 7, "at": None},
+            {"id": uuid4(), "label": "nobody", "tally": 0, "at": later},
+        ]
+        await update_rows(session, STAMPS, changed)
+        await update_rows(session, STAMPS, [])
+    async with sessions() as session:
+        found = (await run(session, select(STAMPS))).all()
+    assert {row.id: (row.label, row.tally, row.at) for row in found} == {
+        ids[0]: ("new", None, later),
+        ids[1]: ("old", 1, at),
+        ids[2]: ("ər", 7, None),
+        ids[3]: ("old", 1, at),
+    }
+    updates = [s for s in statements if s.lstrip().upper().startswith("UPDATE")]
+    if engine.dialect.name == "postgresql":
+        assert len(updates) == 1  # one statement for the three rows
+        assert "unnest" in updates[0]
 
 
 async def test_among_picks_the_rows_of_a_list_with_one_statement_for_every_length(

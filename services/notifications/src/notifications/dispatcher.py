@@ -19,6 +19,7 @@ the database once a second, and a wake costs one query, not one per worker.
 """
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -31,7 +32,7 @@ from notifications.breaker import CircuitBreaker
 from notifications.outcomes import NAME
 from notifications.quiet_hours import QuietHours
 from notifications.sending import Gateways, send_all
-from notifications.store import ContactRow, NotificationRow, due
+from notifications.store import ContactRow, NotificationRow, due, save_outcomes
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract.envelope import Event
 from socialsvc_common.db import transaction
@@ -41,8 +42,10 @@ from socialsvc_common.worker import Worker
 __all__ = ["NAME", "Dispatcher", "Gateways"]
 # Messages of one batch share one transaction and, per HTTP gateway, one request; up to WORKERS
 # batches are in hand at once under a backlog, and up to CONCURRENCY citizens' messages are with
-# one-by-one gateways (e-mail) at once.
-BATCH_SIZE = 50
+# one-by-one gateways (e-mail) at once. A batch of 300 rather than 50: under a backlog the cost of
+# a message is mostly its batch's round trips (at 100/s on a 2-core machine, 58 -> 85 applications
+# a second sustained).
+BATCH_SIZE = 300
 WORKERS = 4
 CONCURRENCY = 64
 # A helper rests until the loop finds a backlog; this only bounds a rest nobody ends.
@@ -116,17 +119,29 @@ class Dispatcher(Worker):
         return sent
 
     async def _dispatch_batch(self) -> int:
+        started = time.perf_counter()
         async with transaction(self._sessions) as session:
             now = datetime.now(UTC)
             batch = await due(session, now, self._batch_size)
+            found = time.perf_counter()
             events = await self._handle(batch, now)
+            handled = time.perf_counter()
+            await save_outcomes(session, [row for row, _ in batch])
             await add_events(session, events)
         if events:
             self._relay.wake()
         if batch:
-            # One line a batch: the statuses its messages were left in (pending: to retry).
+            # One line a batch: the statuses its messages were left in (pending: to retry), and
+            # its time in finding them, sending them and recording what became of them.
             statuses = Counter(row.status for row, _ in batch)
-            self._log.info("batch of messages dispatched", messages=len(batch), **statuses)
+            self._log.info(
+                "batch of messages dispatched",
+                messages=len(batch),
+                **statuses,
+                finding=round(found - started, 3),
+                sending=round(handled - found, 3),
+                recording=round(time.perf_counter() - handled, 3),
+            )
         return len(batch)
 
     async def _dispatch_next(self) -> bool:
@@ -136,7 +151,7 @@ class Dispatcher(Worker):
             if not batch:
                 return False
             events = await self._handle(batch, now)
-            session.add(batch[0][0])
+            await save_outcomes(session, [batch[0][0]])
             await add_events(session, events)
         if events:
             self._relay.wake()

@@ -19,7 +19,14 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from notifications.outcomes import channel_failed, delivered
-from notifications.store import ACCEPTED, PENDING, ContactRow, NotificationRow, with_contacts
+from notifications.store import (
+    ACCEPTED,
+    PENDING,
+    ContactRow,
+    NotificationRow,
+    save_outcomes,
+    with_contacts,
+)
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract.envelope import Event
 from socialsvc_common.db import transaction
@@ -85,8 +92,8 @@ async def apply_receipts(
 ) -> AppliedBatch:
     """Records what the receipts say, in one transaction, and answers each in order.
 
-    The rows changed are written when the transaction commits (the ORM groups them into one
-    executemany per set of changed columns), and the events in one statement with them."""
+    The rows the receipts found are written back in one statement, and the events in one
+    statement with them."""
     now = datetime.now(UTC)
     outcomes: list[ReceiptOutcome] = []
     events: list[Event] = []
@@ -97,5 +104,6 @@ async def apply_receipts(
             status, following = decide(found.get(receipt.reference), receipt, now)
             outcomes.append(ReceiptOutcome(receipt.reference, status))
             events += following
+        await save_outcomes(session, [row for row, _ in found.values()])
         await add_events(session, events)
     return AppliedBatch(outcomes, len(events))
