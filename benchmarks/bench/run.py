@@ -91,6 +91,11 @@ def salt_of(token: str) -> str:
     return ALPHABET[int(token, 16) % len(ALPHABET)]
 
 
+def other_token(token: str) -> str:
+    """A new token whose FINs cannot meet those of `token`'s (another salt)."""
+    return next(t for t in iter(lambda: uuid.uuid4().hex[:8], "") if salt_of(t) != salt_of(token))
+
+
 async def warm_up(
     options: Options,
     platform: Platform,
@@ -106,7 +111,7 @@ async def warm_up(
     PostgreSQL's statistics warm up with it. Its FINs and keys are of another token than the
     run's, so none of the run's applications meets one of the warm-up's."""
     print(f"bench: warming up for {options.warm_up:g} s (not measured)")
-    other = next(t for t in iter(lambda: uuid.uuid4().hex[:8], "") if salt_of(t) != salt_of(token))
+    other = other_token(token)
     folder = logs / "warm-up"
     folder.mkdir(exist_ok=True)
     await load(

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import threading
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -14,9 +15,11 @@ from typing import ClassVar
 
 import pytest
 
+from benchmarks.bench.__main__ import parse_args
 from benchmarks.bench.load import EgovRecords, Tally, publish
 from benchmarks.bench.progress import progress_line
 from benchmarks.bench.report import cpu_per_application
+from benchmarks.bench.run import other_token, salt_of
 from benchmarks.bench.templates import (
     PLACEHOLDER,
     base36,
@@ -184,3 +187,15 @@ async def test_kafka_load_sends_its_whole_schedule_in_chunks() -> None:
     assert dict(result.statuses) == {"published": 100}
     assert (tally.submitted, tally.accepted, result.answer.count) == (100, 100, 100)
     assert len({value for _, value in producer.sent}) == 100
+
+
+def test_the_warm_up_submits_under_another_salt_than_the_run() -> None:
+    for _ in range(200):
+        token = uuid.uuid4().hex[:8]
+        assert salt_of(other_token(token)) != salt_of(token)
+
+
+@pytest.mark.parametrize("argv", [["--warm-up", "-1"], ["--duration", "0"]])
+def test_the_bench_refuses_negative_warm_up_and_empty_runs(argv: list[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(argv)
