@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 import httpx
 from sqlalchemy import event
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from notifications.channels import EmailGateway, GatewayReceipt, InboxGateway, SmsGateway
 from notifications.dispatcher import Dispatcher, Gateways
@@ -44,6 +45,31 @@ class RecordingSms(SmsGateway):
         self.in_flight[citizen] -= 1
         self.sent.append((citizen, idempotency_key))
         return GatewayReceipt(message_id=f"sms-{idempotency_key}", status="delivered")
+
+
+def add_citizen(session: AsyncSession, citizen: UUID, phone: str, at: datetime) -> None:
+    """A citizen reachable by SMS with one message due since `at`."""
+    session.add(
+        ContactRow(
+            application_id=citizen,
+            fin=phone[-7:],
+            mobile_phone=phone,
+            language="az",
+            district="Xətai",
+        )
+    )
+    session.add(
+        NotificationRow(
+            id=uuid4(),
+            application_id=citizen,
+            event_id=uuid4(),
+            kind="received",
+            context={"district": "Xətai", "provision_type": "home_care"},
+            occurred_at=at,
+            hold_until=at,
+            next_attempt_at=at,
+        )
+    )
 
 
 async def test_a_batch_goes_out_side_by_side_and_each_citizen_in_order(
@@ -120,29 +146,8 @@ async def test_helpers_join_in_only_while_there_is_a_backlog(fresh_postgres: str
     phones: dict[str, UUID] = {}
     async with transaction(sessions) as session:
         for n in range(120):
-            citizen = uuid4()
-            phones[f"+99451{n:07d}"] = citizen
-            session.add(
-                ContactRow(
-                    application_id=citizen,
-                    fin=f"{n:07d}",
-                    mobile_phone=f"+99451{n:07d}",
-                    language="az",
-                    district="Xətai",
-                )
-            )
-            session.add(
-                NotificationRow(
-                    id=uuid4(),
-                    application_id=citizen,
-                    event_id=uuid4(),
-                    kind="received",
-                    context={"district": "Xətai", "provision_type": "home_care"},
-                    occurred_at=start,
-                    hold_until=start,
-                    next_attempt_at=start,
-                )
-            )
+            phones[f"+99451{n:07d}"] = citizen = uuid4()
+            add_citizen(session, citizen, f"+99451{n:07d}", start)
     looked: list[float] = []
 
     def count_looks(_conn: object, _cursor: object, statement: str, *_: object) -> None:
@@ -178,3 +183,44 @@ async def test_helpers_join_in_only_while_there_is_a_backlog(fresh_postgres: str
     assert sms.most_in_flight > 20
     assert sorted(citizen for citizen, _ in sms.sent) == sorted(phones.values())
     assert 2 <= quiet_looks <= 4  # once a second (four loops polling would make about twelve)
+
+
+async def test_a_message_due_while_the_loop_is_in_a_batch_goes_out_beside_it(
+    fresh_postgres: str,
+) -> None:
+    engine = make_engine(fresh_postgres)
+    await create_tables(engine, *TABLES, OutboxRow)
+    sessions = session_factory(engine)
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    phones = {f"+99452{n:07d}": uuid4() for n in range(2)}
+
+    async def store(phone: str) -> None:
+        async with transaction(sessions) as session:
+            add_citizen(session, phones[phone], phone, start)
+
+    first, second = phones
+    await store(first)
+    client = httpx.AsyncClient()
+    sms = RecordingSms(phones, client)
+    gateways = Gateways(
+        sms, EmailGateway("127.0.0.1", 9, "x@example.az"), InboxGateway(UNUSED, client)
+    )
+    relay = OutboxRelay(sessions, Producer(ServiceSettings(), client_id="unused"))
+    dispatcher = Dispatcher(sessions, relay, gateways, batch_size=50, workers=2)
+    running = asyncio.create_task(dispatcher.run())
+    try:
+        async with asyncio.timeout(10):
+            while not sms.in_flight.total():
+                await asyncio.sleep(0.01)
+            # The loop holds the first message at the gateway (HELD seconds): a commit now wakes.
+            await store(second)
+            dispatcher.wake()
+            while len(sms.sent) < 2:
+                await asyncio.sleep(0.01)
+    finally:
+        dispatcher.stop()
+        await running
+        await client.aclose()
+        await engine.dispose()
+
+    assert sms.most_in_flight == 2  # the second went while the first was still at the gateway

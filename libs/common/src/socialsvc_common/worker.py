@@ -19,6 +19,7 @@ class Worker:
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
         self._log = structlog.get_logger(name)
+        self.working = False  # in a step now, not at rest
 
     async def step(self) -> bool:
         raise NotImplementedError
@@ -35,6 +36,7 @@ class Worker:
     async def run(self) -> None:
         failures = 0
         while not self._stopping.is_set():
+            self.working = True
             try:
                 busy = await self.step()
                 failures = 0
@@ -48,6 +50,7 @@ class Worker:
                 await self._rest(self._idle)
 
     async def _rest(self, seconds: float) -> None:
+        self.working = False
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
         self._wake.clear()

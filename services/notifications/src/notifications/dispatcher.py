@@ -11,11 +11,13 @@ gateway, an HTTP gateway's in one request where it takes batches (notifications.
 each answer is applied to its message and the events of them all are added once.
 
 One loop looks for due messages, when woken (a commit made some) or once a second (retries,
-holds that ran out). While its batches come back full, there is a backlog, and helpers join in
-until theirs come back short: up to `workers` batches in hand at once. Each takes its rows with
-SKIP LOCKED, so none takes another's, and a message is due only once every earlier one to its
-citizen is no longer pending, so a citizen's messages keep their order. A quiet dispatcher asks
-the database once a second, and a wake costs one query, not one per worker.
+holds that ran out). A wake that comes while it is in a batch goes to a helper at rest, which
+takes what is due meanwhile rather than leave it for the loop's next round; a batch that comes
+back full wakes every helper. A helper goes on while it finds messages, then rests: up to
+`workers` batches are in hand at once. Each takes its rows with SKIP LOCKED, so none takes
+another's, and a message is due only once every earlier one to its citizen is no longer pending,
+so a citizen's messages keep their order. A quiet dispatcher asks the database once a second,
+and a wake costs one query, not one per worker.
 """
 
 import asyncio
@@ -92,6 +94,16 @@ class Dispatcher(Worker):
         super().stop()
         for helper in self._helpers:
             helper.stop()
+
+    def wake(self) -> None:
+        """Look for work at once: a helper at rest if the loop is in a batch, else the loop (at
+        once, or as soon as its batch is done)."""
+        if self.working:
+            for helper in self._helpers:
+                if not helper.working:
+                    helper.wake()
+                    return
+        super().wake()
 
     async def step(self) -> bool:
         sent = await self.dispatch_once()
@@ -222,7 +234,7 @@ class Dispatcher(Worker):
 
 
 class _Helper(Worker):
-    """Takes batches beside the dispatcher's loop while they come back full, then rests until
+    """Takes batches beside the dispatcher's loop while it finds messages, then rests until
     woken again."""
 
     def __init__(self, dispatcher: Dispatcher) -> None:
@@ -230,4 +242,4 @@ class _Helper(Worker):
         self._dispatcher = dispatcher
 
     async def step(self) -> bool:
-        return await self._dispatcher.dispatch_once() >= self._dispatcher.batch_size
+        return await self._dispatcher.dispatch_once() > 0
