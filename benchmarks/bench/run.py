@@ -126,7 +126,11 @@ async def warm_up(
     stop = asyncio.Event()
     stop.set()
     watch = LagWatch(bootstrap, groups, time.time())
-    await drain(asyncio.create_task(watch.run(stop)), options.drain_timeout)
+    if not await drain(asyncio.create_task(watch.run(stop)), options.drain_timeout):
+        raise RuntimeError(
+            f"the warm-up did not drain within {options.drain_timeout:g} s: "
+            "a run measured on its backlog would mean nothing; lower the rate"
+        )
 
 
 def usage_of(sampler: Sampler) -> dict[str, dict[str, float]]:

@@ -3,18 +3,20 @@ its SMS gateway takes one message to a request; under a backlog several batches 
 once, and a quiet dispatcher asks the database for due messages once a second, not once a worker."""
 
 import asyncio
+import contextlib
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import httpx
+import pytest
 from sqlalchemy import event
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from notifications.channels import EmailGateway, GatewayReceipt, InboxGateway, SmsGateway
 from notifications.dispatcher import Dispatcher, Gateways
-from notifications.store import SENT, TABLES, ContactRow, NotificationRow
+from notifications.store import SENT, TABLES, ContactRow, NotificationRow, save_outcomes
 from socialsvc_common.db import make_engine, session_factory, transaction
 from socialsvc_common.kafka import Producer
 from socialsvc_common.outbox import OutboxRelay, OutboxRow
@@ -42,6 +44,26 @@ class RecordingSms(SmsGateway):
         self.overlapping_for_one_citizen += self.in_flight[citizen] > 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight.total())
         await asyncio.sleep(HELD)
+        self.in_flight[citizen] -= 1
+        self.sent.append((citizen, idempotency_key))
+        return GatewayReceipt(message_id=f"sms-{idempotency_key}", status="delivered")
+
+
+class HoldingSms(RecordingSms):
+    """Holds the first message it is sent until a second one arrives (at most five seconds)."""
+
+    def __init__(self, phones: dict[str, UUID], client: httpx.AsyncClient) -> None:
+        super().__init__(phones, client)
+        self._second = asyncio.Event()
+
+    async def send(self, to: str, text: str, idempotency_key: str) -> GatewayReceipt:
+        citizen = self._phones[to]
+        self.in_flight[citizen] += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight.total())
+        if self.most_in_flight == 1:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._second.wait(), timeout=5)
+        self._second.set()
         self.in_flight[citizen] -= 1
         self.sent.append((citizen, idempotency_key))
         return GatewayReceipt(message_id=f"sms-{idempotency_key}", status="delivered")
@@ -168,7 +190,8 @@ async def test_helpers_join_in_only_while_there_is_a_backlog(fresh_postgres: str
             while len(sms.sent) < 120:
                 await asyncio.sleep(0.05)
         # Quiet now: three seconds with nothing due.
-        await asyncio.sleep(0.5)
+        while not dispatcher.at_rest:
+            await asyncio.sleep(0.05)
         quiet_from = asyncio.get_running_loop().time()
         await asyncio.sleep(3.0)
         quiet_looks = sum(at >= quiet_from for at in looked)
@@ -201,7 +224,7 @@ async def test_a_message_due_while_the_loop_is_in_a_batch_goes_out_beside_it(
     first, second = phones
     await store(first)
     client = httpx.AsyncClient()
-    sms = RecordingSms(phones, client)
+    sms = HoldingSms(phones, client)
     gateways = Gateways(
         sms, EmailGateway("127.0.0.1", 9, "x@example.az"), InboxGateway(UNUSED, client)
     )
@@ -212,7 +235,7 @@ async def test_a_message_due_while_the_loop_is_in_a_batch_goes_out_beside_it(
         async with asyncio.timeout(10):
             while not sms.in_flight.total():
                 await asyncio.sleep(0.01)
-            # The loop holds the first message at the gateway (HELD seconds): a commit now wakes.
+            # The first message is at the gateway until the second arrives there (or 5 s pass).
             await store(second)
             dispatcher.wake()
             while len(sms.sent) < 2:
@@ -224,3 +247,29 @@ async def test_a_message_due_while_the_loop_is_in_a_batch_goes_out_beside_it(
         await engine.dispose()
 
     assert sms.most_in_flight == 2  # the second went while the first was still at the gateway
+    assert sms.sent[0][0] == phones[second]  # and was answered first, letting the first go
+
+
+async def test_save_outcomes_refuses_a_change_it_would_not_write(fresh_postgres: str) -> None:
+    engine = make_engine(fresh_postgres)
+    await create_tables(engine, *TABLES, OutboxRow)
+    sessions = session_factory(engine)
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    citizen = uuid4()
+    async with transaction(sessions) as session:
+        add_citizen(session, citizen, "+994530000001", start)
+    try:
+        async with transaction(sessions) as session:
+            row = (await session.exec(select(NotificationRow))).one()
+            row.status, row.segments, row.attempts = SENT, 2, 1
+            await save_outcomes(session, [row])
+        async with sessions() as session:
+            stored = (await session.exec(select(NotificationRow))).one()
+        assert (stored.status, stored.segments, stored.attempts) == (SENT, 2, 1)
+        async with sessions() as session:
+            row = (await session.exec(select(NotificationRow))).one()
+            row.kind, row.attempts = "placement_made", 2
+            with pytest.raises(ValueError, match="writes no kind"):
+                await save_outcomes(session, [row])
+    finally:
+        await engine.dispose()

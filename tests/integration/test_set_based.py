@@ -74,7 +74,7 @@ STAMPS = Table(
     SQLModel.metadata,
     Column("id", Uuid, primary_key=True),
     Column("label", String, nullable=False),
-    Column("tally", Integer, nullable=True),
+    Column("order", Integer, nullable=True),
     Column("at", UtcDateTime(), nullable=True),
 )
 
@@ -115,7 +115,7 @@ async def test_update_rows_writes_each_row_its_own_values_in_one_statement(
     ids = [uuid4() for _ in range(4)]
     at = datetime(2026, 12, 7, 4, 30, tzinfo=UTC)
     async with transaction(sessions) as session:
-        rows = [{"id": i, "label": "old", "tally": 1, "at": at} for i in ids]
+        rows = [{"id": i, "label": "old", "order": 1, "at": at} for i in ids]
         await run(session, STAMPS.insert(), rows)
     statements: list[str] = []
     sqlalchemy.event.listen(
@@ -126,15 +126,15 @@ async def test_update_rows_writes_each_row_its_own_values_in_one_statement(
     later = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)
     async with transaction(sessions) as session:
         changed = [
-            {"id": ids[0], "label": "new", "tally": None, "at": later},
-            {"id": ids[2], "label": "ər", "tally": 7, "at": None},
-            {"id": uuid4(), "label": "nobody", "tally": 0, "at": later},
+            {"id": ids[0], "label": "new", "order": None, "at": later},
+            {"id": ids[2], "label": "ər", "order": 7, "at": None},
+            {"id": uuid4(), "label": "nobody", "order": 0, "at": later},
         ]
         await update_rows(session, STAMPS, changed)
         await update_rows(session, STAMPS, [])
     async with sessions() as session:
         found = (await run(session, select(STAMPS))).all()
-    assert {row.id: (row.label, row.tally, row.at) for row in found} == {
+    assert {row.id: (row.label, row.order, row.at) for row in found} == {
         ids[0]: ("new", None, later),
         ids[1]: ("old", 1, at),
         ids[2]: ("ər", 7, None),

@@ -233,18 +233,33 @@ async def update_rows(
             .where(table.c[key] == by_key)
             .values({name: bindparam(name, type_=table.c[name].type) for name in columns})
         )
-        await run(session, each, [{**row, "_key": row[key]} for row in rows])
+        await run(
+            session,
+            each,
+            [{**{name: row[name] for name in columns}, "_key": row[key]} for row in rows],
+        )
         return
+    quote = dialect.identifier_preparer.quote
     names = [key, *columns]
     arrays = ", ".join(
-        f"CAST(:{name} AS {table.c[name].type.compile(dialect=dialect)}[])" for name in names
+        f"CAST(:p{n} AS {table.c[name].type.compile(dialect=dialect)}[])"
+        for n, name in enumerate(names)
     )
-    assigned = ", ".join(f"{name} = v.{name}" for name in columns)
+    assigned = ", ".join(f"{quote(table.c[name].name)} = v.{quote(name)}" for name in columns)
+    target = dialect.identifier_preparer.format_table(table)
+    aliases = ", ".join(map(quote, names))
     statement = text(
-        f"UPDATE {table.name} SET {assigned} FROM unnest({arrays}) AS v({', '.join(names)}) "  # noqa: S608 - names from the table
-        f"WHERE {table.name}.{key} = v.{key}"
-    ).bindparams(*(bindparam(name, type_=postgresql.ARRAY(table.c[name].type)) for name in names))
-    await run(session, statement, {name: [row[name] for row in rows] for name in names})
+        f"UPDATE {target} SET {assigned} FROM unnest({arrays}) AS v({aliases}) "  # noqa: S608 - names from the table, quoted
+        f"WHERE {target}.{quote(table.c[key].name)} = v.{quote(key)}"
+    ).bindparams(
+        *(
+            bindparam(f"p{n}", type_=postgresql.ARRAY(table.c[name].type))
+            for n, name in enumerate(names)
+        )
+    )
+    await run(
+        session, statement, {f"p{n}": [row[name] for row in rows] for n, name in enumerate(names)}
+    )
 
 
 def dialect_insert(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.Insert:

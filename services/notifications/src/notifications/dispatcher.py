@@ -45,8 +45,9 @@ __all__ = ["NAME", "Dispatcher", "Gateways"]
 # Messages of one batch share one transaction and, per HTTP gateway, one request; up to WORKERS
 # batches are in hand at once under a backlog, and up to CONCURRENCY citizens' messages are with
 # one-by-one gateways (e-mail) at once. A batch of 300 rather than 50: under a backlog the cost of
-# a message is mostly its batch's round trips (at 100/s on a 2-core machine, 58 -> 85 applications
-# a second sustained).
+# a message is mostly its batch's round trips (at 100/s on a 2-core machine, 58 -> 77-85
+# applications a second sustained). A batch holds its rows' locks while it sends, so a consent
+# withdrawal or an erasure about one of them waits for it (about a second under load).
 BATCH_SIZE = 300
 WORKERS = 4
 CONCURRENCY = 64
@@ -94,6 +95,11 @@ class Dispatcher(Worker):
         super().stop()
         for helper in self._helpers:
             helper.stop()
+
+    @property
+    def at_rest(self) -> bool:
+        """Whether the loop and every helper are resting (none in a batch)."""
+        return not self.working and not any(helper.working for helper in self._helpers)
 
     def wake(self) -> None:
         """Look for work at once: a helper at rest if the loop is in a batch, else the loop (at

@@ -6,7 +6,20 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, Column, Delete, Index, Table, delete, func, insert, text, true, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    Delete,
+    Index,
+    Table,
+    delete,
+    func,
+    insert,
+    inspect,
+    text,
+    true,
+    update,
+)
 from sqlmodel import Field, SQLModel, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -263,8 +276,12 @@ OUTCOME_COLUMNS = (
 
 async def save_outcomes(session: AsyncSession, rows: Sequence[NotificationRow]) -> None:
     """Writes what the attempts or receipts changed in these messages, in one statement. The rows
-    leave the session first, so its commit does not write them again one by one."""
+    leave the session first, so its commit does not write them again one by one; a change to a
+    column this does not write would be lost, so it is refused."""
     for row in rows:
+        unwritten = set(inspect(row).committed_state) - set(OUTCOME_COLUMNS)
+        if unwritten:
+            raise ValueError(f"save_outcomes writes no {', '.join(sorted(unwritten))}")
         session.expunge(row)
     changed = [
         {"id": row.id, **{name: getattr(row, name) for name in OUTCOME_COLUMNS}} for row in rows
