@@ -50,12 +50,12 @@ class FlakySms(SmsGateway):
         return GatewayReceipt(message_id=f"sms-{idempotency_key}", status="accepted")
 
 
-def message(citizen: UUID, at: datetime, **fields: Any) -> NotificationRow:
+def message(citizen: UUID, at: datetime, kind: str = "received", **fields: Any) -> NotificationRow:
     return NotificationRow(
         id=uuid4(),
         application_id=citizen,
         event_id=uuid4(),
-        kind="received",
+        kind=kind,
         context={"district": "Xətai", "provision_type": "home_care"},
         occurred_at=at,
         hold_until=at,

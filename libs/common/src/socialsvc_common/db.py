@@ -23,6 +23,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     event,
+    inspect,
     text,
     update,
 )
@@ -35,6 +36,7 @@ from sqlalchemy.orm import Mapped, QueryableAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
@@ -259,6 +261,29 @@ async def update_rows(
     )
     await run(
         session, statement, {f"p{n}": [row[name] for row in rows] for n, name in enumerate(names)}
+    )
+
+
+async def write_changes(session: AsyncSession, rows: Sequence[SQLModel]) -> None:
+    """Writes what changed in these loaded rows of one table, in one statement (update_rows),
+    instead of the ORM's UPDATE per row at commit: the rows leave the session, and the columns
+    any of them changed are written for every one that changed."""
+    changed = [row for row in rows if inspect(row).committed_state]
+    for row in rows:
+        session.expunge(row)
+    if not changed:
+        return
+    mapper = inspect(type(changed[0]))
+    (key,) = (column.name for column in mapper.primary_key)
+    names = sorted({name for row in changed for name in inspect(row).committed_state})
+    await update_rows(
+        session,
+        mapper.local_table,
+        [
+            {key: getattr(row, key), **{name: getattr(row, name) for name in names}}
+            for row in changed
+        ],
+        key=key,
     )
 
 

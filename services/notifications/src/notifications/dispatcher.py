@@ -34,10 +34,10 @@ from notifications.breaker import CircuitBreaker
 from notifications.outcomes import NAME
 from notifications.quiet_hours import QuietHours
 from notifications.sending import Gateways, send_all
-from notifications.store import ContactRow, NotificationRow, due, save_outcomes
+from notifications.store import ContactRow, NotificationRow, due
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract.envelope import Event
-from socialsvc_common.db import transaction
+from socialsvc_common.db import transaction, write_changes
 from socialsvc_common.outbox import OutboxRelay, add_events
 from socialsvc_common.worker import Worker
 
@@ -82,10 +82,6 @@ class Dispatcher(Worker):
         self._urgent = urgent_kinds
         self._breakers = {channel: breaker() for channel in p.Channel}
         self._helpers = [_Helper(self) for _ in range(workers - 1)]
-
-    @property
-    def batch_size(self) -> int:
-        return self._batch_size
 
     async def run(self) -> None:
         """Runs the loop, and its helpers for a backlog, until asked to stop."""
@@ -144,7 +140,7 @@ class Dispatcher(Worker):
             found = time.perf_counter()
             events = await self._handle(batch, now)
             handled = time.perf_counter()
-            await save_outcomes(session, [row for row, _ in batch])
+            await write_changes(session, [row for row, _ in batch])
             await add_events(session, events)
         if events:
             self._relay.wake()
@@ -169,7 +165,7 @@ class Dispatcher(Worker):
             if not batch:
                 return False
             events = await self._handle(batch, now)
-            await save_outcomes(session, [batch[0][0]])
+            await write_changes(session, [batch[0][0]])
             await add_events(session, events)
         if events:
             self._relay.wake()

@@ -24,12 +24,11 @@ from notifications.store import (
     PENDING,
     ContactRow,
     NotificationRow,
-    save_outcomes,
     with_contacts,
 )
 from socialsvc_common.contract import payloads as p
 from socialsvc_common.contract.envelope import Event
-from socialsvc_common.db import transaction
+from socialsvc_common.db import transaction, write_changes
 from socialsvc_common.logs import redact_text
 from socialsvc_common.outbox import add_events
 
@@ -92,8 +91,8 @@ async def apply_receipts(
 ) -> AppliedBatch:
     """Records what the receipts say, in one transaction, and answers each in order.
 
-    The rows the receipts found are written back in one statement, and the events in one
-    statement with them."""
+    The rows the receipts changed are written in one statement, and the events in one statement
+    with them."""
     now = datetime.now(UTC)
     outcomes: list[ReceiptOutcome] = []
     events: list[Event] = []
@@ -104,6 +103,6 @@ async def apply_receipts(
             status, following = decide(found.get(receipt.reference), receipt, now)
             outcomes.append(ReceiptOutcome(receipt.reference, status))
             events += following
-        await save_outcomes(session, [row for row, _ in found.values()])
+        await write_changes(session, [row for row, _ in found.values()])
         await add_events(session, events)
     return AppliedBatch(outcomes, len(events))

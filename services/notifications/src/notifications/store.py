@@ -15,7 +15,6 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    inspect,
     text,
     true,
     update,
@@ -23,7 +22,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from socialsvc_common.db import UtcDateTime, among, run, update_rows, upsert
+from socialsvc_common.db import UtcDateTime, among, run, upsert
 from socialsvc_common.retention import Rule
 from socialsvc_common.withdrawals import WithdrawalRow
 
@@ -258,35 +257,6 @@ async def due(
     )
     contacts = {contact.application_id: contact for contact in found.all()}
     return [(row, contacts[row.application_id]) for row in rows]
-
-
-# What sending a message and hearing back of it change in its row.
-OUTCOME_COLUMNS = (
-    "status",
-    "channel",
-    "attempts",
-    "segments",
-    "gateway_message_id",
-    "last_error",
-    "sent_at",
-    "delivered_at",
-    "next_attempt_at",
-)
-
-
-async def save_outcomes(session: AsyncSession, rows: Sequence[NotificationRow]) -> None:
-    """Writes what the attempts or receipts changed in these messages, in one statement. The rows
-    leave the session first, so its commit does not write them again one by one; a change to a
-    column this does not write would be lost, so it is refused."""
-    for row in rows:
-        unwritten = set(inspect(row).committed_state) - set(OUTCOME_COLUMNS)
-        if unwritten:
-            raise ValueError(f"save_outcomes writes no {', '.join(sorted(unwritten))}")
-        session.expunge(row)
-    changed = [
-        {"id": row.id, **{name: getattr(row, name) for name in OUTCOME_COLUMNS}} for row in rows
-    ]
-    await update_rows(session, NOTIFICATIONS, changed)
 
 
 async def with_contacts(
