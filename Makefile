@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 KAFKA := deploy/kafka/kafkactl
 PG := deploy/postgres/pgctl
 
-.PHONY: help install run ops prometheus k8s demo-statistics test test-unit test-integration bench chaos multihost lint format infra infra-stop migrate topics schemas asyncapi \
+.PHONY: help install run ops prometheus k8s demo-statistics test test-unit test-integration bench bench-idle chaos multihost lint format infra infra-stop migrate topics schemas asyncapi \
 	kafka-jars kafka-start kafka-stop kafka-status kafka-wipe \
 	cluster-start cluster-stop cluster-status cluster-wipe \
 	secure-cluster-start secure-cluster-stop secure-cluster-status secure-cluster-wipe \
@@ -65,6 +65,9 @@ test-integration: install ## integration and end-to-end tests (starts Kafka and 
 BENCH_ARGS ?=
 bench: install kafka-jars pg-start ## throughput and latency of the whole platform next to the broker's limit
 	$(PY) -m benchmarks.bench $(BENCH_ARGS)
+
+bench-idle: install kafka-jars pg-start ## what the platform costs with nothing to do: CPU per process, commits a second
+	$(PY) -m benchmarks.idle $(IDLE_ARGS)
 
 SCENARIO ?=
 APPLICATIONS ?= 10000

@@ -14,51 +14,29 @@ import logging
 import os
 import sys
 import time
-import uuid
 from datetime import UTC, datetime
 
 from benchmarks.bench.__main__ import DEFAULT_DATABASE
-from benchmarks.bench.infra import ROOT, commits_of, create_topics, databases, start_broker
-from benchmarks.bench.lag import INPUTS
-from benchmarks.bench.processes import Sampler, start_platform, wait_healthy
+from benchmarks.bench.infra import ROOT, commits_of, prepared
+from benchmarks.bench.processes import Sampler, running
 from benchmarks.bench.report import BROKER
-from tests.harness import SERVICES, migrate, start_group_at_end
+from tests.harness import SERVICES
 
 
 async def measure(seconds: float, settle: float, database_url: str) -> dict[str, float]:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     logs = ROOT / "var" / "bench" / f"idle-{stamp}"
     logs.mkdir(parents=True, exist_ok=True)
-    broker = await asyncio.to_thread(start_broker, None)
-    try:
-        await create_topics(broker.bootstrap)
-        token = uuid.uuid4().hex[:8]
-        names = {service: f"bench_{token}_{service}" for service in SERVICES}
-        groups = {service: f"{service}-idle-{token}" for service in SERVICES}
-        with databases(database_url, list(names.values())) as made:
-            urls = {service: made[name] for service, name in names.items()}
-            for service, group in groups.items():
-                await start_group_at_end(broker.bootstrap, group, INPUTS[service])
-            for service, url in urls.items():
-                await migrate(service, url)
-            platform = start_platform(broker.bootstrap, urls, groups, logs, "INFO")
-            try:
-                await wait_healthy(platform)
-                await asyncio.sleep(settle)
-                sampler = Sampler(time.time())
-                for name, process in platform.processes.items():
-                    sampler.watch(name, process.pid)
-                if (pid := broker.pid()) is not None:
-                    sampler.watch(BROKER, pid)
-                before = await asyncio.to_thread(commits_of, urls)
-                await asyncio.sleep(seconds)
-                for name in [*platform.processes, BROKER]:
-                    sampler.forget(name)
-                after = await asyncio.to_thread(commits_of, urls)
-            finally:
-                platform.stop()
-    finally:
-        await asyncio.to_thread(broker.stop)
+    async with prepared(None, database_url) as (broker, urls):
+        groups = {service: f"{service}-idle-{stamp.lower()}" for service in SERVICES}
+        async with running(broker.bootstrap, urls, groups, logs, "INFO") as platform:
+            await asyncio.sleep(settle)
+            sampler = Sampler(time.time())
+            sampler.watch_platform(platform, broker.pid(), BROKER)
+            before = await asyncio.to_thread(commits_of, urls)
+            await asyncio.sleep(seconds)
+            sampler.forget_platform(platform, BROKER)
+            after = await asyncio.to_thread(commits_of, urls)
     figures = {
         f"{name} cpu %": round(100 * usage.cpu_seconds / seconds, 1)
         for name, usage in sampler.usage.items()

@@ -178,23 +178,20 @@ async def partitions_of(
     """Every partition of these topics; a topic still missing after `wait_seconds` is an error
     that names it (a broker's metadata may lag the topics just created for a while)."""
     deadline = time.monotonic() + wait_seconds
-    while True:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        await admin.start()
-        try:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        while True:
             described = await admin.describe_topics(names)
-        finally:
-            await admin.close()
-        missing = [t["topic"] for t in described if t["error_code"]]
-        if not missing:
-            return [
-                TopicPartition(t["topic"], p["partition"])
-                for t in described
-                for p in t["partitions"]
-            ]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"topics {missing} missing: create them first (make topics)")
-        await asyncio.sleep(0.5)
+            missing = [t["topic"] for t in described if t["error_code"]]
+            if not missing:
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError(f"topics {missing} missing: create them first (make topics)")
+            await asyncio.sleep(0.5)
+    finally:
+        await admin.close()
+    return [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
 
 
 async def end_offsets(bootstrap: str, names: list[str]) -> dict[TopicPartition, int]:

@@ -13,15 +13,13 @@ import asyncio
 import logging
 import os
 import sys
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.bench.chart import draw
-from benchmarks.bench.infra import ROOT, create_topics, databases, start_broker
+from benchmarks.bench.infra import ROOT, prepared
 from benchmarks.bench.report import save, table
 from benchmarks.bench.run import Options, measure
-from tests.harness import SERVICES
 
 DEFAULT_DATABASE = "postgresql+asyncpg://socialsvc:socialsvc@127.0.0.1:25432/socialsvc_test"
 
@@ -118,16 +116,11 @@ async def main(args: argparse.Namespace) -> int:
         limit=not args.no_limit,
         warm_up=args.warm_up,
     )
-    broker = await asyncio.to_thread(start_broker, args.bootstrap)
-    try:
-        await create_topics(broker.bootstrap)
-        token = uuid.uuid4().hex[:8]
-        names = {service: f"bench_{token}_{service}" for service in SERVICES}
-        with databases(args.database_url, list(names.values()), keep=args.keep_databases) as made:
-            urls = {service: made[name] for service, name in names.items()}
-            results = await measure(options, broker, urls, logs, stamp)
-    finally:
-        await asyncio.to_thread(broker.stop)
+    async with prepared(args.bootstrap, args.database_url, keep=args.keep_databases) as (
+        broker,
+        urls,
+    ):
+        results = await measure(options, broker, urls, logs, stamp)
     path = save(results, args.out, stamp)
     draw(results, path.with_suffix(".png"))
     print(table(results))

@@ -1,9 +1,11 @@
 """The benchmark's own broker (deploy/kafka/kafkactl's `bench` deployment), its topics, and fresh
 PostgreSQL databases for one run."""
 
+import asyncio
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from pydantic import BaseModel
 from socialsvc_common.admin import ensure_topics
 from socialsvc_common.contract.topics import REGISTRY, Topic
 from socialsvc_common.db import libpq_url
-from tests.harness import drop_database, reachable
+from tests.harness import SERVICES, drop_database, reachable
 
 ROOT = Path(__file__).resolve().parents[2]
 KAFKACTL = ROOT / "deploy" / "kafka" / "kafkactl"
@@ -78,6 +80,23 @@ def databases(admin_url: str, names: list[str], *, keep: bool = False) -> Iterat
             with psycopg.connect(plain, autocommit=True) as connection:
                 for name in names:
                     drop_database(connection, name)
+
+
+@asynccontextmanager
+async def prepared(
+    bootstrap: str | None, database_url: str, *, keep: bool = False
+) -> AsyncIterator[tuple[Broker, dict[str, str]]]:
+    """The broker (started when none is named, and stopped again) with every topic, and a fresh
+    database for each service (their URLs by service), dropped at the end unless `keep`."""
+    broker = await asyncio.to_thread(start_broker, bootstrap)
+    try:
+        await create_topics(broker.bootstrap)
+        token = uuid.uuid4().hex[:8]
+        names = {service: f"bench_{token}_{service}" for service in SERVICES}
+        with databases(database_url, list(names.values()), keep=keep) as made:
+            yield broker, {service: made[name] for service, name in names.items()}
+    finally:
+        await asyncio.to_thread(broker.stop)
 
 
 def commits_of(urls: dict[str, str]) -> dict[str, int]:

@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +16,15 @@ import httpx
 import psutil
 
 from socialsvc_common.apikeys import Role, issue
-from tests.harness import SERVICES, Gateways, free_port, service_env
+from socialsvc_common.contract.access import service_inputs
+from tests.harness import (
+    SERVICES,
+    Gateways,
+    free_port,
+    migrate,
+    service_env,
+    start_group_at_end,
+)
 
 
 @dataclass
@@ -71,6 +81,25 @@ def start_platform(
     return Platform(processes, urls_by_service, groups, api_key)
 
 
+@asynccontextmanager
+async def running(
+    bootstrap: str, urls: dict[str, str], groups: dict[str, str], logs: Path, log_level: str
+) -> AsyncIterator[Platform]:
+    """The platform started on fresh consumer groups (at the topics' ends) and migrated
+    databases, healthy; stopped when the block ends."""
+    inputs = service_inputs()
+    for service, group in groups.items():
+        await start_group_at_end(bootstrap, group, inputs[service])
+    for service, url in urls.items():
+        await migrate(service, url)
+    platform = start_platform(bootstrap, urls, groups, logs, log_level)
+    try:
+        await wait_healthy(platform)
+        yield platform
+    finally:
+        platform.stop()
+
+
 async def wait_healthy(platform: Platform, seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
     async with httpx.AsyncClient() as client:
@@ -111,6 +140,19 @@ class Sampler:
         self._watched[name] = process
         self._first[name] = times.user + times.system
         self.usage.setdefault(name, Usage())
+
+    def watch_platform(self, platform: "Platform", broker_pid: int | None, broker: str) -> None:
+        """Every process of the platform, and the broker under `broker` when its pid is known."""
+        for name, process in platform.processes.items():
+            self.watch(name, process.pid)
+        if broker_pid is not None:
+            self.watch(broker, broker_pid)
+
+    def forget_platform(self, platform: "Platform", broker: str) -> None:
+        """Takes a last sample of the platform's processes and the broker, and watches them no
+        more (the broker goes on to the limit's phase under another name)."""
+        for name in [*platform.processes, broker]:
+            self.forget(name)
 
     def forget(self, name: str) -> None:
         self.sample_one(name)

@@ -13,10 +13,10 @@ from typing import Any
 from benchmarks.bench.analysis import PlatformFigures, analyse
 from benchmarks.bench.collect import KINDS, read_events
 from benchmarks.bench.infra import Broker, commits_of
-from benchmarks.bench.lag import INPUTS, LagWatch
+from benchmarks.bench.lag import LagWatch
 from benchmarks.bench.load import EgovRecords, LoadResult, Tally, producer_for, publish
 from benchmarks.bench.perf import producer_performance
-from benchmarks.bench.processes import Platform, Sampler, start_platform, wait_healthy
+from benchmarks.bench.processes import Platform, Sampler, running
 from benchmarks.bench.progress import report_progress
 from benchmarks.bench.relay import run_relay
 from benchmarks.bench.report import (
@@ -30,7 +30,7 @@ from benchmarks.bench.report import (
 from benchmarks.bench.targets import RunFigures, judge
 from benchmarks.bench.templates import ALPHABET
 from benchmarks.bench.wrk import WrkLoad, progress_folder, read_progress, run_wrk
-from tests.harness import SERVICES, end_offsets, migrate, start_group_at_end
+from tests.harness import SERVICES, end_offsets
 
 LIMIT = ", limit"  # the broker again, while the relay and ProducerPerformance run
 # Fewer records measure the start-up and the pipeline's fill, not its rate.
@@ -197,19 +197,10 @@ async def platform_phase(
     before it (after start-up and any warm-up)."""
     bootstrap, token = broker.bootstrap, uuid.uuid4().hex[:8]
     groups = {service: f"{service}-bench-{token}" for service in SERVICES}
-    for service, group in groups.items():
-        await start_group_at_end(bootstrap, group, INPUTS[service])
-    for service, url in urls.items():
-        await migrate(service, url)
-    platform = start_platform(bootstrap, urls, groups, logs, options.log_level)
-    try:
-        await wait_healthy(platform)
+    async with running(bootstrap, urls, groups, logs, options.log_level) as platform:
         if options.warm_up > 0:
             await warm_up(options, platform, groups, bootstrap=bootstrap, token=token, logs=logs)
-        for name, process in platform.processes.items():
-            sampler.watch(name, process.pid)
-        if (pid := broker.pid()) is not None:
-            sampler.watch(BROKER, pid)
+        sampler.watch_platform(platform, broker.pid(), BROKER)
         # Over HTTP wrk is the load generator and this process only watches; over Kafka it is both.
         sampler.watch(MONITOR if options.mode == "http" else LOAD_GENERATOR, os.getpid())
         since = await end_offsets(bootstrap, list(KINDS))
@@ -225,11 +216,8 @@ async def platform_phase(
             logs=logs,
             sampler=sampler,
         )
-        for name in [*platform.processes, BROKER]:
-            sampler.forget(name)
+        sampler.forget_platform(platform, BROKER)
         events = await read_events(bootstrap, since)
-    finally:
-        platform.stop()
     return analyse(events, result, start), result, lag, drained, commits_before
 
 
