@@ -24,11 +24,16 @@ $(CURDIR)/.tools/bin/uv:
 	python3 -m venv .tools
 	.tools/bin/pip install -q "uv==$(UV_VERSION)"
 
+# Bytecode is compiled at install: where PYTHONDONTWRITEBYTECODE is set, Python reads .pyc files
+# but never writes them, and every process would compile each module it imports again (a
+# service's start took 6-7 s of CPU instead of 2.5). The workspace's own sources are compiled at
+# every install (a quarter of a second when nothing changed).
 $(VENV)/.synced: $(UV) uv.lock pyproject.toml libs/common/pyproject.toml $(wildcard services/*/pyproject.toml)
-	$(UV) sync --all-packages --locked --quiet
+	$(UV) sync --all-packages --locked --quiet --compile-bytecode
 	@touch $@
 
 install: $(VENV)/.synced ## install Python, the workspace and its tools (uv, locked)
+	@$(PY) -m compileall -q libs services tests benchmarks chaos deploy tools
 
 run: install ## start Kafka, create the topics, run the four services and the workspace (Ctrl-C stops all)
 	@deploy/run.sh
