@@ -1,8 +1,10 @@
 """Shared fixtures: where the real broker and database are, and unique names for each test."""
 
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Protocol
 
 import psycopg
 import pytest
@@ -14,6 +16,8 @@ BOOTSTRAP = os.environ.get("SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9192"
 DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+asyncpg://socialsvc:socialsvc@127.0.0.1:25432/socialsvc_test"
 )
+# Tries at copying a template database, which PostgreSQL refuses while anyone is connected to it.
+COPY_ATTEMPTS = 40
 
 
 @pytest.fixture(scope="session")
@@ -40,12 +44,27 @@ def unique() -> Callable[[str], str]:
     return lambda prefix: f"{prefix}-{token}"
 
 
-def create_database(postgres_url: str, name: str) -> tuple[str, Callable[[], None]]:
-    """A new, empty PostgreSQL database (URL and a function that drops it): tests that own their
-    tables never meet rows an earlier run left behind."""
+class MakeDatabase(Protocol):
+    def __call__(self, name: str, *, template: str | None = None) -> str: ...
+
+
+def create_database(
+    postgres_url: str, name: str, *, template: str | None = None
+) -> tuple[str, Callable[[], None]]:
+    """A new PostgreSQL database (URL and a function that drops it), empty or a copy of
+    `template`: tests that own their tables never meet rows an earlier run left behind."""
     admin = libpq_url(postgres_url)
+    statement = f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
     with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
+        for attempt in range(1, COPY_ATTEMPTS + 1):
+            try:
+                connection.execute(statement)
+                break
+            except psycopg.errors.ObjectInUse:
+                # An autovacuum worker in the template: it soon ends.
+                if attempt == COPY_ATTEMPTS:
+                    raise
+                time.sleep(0.25)
 
     def drop() -> None:
         with psycopg.connect(admin, autocommit=True) as connection:
@@ -55,12 +74,13 @@ def create_database(postgres_url: str, name: str) -> tuple[str, Callable[[], Non
 
 
 @pytest.fixture
-def database_factory(postgres_url: str) -> Iterator[Callable[[str], str]]:
-    """Makes databases for one test (by name, returning their URLs) and drops them after it."""
+def database_factory(postgres_url: str) -> Iterator[MakeDatabase]:
+    """Makes databases for one test (by name, returning their URLs; empty, or copies of a
+    template) and drops them after it."""
     drops: list[Callable[[], None]] = []
 
-    def make(name: str) -> str:
-        url, drop = create_database(postgres_url, name)
+    def make(name: str, *, template: str | None = None) -> str:
+        url, drop = create_database(postgres_url, name, template=template)
         drops.append(drop)
         return url
 
