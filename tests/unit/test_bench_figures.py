@@ -10,6 +10,7 @@ from benchmarks.bench.perf import parse_summary
 from benchmarks.bench.report import commits_per_application
 from benchmarks.bench.stats import due_at, percentile, slope, submissions_due, summarise
 from benchmarks.bench.targets import RunFigures, judge
+from benchmarks.message_stages import report
 
 
 def test_percentiles_are_nearest_rank() -> None:
@@ -23,6 +24,18 @@ def test_percentiles_are_nearest_rank() -> None:
     assert (summary.count, summary.p95, summary.max, summary.mean) == (100, 95, 100, 50.5)
     with pytest.raises(ValueError, match="between 0 and 1"):
         percentile(values, 99)
+
+
+def test_message_stages_are_split_over_all_messages_and_by_kind() -> None:
+    rows = [("received", 0.1 * n, 0.2, 0.01 * n) for n in range(1, 11)]
+    rows += [("placement_made", 5.0, 0.3, 0.5)]
+    lines = report(rows)
+    assert lines[1].split()[-4:] == ["11", "0.600", "1.000", "5.000"]  # event -> consumed
+    assert lines[2].split()[-4:] == ["11", "0.200", "0.200", "0.300"]  # consumed -> sent
+    kinds = [line.strip() for line in lines if line.startswith("  ") and len(line.split()) == 1]
+    assert kinds == ["placement_made", "received"]
+    received = lines[lines.index("  received") + 3]
+    assert received.split()[-4:] == ["10", "0.050", "0.090", "0.100"]  # sent -> delivered
 
 
 def test_the_schedule_is_fixed_by_the_rate_not_by_the_answers() -> None:
