@@ -15,7 +15,7 @@ import psycopg
 
 from benchmarks.bench.__main__ import DEFAULT_DATABASE
 from benchmarks.bench.stats import percentile
-from socialsvc_common.db import libpq_url
+from socialsvc_common.db import database_named, libpq_url
 
 STAGES = ("event -> consumed", "consumed -> sent", "sent -> delivered")
 QUERY = """
@@ -26,6 +26,14 @@ SELECT n.kind,
 FROM notifications n JOIN inbox i ON i.event_id = n.event_id
 WHERE n.delivered_at IS NOT NULL
 """
+
+
+def stage_rows(url: str) -> list[tuple[str, float, float, float]]:
+    """Each delivered message's kind and its three stages in seconds, from the database at `url`
+    (a libpq URL)."""
+    with psycopg.connect(url) as connection:
+        found = connection.execute(QUERY).fetchall()
+    return [(kind, *(float(seconds) for seconds in stages)) for kind, *stages in found]
 
 
 def line(label: str, values: Sequence[float]) -> str:
@@ -51,9 +59,10 @@ def main() -> None:
     parser.add_argument("database", help="the kept notifications database's name")
     parser.add_argument("--database-url", default=DEFAULT_DATABASE, help="any database there")
     args = parser.parse_args()
-    url = f"{libpq_url(args.database_url).rsplit('/', 1)[0]}/{args.database}"
-    with psycopg.connect(url) as connection:
-        rows = connection.execute(QUERY).fetchall()
+    try:
+        rows = stage_rows(libpq_url(database_named(args.database_url, args.database)))
+    except psycopg.errors.UndefinedTable:
+        raise SystemExit(f"{args.database} is not a notifications database") from None
     if not rows:
         raise SystemExit(f"no delivered message in {args.database}")
     print("\n".join(report(rows)))

@@ -4,12 +4,13 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 import psycopg
 import pytest
 
-from socialsvc_common.db import libpq_url
+from socialsvc_common.db import database_named, libpq_url
 from tests.harness import drop_database, reachable
 
 BOOTSTRAP = os.environ.get("SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9192")
@@ -70,13 +71,13 @@ def create_database(
         with psycopg.connect(admin, autocommit=True) as connection:
             drop_database(connection, name)
 
-    return f"{postgres_url.rsplit('/', 1)[0]}/{name}", drop
+    return database_named(postgres_url, name), drop
 
 
-@pytest.fixture
-def database_factory(postgres_url: str) -> Iterator[MakeDatabase]:
-    """Makes databases for one test (by name, returning their URLs; empty, or copies of a
-    template) and drops them after it."""
+@contextmanager
+def made_databases(postgres_url: str) -> Iterator[MakeDatabase]:
+    """Makes databases (by name, returning their URLs; empty, or copies of a template) and
+    drops them on the way out."""
     drops: list[Callable[[], None]] = []
 
     def make(name: str, *, template: str | None = None) -> str:
@@ -84,9 +85,18 @@ def database_factory(postgres_url: str) -> Iterator[MakeDatabase]:
         drops.append(drop)
         return url
 
-    yield make
-    for drop in drops:
-        drop()
+    try:
+        yield make
+    finally:
+        for drop in reversed(drops):
+            drop()
+
+
+@pytest.fixture
+def database_factory(postgres_url: str) -> Iterator[MakeDatabase]:
+    """Makes databases for one test and drops them after it (`made_databases`)."""
+    with made_databases(postgres_url) as make:
+        yield make
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from socialsvc_common.admin import ensure_topics
 from socialsvc_common.contract.topics import REGISTRY, Topic
-from socialsvc_common.db import libpq_url
+from socialsvc_common.db import database_named, libpq_url
 from tests.harness import SERVICES, drop_database, reachable
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,12 +67,11 @@ async def create_topics(bootstrap: str) -> None:
 def databases(admin_url: str, names: list[str], *, keep: bool = False) -> Iterator[dict[str, str]]:
     """Fresh databases by name (their SQLAlchemy URLs), dropped when the run ends unless `keep`."""
     plain = libpq_url(admin_url)
-    base = admin_url.rsplit("/", 1)[0]
     with psycopg.connect(plain, autocommit=True) as connection:
         for name in names:
             connection.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield {name: f"{base}/{name}" for name in names}
+        yield {name: database_named(admin_url, name) for name in names}
     finally:
         if keep:
             print(f"bench: databases kept: {', '.join(names)}")

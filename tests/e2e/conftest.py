@@ -23,7 +23,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from socialsvc_common.apikeys import Role, issue
 from socialsvc_common.contract.access import service_inputs
-from tests.conftest import MakeDatabase, create_database
+from tests.conftest import MakeDatabase, made_databases
 from tests.harness import (
     READ_MODELS,
     SERVICES,
@@ -121,27 +121,22 @@ class Templates:
     asked for; a platform's databases are copies of it (CREATE DATABASE .. TEMPLATE), which take
     a fraction of the time of migrating each anew."""
 
-    def __init__(self, postgres_url: str) -> None:
-        self._postgres_url = postgres_url
+    def __init__(self, make_database: MakeDatabase) -> None:
+        self._make_database = make_database
         self._names: dict[str, str] = {}
-        self.drops: list[Callable[[], None]] = []
 
     async def name_of(self, service: str) -> str:
         if service not in self._names:
             name = f"e2e_template_{uuid.uuid4().hex[:10]}_{service}"
-            url, drop = create_database(self._postgres_url, name)
-            self.drops.append(drop)
-            await migrate(service, url)
+            await migrate(service, self._make_database(name))
             self._names[service] = name
         return self._names[service]
 
 
 @pytest.fixture(scope="session")
 def templates(postgres_url: str) -> Iterator[Templates]:
-    made = Templates(postgres_url)
-    yield made
-    for drop in made.drops:
-        drop()
+    with made_databases(postgres_url) as make:
+        yield Templates(make)
 
 
 @pytest.fixture
@@ -203,29 +198,18 @@ async def shared_platform(
 ) -> AsyncIterator[Platform]:
     """One platform for the tests of a module that share it (they override `platform` with
     this): for tests that look only at their own applications, so that each does not pay for
-    starting five processes and migrating four databases."""
-    drops: list[Callable[[], None]] = []
-
-    def make(name: str, *, template: str | None = None) -> str:
-        url, drop = create_database(postgres_url, name, template=template)
-        drops.append(drop)
-        return url
-
-    token = uuid.uuid4().hex[:10]
-    try:
+    starting five processes and copying four databases."""
+    with made_databases(postgres_url) as make:
         async with running_platform(
             bootstrap,
             make,
             templates,
             tmp_path_factory.mktemp("platform"),
-            token,
+            uuid.uuid4().hex[:10],
             platform_settings={},
             platform_keys={},
         ) as running:
             yield running
-    finally:
-        for drop in drops:
-            drop()
 
 
 @pytest.fixture

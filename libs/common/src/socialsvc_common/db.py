@@ -76,6 +76,11 @@ def libpq_url(url: str) -> str:
     return scheme.split("+", 1)[0] + sep + rest
 
 
+def database_named(url: str, name: str) -> str:
+    """The URL of the database `name` on the server of `url`, with the same driver and login."""
+    return f"{url.rsplit('/', 1)[0]}/{name}"
+
+
 SCHEMA_LOCK_KEY = 7_160_020
 IDLE_PING_SECONDS = 1.0
 IDLE_SINCE = "socialsvc_idle_since"
