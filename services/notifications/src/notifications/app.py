@@ -100,9 +100,12 @@ class NotificationsSettings(ApiSettings):
 def build_app(settings: NotificationsSettings | None = None) -> FastAPI:
     settings = settings or NotificationsSettings()
     runtime = build_runtime(NAME, settings, SCHEMA, publishes=topics.NOTIFICATION_TOPICS)
-    lead = timedelta(days=settings.offer_reminder_days)
+    # One handler for every source, so a poll's events of all of them are stored by one call:
+    # the consumer calls each distinct handler once per batch, and one per topic would make
+    # each of its statements once per topic in the batch.
+    messages = partial(on_events, offer_reminder=timedelta(days=settings.offer_reminder_days))
     for topic in SOURCES:
-        runtime.consumer.handle(topic)(partial(on_events, offer_reminder=lead))
+        runtime.consumer.handle(topic)(messages)
     runtime.consumer.handle(topics.SUBJECT_ERASED)(on_subjects_erased)
     runtime.consumer.handle(topics.CONSENT_WITHDRAWN)(on_withdrawals)
     # As many kept-alive connections as messages in flight, so none is opened per message.
