@@ -25,6 +25,7 @@ from sqlmodel import SQLModel
 
 from socialsvc_common.apikeys import Role, issue
 from socialsvc_common.db import make_engine
+from socialsvc_common.kafka import assigned_ends
 from socialsvc_common.migrations import schemas, upgrade
 from socialsvc_common.public_stream import coarse_since
 
@@ -197,18 +198,6 @@ async def partitions_of(
 async def end_offsets(bootstrap: str, names: list[str]) -> dict[TopicPartition, int]:
     """The end offset of every partition of these topics."""
     return await ends_of(bootstrap, await partitions_of(bootstrap, names))
-
-
-async def assigned_ends(
-    consumer: AIOKafkaConsumer, partitions: list[TopicPartition]
-) -> dict[TopicPartition, int]:
-    """The end offset of each partition, the partitions assigned to the consumer first, to stay:
-    asked about partitions of topics it does not track, a consumer learns of them one topic a
-    retry, 100 ms apart (1.6 s for a service's sixteen topics); assigned, in one request. Assigned
-    again, the consumer may never return a record, so the callers read with this assignment."""
-    consumer.assign(partitions)
-    ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
-    return ends
 
 
 async def ends_of(

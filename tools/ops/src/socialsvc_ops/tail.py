@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from socialsvc_common.geography import UnknownUnit, load_geography
+from socialsvc_common.kafka import assigned_ends
 from socialsvc_ops.records import Seen, follow, onlooker, partitions, start_offsets
 
 
@@ -52,7 +53,7 @@ async def tail(
         starts = (
             await start_offsets(consumer, tps, since)
             if since is not None
-            else dict(await consumer.end_offsets(tps))
+            else await assigned_ends(consumer, tps)
         )
         ready()
         async for seen in follow(consumer, starts):
