@@ -213,7 +213,7 @@ class EventConsumer:
             duplicates=outcomes.count(DUPLICATE),
             events=events,
             seconds=round(seconds, 3),
-            oldest_waited=_oldest_wait(parsed, time.time() - seconds),
+            oldest_waited=oldest_wait([record for record, *_ in parsed], time.time() - seconds),
         )
 
     def _parse(self, record: ConsumerRecord[bytes, bytes]) -> tuple[Envelope, BaseModel, Handler]:
@@ -338,8 +338,14 @@ class EventConsumer:
         return DEAD_LETTERED
 
 
-def _oldest_wait(parsed: Sequence[Parsed], taken: float) -> float | None:
-    """How long the batch's oldest record had been on its topic when the batch was taken, by the
-    records' timestamps (their producers' clocks); public topics' times are coarse, so left out."""
-    stamps = [record.timestamp for record, *_ in parsed if record.topic not in COARSE_TIME_TOPICS]
+def oldest_wait(records: Sequence[ConsumerRecord[bytes, bytes]], taken: float) -> float | None:
+    """How long the oldest of these records had been on its topic when their batch was taken
+    (`taken`, seconds since the epoch), by the records' timestamps (their producers' clocks).
+    Public topics' times are coarse, and a record without a time (-1) says nothing: both are
+    left out."""
+    stamps = [
+        record.timestamp
+        for record in records
+        if record.topic not in COARSE_TIME_TOPICS and record.timestamp > 0
+    ]
     return round(taken - min(stamps) / 1000, 3) if stamps else None
