@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from socialsvc_common.contract.envelope import Envelope, InvalidEnvelope
-from socialsvc_common.kafka import assign_once, assigned_ends
+from socialsvc_common.kafka import assign_once
 from socialsvc_common.logs import REDACTED, redact_text
 from socialsvc_common.public_stream import coarse_since
 from socialsvc_ops.login import kafka_login
@@ -158,10 +158,11 @@ async def start_offsets(
 ) -> dict[TopicPartition, int]:
     """The first offset at or after `since` per partition (the log start without `since`); on a
     public application topic, whose record times are cut to the hour, at the start of its hour.
-    The consumer is assigned the partitions first (`assigned_ends`), and reads with them."""
-    ends = await assigned_ends(consumer, tps)
+    The consumer is assigned the partitions first (`assign_once`), and reads with them."""
+    assign_once(consumer, tps)
     if since is None:
         return dict(await consumer.beginning_offsets(tps))
+    ends = await consumer.end_offsets(tps)
     targets = {tp: int(coarse_since(tp.topic, since).timestamp() * 1000) for tp in tps}
     found = await consumer.offsets_for_times(targets)
     return {tp: found[tp].offset if found.get(tp) else ends[tp] for tp in tps}
@@ -176,8 +177,8 @@ async def read_range(
     tps = list(starts)
     if not tps:
         return []
-    stop = dict(ends) if ends is not None else await assigned_ends(consumer, tps)
     assign_once(consumer, tps)
+    stop = dict(ends) if ends is not None else dict(await consumer.end_offsets(tps))
     for tp, offset in starts.items():
         consumer.seek(tp, offset)
     found: list[Seen] = []
