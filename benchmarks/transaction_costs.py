@@ -6,8 +6,8 @@ transactions against the platform's PostgreSQL (a fresh database, dropped afterw
 each layer the services could use, and prints the client CPU of one transaction and of each
 further statement: asyncpg alone, SQLAlchemy Core over asyncpg, SQLModel's AsyncSession (as the
 services use it). Then an outbox relay pass over two rows (advisory lock, read, delete; nothing
-sent): `OutboxRelay.relay_once` as it is, and the same three statements on the pool's asyncpg
-connection. Minimum and median of --rounds rounds.
+sent), `OutboxRelay.relay_once`, which runs on the pool's asyncpg connection. Minimum and median
+of --rounds rounds.
 """
 
 import argparse
@@ -27,12 +27,9 @@ from benchmarks.bench.__main__ import DEFAULT_DATABASE
 from benchmarks.bench.infra import databases
 from socialsvc_common.db import libpq_url, make_engine, run, session_factory, transaction
 from socialsvc_common.migrations import schemas, upgrade
-from socialsvc_common.outbox import OUTBOX, RELAY_LOCK_KEY, OutboxRelay
+from socialsvc_common.outbox import OUTBOX, OutboxRelay
 
 Step = Callable[[], Awaitable[object]]
-UNSENT = (
-    "SELECT id, topic, key, value, headers FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT 500"
-)
 
 
 class Nowhere:
@@ -89,20 +86,6 @@ def layers(engine: AsyncEngine, driver: Any) -> dict[str, Callable[[int], Step]]
     }
 
 
-async def relay_on_driver(engine: AsyncEngine) -> int:
-    """The relay's pass on the pool's asyncpg connection: lock, read, delete, in one transaction."""
-    async with engine.connect() as connection:
-        driver: Any = (await connection.get_raw_connection()).driver_connection
-        async with driver.transaction():
-            if not await driver.fetchval("SELECT pg_try_advisory_xact_lock($1)", RELAY_LOCK_KEY):
-                return 0
-            rows = await driver.fetch(UNSENT)
-            await driver.execute(
-                "DELETE FROM outbox WHERE id = ANY($1::bigint[])", [row["id"] for row in rows]
-            )
-    return len(rows)
-
-
 async def measure(url: str, transactions: int, rounds: int) -> list[str]:
     engine = make_engine(url)
     await upgrade(engine, schemas()["eligibility"])
@@ -122,9 +105,6 @@ async def measure(url: str, transactions: int, rounds: int) -> list[str]:
     async def relay_pass() -> None:
         await relay.relay_once()
 
-    async def driver_pass() -> None:
-        await relay_on_driver(engine)
-
     lines = [f"  {'one transaction':<36} {'client CPU':>12} {'each further statement':>24}"]
     try:
         for name, made in layers(engine, driver).items():
@@ -135,9 +115,8 @@ async def measure(url: str, transactions: int, rounds: int) -> list[str]:
             further = [(b - a) / 5 for a, b in zip(one, six, strict=True)]
             lines.append(f"  {name:<36} {figure(one):>12} {figure(further):>24}")
         lines.append(f"  {'outbox relay pass, two rows':<36} {'client CPU':>12}")
-        for name, step in (("OutboxRelay.relay_once", relay_pass), ("on asyncpg", driver_pass)):
-            passes = [await cpu_ms(step, transactions, two_rows) for _ in range(rounds)]
-            lines.append(f"  {name:<36} {figure(passes):>12}")
+        passes = [await cpu_ms(relay_pass, transactions, two_rows) for _ in range(rounds)]
+        lines.append(f"  {'OutboxRelay.relay_once':<36} {figure(passes):>12}")
     finally:
         await driver.close()
         await engine.dispose()

@@ -18,7 +18,7 @@ from sqlmodel import select
 
 from socialsvc_common.admin import ensure_topics
 from socialsvc_common.contract import payloads as p
-from socialsvc_common.contract.envelope import new_event
+from socialsvc_common.contract.envelope import Event, new_event
 from socialsvc_common.contract.topics import Topic
 from socialsvc_common.db import make_engine, session_factory, transaction
 from socialsvc_common.kafka import Producer
@@ -44,6 +44,26 @@ def wedge_by_stopping_the_sender(producer: Producer) -> None:
 
 def refuse_every_send(producer: Producer) -> None:
     producer.client.send = out_of_order
+
+
+def releases(topic: Topic, count: int) -> list[Event]:
+    """`count` releases of one application's placement, in order."""
+    application = uuid4()
+    return [
+        new_event(
+            topic,
+            p.PlacementReleased(
+                application_id=application,
+                placement_id=uuid4(),
+                provider_id="hc-xetai",
+                reason=f"step {n}",
+                released_at=datetime.now(UTC),
+            ),
+            producer="test",
+            application_id=application,
+        )
+        for n in range(count)
+    ]
 
 
 async def values_on(bootstrap: str, topic: str, count: int) -> list[bytes]:
@@ -77,22 +97,7 @@ async def test_a_broken_producer_is_renewed_and_the_rows_published_in_order(
     engine = make_engine(fresh_postgres)
     await create_tables(engine, OutboxRow)
     sessions = session_factory(engine)
-    application = uuid4()
-    events = [
-        new_event(
-            topic,
-            p.PlacementReleased(
-                application_id=application,
-                placement_id=uuid4(),
-                provider_id="hc-xetai",
-                reason=f"step {n}",
-                released_at=datetime.now(UTC),
-            ),
-            producer="test",
-            application_id=application,
-        )
-        for n in range(3)
-    ]
+    events = releases(topic, 3)
     async with transaction(sessions) as session:
         await add_events(session, events)
     producer = Producer(ServiceSettings(kafka_bootstrap_servers=[bootstrap]), client_id=name)
