@@ -28,6 +28,7 @@ from socialsvc_common.db import make_engine
 from socialsvc_common.kafka import assigned_ends
 from socialsvc_common.migrations import schemas, upgrade
 from socialsvc_common.public_stream import coarse_since
+from tests.forkserver import Forked
 
 ROOT = Path(__file__).resolve().parents[1]
 # Below Linux's ephemeral range (32768-60999), so no client connection takes a port between the
@@ -144,7 +145,7 @@ async def wait_answering(
     *,
     seconds: float = 60,
     headers: dict[str, str] | None = None,
-    process: "subprocess.Popen[bytes] | None" = None,
+    process: "subprocess.Popen[bytes] | Forked | None" = None,
 ) -> None:
     """Until GET `url` answers 200 (a server just started); fails after `seconds`, or at once
     when the server's `process` has ended."""

@@ -6,8 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -24,6 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from socialsvc_common.apikeys import Role, issue
 from socialsvc_common.contract.access import service_inputs
 from tests.conftest import MakeDatabase, made_databases
+from tests.forkserver import Forked, ForkServer
 from tests.harness import (
     READ_MODELS,
     SERVICES,
@@ -69,9 +68,10 @@ def wait_for_log(path: Path, match: dict[str, Any], timeout: float = 60) -> dict
 class Platform:
     urls: dict[str, str]
     logs: dict[str, Path]
-    processes: dict[str, subprocess.Popen[bytes]]
+    processes: dict[str, Forked]
     groups: dict[str, str]
     sinks: Path
+    forks: ForkServer
     keys: dict[Role, str] = field(repr=False)  # never in a failure message
     extra: dict[str, Any] = field(default_factory=dict)
     launchers: dict[str, Callable[[], None]] = field(default_factory=dict)
@@ -134,6 +134,21 @@ class Templates:
 
 
 @pytest.fixture(scope="session")
+def forks() -> Iterator[ForkServer]:
+    """The fork server the platforms' processes start from (tests.forkserver)."""
+    server = ForkServer(
+        [
+            *(f"{module_of(service)}.app" for service in (*SERVICES, *READ_MODELS)),
+            "notifications.sinks.__main__",
+            "socialsvc_common.service",
+            "workspace.app",
+        ]
+    )
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
 def templates(postgres_url: str) -> Iterator[Templates]:
     with made_databases(postgres_url) as make:
         yield Templates(make)
@@ -170,6 +185,7 @@ async def own_platform(
     tmp_path: Path,
     unique: Callable[[str], str],
     *,
+    forks: ForkServer,
     platform_settings: dict[str, dict[str, str]],
     platform_keys: dict[str, tuple[Role, dict[str, Any]]],
     platform_read_models: tuple[str, ...],
@@ -182,6 +198,7 @@ async def own_platform(
         templates,
         tmp_path,
         token,
+        forks=forks,
         platform_settings=platform_settings,
         platform_keys=platform_keys,
         read_models=platform_read_models,
@@ -194,6 +211,7 @@ async def shared_platform(
     bootstrap: str,
     postgres_url: str,
     templates: Templates,
+    forks: ForkServer,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Platform]:
     """One platform for the tests of a module that share it (they override `platform` with
@@ -206,6 +224,7 @@ async def shared_platform(
             templates,
             tmp_path_factory.mktemp("platform"),
             uuid.uuid4().hex[:10],
+            forks=forks,
             platform_settings={},
             platform_keys={},
         ) as running:
@@ -226,6 +245,7 @@ async def running_platform(
     tmp_path: Path,
     token: str,
     *,
+    forks: ForkServer,
     platform_settings: dict[str, dict[str, str]],
     platform_keys: dict[str, tuple[Role, dict[str, Any]]],
     read_models: tuple[str, ...] = (),
@@ -258,7 +278,7 @@ async def running_platform(
     named = {
         name: issue(key_store, name, role, **scope) for name, (role, scope) in platform_keys.items()
     }
-    processes: dict[str, subprocess.Popen[bytes]] = {}
+    processes: dict[str, Forked] = {}
     logs: dict[str, Path] = {}
     launchers: dict[str, Callable[[], None]] = {}
 
@@ -266,10 +286,7 @@ async def running_platform(
         logs[name] = tmp_path / f"{name}.log"
 
         def start() -> None:
-            with logs[name].open("ab") as out:
-                processes[name] = subprocess.Popen(
-                    [sys.executable, "-m", *args], stdout=out, stderr=out, env={**os.environ, **env}
-                )
+            processes[name] = forks.start(args, {**os.environ, **env}, logs[name])
 
         launchers[name] = start
         start()
@@ -304,6 +321,7 @@ async def running_platform(
         processes=processes,
         groups=groups,
         sinks=sinks,
+        forks=forks,
         keys=keys,
         extra={
             "sms": gateways.sms_url,

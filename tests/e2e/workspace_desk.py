@@ -8,7 +8,6 @@ pictures the README shows (docs/workspace-*.png)."""
 import contextlib
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -88,13 +87,6 @@ class Desk:
         return self.log.read_text(encoding="utf-8")
 
 
-def start_workspace(env: dict[str, str], log: Path) -> "subprocess.Popen[bytes]":
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "workspace"], stdout=out, stderr=out, env=env
-        )
-
-
 @contextlib.asynccontextmanager
 async def open_desk(platform: Platform, tmp_path: Path, **settings: Any) -> AsyncIterator[Desk]:
     port = free_port()
@@ -107,7 +99,7 @@ async def open_desk(platform: Platform, tmp_path: Path, **settings: Any) -> Asyn
         "WORKSPACE_LOG_JSON": "true",
         **{f"WORKSPACE_{k.upper()}": str(v) for k, v in settings.items()},
     }
-    server = start_workspace(env, log)
+    server = platform.forks.start(["workspace"], env, log)
     url = f"http://127.0.0.1:{port}"
     try:
         await wait_answering(url + "/health", seconds=60, process=server)
