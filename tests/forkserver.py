@@ -160,10 +160,13 @@ def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
 
 
 def main() -> None:
+    # The answers go on a copy of standard output; standard output itself goes where standard
+    # error goes, so that nothing a module prints can garble them (each child points both at
+    # its log).
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
     for module in sys.argv[1:]:
         importlib.import_module(module)
-    # The answers go on a copy of standard output, which each child points at its log.
-    answers = os.fdopen(os.dup(1), "wb")
     serve(sys.stdin.buffer, answers)
 
 

@@ -139,7 +139,9 @@ def forks() -> Iterator[ForkServer]:
     server = ForkServer(
         [
             *(f"{module_of(service)}.app" for service in (*SERVICES, *READ_MODELS)),
-            "notifications.sinks.__main__",
+            "notifications.sinks.http_gateway",
+            "notifications.sinks.receipts",
+            "notifications.sinks.smtp_sink",
             "socialsvc_common.service",
             "workspace.app",
         ]
