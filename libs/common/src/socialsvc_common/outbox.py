@@ -157,6 +157,8 @@ class OutboxRelay(Worker):
         self._publish_timeout = publish_timeout_seconds
         self._metrics = metrics or Metrics("outbox")
         self._on_driver = on_asyncpg(self._engine)
+        # One relay leads at a time on PostgreSQL; SQLite has a single writer anyway.
+        self._takes_lock = self._engine.dialect.name == "postgresql"
         self._lead, self._unsent, self._clear = (
             driver_sql(statement, self._engine.dialect) if self._on_driver else ""
             for statement in (LEAD, UNSENT, cleared([]))
@@ -177,10 +179,7 @@ class OutboxRelay(Worker):
                     await driver.execute(self._clear, [row[0] for row in rows])
         else:
             async with transaction(self._sessions) as session:
-                leads = (
-                    self._engine.dialect.name != "postgresql" or (await run(session, LEAD)).scalar()
-                )
-                if not leads:
+                if self._takes_lock and not (await run(session, LEAD)).scalar():
                     return 0
                 rows = (await run(session, UNSENT, {"limit": self._batch_size})).all()
                 if rows:
