@@ -10,8 +10,8 @@ does (pid, poll, wait, terminate, kill, send_signal), so the tests stop, kill an
 processes as before.
 
 The fork server speaks JSON lines on its standard input and output. It starts no thread and no
-event loop before it forks. A module that reads the environment when it is imported
-(`socialsvc_common.faults`, the chaos crash points) is imported again in the child.
+event loop before it forks, and the services read their environment when they start, not on
+import (the chaos crash points too: `socialsvc_common.faults.kill_at`).
 """
 
 import importlib
@@ -27,8 +27,6 @@ import traceback
 from pathlib import Path
 from typing import IO, Any
 
-# Modules that read the environment when imported: imported again in each child.
-READ_ENVIRONMENT_ON_IMPORT = ("socialsvc_common.faults",)
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -117,9 +115,6 @@ def run_child(args: list[str], env: dict[str, str], log: str) -> None:
     os.close(nothing)
     os.environ.clear()
     os.environ.update(env)
-    for name in READ_ENVIRONMENT_ON_IMPORT:
-        if name in sys.modules:
-            importlib.reload(sys.modules[name])
     sys.argv = list(args)
     code: int | str | None = 0
     try:

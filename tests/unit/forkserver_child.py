@@ -16,7 +16,7 @@ print(
         {
             "argv": sys.argv[1:],
             "variable": os.environ.get("FORKSERVER_PROBE"),
-            "armed": faults._kill_at.armed,
+            "armed": faults.kill_at().armed,
         }
     ),
     flush=True,

@@ -13,6 +13,7 @@ timed kill lands there. The points in the code:
 Never set in production: nothing but the chaos suite sets it.
 """
 
+import functools
 import os
 import signal
 
@@ -34,10 +35,14 @@ class _KillAt:
             os.kill(os.getpid(), signal.SIGKILL)
 
 
-_kill_at = _KillAt(os.environ.get(ENV, ""))
+@functools.cache
+def kill_at() -> _KillAt:
+    """The crash point this process was given, read from its environment at the first pass
+    (not on import: a process forked from one that imported this module reads its own)."""
+    return _KillAt(os.environ.get(ENV, ""))
 
 
 def fault_point(point: str, times: int = 1) -> None:
     """A named place where the chaos suite may crash this process (see the module docstring),
     passed `times` times at once (for a batch of things that each pass it)."""
-    _kill_at.passed(point, times)
+    kill_at().passed(point, times)
