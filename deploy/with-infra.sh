@@ -6,15 +6,27 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
+# TEST_WORKERS=2 (pytest-xdist's -n 2, as `make test` runs) starts a second test broker,
+# 127.0.0.1:9194, for the second worker: two platforms on one broker would consume each other's
+# events, since every run shares the topics.
+workers=${TEST_WORKERS:-1}
+case $workers in
+  1) brokers=(test) ;;
+  2) brokers=(test test-2) ;;
+  *) echo "with-infra: TEST_WORKERS must be 1 or 2, not '$workers'" >&2; exit 2 ;;
+esac
+
 started=()
-if ! deploy/kafka/kafkactl status test >/dev/null 2>&1; then started+=(kafka); fi
+for broker in "${brokers[@]}"; do
+  if ! deploy/kafka/kafkactl status "$broker" >/dev/null 2>&1; then started+=("kafka:$broker"); fi
+done
 if ! deploy/postgres/pgctl status >/dev/null 2>&1; then started+=(postgres); fi
 
 cleanup() {
   local status=$?
   for part in "${started[@]}"; do
     case $part in
-      kafka) deploy/kafka/kafkactl stop test ;;
+      kafka:*) deploy/kafka/kafkactl stop "${part#kafka:}" ;;
       postgres) deploy/postgres/pgctl stop ;;
     esac
   done
@@ -22,10 +34,24 @@ cleanup() {
 }
 trap cleanup EXIT
 
-deploy/kafka/kafkactl start test
+# The jars first, once; then the brokers start side by side with PostgreSQL.
+deploy/kafka/kafkactl jars
+pids=()
+for broker in "${brokers[@]}"; do
+  deploy/kafka/kafkactl start "$broker" &
+  pids+=($!)
+done
 deploy/postgres/pgctl start
-export SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9192
-.venv/bin/socialsvc-topics >/dev/null
+for pid in "${pids[@]}"; do wait "$pid"; done
+declare -A address=([test]=127.0.0.1:9192 [test-2]=127.0.0.1:9194)
+servers=()
+for broker in "${brokers[@]}"; do
+  SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS=${address[$broker]} .venv/bin/socialsvc-topics >/dev/null
+  servers+=("${address[$broker]}")
+done
+export SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS=${servers[0]}
+# Each worker's broker, in the order of the workers' numbers (tests/conftest.py).
+export TEST_KAFKA_BROKERS="${servers[*]}"
 
 # Every client (libpq, asyncpg) checks the server's certificate, host name included.
 export PGSSLMODE=verify-full PGSSLROOTCERT

@@ -13,7 +13,23 @@ import pytest
 from socialsvc_common.db import database_named, libpq_url
 from tests.harness import drop_database, reachable
 
-BOOTSTRAP = os.environ.get("SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9192")
+
+def worker_broker() -> str:
+    """The broker of this pytest-xdist worker: `make test` runs two workers, each with a broker of
+    its own (deploy/with-infra.sh lists them in TEST_KAFKA_BROKERS), since two platforms on one
+    broker would consume each other's events. Set as SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS too, for
+    the processes a test starts."""
+    brokers = os.environ.get("TEST_KAFKA_BROKERS", "").split()
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if brokers and worker:
+        number = int(worker.removeprefix("gw"))
+        if number >= len(brokers):
+            raise RuntimeError(f"worker {worker} has no broker of its own: {brokers}")
+        os.environ["SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS"] = brokers[number]
+    return os.environ.get("SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9192")
+
+
+BOOTSTRAP = worker_broker()
 DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+asyncpg://socialsvc:socialsvc@127.0.0.1:25432/socialsvc_test"
 )

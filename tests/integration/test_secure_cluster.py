@@ -426,7 +426,9 @@ def read_with_java_console(partner: ServiceSettings, group: str, directory: Path
             "--from-beginning",
             f"--consumer.config={properties}",
             "--property=print.key=true",
-            "--timeout-ms=4000",  # ends 4 s after the last record
+            # Ends this long after the last record; joining the group under `make test`'s two
+            # workers has taken more than 4 s.
+            "--timeout-ms=12000",
         ],
         capture_output=True,
         text=True,
