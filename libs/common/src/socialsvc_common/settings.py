@@ -77,6 +77,14 @@ class ServiceSettings(BaseSettings):
     kafka_group_id: str | None = Field(
         default=None, description="consumer group; by default the service's name"
     )
+    kafka_fetch_linger_ms: int = Field(
+        default=250,
+        ge=0,
+        le=1000,
+        description="how long the broker may hold the consumer's fetch to gather more records "
+        "(it answers at once when 64 KiB are waiting): fewer, larger batches, for up to this "
+        "much more latency a hop when records are few; 0 answers as soon as one record is there",
+    )
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
     http_max_body_bytes: int = Field(
