@@ -10,6 +10,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from aiokafka import TopicPartition
+
 from benchmarks.bench.analysis import PlatformFigures, analyse
 from benchmarks.bench.collect import KINDS, read_events
 from benchmarks.bench.infra import Broker, commits_of
@@ -36,6 +38,7 @@ LIMIT = ", limit"  # the broker again, while the relay and ProducerPerformance r
 # Fewer records measure the start-up and the pipeline's fill, not its rate.
 RELAY_MIN_RECORDS = 20_000
 PERF_MIN_RECORDS = 200_000
+READ_AGAIN_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,9 +219,36 @@ async def platform_phase(
             logs=logs,
             sampler=sampler,
         )
+        figures = await read_back(
+            bootstrap, since, result, start, until=time.monotonic() + options.drain_timeout
+        )
         sampler.forget_platform(platform, BROKER)
-        events = await read_events(bootstrap, since)
-    return analyse(events, result, start), result, lag, drained, commits_before
+    return figures, result, lag, drained, commits_before
+
+
+async def read_back(
+    bootstrap: str,
+    since: dict[TopicPartition, int],
+    result: LoadResult,
+    start: float,
+    *,
+    until: float,
+) -> PlatformFigures:
+    """The run's figures from its events, read again every few seconds (until `until`,
+    monotonic) while some accepted application has not reached its last message: the consumers'
+    lag can be gone while notifications still holds messages (a gateway's breaker open after a
+    run of failures under load), which it delivers once the breaker closes. The platform's CPU is
+    sampled meanwhile: delivering them is part of the run."""
+    while True:
+        figures = analyse(await read_events(bootstrap, since), result, start)
+        if not figures.incomplete or time.monotonic() >= until:
+            return figures
+        print(
+            f"bench: {figures.incomplete} applications not yet at their last message; "
+            f"reading again in {READ_AGAIN_SECONDS:g} s",
+            flush=True,
+        )
+        await asyncio.sleep(READ_AGAIN_SECONDS)
 
 
 async def measure(

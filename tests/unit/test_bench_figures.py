@@ -2,10 +2,14 @@
 the backlog verdict and the parsing of ProducerPerformance's summary."""
 
 import math
+import time
+from collections import Counter
 
 import pytest
 
+from benchmarks.bench import run
 from benchmarks.bench.journeys import Kind, Observed, journeys, stage_durations, timeline
+from benchmarks.bench.load import LoadResult
 from benchmarks.bench.perf import parse_summary
 from benchmarks.bench.report import commits_per_application
 from benchmarks.bench.stats import due_at, percentile, slope, submissions_due, summarise
@@ -133,3 +137,36 @@ def test_commits_are_counted_per_completed_application() -> None:
     per_app = commits_per_application({"intake": 500, "eligibility": 120}, 1000)
     assert per_app == {"intake": 0.5, "eligibility": 0.12, "all": 0.62}
     assert commits_per_application({"intake": 5}, 0) == {"intake": None, "all": None}
+
+
+async def test_the_run_is_read_back_again_until_every_application_is_complete(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Notifications held b's message behind an open breaker: the first reading misses it.
+    complete = events("a", (Kind.RECEIVED, 100.0), (Kind.DELIVERED, 100.5))
+    held = events("b", (Kind.RECEIVED, 100.2))
+    delivered = events("b", (Kind.DELIVERED, 130.0))
+    readings = [complete + held, complete + held + delivered]
+
+    async def read_events(bootstrap: str, since: object) -> list[Observed]:
+        return readings.pop(0)
+
+    monkeypatch.setattr(run, "read_events", read_events)
+    monkeypatch.setattr(run, "READ_AGAIN_SECONDS", 0.0)
+    load = LoadResult(started=100.0, ended=101.0, statuses=Counter({"202": 2}))
+    figures = await run.read_back("broker", {}, load, 100.0, until=time.monotonic() + 60)
+    assert (figures.completed, figures.incomplete, readings) == (2, 0, [])
+    assert figures.latency.max == pytest.approx(29.8)
+
+
+async def test_the_read_back_gives_up_at_its_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[float] = []
+
+    async def read_events(bootstrap: str, since: object) -> list[Observed]:
+        calls.append(time.monotonic())
+        return events("b", (Kind.RECEIVED, 100.2))
+
+    monkeypatch.setattr(run, "read_events", read_events)
+    load = LoadResult(started=100.0, ended=101.0, statuses=Counter({"202": 1}))
+    figures = await run.read_back("broker", {}, load, 100.0, until=time.monotonic())
+    assert (figures.completed, figures.incomplete, len(calls)) == (0, 1, 1)
