@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs a command (the test suite) with the test broker (127.0.0.1:9192, apart from the one `make run`
-# uses, so test records never reach the demo), PostgreSQL and the topics in place.
+# Runs a command (the test suite) with the test brokers (127.0.0.1:9192, and 9194 for a second
+# worker; apart from the one `make run` uses, so test records never reach the demo), PostgreSQL and
+# the topics in place.
 # What this script starts, it stops again afterwards; what was already running stays running.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,8 +23,12 @@ for broker in "${brokers[@]}"; do
 done
 if ! deploy/postgres/pgctl status >/dev/null 2>&1; then started+=(postgres); fi
 
+pids=()
 cleanup() {
-  local status=$?
+  local status=$? pid
+  # A broker still starting in the background (when another start failed) is waited for, so that
+  # it is stopped below rather than left running.
+  for pid in "${pids[@]}"; do wait "$pid" || true; done
   for part in "${started[@]}"; do
     case $part in
       kafka:*) deploy/kafka/kafkactl stop "${part#kafka:}" ;;
@@ -36,13 +41,13 @@ trap cleanup EXIT
 
 # The jars first, once; then the brokers start side by side with PostgreSQL.
 deploy/kafka/kafkactl jars
-pids=()
 for broker in "${brokers[@]}"; do
   deploy/kafka/kafkactl start "$broker" &
   pids+=($!)
 done
 deploy/postgres/pgctl start
 for pid in "${pids[@]}"; do wait "$pid"; done
+pids=()
 declare -A address=([test]=127.0.0.1:9192 [test-2]=127.0.0.1:9194)
 servers=()
 for broker in "${brokers[@]}"; do

@@ -39,6 +39,8 @@ LIMIT = ", limit"  # the broker again, while the relay and ProducerPerformance r
 RELAY_MIN_RECORDS = 20_000
 PERF_MIN_RECORDS = 200_000
 READ_AGAIN_SECONDS = 5.0
+# A gateway's breaker stays open for its cooldown (30 s by default) before messages go again.
+STALLED_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,8 +221,13 @@ async def platform_phase(
             logs=logs,
             sampler=sampler,
         )
+        # A run that did not drain is read once: its incomplete applications are its figures.
         figures = await read_back(
-            bootstrap, since, result, start, until=time.monotonic() + options.drain_timeout
+            bootstrap,
+            since,
+            result,
+            start,
+            until=time.monotonic() + (options.drain_timeout if drained else 0),
         )
         sampler.forget_platform(platform, BROKER)
     return figures, result, lag, drained, commits_before
@@ -238,10 +245,15 @@ async def read_back(
     monotonic) while some accepted application has not reached its last message: the consumers'
     lag can be gone while notifications still holds messages (a gateway's breaker open after a
     run of failures under load), which it delivers once the breaker closes. The platform's CPU is
-    sampled meanwhile: delivering them is part of the run."""
+    sampled meanwhile: delivering them is part of the run. It stops early once STALLED_SECONDS
+    pass without one more application complete (one may never be: a dead-lettered record)."""
+    fewest, progressed = None, time.monotonic()
     while True:
         figures = analyse(await read_events(bootstrap, since), result, start)
-        if not figures.incomplete or time.monotonic() >= until:
+        now = time.monotonic()
+        if fewest is None or figures.incomplete < fewest:
+            fewest, progressed = figures.incomplete, now
+        if not figures.incomplete or now >= until or now - progressed >= STALLED_SECONDS:
             return figures
         print(
             f"bench: {figures.incomplete} applications not yet at their last message; "

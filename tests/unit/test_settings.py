@@ -16,6 +16,8 @@ def test_bootstrap_servers_come_from_a_comma_separated_env(monkeypatch: pytest.M
         ("database_url", "mysql://u:p@h/db", "unsupported database scheme 'mysql'"),
         ("log_level", "LOUD", "String should match pattern"),
         ("shutdown_grace_seconds", "0", "greater than 0"),
+        ("kafka_fetch_linger_ms", "10", "0 (no linger) or at least 50 ms"),
+        ("kafka_fetch_linger_ms", "5000", "less than or equal to 1000"),
     ],
 )
 def test_bad_values_are_refused_naming_the_field(field: str, value: str, message: str) -> None:
@@ -58,3 +60,9 @@ def test_a_service_reads_only_its_own_prefix(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("ELIGIBILITY_DATABASE_URL", "postgresql+psycopg://e:pw@db/eligibility")
     monkeypatch.setenv("INTAKE_DATABASE_URL", "postgresql+psycopg://i:pw@db/intake")
     assert EligibilitySettings().database == "postgresql+psycopg://e:pw@db/eligibility"
+
+
+@pytest.mark.parametrize(("value", "linger"), [("0", 0), ("50", 50), (None, 250)])
+def test_the_fetch_linger_is_off_or_long_enough(value: str | None, linger: int) -> None:
+    given = {} if value is None else {"kafka_fetch_linger_ms": value}
+    assert ServiceSettings.model_validate(given).kafka_fetch_linger_ms == linger

@@ -44,6 +44,9 @@ DATABASE_SCHEMES = frozenset(
 )
 
 
+MIN_FETCH_LINGER_MS = 50
+
+
 class ServiceSettings(BaseSettings):
     """What every service needs: where Kafka and its database are, and how to log."""
 
@@ -123,6 +126,15 @@ class ServiceSettings(BaseSettings):
     def _split_servers(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("kafka_fetch_linger_ms")
+    @classmethod
+    def _linger_off_or_long_enough(cls, value: int) -> int:
+        # An idle consumer's fetch comes back empty every linger: a few milliseconds would keep
+        # the service and the broker busy doing nothing.
+        if 0 < value < MIN_FETCH_LINGER_MS:
+            raise ValueError(f"must be 0 (no linger) or at least {MIN_FETCH_LINGER_MS} ms")
         return value
 
     @property
