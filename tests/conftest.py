@@ -14,17 +14,17 @@ from socialsvc_common.db import database_named, libpq_url
 from tests.harness import drop_database, reachable
 
 
-def worker_broker() -> str:
+def worker_broker() -> str | None:
     """The broker of this pytest-xdist worker: `make test` runs two workers, each with a broker of
     its own (deploy/with-infra.sh lists them in TEST_KAFKA_BROKERS), since two platforms on one
     broker would consume each other's events. Set as SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS too, for
-    the processes a test starts."""
-    brokers = os.environ.get("TEST_KAFKA_BROKERS", "").split()
+    the processes a test starts. None for a worker past the first without a broker of its own."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    if brokers and worker:
-        number = int(worker.removeprefix("gw"))
-        if number >= len(brokers):
-            raise RuntimeError(f"worker {worker} has no broker of its own: {brokers}")
+    brokers = os.environ.get("TEST_KAFKA_BROKERS", "").split()
+    number = int(worker.removeprefix("gw")) if worker else 0
+    if number >= max(len(brokers), 1):
+        return None
+    if worker and brokers:
         os.environ["SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS"] = brokers[number]
     return os.environ.get("SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9192")
 
@@ -40,6 +40,12 @@ COPY_ATTEMPTS = 40
 @pytest.fixture(scope="session")
 def bootstrap() -> str:
     """The real Kafka broker; integration tests fail (not skip) without it."""
+    if BOOTSTRAP is None:
+        pytest.fail(
+            "this pytest-xdist worker has no broker of its own (two workers on one broker would "
+            "consume each other's events): run 'make test', or TEST_WORKERS=2 "
+            "deploy/with-infra.sh .venv/bin/python -m pytest -n 2"
+        )
     first = BOOTSTRAP.split(",")[0]
     if not reachable(first):
         pytest.fail(f"Kafka is not reachable at {first}: run the tests with 'make test'")
