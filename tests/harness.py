@@ -228,6 +228,30 @@ async def start_group_at_end(bootstrap: str, group: str, names: list[str]) -> No
         await consumer.stop()
 
 
+async def caught_up(
+    bootstrap: str, group: str, ends: dict[TopicPartition, int], seconds: float = 90
+) -> dict[TopicPartition, int]:
+    """Waits until `group` has committed every partition up to its offset in `ends`: what it had
+    read by then is applied. The partitions still behind after `seconds`, with the offsets
+    committed on them (-1: none); empty once caught up."""
+    deadline = time.monotonic() + seconds
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        while True:
+            committed = await admin.list_consumer_group_offsets(group, partitions=list(ends))
+            behind = {
+                tp: committed[tp].offset if tp in committed else -1
+                for tp, end in ends.items()
+                if end > 0 and (tp not in committed or committed[tp].offset < end)
+            }
+            if not behind or time.monotonic() > deadline:
+                return behind
+            await asyncio.sleep(0.5)
+    finally:
+        await admin.close()
+
+
 def debian_tool(package: str, command: str) -> str:
     """The path of `command`, installed from Debian's `package` if missing (deploy/debian-tool)."""
     found = subprocess.run(

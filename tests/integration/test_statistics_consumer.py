@@ -28,7 +28,14 @@ from socialsvc_common.db import run
 from socialsvc_common.kafka import Producer, Record
 from socialsvc_common.records import read_dead_letter
 from socialsvc_common.service import Runtime
-from tests.harness import migrate, records_since, start_group_at_end, until
+from tests.harness import (
+    caught_up,
+    end_offsets,
+    migrate,
+    records_since,
+    start_group_at_end,
+    until,
+)
 from tests.integration.statistics_rig import Person, policy_file, statistics_app
 
 pytestmark = pytest.mark.integration
@@ -83,20 +90,15 @@ async def test_events_out_of_order_repeated_and_bad_withdrawn(
             await producer.deliver([broken, *records])
         finally:
             await producer.stop()
-        applied = await until(
-            lambda: one(
-                runtime,
-                select(PLACEMENTS).where(
-                    PLACEMENTS.c.placement_id == placement, PLACEMENTS.c.offered_at.is_not(None)
-                ),
-            ),
-            seconds=60,
+        # The offer, the acceptance and the start come on two topics, the withdrawals on a third,
+        # so in batches of their own: the figures are read once all of them are applied.
+        ends = await end_offsets(bootstrap, [topic.name for topic in runtime.consumer.topics])
+        behind = await caught_up(bootstrap, group, ends, seconds=60)
+        assert not behind, f"the consumer never committed these partitions to their end: {behind}"
+        applied = await one(
+            runtime, select(PLACEMENTS).where(PLACEMENTS.c.placement_id == placement)
         )
-        assert applied is not None, "the placement's offer was never applied"
-        assert await until(
-            lambda: one(runtime, select(WITHDRAWALS).where(WITHDRAWALS.c.ref == gone.ref)),
-            seconds=60,
-        )
+        assert await one(runtime, select(WITHDRAWALS).where(WITHDRAWALS.c.ref == gone.ref))
         letters = await until(
             lambda: dead_letters(bootstrap, since_ms, {broken_key, *told_keys, nowhere_key}),
             seconds=60,
