@@ -242,25 +242,30 @@ async def start_group_at_end(bootstrap: str, group: str, names: list[str]) -> No
         await consumer.stop()
 
 
-async def caught_up(
-    bootstrap: str, group: str, ends: dict[TopicPartition, int], seconds: float = 90
-) -> dict[TopicPartition, int]:
-    """Waits until `group` has committed every partition up to its offset in `ends`: what it had
-    read by then is applied. The partitions still behind after `seconds`, with the offsets
-    committed on them (-1: none); empty once caught up."""
-    deadline = time.monotonic() + seconds
+async def last_offsets(bootstrap: str, names: list[str]) -> dict[TopicPartition, int]:
+    """The offset of the last record in every partition of these topics that has one."""
+    return {tp: end - 1 for tp, end in (await end_offsets(bootstrap, names)).items() if end}
+
+
+async def wait_committed(
+    bootstrap: str, group: str, last: dict[TopicPartition, int], seconds: float
+) -> None:
+    """Waits until `group` has committed past each partition's offset in `last`: what it read up
+    to there is applied. Fails naming the partitions still behind after `seconds`."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
+        deadline = time.monotonic() + seconds
         while True:
-            committed = await admin.list_consumer_group_offsets(group, partitions=list(ends))
+            committed = await admin.list_consumer_group_offsets(group)
             behind = {
-                tp: committed[tp].offset if tp in committed else -1
-                for tp, end in ends.items()
-                if end > 0 and (tp not in committed or committed[tp].offset < end)
+                tp: (committed[tp].offset if tp in committed else None, offset)
+                for tp, offset in last.items()
+                if tp not in committed or committed[tp].offset <= offset
             }
-            if not behind or time.monotonic() > deadline:
-                return behind
+            if not behind:
+                return
+            assert time.monotonic() < deadline, f"{group} still behind after {seconds}s: {behind}"
             await asyncio.sleep(0.5)
     finally:
         await admin.close()

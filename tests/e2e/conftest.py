@@ -16,8 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from socialsvc_common.apikeys import Role, issue
 from socialsvc_common.contract.access import service_inputs
@@ -346,25 +344,3 @@ async def running_platform(
             if process.poll() is None:
                 process.kill()
                 process.wait()
-
-
-async def wait_committed(
-    bootstrap: str, group: str, last: dict[TopicPartition, int], seconds: float
-) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        deadline = time.monotonic() + seconds
-        while True:
-            committed = await admin.list_consumer_group_offsets(group)
-            behind = {
-                tp: (committed[tp].offset if tp in committed else None, offset)
-                for tp, offset in last.items()
-                if tp not in committed or committed[tp].offset <= offset
-            }
-            if not behind:
-                return
-            assert time.monotonic() < deadline, f"{group} still behind after {seconds}s: {behind}"
-            await asyncio.sleep(0.5)
-    finally:
-        await admin.close()

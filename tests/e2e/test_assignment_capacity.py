@@ -45,14 +45,13 @@ from socialsvc_common.contract.payloads import (
 )
 from socialsvc_common.db import libpq_url
 from socialsvc_common.geography import load_geography
-from tests.harness import free_port, migrate, records_since
+from tests.harness import free_port, migrate, records_since, wait_committed
 
 from .conftest import (
     bearer,
     issue_keys,
     log_lines,
     start_groups_at_end,
-    wait_committed,
     wait_for_log,
     wait_healthy,
 )

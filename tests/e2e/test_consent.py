@@ -19,10 +19,10 @@ from socialsvc_common.contract import topics
 from socialsvc_common.contract.envelope import new_event
 from socialsvc_common.contract.payloads import ApplicationForm
 from socialsvc_common.db import libpq_url
-from tests.harness import records_since, until
+from tests.harness import records_since, until, wait_committed
 
 from .applicants import mixed_applications
-from .conftest import Platform, wait_committed
+from .conftest import Platform
 
 pytestmark = pytest.mark.integration
 

@@ -11,10 +11,10 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 
 from socialsvc_common.consumer import read_dead_letter
 from socialsvc_common.contract import topics
-from tests.harness import records_since
+from tests.harness import records_since, wait_committed
 
 from .applicants import mixed_applications
-from .conftest import Platform, log_lines, wait_committed
+from .conftest import Platform, log_lines
 
 pytestmark = pytest.mark.integration
 DECIDED = "eligibility.decision.made"

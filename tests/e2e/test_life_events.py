@@ -30,9 +30,9 @@ from socialsvc_common.contract.payloads import (
 from socialsvc_common.db import libpq_url
 from socialsvc_common.explanations import application_ref
 from socialsvc_ops.subject.report import gather
-from tests.harness import ROOT, records_since, until
+from tests.harness import ROOT, records_since, until, wait_committed
 
-from .conftest import Platform, wait_committed
+from .conftest import Platform
 from .test_consent import publish
 from .test_data_subject_rights import STATISTICS, person, wait_until_erased, where_found
 from .test_portal import DISTRICT, Citizen, assert_problem, new_fin, offered
@@ -442,9 +442,15 @@ async def test_an_unanswered_offer_lapses_and_a_person_reached_only_by_offers_ca
     # The person never applied, yet what is held about them is reported, and erased on request.
     services = {name: platform.urls[name] for name in STATISTICS}
     secrets = [subject["fin"], subject["last_name"], subject["mobile_phone"].removeprefix("+")]
-    held = await gather(services, platform.keys[Role.OPERATOR], subject["fin"], None)
+    # Notifications learns the contact from the offer, on a topic of its own: nothing above waited
+    # for it to read that.
+    held = await until(
+        lambda: holdings_with_contact(services, platform.keys[Role.OPERATOR], subject["fin"]),
+        seconds=30,
+    )
+    assert held, "notifications never reported the offer's contact"
     assert (held["application_ids"], held["offer_ids"]) == ([], [str(offer_id)])
-    categories = {a["service"]: {h["category"] for h in a["holdings"]} for a in held["services"]}
+    categories = categories_of(held)
     assert categories["intake"] == {"life_event"}
     assert "contact" in categories["notifications"]
     assert where_found(databases, secrets)
@@ -467,9 +473,29 @@ async def test_an_unanswered_offer_lapses_and_a_person_reached_only_by_offers_ca
     assert kept == [
         ({"district": DISTRICT, "language": "ru"}, "left_children_institution", None, None)
     ]
-    with psycopg.connect(libpq_url(databases["eligibility"])) as connection:
+    # Eligibility's pre-screen holds no identity, so the wait above did not wait for it: it
+    # reads the erasure in a consumer group of its own.
+    screened = await until(lambda: prescreen_once_erased(databases["eligibility"], offer_id), 30)
+    assert screened == [(None, None, "likely")]
+
+
+async def holdings_with_contact(
+    services: dict[str, str], key: str, fin: str
+) -> dict[str, Any] | None:
+    """What the services report holding about `fin`, once notifications holds a contact."""
+    held = await gather(services, key, fin, None)
+    return held if "contact" in categories_of(held).get("notifications", set()) else None
+
+
+def categories_of(held: dict[str, Any]) -> dict[str, set[str]]:
+    return {a["service"]: {h["category"] for h in a["holdings"]} for a in held["services"]}
+
+
+async def prescreen_once_erased(database: str, life_event_id: UUID) -> list[Any] | None:
+    """The life event's pre-screen (reference, day, outcome) once its reference is erased."""
+    with psycopg.connect(libpq_url(database)) as connection:
         screened = connection.execute(
             "SELECT reference, occurred_on, outcome FROM prescreens WHERE life_event_id = %s",
-            [offer_id],
+            [life_event_id],
         ).fetchall()
-    assert screened == [(None, None, "likely")]
+    return screened if screened and screened[0][0] is None else None

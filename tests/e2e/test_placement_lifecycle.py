@@ -1,7 +1,6 @@
 """A placement's closed loop on real Kafka and PostgreSQL: offered, accepted, started and ended;
 declined; lapsed when nobody answers. Each release moves the place to the next person waiting."""
 
-import asyncio
 import signal
 import time
 from collections.abc import AsyncIterator, Callable
@@ -14,13 +13,12 @@ import pytest
 from socialsvc_common.apikeys import Role
 from socialsvc_common.contract import topics
 from socialsvc_common.contract.payloads import PlacementRefused, ProvisionType
-from tests.harness import free_port, migrate, records_since
+from tests.harness import free_port, migrate, records_since, until, wait_committed
 
 from .conftest import (
     bearer,
     issue_keys,
     start_groups_at_end,
-    wait_committed,
     wait_for_log,
     wait_healthy,
 )
@@ -84,14 +82,6 @@ def holder(database: str) -> dict[str, Any]:
     return rows[0]
 
 
-async def until(check: Callable[[], Any], seconds: float = 30) -> Any:
-    deadline = time.monotonic() + seconds
-    while not (result := check()):
-        assert time.monotonic() < deadline, "condition not reached"
-        await asyncio.sleep(0.3)
-    return result
-
-
 async def test_offer_accept_start_end_decline_and_lapse(
     assignment: tuple[str, str, str, dict[str, str]], bootstrap: str
 ) -> None:
@@ -136,14 +126,12 @@ async def test_offer_accept_start_end_decline_and_lapse(
     assert bad_reason.status_code == 422
 
     # Nobody answers the third offer: it lapses and the place moves on to the fourth person.
-    fourth = await until(
-        lambda: (
-            (row := holder(database))
-            and str(row["application_id"]) == str(people[3].application_id)
-            and row
-        ),
-        seconds=OFFER_SECONDS + 20,
-    )
+    async def moved_on() -> dict[str, Any] | None:
+        row = holder(database)
+        return row if str(row["application_id"]) == str(people[3].application_id) else None
+
+    fourth = await until(moved_on, seconds=OFFER_SECONDS + 20)
+    assert fourth, "the lapsed offer's place never moved on to the fourth person"
     reasons = fetch(
         database,
         "SELECT release_reason FROM placements WHERE NOT active ORDER BY released_at",
@@ -177,11 +165,15 @@ async def test_one_person_cannot_hold_home_care_and_residential_care(
     assert str(holder(database)["application_id"]) == str(home.application_id)
     await wait_committed(bootstrap, group, await publish(bootstrap, [residential, either]), 60)
 
-    refused = [
-        PlacementRefused.model_validate_json(r.value)
-        for r in await records_since(bootstrap, topics.PLACEMENT_REFUSED.name, since_ms)
-        if r.key.decode() in {str(residential.application_id), str(either.application_id)}
-    ]
+    async def refusals() -> list[PlacementRefused]:
+        return [
+            PlacementRefused.model_validate_json(r.value)
+            for r in await records_since(bootstrap, topics.PLACEMENT_REFUSED.name, since_ms)
+            if r.key.decode() in {str(residential.application_id), str(either.application_id)}
+        ]
+
+    # Applied is not yet published: the outbox relay sends the refusal after the commit.
+    refused = await until(refusals, seconds=30)
     assert [r.application_id for r in refused] == [residential.application_id]
     assert "home_care" in refused[0].reason
     waiting = fetch(

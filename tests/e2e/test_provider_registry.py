@@ -16,8 +16,8 @@ from psycopg.rows import dict_row
 
 from socialsvc_common.contract.payloads import DecisionMade, Outcome, ProvisionType, TargetGroup
 from socialsvc_common.db import libpq_url
+from tests.harness import wait_committed
 
-from .conftest import wait_committed
 from .test_assignment_capacity import Replicas, publish, replicas
 
 pytestmark = pytest.mark.integration
