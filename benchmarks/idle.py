@@ -2,10 +2,10 @@
 
 Starts the bench's broker, fresh databases and the four services with the gateway stand-ins (as
 `make bench` does), waits until they are healthy and a further settling time, then measures for
-`--seconds` with no load at all: CPU per process (and the broker's) as a share of a core, and
-PostgreSQL commits per second in each service's database. Every service polls for work it may
-have been sent (the consumer's fetches, the outbox relay, the dispatcher, the sweepers); this is
-the price of that, paid at every rate.
+`--seconds` with no load at all: CPU per process (and the broker's, and the whole local
+PostgreSQL server's) as a share of a core, and PostgreSQL commits per second in each service's
+database. Every service polls for work it may have been sent (the consumer's fetches, the outbox
+relay, the dispatcher, the sweepers); this is the price of that, paid at every rate.
 """
 
 import argparse
@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from benchmarks.bench.__main__ import DEFAULT_DATABASE
 from benchmarks.bench.infra import ROOT, commits_of, prepared
 from benchmarks.bench.processes import Sampler, running
-from benchmarks.bench.report import BROKER
+from benchmarks.bench.report import BROKER, POSTGRES
 from tests.harness import SERVICES
 
 
@@ -33,9 +33,11 @@ async def measure(seconds: float, settle: float, database_url: str) -> dict[str,
             await asyncio.sleep(settle)
             sampler = Sampler(time.time())
             sampler.watch_platform(platform, broker.pid(), BROKER)
+            sampler.watch_database(POSTGRES, next(iter(urls.values())))
             before = await asyncio.to_thread(commits_of, urls)
             await asyncio.sleep(seconds)
             sampler.forget_platform(platform, BROKER)
+            sampler.forget(POSTGRES)
             after = await asyncio.to_thread(commits_of, urls)
     figures = {
         f"{name} cpu %": round(100 * usage.cpu_seconds / seconds, 1)

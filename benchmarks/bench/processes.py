@@ -2,8 +2,10 @@
 the CPU and memory of every process that takes part in a run."""
 
 import asyncio
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+from sqlalchemy import make_url
 
 from socialsvc_common.apikeys import Role, issue
 from socialsvc_common.contract.access import service_inputs
@@ -117,6 +120,77 @@ async def wait_healthy(platform: Platform, seconds: float = 120) -> None:
                 await asyncio.sleep(0.5)
 
 
+class TreeCpu:
+    """The CPU of a server and its children (PostgreSQL's postmaster and its backends): user and
+    system time of those running, and of those it has reaped (the postmaster's children times),
+    so a connection that closes during a run still counts. A child that ends between the two
+    readings of one sample may count twice in it; the figure is a difference of two samples, so
+    that is one backend's time at most."""
+
+    def __init__(self, root: psutil.Process) -> None:
+        self._root = root
+        self._last_total: float | None = None
+        self._last_at = 0.0
+
+    def _children(self) -> list[psutil.Process]:
+        return self._root.children(recursive=True)
+
+    def seconds(self) -> float:
+        total = 0.0
+        for child in self._children():
+            try:
+                times = child.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        own = self._root.cpu_times()
+        return total + own.user + own.system + own.children_user + own.children_system
+
+    def largest_rss_mb(self) -> float:
+        """The largest resident set of one of its processes (their sum would count the shared
+        buffers once in each)."""
+        largest = self._root.memory_info().rss
+        for child in self._children():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                largest = max(largest, child.memory_info().rss)
+        return largest / 2**20
+
+    def percent(self) -> float:
+        """CPU % of one core since the last call (0 at the first)."""
+        now, total = time.monotonic(), self.seconds()
+        last, self._last_total, at = self._last_total, total, self._last_at
+        self._last_at = now
+        if last is None or now <= at:
+            return 0.0
+        return 100 * (total - last) / (now - at)
+
+
+def database_server_pid(url: str) -> int | None:
+    """The pid of the PostgreSQL that serves `url`, when it runs on this machine."""
+    parsed = make_url(url)
+    return listening_pid(parsed.host or "127.0.0.1", parsed.port or 5432)
+
+
+def listening_pid(host: str, port: int) -> int | None:
+    """The pid of the local process listening on host:port (a PostgreSQL on this machine), or
+    None (another machine's, or not ours to see)."""
+    try:
+        address = socket.gethostbyname(host)
+        connections = psutil.net_connections(kind="tcp")
+    except (OSError, psutil.AccessDenied):
+        return None
+    for connection in connections:
+        if (
+            connection.status == psutil.CONN_LISTEN
+            and connection.laddr
+            and connection.laddr.port == port
+            and connection.laddr.ip == address
+            and connection.pid is not None
+        ):
+            return int(connection.pid)
+    return None
+
+
 @dataclass
 class Usage:
     cpu_seconds: float = 0.0
@@ -131,15 +205,26 @@ class Sampler:
         self._start = start
         self._watched: dict[str, psutil.Process] = {}
         self._first: dict[str, float] = {}
+        self._trees: dict[str, TreeCpu] = {}
         self.usage: dict[str, Usage] = {}
 
-    def watch(self, name: str, pid: int) -> None:
+    def watch(self, name: str, pid: int, *, tree: bool = False) -> None:
+        """Samples the process `pid` under `name`; with `tree`, the process and all its children,
+        those still running and those it has reaped (a server's connections come and go)."""
         process = psutil.Process(pid)
-        times = process.cpu_times()
         process.cpu_percent(None)
         self._watched[name] = process
-        self._first[name] = times.user + times.system
+        if tree:
+            self._trees[name] = TreeCpu(process)
+        self._first[name] = self._cpu_of(name, process)
         self.usage.setdefault(name, Usage())
+
+    def _cpu_of(self, name: str, process: psutil.Process) -> float:
+        tree = self._trees.get(name)
+        if tree is not None:
+            return tree.seconds()
+        times = process.cpu_times()
+        return float(times.user + times.system)
 
     def watch_platform(self, platform: "Platform", broker_pid: int | None, broker: str) -> None:
         """Every process of the platform, and the broker under `broker` when its pid is known."""
@@ -147,6 +232,11 @@ class Sampler:
             self.watch(name, process.pid)
         if broker_pid is not None:
             self.watch(broker, broker_pid)
+
+    def watch_database(self, name: str, url: str) -> None:
+        """The PostgreSQL that serves `url`, all its processes, when it runs on this machine."""
+        if (server := database_server_pid(url)) is not None:
+            self.watch(name, server, tree=True)
 
     def forget_platform(self, platform: "Platform", broker: str) -> None:
         """Takes a last sample of the platform's processes and the broker, and watches them no
@@ -169,16 +259,21 @@ class Sampler:
         process = self._watched.get(name)
         if process is None:
             return
+        tree = self._trees.get(name)
         try:
-            with process.oneshot():
-                times = process.cpu_times()
-                rss = process.memory_info().rss / 2**20
-                percent = process.cpu_percent(None)
+            if tree is not None:
+                cpu, rss, percent = tree.seconds(), tree.largest_rss_mb(), tree.percent()
+            else:
+                with process.oneshot():
+                    times = process.cpu_times()
+                    rss = process.memory_info().rss / 2**20
+                    percent = process.cpu_percent(None)
+                cpu = times.user + times.system
         except psutil.NoSuchProcess:
             self._watched.pop(name)
             return
         usage = self.usage[name]
-        usage.cpu_seconds = times.user + times.system - self._first[name]
+        usage.cpu_seconds = cpu - self._first[name]
         usage.peak_rss_mb = max(usage.peak_rss_mb, rss)
         usage.samples.append((time.time() - self._start, percent, rss))
 

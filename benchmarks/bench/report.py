@@ -17,6 +17,7 @@ BROKER = "kafka broker"
 LOAD_GENERATOR = "load generator"
 STAND_INS = "sinks"  # the gateway stand-ins: SMS and SMTP sinks, receipts back
 MONITOR = "bench monitor"  # this process when wrk makes the load: lag, samples, progress
+POSTGRES = "postgresql"  # the whole local server: postmaster and backends (peak MB: the largest)
 
 
 def machine() -> dict[str, Any]:
@@ -44,7 +45,7 @@ def cpu_per_application(
     processes: dict[str, dict[str, float]], completed: int
 ) -> dict[str, float | None]:
     """CPU milliseconds per completed application: the platform (the four services), the harness
-    (load generator and gateway stand-ins) and the broker, each apart."""
+    (load generator and gateway stand-ins), the broker and PostgreSQL, each apart."""
 
     def per_app(names: list[str]) -> float | None:
         if not completed or not any(name in processes for name in names):
@@ -58,6 +59,7 @@ def cpu_per_application(
         "load_generator": per_app([LOAD_GENERATOR]),
         "gateway_stand_ins": per_app([STAND_INS]),
         "broker": per_app([BROKER]),
+        "postgresql": per_app([POSTGRES]),
     }
 
 
@@ -82,6 +84,7 @@ def cpu_lines(cpu: dict[str, float | None]) -> list[str]:
         f"(load generator {shown(cpu['load_generator'])}, stand-ins "
         f"{shown(cpu['gateway_stand_ins'])})",
         f"  broker: {shown(cpu['broker'])} ms/app",
+        f"  PostgreSQL (the whole server): {shown(cpu.get('postgresql'))} ms/app",
     ]
 
 

@@ -97,7 +97,7 @@ def test_egov_records_are_valid_events_of_their_own() -> None:
     )
 
 
-def test_cpu_is_grouped_into_platform_harness_and_broker() -> None:
+def test_cpu_is_grouped_into_platform_harness_broker_and_postgresql() -> None:
     processes = {
         name: {"cpu_seconds": seconds}
         for name, seconds in [
@@ -109,10 +109,12 @@ def test_cpu_is_grouped_into_platform_harness_and_broker() -> None:
             ("load generator", 0.2),
             ("bench monitor", 5.0),
             ("kafka broker", 2.0),
+            ("postgresql", 3.0),
         ]
     }
     cpu = cpu_per_application(processes, completed=1000)
     assert (cpu["platform"], cpu["harness"], cpu["broker"]) == (4.0, 0.5, 2.0)
+    assert cpu["postgresql"] == 3.0
     assert cpu_per_application(processes, completed=0)["platform"] is None
 
 
