@@ -2,7 +2,6 @@
 the CPU and memory of every process that takes part in a run."""
 
 import asyncio
-import contextlib
 import os
 import signal
 import socket
@@ -120,49 +119,48 @@ async def wait_healthy(platform: Platform, seconds: float = 120) -> None:
                 await asyncio.sleep(0.5)
 
 
+@dataclass(frozen=True)
+class TreeReading:
+    cpu_seconds: float
+    largest_rss_mb: float
+
+
 class TreeCpu:
-    """The CPU of a server and its children (PostgreSQL's postmaster and its backends): user and
-    system time of those running, and of those it has reaped (the postmaster's children times),
-    so a connection that closes during a run still counts. A child that ends between the two
-    readings of one sample may count twice in it; the figure is a difference of two samples, so
-    that is one backend's time at most."""
+    """The CPU of a server and its children (PostgreSQL's postmaster and its backends, all its
+    own children): user and system time of those running, and of those it has reaped (the
+    postmaster's children times), so a connection that closes during a run still counts. A child
+    that ends between the two readings of one sample may count twice in it; the figure is a
+    difference of two samples, so that is one backend's time at most. One walk of the children a
+    reading: the sampler runs on the machine it measures."""
 
     def __init__(self, root: psutil.Process) -> None:
         self._root = root
-        self._last_total: float | None = None
-        self._last_at = 0.0
+        self._last: tuple[float, float] | None = None  # (monotonic time, cpu seconds)
 
-    def _children(self) -> list[psutil.Process]:
-        return self._root.children(recursive=True)
-
-    def seconds(self) -> float:
-        total = 0.0
-        for child in self._children():
+    def read(self) -> TreeReading:
+        """The tree's CPU seconds so far, and the largest resident set of one of its processes
+        (their sum would count the shared buffers once in each)."""
+        cpu, largest = 0.0, 0
+        for child in self._root.children():
             try:
-                times = child.cpu_times()
+                with child.oneshot():
+                    times, rss = child.cpu_times(), child.memory_info().rss
             except psutil.NoSuchProcess:
                 continue
-            total += times.user + times.system
-        own = self._root.cpu_times()
-        return total + own.user + own.system + own.children_user + own.children_system
+            cpu += times.user + times.system
+            largest = max(largest, rss)
+        with self._root.oneshot():
+            own, rss = self._root.cpu_times(), self._root.memory_info().rss
+        cpu += own.user + own.system + own.children_user + own.children_system
+        return TreeReading(cpu, max(largest, rss) / 2**20)
 
-    def largest_rss_mb(self) -> float:
-        """The largest resident set of one of its processes (their sum would count the shared
-        buffers once in each)."""
-        largest = self._root.memory_info().rss
-        for child in self._children():
-            with contextlib.suppress(psutil.NoSuchProcess):
-                largest = max(largest, child.memory_info().rss)
-        return largest / 2**20
-
-    def percent(self) -> float:
-        """CPU % of one core since the last call (0 at the first)."""
-        now, total = time.monotonic(), self.seconds()
-        last, self._last_total, at = self._last_total, total, self._last_at
-        self._last_at = now
-        if last is None or now <= at:
+    def percent(self, cpu_seconds: float) -> float:
+        """CPU % of one core between the last reading given here and this one (0 at the first)."""
+        now, last = time.monotonic(), self._last
+        self._last = (now, cpu_seconds)
+        if last is None or now <= last[0]:
             return 0.0
-        return 100 * (total - last) / (now - at)
+        return 100 * (cpu_seconds - last[1]) / (now - last[0])
 
 
 def database_server_pid(url: str) -> int | None:
@@ -222,7 +220,7 @@ class Sampler:
     def _cpu_of(self, name: str, process: psutil.Process) -> float:
         tree = self._trees.get(name)
         if tree is not None:
-            return tree.seconds()
+            return tree.read().cpu_seconds
         times = process.cpu_times()
         return float(times.user + times.system)
 
@@ -262,7 +260,9 @@ class Sampler:
         tree = self._trees.get(name)
         try:
             if tree is not None:
-                cpu, rss, percent = tree.seconds(), tree.largest_rss_mb(), tree.percent()
+                reading = tree.read()
+                cpu, rss = reading.cpu_seconds, reading.largest_rss_mb
+                percent = tree.percent(cpu)
             else:
                 with process.oneshot():
                     times = process.cpu_times()
