@@ -34,12 +34,11 @@ from tests.forkserver import Forked
 ROOT = Path(__file__).resolve().parents[1]
 
 
-# Below Linux's ephemeral range (32768-60999), so no client connection takes a port between the
-# probe and the server's bind; the project's own fixed ports there are left alone.
 def worker_ports(every: range = range(20000, 32000)) -> range:
     """This pytest-xdist worker's share of the ports tests hand out: with `make test`'s two
     workers, one draws below 26000 and the other above, so they never draw the same port between
-    a probe and a bind. A worker started to replace a crashed one shares the crashed one's."""
+    a probe and a bind. A worker started to replace a crashed one (gw2 on) takes the share of its
+    number modulo the workers, gw0's or gw1's."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     number = int(worker.removeprefix("gw")) % workers if worker else 0
@@ -47,6 +46,8 @@ def worker_ports(every: range = range(20000, 32000)) -> range:
     return range(every.start + number * share, every.start + (number + 1) * share)
 
 
+# Below Linux's ephemeral range (32768-60999), so no client connection takes a port between the
+# probe and the server's bind; the project's own fixed ports there are left alone.
 FREE_PORTS = worker_ports()
 FIXED_PORTS = frozenset({25432, 25532, 25533, 29092, 29093, 29094, 29095})
 _handed_out: set[int] = set()

@@ -26,7 +26,7 @@ def test_one_process_draws_from_every_port(monkeypatch: pytest.MonkeyPatch) -> N
     assert worker_ports(EVERY) == EVERY
 
 
-def test_a_replacement_worker_takes_a_share_within_the_range(
+def test_a_replacement_worker_takes_the_share_of_its_number_modulo_the_workers(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert ports_of(monkeypatch, "gw2", 2) == ports_of(monkeypatch, "gw0", 2)
