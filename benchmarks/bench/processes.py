@@ -2,6 +2,7 @@
 the CPU and memory of every process that takes part in a run."""
 
 import asyncio
+import ipaddress
 import os
 import signal
 import socket
@@ -145,9 +146,9 @@ class TreeCpu:
             try:
                 with child.oneshot():
                     times, rss = child.cpu_times(), child.memory_info().rss
-            except psutil.NoSuchProcess:
+            except psutil.Error:  # ended meanwhile (its time is now the root's reaped time)
                 continue
-            cpu += times.user + times.system
+            cpu += times.user + times.system + times.children_user + times.children_system
             largest = max(largest, rss)
         with self._root.oneshot():
             own, rss = self._root.cpu_times(), self._root.memory_info().rss
@@ -166,26 +167,36 @@ class TreeCpu:
 def database_server_pid(url: str) -> int | None:
     """The pid of the PostgreSQL that serves `url`, when it runs on this machine."""
     parsed = make_url(url)
-    return listening_pid(parsed.host or "127.0.0.1", parsed.port or 5432)
+    if parsed.host is None:  # a Unix socket (or a host in the query): not found by a port
+        return None
+    return listening_pid(parsed.host, parsed.port or 5432, named="postgres")
 
 
-def listening_pid(host: str, port: int) -> int | None:
-    """The pid of the local process listening on host:port (a PostgreSQL on this machine), or
-    None (another machine's, or not ours to see)."""
+def listening_pid(host: str, port: int, *, named: str = "") -> int | None:
+    """The pid of the local process listening on host:port (on that address or on every
+    address), whose name starts with `named`; None when there is none (another machine's
+    server, a proxy on the port, or not ours to see)."""
     try:
-        address = socket.gethostbyname(host)
+        address = ipaddress.ip_address(socket.gethostbyname(host))
         connections = psutil.net_connections(kind="tcp")
-    except (OSError, psutil.AccessDenied):
+    except (OSError, psutil.Error):
         return None
     for connection in connections:
         if (
-            connection.status == psutil.CONN_LISTEN
-            and connection.laddr
-            and connection.laddr.port == port
-            and connection.laddr.ip == address
-            and connection.pid is not None
+            connection.status != psutil.CONN_LISTEN
+            or not connection.laddr
+            or connection.laddr.port != port
+            or connection.pid is None
         ):
-            return int(connection.pid)
+            continue
+        bound = ipaddress.ip_address(connection.laddr.ip.split("%")[0])
+        if bound != address and not bound.is_unspecified:
+            continue
+        try:
+            if psutil.Process(connection.pid).name().startswith(named):
+                return int(connection.pid)
+        except psutil.Error:
+            continue
     return None
 
 
@@ -215,6 +226,8 @@ class Sampler:
         if tree:
             self._trees[name] = TreeCpu(process)
         self._first[name] = self._cpu_of(name, process)
+        if tree:
+            self._trees[name].percent(self._first[name])
         self.usage.setdefault(name, Usage())
 
     def _cpu_of(self, name: str, process: psutil.Process) -> float:
@@ -232,9 +245,13 @@ class Sampler:
             self.watch(broker, broker_pid)
 
     def watch_database(self, name: str, url: str) -> None:
-        """The PostgreSQL that serves `url`, all its processes, when it runs on this machine."""
-        if (server := database_server_pid(url)) is not None:
-            self.watch(name, server, tree=True)
+        """The PostgreSQL that serves `url`, all its processes, when it runs on this machine; says
+        so when it is not found (on another machine, or not PostgreSQL on that port)."""
+        server = database_server_pid(url)
+        if server is None:
+            print("bench: PostgreSQL's server not found on this machine; its CPU is not measured")
+            return
+        self.watch(name, server, tree=True)
 
     def forget_platform(self, platform: "Platform", broker: str) -> None:
         """Takes a last sample of the platform's processes and the broker, and watches them no
@@ -269,7 +286,7 @@ class Sampler:
                     rss = process.memory_info().rss / 2**20
                     percent = process.cpu_percent(None)
                 cpu = times.user + times.system
-        except psutil.NoSuchProcess:
+        except psutil.Error:  # gone, or no longer ours to read: its last sample stands
             self._watched.pop(name)
             return
         usage = self.usage[name]

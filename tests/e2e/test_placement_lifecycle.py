@@ -172,7 +172,12 @@ async def test_one_person_cannot_hold_home_care_and_residential_care(
             if r.key.decode() in {str(residential.application_id), str(either.application_id)}
         ]
 
-    # Applied is not yet published: the outbox relay sends the refusal after the commit.
+    # Applied is not yet published: the outbox relay sends the refusal after the commit. Read
+    # once its outbox is empty, so a refusal of `either` would be there too.
+    async def relayed() -> bool:
+        return not fetch(database, "SELECT 1 FROM outbox WHERE sent_at IS NULL LIMIT 1")
+
+    assert await until(relayed, seconds=30), "assignment's outbox never emptied"
     refused = await until(refusals, seconds=30)
     assert [r.application_id for r in refused] == [residential.application_id]
     assert "home_care" in refused[0].reason
