@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from benchmarks.bench.__main__ import DEFAULT_DATABASE
 from benchmarks.bench.infra import ROOT, commits_of, prepared
 from benchmarks.bench.processes import Sampler, running
-from benchmarks.bench.report import BROKER, POSTGRES
+from benchmarks.bench.report import BROKER
 from tests.harness import SERVICES
 
 
@@ -32,12 +32,10 @@ async def measure(seconds: float, settle: float, database_url: str) -> dict[str,
         async with running(broker.bootstrap, urls, groups, logs, "INFO") as platform:
             await asyncio.sleep(settle)
             sampler = Sampler(time.time())
-            sampler.watch_platform(platform, broker.pid(), BROKER)
-            sampler.watch_database(POSTGRES, next(iter(urls.values())))
+            sampler.watch_platform(platform, broker.pid(), BROKER, urls)
             before = await asyncio.to_thread(commits_of, urls)
             await asyncio.sleep(seconds)
             sampler.forget_platform(platform, BROKER)
-            sampler.forget(POSTGRES)
             after = await asyncio.to_thread(commits_of, urls)
     figures = {
         f"{name} cpu %": round(100 * usage.cpu_seconds / seconds, 1)

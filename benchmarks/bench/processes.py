@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +18,7 @@ import httpx
 import psutil
 from sqlalchemy import make_url
 
+from benchmarks.bench.report import POSTGRES
 from socialsvc_common.apikeys import Role, issue
 from socialsvc_common.contract.access import service_inputs
 from tests.harness import (
@@ -121,47 +122,51 @@ async def wait_healthy(platform: Platform, seconds: float = 120) -> None:
 
 
 @dataclass(frozen=True)
-class TreeReading:
-    cpu_seconds: float
-    largest_rss_mb: float
+class Reading:
+    cpu_seconds: float  # user + system, so far
+    rss_mb: float
 
 
-class TreeCpu:
-    """The CPU of a server and its children (PostgreSQL's postmaster and its backends, all its
-    own children): user and system time of those running, and of those it has reaped (the
-    postmaster's children times), so a connection that closes during a run still counts. A child
-    that ends between the two readings of one sample may count twice in it; the figure is a
-    difference of two samples, so that is one backend's time at most. One walk of the children a
-    reading: the sampler runs on the machine it measures."""
+class Watched:
+    """One process the sampler reads: its CPU so far and its resident set; with `tree`, a server
+    and its children (PostgreSQL's postmaster and its backends, all its own children), counting
+    those it has reaped too (its children times), so a connection that closes during a run still
+    counts, and the largest resident set of one of them (their sum would count the shared buffers
+    once in each). A child that ends between the two readings of one sample may count twice in
+    it; the figure is a difference of two samples, so that is one backend's time at most."""
 
-    def __init__(self, root: psutil.Process) -> None:
-        self._root = root
-        self._last: tuple[float, float] | None = None  # (monotonic time, cpu seconds)
+    def __init__(self, process: psutil.Process, *, tree: bool = False) -> None:
+        self._process = process
+        self._tree = tree
+        self.first = self.read()
+        self._last = (time.monotonic(), self.first.cpu_seconds)
 
-    def read(self) -> TreeReading:
-        """The tree's CPU seconds so far, and the largest resident set of one of its processes
-        (their sum would count the shared buffers once in each)."""
-        cpu, largest = 0.0, 0
-        for child in self._root.children():
-            try:
-                with child.oneshot():
-                    times, rss = child.cpu_times(), child.memory_info().rss
-            except psutil.Error:  # ended meanwhile (its time is now the root's reaped time)
-                continue
-            cpu += times.user + times.system + times.children_user + times.children_system
-            largest = max(largest, rss)
-        with self._root.oneshot():
-            own, rss = self._root.cpu_times(), self._root.memory_info().rss
-        cpu += own.user + own.system + own.children_user + own.children_system
-        return TreeReading(cpu, max(largest, rss) / 2**20)
+    def read(self) -> Reading:
+        """Raises psutil.Error once the process is gone."""
+        cpu, rss = _times(self._process, reaped=self._tree)
+        if self._tree:
+            for child in self._process.children():
+                try:
+                    child_cpu, child_rss = _times(child, reaped=True)
+                except psutil.Error:  # ended meanwhile: its time is now the root's reaped time
+                    continue
+                cpu += child_cpu
+                rss = max(rss, child_rss)
+        return Reading(cpu, rss / 2**20)
 
     def percent(self, cpu_seconds: float) -> float:
-        """CPU % of one core between the last reading given here and this one (0 at the first)."""
-        now, last = time.monotonic(), self._last
+        """CPU % of one core since the last reading given here."""
+        now, (at, before) = time.monotonic(), self._last
         self._last = (now, cpu_seconds)
-        if last is None or now <= last[0]:
-            return 0.0
-        return 100 * (cpu_seconds - last[1]) / (now - last[0])
+        return 100 * (cpu_seconds - before) / (now - at) if now > at else 0.0
+
+
+def _times(process: psutil.Process, *, reaped: bool) -> tuple[float, int]:
+    """A process's CPU seconds (with `reaped`, its reaped children's too) and its RSS in bytes."""
+    with process.oneshot():
+        times, rss = process.cpu_times(), process.memory_info().rss
+    cpu = times.user + times.system
+    return (cpu + times.children_user + times.children_system if reaped else cpu), rss
 
 
 def database_server_pid(url: str) -> int | None:
@@ -212,51 +217,39 @@ class Sampler:
 
     def __init__(self, start: float) -> None:
         self._start = start
-        self._watched: dict[str, psutil.Process] = {}
-        self._first: dict[str, float] = {}
-        self._trees: dict[str, TreeCpu] = {}
+        self._watched: dict[str, Watched] = {}
         self.usage: dict[str, Usage] = {}
 
     def watch(self, name: str, pid: int, *, tree: bool = False) -> None:
         """Samples the process `pid` under `name`; with `tree`, the process and all its children,
         those still running and those it has reaped (a server's connections come and go)."""
-        process = psutil.Process(pid)
-        process.cpu_percent(None)
-        self._watched[name] = process
-        if tree:
-            self._trees[name] = TreeCpu(process)
-        self._first[name] = self._cpu_of(name, process)
-        if tree:
-            self._trees[name].percent(self._first[name])
+        self._watched[name] = Watched(psutil.Process(pid), tree=tree)
         self.usage.setdefault(name, Usage())
 
-    def _cpu_of(self, name: str, process: psutil.Process) -> float:
-        tree = self._trees.get(name)
-        if tree is not None:
-            return tree.read().cpu_seconds
-        times = process.cpu_times()
-        return float(times.user + times.system)
-
-    def watch_platform(self, platform: "Platform", broker_pid: int | None, broker: str) -> None:
-        """Every process of the platform, and the broker under `broker` when its pid is known."""
+    def watch_platform(
+        self,
+        platform: "Platform",
+        broker_pid: int | None,
+        broker: str,
+        databases: Mapping[str, str],
+    ) -> None:
+        """Every process of the platform, the broker under `broker` when its pid is known, and
+        the PostgreSQL server of the platform's `databases` (their URLs) under POSTGRES when it
+        runs on this machine (the bench says when it does not)."""
         for name, process in platform.processes.items():
             self.watch(name, process.pid)
         if broker_pid is not None:
             self.watch(broker, broker_pid)
-
-    def watch_database(self, name: str, url: str) -> None:
-        """The PostgreSQL that serves `url`, all its processes, when it runs on this machine; says
-        so when it is not found (on another machine, or not PostgreSQL on that port)."""
-        server = database_server_pid(url)
+        server = database_server_pid(next(iter(databases.values())))
         if server is None:
             print("bench: PostgreSQL's server not found on this machine; its CPU is not measured")
-            return
-        self.watch(name, server, tree=True)
+        else:
+            self.watch(POSTGRES, server, tree=True)
 
     def forget_platform(self, platform: "Platform", broker: str) -> None:
-        """Takes a last sample of the platform's processes and the broker, and watches them no
-        more (the broker goes on to the limit's phase under another name)."""
-        for name in [*platform.processes, broker]:
+        """Takes a last sample of the platform's processes, the broker and PostgreSQL, and
+        watches them no more (the broker goes on to the limit's phase under another name)."""
+        for name in [*platform.processes, broker, POSTGRES]:
             self.forget(name)
 
     def forget(self, name: str) -> None:
@@ -271,28 +264,19 @@ class Sampler:
         self.usage.setdefault(name, Usage()).cpu_seconds = cpu_seconds
 
     def sample_one(self, name: str) -> None:
-        process = self._watched.get(name)
-        if process is None:
+        watched = self._watched.get(name)
+        if watched is None:
             return
-        tree = self._trees.get(name)
         try:
-            if tree is not None:
-                reading = tree.read()
-                cpu, rss = reading.cpu_seconds, reading.largest_rss_mb
-                percent = tree.percent(cpu)
-            else:
-                with process.oneshot():
-                    times = process.cpu_times()
-                    rss = process.memory_info().rss / 2**20
-                    percent = process.cpu_percent(None)
-                cpu = times.user + times.system
+            reading = watched.read()
         except psutil.Error:  # gone, or no longer ours to read: its last sample stands
             self._watched.pop(name)
             return
         usage = self.usage[name]
-        usage.cpu_seconds = cpu - self._first[name]
-        usage.peak_rss_mb = max(usage.peak_rss_mb, rss)
-        usage.samples.append((time.time() - self._start, percent, rss))
+        usage.cpu_seconds = reading.cpu_seconds - watched.first.cpu_seconds
+        usage.peak_rss_mb = max(usage.peak_rss_mb, reading.rss_mb)
+        percent = watched.percent(reading.cpu_seconds)
+        usage.samples.append((time.time() - self._start, percent, reading.rss_mb))
 
     async def run(self, interval: float = 1.0) -> None:
         while True:

@@ -25,7 +25,6 @@ from benchmarks.bench.report import (
     BROKER,
     LOAD_GENERATOR,
     MONITOR,
-    POSTGRES,
     commits_per_application,
     cpu_per_application,
     machine,
@@ -206,8 +205,7 @@ async def platform_phase(
     async with running(bootstrap, urls, groups, logs, options.log_level) as platform:
         if options.warm_up > 0:
             await warm_up(options, platform, groups, bootstrap=bootstrap, token=token, logs=logs)
-        sampler.watch_platform(platform, broker.pid(), BROKER)
-        sampler.watch_database(POSTGRES, next(iter(urls.values())))
+        sampler.watch_platform(platform, broker.pid(), BROKER, urls)
         # Over HTTP wrk is the load generator and this process only watches; over Kafka it is both.
         sampler.watch(MONITOR if options.mode == "http" else LOAD_GENERATOR, os.getpid())
         since = await end_offsets(bootstrap, list(KINDS))
@@ -232,7 +230,6 @@ async def platform_phase(
             until=time.monotonic() + (options.drain_timeout if drained else 0),
         )
         sampler.forget_platform(platform, BROKER)
-        sampler.forget(POSTGRES)
     return figures, result, lag, drained, commits_before
 
 

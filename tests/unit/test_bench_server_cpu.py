@@ -1,5 +1,5 @@
 """The bench's PostgreSQL figure: a server found by the port it listens on and its name, and its
-CPU counted over the whole process tree, connections that ended included."""
+CPU counted over the whole process tree, children that ended included."""
 
 import socket
 import subprocess
@@ -8,30 +8,39 @@ import time
 
 import psutil
 
-from benchmarks.bench.processes import TreeCpu, database_server_pid, listening_pid
+from benchmarks.bench.processes import Sampler, database_server_pid, listening_pid
 
 # A parent that starts a child burning about half a second of CPU, reaps it and stays: what a
 # postmaster does with a backend whose connection closed.
 BURN = "import time\\nt = time.process_time()\\nwhile time.process_time() - t < 0.5: pass"
 PARENT = f"""
 import subprocess, sys, time
+input()
 subprocess.run([sys.executable, "-c", "{BURN}"], check=True)
 print("reaped", flush=True)
 time.sleep(30)
 """
 
 
-def test_a_reaped_child_still_counts_in_the_tree() -> None:
-    parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE)
+def test_a_tree_counts_a_child_reaped_while_watched_and_a_single_process_does_not() -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    assert parent.stdin is not None
+    assert parent.stdout is not None
     try:
-        tree = TreeCpu(psutil.Process(parent.pid))
-        assert parent.stdout is not None
+        sampler = Sampler(time.time())
+        sampler.watch("tree", parent.pid, tree=True)
+        sampler.watch("alone", parent.pid)
+        parent.stdin.write(b"go\n")
+        parent.stdin.flush()
         assert parent.stdout.readline().strip() == b"reaped"
         assert not psutil.Process(parent.pid).children()
-        alone = psutil.Process(parent.pid).cpu_times()
-        reading = tree.read()
-        assert reading.cpu_seconds >= 0.45 + alone.user + alone.system
-        assert reading.largest_rss_mb > 0
+        for name in ("tree", "alone"):
+            sampler.forget(name)
+        assert sampler.usage["tree"].cpu_seconds >= 0.45
+        assert sampler.usage["alone"].cpu_seconds < 0.3
+        assert sampler.usage["tree"].peak_rss_mb > 0
     finally:
         parent.kill()
         parent.wait()
