@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from socialsvc_common.db import database_named, libpq_url
-from tests.harness import drop_database, reachable
+from tests.harness import drop_database, reachable, worker_number
 
 
 def worker_broker() -> str | None:
@@ -19,12 +19,11 @@ def worker_broker() -> str | None:
     its own (deploy/with-infra.sh lists them in TEST_KAFKA_BROKERS), since two platforms on one
     broker would consume each other's events. Set as SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS too, for
     the processes a test starts. None for a worker past the first without a broker of its own."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     brokers = os.environ.get("TEST_KAFKA_BROKERS", "").split()
-    number = int(worker.removeprefix("gw")) if worker else 0
+    number = worker_number()
     if number >= max(len(brokers), 1):
         return None
-    if worker and brokers:
+    if brokers and os.environ.get("PYTEST_XDIST_WORKER"):
         os.environ["SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS"] = brokers[number]
     return os.environ.get("SOCIALSVC_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9192")
 

@@ -34,14 +34,19 @@ from tests.forkserver import Forked
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def worker_number() -> int:
+    """This pytest-xdist worker's number (gw1: 1); 0 outside xdist."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(worker.removeprefix("gw")) if worker else 0
+
+
 def worker_ports(every: range = range(20000, 32000)) -> range:
     """This pytest-xdist worker's share of the ports tests hand out: with `make test`'s two
     workers, one draws below 26000 and the other above, so they never draw the same port between
     a probe and a bind. A worker started to replace a crashed one (gw2 on) takes the share of its
     number modulo the workers, gw0's or gw1's."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    number = int(worker.removeprefix("gw")) % workers if worker else 0
+    number = worker_number() % workers
     share = len(every) // workers
     return range(every.start + number * share, every.start + (number + 1) * share)
 
