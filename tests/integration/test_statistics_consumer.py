@@ -97,6 +97,7 @@ async def test_events_out_of_order_repeated_and_bad_withdrawn(
         applied = await one(
             runtime, select(PLACEMENTS).where(PLACEMENTS.c.placement_id == placement)
         )
+        assert applied is not None, "the placement was never applied"
         assert await one(runtime, select(WITHDRAWALS).where(WITHDRAWALS.c.ref == gone.ref))
         letters = await until(
             lambda: dead_letters(bootstrap, since_ms, {broken_key, *told_keys, nowhere_key}),
