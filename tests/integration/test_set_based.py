@@ -402,3 +402,30 @@ async def test_a_command_that_breaks_its_group_fails_alone(engine: AsyncEngine) 
     async with sessions() as session:
         stored = (await run(session, select(PAIRS.c.label).order_by(PAIRS.c.id))).scalars().all()
     assert stored == ["a", "bb", "dddd"]
+
+
+@pytest.mark.parametrize(("linger", "transactions"), [(0.0, 3), (0.3, 1)])
+async def test_a_linger_gathers_commands_that_come_apart(
+    engine: AsyncEngine, linger: float, transactions: int
+) -> None:
+    # Three commands 50 ms apart: each commits alone without a linger, all in one with it.
+    sessions = session_factory(engine)
+    groups: list[list[str]] = []
+
+    async def write(session: AsyncSession, labels: Sequence[str]) -> list[int | Exception]:
+        groups.append(list(labels))
+        ids = [200 + len(groups) * 10 + n for n in range(len(labels))]
+        rows = [{"id": i, "label": label} for i, label in zip(ids, labels, strict=True)]
+        await insert_new(session, PAIRS, rows, PAIRS.c.id)
+        return list(ids)
+
+    group: GroupCommit[str, int] = GroupCommit(sessions, write, linger_seconds=linger)
+
+    async def later(label: str, seconds: float) -> int:
+        await asyncio.sleep(seconds)
+        return await group.submit(label)
+
+    answers = await asyncio.gather(*(later(label, n * 0.05) for n, label in enumerate("xyz")))
+    assert len(groups) == transactions
+    assert [label for labels in groups for label in labels] == ["x", "y", "z"]
+    assert len(set(answers)) == 3

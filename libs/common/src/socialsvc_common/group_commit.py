@@ -3,8 +3,11 @@
 A request hands its command over and waits. When no transaction is being written, the commands
 waiting are taken (up to a bound) and applied together; requests that arrive meanwhile wait for the
 next one. Each request is answered only after the transaction holding its command has committed,
-with its own outcome: a result, or the exception that refuses it. At low load a command is applied
-on its own at once; under load, many share one transaction and one WAL flush.
+with its own outcome: a result, or the exception that refuses it. Under load many share one
+transaction and one WAL flush. With a `linger`, the first command after a quiet moment waits that
+long for others to join it, as a Kafka producer's linger does: at moderate load, where requests
+come a few milliseconds apart and would each commit alone, they share transactions too, for that
+much more time before the answer. Without one, a command at low load is applied at once.
 
 If a whole transaction fails, its commands are applied again one by one, so a command that cannot
 be applied fails alone.
@@ -34,11 +37,13 @@ class GroupCommit(Generic[C, R]):
         apply: Apply[C, R],
         *,
         max_batch: int = 200,
+        linger_seconds: float = 0.0,
         name: str = "group-commit",
     ) -> None:
         self._sessions = sessions
         self._apply = apply
         self._max_batch = max_batch
+        self._linger = linger_seconds
         self._waiting: list[tuple[C, asyncio.Future[R]]] = []
         self._writer: asyncio.Task[None] | None = None
         self._log = structlog.get_logger(name)
@@ -52,6 +57,8 @@ class GroupCommit(Generic[C, R]):
         return await future
 
     async def _write_all(self) -> None:
+        if self._linger > 0 and len(self._waiting) < self._max_batch:
+            await asyncio.sleep(self._linger)
         while self._waiting:
             batch = self._waiting[: self._max_batch]
             del self._waiting[: self._max_batch]

@@ -112,10 +112,10 @@ def accepted(submission: Submission) -> Accepted:
 
 
 def submission_commit(
-    runtime: Runtime, pseudonym_key: bytes, consent_texts: ConsentTexts
+    runtime: Runtime, pseudonym_key: bytes, consent_texts: ConsentTexts, linger_seconds: float
 ) -> GroupCommit[Submit, Submission]:
-    """Submissions that arrive together (from any route) share a transaction; each is answered
-    after its commit."""
+    """Submissions that arrive together (from any route), or within `linger_seconds` of the
+    first after a quiet moment, share a transaction; each is answered after its commit."""
 
     async def store(
         session: AsyncSession, commands: Sequence[Submit]
@@ -128,7 +128,9 @@ def submission_commit(
         )
         return outcomes
 
-    return GroupCommit(runtime.sessions, store, name="intake.submissions")
+    return GroupCommit(
+        runtime.sessions, store, linger_seconds=linger_seconds, name="intake.submissions"
+    )
 
 
 def applications_router(
