@@ -23,10 +23,13 @@ SENDER = "noreply@sosial.gov.az"
     ],
 )
 def test_a_reader_gets_back_the_subject_body_and_addresses(subject: str, body: str) -> None:
-    sent = compose_email(SENDER, "citizen@example.az", subject, body, "key-1").as_bytes()
+    email = compose_email(SENDER, "citizen@example.az", subject, body, "key-1")
+    sent = email.data
 
-    assert max(len(line) for line in sent.splitlines()) <= 78  # RFC 5322's line length
+    assert max(len(line) for line in sent.split(b"\r\n")) <= 78  # RFC 5322's line length
+    assert b"\n" not in sent.replace(b"\r\n", b"")  # CRLF lines only, as SMTP sends them
     assert sent.isascii()  # any relay takes it, 8BITMIME or not
+    assert (email.sender, email.to) == (SENDER, "citizen@example.az")
     read = BytesParser(policy=policy.default).parsebytes(sent)
     assert str(read["Subject"]) == subject
     assert read["From"] == SENDER
@@ -35,6 +38,8 @@ def test_a_reader_gets_back_the_subject_body_and_addresses(subject: str, body: s
     assert read.get_content_charset() == "utf-8"
     assert read.get_body(preferencelist=("plain",)).get_content() == body  # type: ignore[union-attr]
     assert read["Date"].datetime.tzinfo is not None
+    assert read["Message-ID"] == email.message_id
+    assert not read.defects
 
 
 def test_every_attempt_at_a_message_has_its_message_id() -> None:
@@ -42,6 +47,6 @@ def test_every_attempt_at_a_message_has_its_message_id() -> None:
     again = compose_email(SENDER, "a@example.az", "S", "B", "key-1")
     other = compose_email(SENDER, "a@example.az", "S", "B", "key-2")
 
-    assert first["Message-ID"] == again["Message-ID"] == message_id("key-1", SENDER)
-    assert other["Message-ID"] != first["Message-ID"]
-    assert first["Message-ID"].endswith("@sosial.gov.az>")
+    assert first.message_id == again.message_id == message_id("key-1", SENDER)
+    assert other.message_id != first.message_id
+    assert first.message_id.endswith("@sosial.gov.az>")

@@ -39,7 +39,7 @@ def as_sink_reads(raw: bytes) -> tuple[str, str]:
     ],
 )
 def test_a_composed_mail_reads_the_same(subject: str, body: str) -> None:
-    raw = compose_email(SENDER, "citizen@example.az", subject, body, "key-1").as_bytes()
+    raw = compose_email(SENDER, "citizen@example.az", subject, body, "key-1").data
 
     assert as_sink_reads(raw) == as_default_reads(raw) == (subject, body)
 

@@ -10,12 +10,22 @@ import smtplib
 import threading
 import time
 from collections.abc import Callable
-from email.message import Message
+from dataclasses import dataclass
 
 # Relays close connections left idle (Postfix after 300 s, aiosmtpd's default too); one idle longer
 # than this is closed rather than tried.
 IDLE_SECONDS = 60.0
 MAX_IDLE = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Email:
+    """A mail as the relay takes it: its envelope (one sender, one recipient) and its bytes."""
+
+    sender: str
+    to: str
+    message_id: str
+    data: bytes
 
 
 class SmtpConnections:
@@ -40,16 +50,16 @@ class SmtpConnections:
         self._lock = threading.Lock()
         self._closed = False
 
-    def send(self, message: Message) -> None:
-        """Sends one message on a pooled connection, or a new one; raises what smtplib raises."""
+    def send(self, email: Email) -> None:
+        """Sends one mail on a pooled connection, or a new one; raises what smtplib raises."""
         smtp, reused = self._take()
         try:
-            _send_on(smtp, message)
+            _send_on(smtp, email)
         except (smtplib.SMTPServerDisconnected, ConnectionError):
             if not reused:
                 raise
             smtp = self._connect()
-            _send_on(smtp, message)
+            _send_on(smtp, email)
         self._give_back(smtp)
 
     def close(self) -> None:
@@ -82,9 +92,9 @@ class SmtpConnections:
         _quit(smtp)
 
 
-def _send_on(smtp: smtplib.SMTP, message: Message) -> None:
+def _send_on(smtp: smtplib.SMTP, email: Email) -> None:
     try:
-        smtp.send_message(message)
+        smtp.sendmail(email.sender, [email.to], email.data)
     except BaseException:
         smtp.close()
         raise
