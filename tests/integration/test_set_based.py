@@ -51,7 +51,7 @@ from socialsvc_common.db import (
     upsert,
 )
 from socialsvc_common.geography import load_geography
-from socialsvc_common.group_commit import GroupCommit
+from socialsvc_common.group_commit import Apply, GroupCommit
 from socialsvc_common.outbox import OutboxRow
 from socialsvc_common.problems import Problem
 from socialsvc_common.public_stream import PublicStream
@@ -404,13 +404,45 @@ async def test_a_command_that_breaks_its_group_fails_alone(engine: AsyncEngine) 
     assert stored == ["a", "bb", "dddd"]
 
 
-@pytest.mark.parametrize(("linger", "transactions"), [(0.0, 3), (0.3, 1)])
+@pytest.mark.parametrize(("linger", "transactions"), [(0.0, 3), (1.0, 1)])
 async def test_a_linger_gathers_commands_that_come_apart(
     engine: AsyncEngine, linger: float, transactions: int
 ) -> None:
-    # Three commands 50 ms apart: each commits alone without a linger, all in one with it.
+    # Three commands 0.2 s apart: each commits alone without a linger, all in one with it.
     sessions = session_factory(engine)
     groups: list[list[str]] = []
+    group: GroupCommit[str, int] = GroupCommit(sessions, _numbered(groups), linger_seconds=linger)
+
+    async def later(label: str, seconds: float) -> int:
+        await asyncio.sleep(seconds)
+        return await group.submit(label)
+
+    answers = await asyncio.gather(*(later(label, n * 0.2) for n, label in enumerate("xyz")))
+    assert len(groups) == transactions
+    assert [label for labels in groups for label in labels] == ["x", "y", "z"]
+    assert len(set(answers)) == 3
+
+
+async def test_a_full_batch_ends_the_linger(engine: AsyncEngine) -> None:
+    sessions = session_factory(engine)
+    groups: list[list[str]] = []
+    group: GroupCommit[str, int] = GroupCommit(
+        sessions, _numbered(groups), max_batch=3, linger_seconds=30
+    )
+
+    async def one_by_one() -> list[int]:
+        first = asyncio.ensure_future(group.submit("a"))
+        await asyncio.sleep(0.1)  # the writer lingers now
+        rest = [asyncio.ensure_future(group.submit(label)) for label in "bc"]
+        return list(await asyncio.gather(first, *rest))
+
+    answers = await asyncio.wait_for(one_by_one(), 10)
+    assert groups == [["a", "b", "c"]]
+    assert len(set(answers)) == 3
+
+
+def _numbered(groups: list[list[str]]) -> Apply[str, int]:
+    """Stores each group's labels under ids of their own, and keeps the groups in `groups`."""
 
     async def write(session: AsyncSession, labels: Sequence[str]) -> list[int | Exception]:
         groups.append(list(labels))
@@ -419,13 +451,4 @@ async def test_a_linger_gathers_commands_that_come_apart(
         await insert_new(session, PAIRS, rows, PAIRS.c.id)
         return list(ids)
 
-    group: GroupCommit[str, int] = GroupCommit(sessions, write, linger_seconds=linger)
-
-    async def later(label: str, seconds: float) -> int:
-        await asyncio.sleep(seconds)
-        return await group.submit(label)
-
-    answers = await asyncio.gather(*(later(label, n * 0.05) for n, label in enumerate("xyz")))
-    assert len(groups) == transactions
-    assert [label for labels in groups for label in labels] == ["x", "y", "z"]
-    assert len(set(answers)) == 3
+    return write

@@ -4,16 +4,18 @@ A request hands its command over and waits. When no transaction is being written
 waiting are taken (up to a bound) and applied together; requests that arrive meanwhile wait for the
 next one. Each request is answered only after the transaction holding its command has committed,
 with its own outcome: a result, or the exception that refuses it. Under load many share one
-transaction and one WAL flush. With a `linger`, the first command after a quiet moment waits that
-long for others to join it, as a Kafka producer's linger does: at moderate load, where requests
-come a few milliseconds apart and would each commit alone, they share transactions too, for that
-much more time before the answer. Without one, a command at low load is applied at once.
+transaction and one WAL flush. With `linger_seconds`, the first command after a quiet moment waits
+that long for others to join it, or until a full batch waits, as a Kafka producer lingers: at
+moderate load, where requests come a few milliseconds apart and would each commit alone, they
+share transactions too, for at most that much more time before the answer. Without it, a command
+at low load is applied at once.
 
 If a whole transaction fails, its commands are applied again one by one, so a command that cannot
 be applied fails alone.
 """
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
@@ -45,6 +47,7 @@ class GroupCommit(Generic[C, R]):
         self._max_batch = max_batch
         self._linger = linger_seconds
         self._waiting: list[tuple[C, asyncio.Future[R]]] = []
+        self._full = asyncio.Event()  # a full batch waits: the linger ends
         self._writer: asyncio.Task[None] | None = None
         self._log = structlog.get_logger(name)
 
@@ -52,13 +55,17 @@ class GroupCommit(Generic[C, R]):
         """Applies the command with those waiting beside it; returns after their commit."""
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._waiting.append((command, future))
+        if len(self._waiting) >= self._max_batch:
+            self._full.set()
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_all())
         return await future
 
     async def _write_all(self) -> None:
         if self._linger > 0 and len(self._waiting) < self._max_batch:
-            await asyncio.sleep(self._linger)
+            self._full.clear()  # set by a batch that filled while the last writer wrote
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._full.wait(), self._linger)
         while self._waiting:
             batch = self._waiting[: self._max_batch]
             del self._waiting[: self._max_batch]

@@ -107,8 +107,8 @@ class IntakeSettings(PseudonymSettings, ApiSettings):
     offer_sweep_seconds: float = Field(
         default=600, gt=0, description="how often offers unanswered past their day are lapsed"
     )
-    group_commit_linger_ms: float = Field(
-        default=50.0,
+    group_commit_linger_ms: int = Field(
+        default=50,
         ge=0,
         le=200,
         description="how long a submission after a quiet moment waits for others to share its "

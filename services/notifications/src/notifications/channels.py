@@ -34,7 +34,6 @@ from notifications.smtp_connections import IDLE_SECONDS, Email, SmtpConnections
 __all__ = [
     "HTTP_TIMEOUT",
     "DeliveryError",
-    "Email",
     "EmailGateway",
     "GatewayReceipt",
     "HttpGateway",
@@ -109,8 +108,9 @@ def compose_email(sender: str, to: str, subject: str, body: str, idempotency_key
 
     Written out as bytes here, not built as an email.message for smtplib to flatten and read the
     addresses back from: every mail has this one shape, and building, flattening and parsing cost
-    about half of a mail's CPU in the service. The lines are CRLF, ASCII and at most 78 long.
-    Addresses are ASCII (the contract's pattern)."""
+    about half of a mail's CPU in the service. The lines are CRLF and ASCII, the subject folded
+    and the body's base64 in lines of 76. Addresses are ASCII (the contract's pattern), with no
+    line breaks to carry another header."""
     identity = message_id(idempotency_key, sender)
     headers = (
         f"From: {sender}",
@@ -136,6 +136,6 @@ def smtp_error(exc: Exception) -> DeliveryError:
         kind = PermanentDeliveryError if exc.smtp_code >= 500 else TransientDeliveryError
         return kind("email", f"{type(exc).__name__} {exc.smtp_code}")
     if isinstance(exc, smtplib.SMTPNotSupportedError):
-        # The relay lacks an extension the message needs (SMTPUTF8); only configuration helps.
+        # The relay lacks an extension a command needs; only configuration helps.
         return PermanentDeliveryError("email", type(exc).__name__)
     return TransientDeliveryError("email", type(exc).__name__)
