@@ -77,7 +77,9 @@ class ForkServer:
         assert self._ask({"op": "ready"}) == {"ready": True}
 
     def start(self, args: list[str], env: dict[str, str], log: Path) -> Forked:
-        """`python -m *args` with exactly `env`, its output appended to `log`."""
+        """`python -m *args` with exactly `env`, its output appended to `log`. The log exists
+        when this returns (the child opens it only once it runs), so a reader can start at once."""
+        log.touch()
         answer = self._ask({"op": "start", "args": args, "env": env, "log": str(log)})
         return Forked(self, int(answer["pid"]), args)
 

@@ -51,6 +51,8 @@ def test_a_child_is_stopped_by_a_signal_and_its_wait_can_time_out(
     forks: ForkServer, tmp_path: Path
 ) -> None:
     waiting = forks.start([CHILD, "wait"], dict(os.environ), tmp_path / "wait.log")
+    # Readable at once, though the child may not have run yet: a log reader must not fail.
+    assert (tmp_path / "wait.log").exists()
     with pytest.raises(subprocess.TimeoutExpired):
         waiting.wait(timeout=0.3)
     assert waiting.poll() is None
