@@ -23,13 +23,13 @@ SENDER = "noreply@sosial.gov.az"
     ],
 )
 def test_a_reader_gets_back_the_subject_body_and_addresses(subject: str, body: str) -> None:
-    email = compose_email(SENDER, "citizen@example.az", subject, body, "key-1")
-    sent = email.data
+    mail = compose_email(SENDER, "citizen@example.az", subject, body, "key-1")
+    sent = mail.data
 
     assert max(len(line) for line in sent.split(b"\r\n")) <= 78  # RFC 5322's line length
     assert b"\n" not in sent.replace(b"\r\n", b"")  # CRLF lines only, as SMTP sends them
     assert sent.isascii()  # any relay takes it, 8BITMIME or not
-    assert (email.sender, email.to) == (SENDER, "citizen@example.az")
+    assert (mail.sender, mail.to) == (SENDER, "citizen@example.az")
     read = BytesParser(policy=policy.default).parsebytes(sent)
     assert str(read["Subject"]) == subject
     assert read["From"] == SENDER
@@ -38,7 +38,7 @@ def test_a_reader_gets_back_the_subject_body_and_addresses(subject: str, body: s
     assert read.get_content_charset() == "utf-8"
     assert read.get_body(preferencelist=("plain",)).get_content() == body  # type: ignore[union-attr]
     assert read["Date"].datetime.tzinfo is not None
-    assert read["Message-ID"] == email.message_id
+    assert read["Message-ID"] == mail.message_id
     assert not read.defects
 
 

@@ -29,7 +29,7 @@ from notifications.http_gateways import (
     OutgoingMessage,
     SmsGateway,
 )
-from notifications.smtp_connections import IDLE_SECONDS, Email, SmtpConnections
+from notifications.smtp_connections import IDLE_SECONDS, Mail, SmtpConnections
 
 __all__ = [
     "HTTP_TIMEOUT",
@@ -49,7 +49,6 @@ __all__ = [
 ]
 
 SMTP_TIMEOUT_SECONDS = 10.0
-CRLF = "\r\n"
 
 
 class EmailGateway:
@@ -74,10 +73,10 @@ class EmailGateway:
         self._connections = SmtpConnections(self._connect, idle_seconds=idle_seconds)
 
     async def send(self, to: str, subject: str, body: str, idempotency_key: str) -> GatewayReceipt:
-        email = compose_email(self._sender, to, subject, body, idempotency_key)
-        await asyncio.to_thread(self._deliver, email)
+        mail = compose_email(self._sender, to, subject, body, idempotency_key)
+        await asyncio.to_thread(self._deliver, mail)
         # SMTP has no receipts to wait for: the relay's acceptance is as far as we can know.
-        return GatewayReceipt(message_id=email.message_id, status="delivered")
+        return GatewayReceipt(message_id=mail.message_id, status="delivered")
 
     async def close(self) -> None:
         """Closes the connections kept open; a message sent later opens a new one."""
@@ -88,9 +87,9 @@ class EmailGateway:
             self._host, self._port, timeout=self._timeout, local_hostname=self._local_hostname
         )
 
-    def _deliver(self, email: Email) -> None:
+    def _deliver(self, mail: Mail) -> None:
         try:
-            self._connections.send(email)
+            self._connections.send(mail)
         except (smtplib.SMTPException, OSError) as exc:
             raise smtp_error(exc) from exc
 
@@ -103,7 +102,7 @@ def message_id(idempotency_key: str, sender: str) -> str:
     return f"<{digest}@{domain}>"
 
 
-def compose_email(sender: str, to: str, subject: str, body: str, idempotency_key: str) -> Email:
+def compose_email(sender: str, to: str, subject: str, body: str, idempotency_key: str) -> Mail:
     """A plain-text UTF-8 message: the body in base64, the subject as RFC 2047 encoded words.
 
     Written out as bytes here, not built as an email.message for smtplib to flatten and read the
@@ -115,7 +114,7 @@ def compose_email(sender: str, to: str, subject: str, body: str, idempotency_key
     headers = (
         f"From: {sender}",
         f"To: {to}",
-        f"Subject: {Header(subject, 'utf-8', header_name='Subject').encode(linesep=CRLF)}",
+        f"Subject: {Header(subject, 'utf-8', header_name='Subject').encode(linesep=smtplib.CRLF)}",
         f"Message-ID: {identity}",
         f"Date: {format_datetime(datetime.now(UTC))}",
         "MIME-Version: 1.0",
@@ -123,7 +122,8 @@ def compose_email(sender: str, to: str, subject: str, body: str, idempotency_key
         "Content-Transfer-Encoding: base64",
     )
     text = base64.encodebytes(body.encode()).replace(b"\n", b"\r\n")
-    return Email(sender, to, identity, (CRLF.join(headers) + CRLF * 2).encode("ascii") + text)
+    head = (smtplib.CRLF.join(headers) + smtplib.CRLF * 2).encode("ascii")
+    return Mail(sender, to, identity, head + text)
 
 
 def smtp_error(exc: Exception) -> DeliveryError:

@@ -19,7 +19,7 @@ MAX_IDLE = 16
 
 
 @dataclass(frozen=True, slots=True)
-class Email:
+class Mail:
     """A mail as the relay takes it: its envelope (one sender, one recipient) and its bytes."""
 
     sender: str
@@ -50,16 +50,16 @@ class SmtpConnections:
         self._lock = threading.Lock()
         self._closed = False
 
-    def send(self, email: Email) -> None:
+    def send(self, mail: Mail) -> None:
         """Sends one mail on a pooled connection, or a new one; raises what smtplib raises."""
         smtp, reused = self._take()
         try:
-            _send_on(smtp, email)
+            _send_on(smtp, mail)
         except (smtplib.SMTPServerDisconnected, ConnectionError):
             if not reused:
                 raise
             smtp = self._connect()
-            _send_on(smtp, email)
+            _send_on(smtp, mail)
         self._give_back(smtp)
 
     def close(self) -> None:
@@ -92,9 +92,9 @@ class SmtpConnections:
         _quit(smtp)
 
 
-def _send_on(smtp: smtplib.SMTP, email: Email) -> None:
+def _send_on(smtp: smtplib.SMTP, mail: Mail) -> None:
     try:
-        smtp.sendmail(email.sender, [email.to], email.data)
+        smtp.sendmail(mail.sender, [mail.to], mail.data)
     except BaseException:
         smtp.close()
         raise
